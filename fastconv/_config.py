@@ -1,0 +1,55 @@
+"""Library-wide settings: the thread count the kernels use, and build facts."""
+
+import os
+
+from fastconv._ext import _conv
+from fastconv._version import __version__
+
+_default_threads = max(1, _conv.max_threads())
+_num_threads = _default_threads
+
+
+def set_num_threads(n=None):
+    """Sets how many threads fastconv's kernels use.
+
+    Args:
+        n: an int >= 1, or 0 / None to restore the default (all cores, or
+            `OMP_NUM_THREADS` when set).
+
+    Raises:
+        ValueError: if `n` is negative; TypeError if it is not an int.
+    """
+    global _num_threads
+    if n is None or (isinstance(n, int) and not isinstance(n, bool) and n == 0):
+        _num_threads = _default_threads
+        return
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"set_num_threads expects an int >= 1, 0 or None. Received: n={n!r}")
+    if n < 0:
+        raise ValueError(f"set_num_threads expects an int >= 1, 0 or None. Received: n={n}")
+    _num_threads = n
+
+
+def get_num_threads():
+    """Returns the number of threads fastconv's kernels use."""
+    return _num_threads
+
+
+def show_config():
+    """Returns (and prints) the build and runtime configuration.
+
+    Returns:
+        A dict with at least `version`, `simd` (the SIMD level in use:
+        "avx2", "generic", ...), `simd_available`, `threads`, `openmp`.
+    """
+    config = {
+        "version": __version__,
+        "simd": _conv.simd_level(),
+        "simd_available": _conv.simd_available(),
+        "threads": _num_threads,
+        "openmp": bool(_conv.openmp_enabled()),
+        "FASTCONV_ISA": os.environ.get("FASTCONV_ISA", ""),
+    }
+    for key, value in config.items():
+        print(f"{key:>15}: {value}")
+    return config

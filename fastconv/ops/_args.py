@@ -1,0 +1,153 @@
+"""Argument checking and normalization shared by every op.
+
+Everything the C kernels assume is established here (or in the Cython layer):
+native-endian, aligned, C-contiguous float32/float64 arrays, positive integer
+hyper-parameters, and explicit per-side padding that leaves a non-empty window.
+"""
+
+import operator
+
+import numpy as np
+
+# The kernels index with int64 and size workspaces in size_t; anything larger
+# than this many elements is refused before it reaches them.
+MAX_ELEMENTS = 2**48
+
+_DATA_FORMATS = ("channels_last", "channels_first")
+
+
+def as_float_array(value, name):
+    """Converts an array-like to an ndarray and checks that its dtype is numeric."""
+    try:
+        array = np.asarray(value)
+    except Exception as exc:
+        raise TypeError(f"`{name}` must be array-like. Received: {name}={value!r:.80}") from exc
+    if array.dtype.kind not in "fiub":
+        raise TypeError(
+            f"`{name}` must hold real numbers (float, int or bool); dtype {array.dtype} "
+            f"is not supported. Received: {name} with dtype={array.dtype}"
+        )
+    return array
+
+
+def result_dtype(*arrays):
+    """float64 if any floating input is float64 (or wider), else float32."""
+    for array in arrays:
+        if array is not None and array.dtype.kind == "f" and array.dtype.itemsize >= 8:
+            return np.dtype(np.float64)
+    return np.dtype(np.float32)
+
+
+def to_kernel_layout(array, dtype):
+    """C-contiguous, aligned, native-endian copy of `array` in `dtype` (no copy if already so)."""
+    out = np.ascontiguousarray(array, dtype=dtype)
+    if not out.flags.aligned or not out.dtype.isnative:
+        out = out.copy()
+    return out
+
+
+def check_ndim(array, ndim, name, layout):
+    if array.ndim != ndim:
+        raise ValueError(
+            f"`{name}` must be a {ndim}-D array {layout}. "
+            f"Received: {name}.shape={array.shape}"
+        )
+
+
+def normalize_data_format(data_format):
+    fmt = str(data_format).lower() if isinstance(data_format, str) else data_format
+    if fmt not in _DATA_FORMATS:
+        raise ValueError(
+            "`data_format` must be 'channels_last' or 'channels_first'. "
+            f"Received: data_format={data_format!r}"
+        )
+    return fmt
+
+
+def normalize_pair(value, name, minimum=1):
+    """An int or a pair of ints, each >= minimum, as a tuple (h, w)."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise ValueError(f"`{name}` must be an int or a pair of ints. Received: {name}={value!r}")
+        pair = value
+    else:
+        pair = (value, value)
+    result = []
+    for item in pair:
+        if isinstance(item, (bool, np.bool_)):
+            raise TypeError(f"`{name}` must be an int or a pair of ints. Received: {name}={value!r}")
+        try:
+            number = operator.index(item)
+        except TypeError:
+            raise TypeError(
+                f"`{name}` must be an int or a pair of ints. Received: {name}={value!r}"
+            ) from None
+        if number < minimum:
+            raise ValueError(f"`{name}` values must be >= {minimum}. Received: {name}={value!r}")
+        result.append(number)
+    return tuple(result)
+
+
+def normalize_padding(padding):
+    """'valid', 'same', or explicit ((top, bottom), (left, right)) of ints >= 0."""
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode not in ("valid", "same"):
+            raise ValueError(
+                "`padding` must be 'valid', 'same', an int, a pair or "
+                f"((top, bottom), (left, right)). Received: padding={padding!r}"
+            )
+        return mode
+    if isinstance(padding, (list, tuple)) and len(padding) == 2 and all(
+        isinstance(p, (list, tuple)) for p in padding
+    ):
+        top_bottom = normalize_pair(padding[0], "padding", minimum=0)
+        left_right = normalize_pair(padding[1], "padding", minimum=0)
+        return (top_bottom, left_right)
+    ph, pw = normalize_pair(padding, "padding", minimum=0)
+    return ((ph, ph), (pw, pw))
+
+
+def resolve_axis(padding_mode, axis, size, window, stride, dilation, what):
+    """Output size and (before, after) padding of one spatial axis.
+
+    `padding_mode` is a normalized padding; `axis` is 0 (height) or 1 (width).
+    "same" follows TensorFlow: out = ceil(size / stride), the odd padded cell
+    goes after (bottom/right).
+    """
+    effective = (window - 1) * dilation + 1
+    if padding_mode == "valid":
+        before = after = 0
+    elif padding_mode == "same":
+        out = -(-size // stride)
+        total = max((out - 1) * stride + effective - size, 0)
+        before, after = total // 2, total - total // 2
+    else:
+        before, after = padding_mode[axis]
+    padded = size + before + after
+    if padded < effective:
+        side = "height" if axis == 0 else "width"
+        raise ValueError(
+            f"The {what} (effective {side} {effective}) is larger than the padded input "
+            f"{side} {padded} (input {size} + padding {before}+{after})."
+        )
+    return (padded - effective) // stride + 1, before, after
+
+
+def check_size(shape, name):
+    count = 1
+    for dim in shape:
+        count *= int(dim)
+    if count > MAX_ELEMENTS:
+        raise ValueError(f"`{name}` would have {count} elements (shape {tuple(shape)}): too large.")
+    return count
+
+
+def to_channels_last(array, data_format):
+    return array if data_format == "channels_last" else array.transpose(0, 2, 3, 1)
+
+
+def from_channels_last(array, data_format):
+    if data_format == "channels_last":
+        return array
+    return np.ascontiguousarray(array.transpose(0, 3, 1, 2))
