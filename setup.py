@@ -4,6 +4,7 @@ Environment switches (all optional):
   FASTCONV_OPENMP=0       build without OpenMP even when the compiler has it
   FASTCONV_SANITIZE=1     AddressSanitizer + UBSan build (for the sanitizer CI job)
   FASTCONV_BOUNDSCHECK=1  turn Cython bounds checking back on (debugging)
+  FASTCONV_ONLY=NAME      build only extension NAME (e.g. fastconv._pool) while iterating
 """
 import os
 import sys
@@ -78,6 +79,7 @@ def extensions():
             include_dirs=[CSRC, numpy.get_include()],
         )
         for name, csources in EXTENSIONS.items()
+        if os.environ.get("FASTCONV_ONLY", name) == name
     ]
     return cythonize(
         exts,
