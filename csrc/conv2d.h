@@ -1,0 +1,63 @@
+/* conv2d forward and backward, channels-last (NHWC), float32 and float64.
+
+   Tensors (all C-contiguous):
+     inp / dinp      (N, H, W, C)
+     out / dout      (N, OH, OW, OC)
+     weight/dweight  (KH, KW, C / G, OC)   -- Keras layout; group g owns output channels
+                                              [g*OC/G, (g+1)*OC/G) and input channels
+                                              [g*C/G, (g+1)*C/G)
+     bias / dbias    (OC)
+   out[n, oh, ow, f] = bias[f] + sum_{kh, kw, c} inp[n, oh*SH - PT + kh*DH, ow*SW - PL + kw*DW,
+                                                  g*C/G + c] * weight[kh, kw, c, f]
+   with cells outside the input reading as zero; bottom/right padding is implied by OH/OW.
+
+   The fast kernels are implicit GEMMs over packed panels (gemm.h): the im2col matrix is never
+   built; it is gathered straight into packed panels, one cache-sized block at a time.
+   They need a caller-owned workspace of the size the matching *_workspace_size function gives.
+   Callers validate; kernels assume C % G == 0, OC % G == 0, all sizes >= 1 and consistent. */
+#ifndef FASTCONV_CONV2D_H
+#define FASTCONV_CONV2D_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The geometry of one call, in one struct so the signatures stay readable. */
+typedef struct {
+    int64_t N, H, W, C;      /* input */
+    int64_t OH, OW, OC;      /* output */
+    int64_t KH, KW, G;       /* kernel window and groups */
+    int64_t SH, SW, DH, DW;  /* strides and dilation */
+    int64_t PT, PL;          /* padding on top and left */
+} fc_conv2d_dims;
+
+/* Workspace sizes in elements of the kernel's type. Return 0 when the size overflows size_t. */
+int conv2d_forward_workspace_size_f32(const fc_conv2d_dims *d, int nthreads, size_t *elements);
+int conv2d_forward_workspace_size_f64(const fc_conv2d_dims *d, int nthreads, size_t *elements);
+int conv2d_backward_input_workspace_size_f32(const fc_conv2d_dims *d, int nthreads, size_t *elements);
+int conv2d_backward_input_workspace_size_f64(const fc_conv2d_dims *d, int nthreads, size_t *elements);
+int conv2d_backward_weight_workspace_size_f32(const fc_conv2d_dims *d, int nthreads, size_t *elements);
+int conv2d_backward_weight_workspace_size_f64(const fc_conv2d_dims *d, int nthreads, size_t *elements);
+
+#define FC_CONV2D_DECLARE(T, SFX)                                                                  \
+    /* Writes out. bias may be NULL. */                                                            \
+    void conv2d_forward_##SFX(T *out, const T *inp, const T *weight, const T *bias,                \
+                              const fc_conv2d_dims *d, T *workspace, int nthreads);                \
+    /* Writes dinp (gradient of the loss w.r.t. inp). */                                           \
+    void conv2d_backward_input_##SFX(T *dinp, const T *dout, const T *weight,                      \
+                                     const fc_conv2d_dims *d, T *workspace, int nthreads);         \
+    /* Writes dweight and, when not NULL, dbias. The reduction order over images and pixels is    \
+       fixed, so results do not depend on nthreads. */                                             \
+    void conv2d_backward_weight_##SFX(T *dweight, T *dbias, const T *dout, const T *inp,           \
+                                      const fc_conv2d_dims *d, T *workspace, int nthreads);        \
+    /* Plain loop twins: the in-C oracle for tests. Same contracts, no workspace. */              \
+    void conv2d_forward_naive_##SFX(T *out, const T *inp, const T *weight, const T *bias,          \
+                                    const fc_conv2d_dims *d);                                      \
+    void conv2d_backward_input_naive_##SFX(T *dinp, const T *dout, const T *weight,                \
+                                           const fc_conv2d_dims *d);                               \
+    void conv2d_backward_weight_naive_##SFX(T *dweight, T *dbias, const T *dout, const T *inp,     \
+                                            const fc_conv2d_dims *d);
+
+FC_CONV2D_DECLARE(float, f32)
+FC_CONV2D_DECLARE(double, f64)
+
+#endif

@@ -1,0 +1,339 @@
+/* Type-generic body of conv2d.c; included once per type with T, SFX and NR defined.
+   GEMM views (per image n and group g, P = OH*OW pixels, Kg = KH*KW*C/G, Fg = OC/G):
+     forward          out (P x Fg)    = im2col(inp) (P x Kg) * weight (Kg x Fg)
+     backward input   dcol (P x Kg)   = dout (P x Fg) * weight^T (Fg x Kg), then col2im into dinp
+     backward weight  dweight (Kg x Fg) = sum over images of im2col(inp)^T (Kg x P) * dout (P x Fg)
+   im2col column k is the tap (kh, kw) = divmod(k / (C/G), KW) at input channel k % (C/G). */
+#define FC_CAT_(a, b) a##_##b
+#define FC_CAT(a, b) FC_CAT_(a, b)
+#define FN(name) FC_CAT(name, SFX)
+
+/* Gathers rows [m0, m0+mc) x columns [k0, k0+kc) of image `x`'s im2col matrix (group g) into
+   MR-row slivers, as fc_pack_a would from a materialized matrix. */
+static void FN(pack_im2col)(T *dst, const T *x, const fc_conv2d_dims *d, int64_t g, int64_t m0,
+                            int64_t mc, int64_t k0, int64_t kc) {
+    const int64_t Cg = d->C / d->G;
+    const int64_t mpad = fc_round_up(mc, FC_MR);
+    for (int64_t r = 0; r < mpad; r++) {
+        T *row = dst + (r / FC_MR) * kc * FC_MR + r % FC_MR;
+        if (r >= mc) {
+            for (int64_t k = 0; k < kc; k++) row[k * FC_MR] = 0;
+            continue;
+        }
+        const int64_t p = m0 + r, oh = p / d->OW, ow = p % d->OW;
+        int64_t k = k0, tap = k0 / Cg, c = k0 % Cg;
+        while (k < k0 + kc) {
+            const int64_t ih = oh * d->SH - d->PT + (tap / d->KW) * d->DH;
+            const int64_t iw = ow * d->SW - d->PL + (tap % d->KW) * d->DW;
+            int64_t run = Cg - c;
+            if (run > k0 + kc - k) run = k0 + kc - k;
+            T *o = row + (k - k0) * FC_MR;
+            if (ih >= 0 && ih < d->H && iw >= 0 && iw < d->W) {
+                const T *src = x + (ih * d->W + iw) * d->C + g * Cg + c;
+                for (int64_t t = 0; t < run; t++) o[t * FC_MR] = src[t];
+            } else {
+                for (int64_t t = 0; t < run; t++) o[t * FC_MR] = 0;
+            }
+            k += run;
+            c = 0;
+            tap++;
+        }
+    }
+}
+
+/* Gathers rows [k0, k0+mc) x columns [p0, p0+pc) of the TRANSPOSED im2col matrix of image `x`
+   (rows are im2col columns, columns are pixels) into MR-row slivers. */
+static void FN(pack_im2col_t)(T *dst, const T *x, const fc_conv2d_dims *d, int64_t g, int64_t k0,
+                              int64_t mc, int64_t p0, int64_t pc) {
+    const int64_t Cg = d->C / d->G;
+    const int64_t mpad = fc_round_up(mc, FC_MR);
+    for (int64_t q = 0; q < pc; q++) {
+        const int64_t p = p0 + q, oh = p / d->OW, ow = p % d->OW;
+        for (int64_t s = 0; s < mpad; s += FC_MR) {
+            T *o = dst + (s / FC_MR) * pc * FC_MR + q * FC_MR;
+            for (int64_t lane = 0; lane < FC_MR; lane++) {
+                const int64_t r = s + lane;
+                T v = 0;
+                if (r < mc) {
+                    const int64_t k = k0 + r, tap = k / Cg, c = k % Cg;
+                    const int64_t ih = oh * d->SH - d->PT + (tap / d->KW) * d->DH;
+                    const int64_t iw = ow * d->SW - d->PL + (tap % d->KW) * d->DW;
+                    if (ih >= 0 && ih < d->H && iw >= 0 && iw < d->W)
+                        v = x[(ih * d->W + iw) * d->C + g * Cg + c];
+                }
+                o[lane] = v;
+            }
+        }
+    }
+}
+
+/* One input channel: im2col would be a thin matrix of taps, so convolve directly, vectorized
+   over the output channels. */
+static void FN(conv2d_forward_direct_c1)(T *out, const T *inp, const T *weight, const T *bias,
+                                         const fc_conv2d_dims *d, int nthreads) {
+    const int64_t rows = d->N * d->OH, OC = d->OC;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+#endif
+    for (int64_t row = 0; row < rows; row++) {
+        const int64_t n = row / d->OH, oh = row % d->OH;
+        const T *x = inp + n * d->H * d->W;
+        for (int64_t ow = 0; ow < d->OW; ow++) {
+            T *y = out + (row * d->OW + ow) * OC;
+            for (int64_t f = 0; f < OC; f++) y[f] = 0;
+            for (int64_t kh = 0; kh < d->KH; kh++) {
+                const int64_t ih = oh * d->SH - d->PT + kh * d->DH;
+                if (ih < 0 || ih >= d->H) continue;
+                for (int64_t kw = 0; kw < d->KW; kw++) {
+                    const int64_t iw = ow * d->SW - d->PL + kw * d->DW;
+                    if (iw < 0 || iw >= d->W) continue;
+                    const T xv = x[ih * d->W + iw];
+                    const T *w = weight + (kh * d->KW + kw) * OC;
+                    for (int64_t f = 0; f < OC; f++) y[f] += xv * w[f];
+                }
+            }
+            if (bias)
+                for (int64_t f = 0; f < OC; f++) y[f] += bias[f];
+        }
+    }
+}
+
+static int FN(thread_id)(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int64_t FN(kg)(const fc_conv2d_dims *d) { return d->KH * d->KW * (d->C / d->G); }
+
+int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
+    size_t packed_weights, panels, total;
+    if (d->G == 1 && d->C == 1) return (*elements = 0), 1;
+    if (!fc_mul_size((size_t)FN(kg)(d), (size_t)fc_round_up(d->OC / d->G, NR), &packed_weights) ||
+        !fc_mul_size(packed_weights, (size_t)d->G, &packed_weights) ||
+        !fc_mul_size((size_t)FC_MC * FC_KC, (size_t)nthreads, &panels) ||
+        !fc_add_size(packed_weights, panels, &total))
+        return 0;
+    *elements = total;
+    return 1;
+}
+
+void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
+                        const fc_conv2d_dims *d, T *workspace, int nthreads) {
+    if (d->G == 1 && d->C == 1) {
+        FN(conv2d_forward_direct_c1)(out, inp, weight, bias, d, nthreads);
+        return;
+    }
+    const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
+    const int64_t wsize = Kg * fc_round_up(Fg, NR);
+    T *wpack = workspace, *panels = workspace + d->G * wsize;
+    for (int64_t g = 0; g < d->G; g++)
+        FN(fc_pack_b)(wpack + g * wsize, weight + g * Fg, d->OC, 1, Kg, Fg);
+
+    const int64_t mtiles = (P + FC_MC - 1) / FC_MC, tasks = d->N * d->G * mtiles;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        T *apack = panels + (size_t)FN(thread_id)() * FC_MC * FC_KC;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (int64_t t = 0; t < tasks; t++) {
+            const int64_t n = t / (d->G * mtiles), g = (t / mtiles) % d->G, m0 = (t % mtiles) * FC_MC;
+            const int64_t mc = P - m0 < FC_MC ? P - m0 : FC_MC;
+            const T *x = inp + n * d->H * d->W * d->C;
+            T *y = out + (n * P + m0) * d->OC + g * Fg;
+            for (int64_t k0 = 0; k0 < Kg; k0 += FC_KC) {
+                const int64_t kc = Kg - k0 < FC_KC ? Kg - k0 : FC_KC;
+                FN(pack_im2col)(apack, x, d, g, m0, mc, k0, kc);
+                FN(fc_macro_kernel)(mc, Fg, kc, apack, wpack + g * wsize + k0 * NR, Kg * NR, y,
+                                    d->OC, k0 > 0);
+            }
+            if (bias)
+                for (int64_t r = 0; r < mc; r++)
+                    for (int64_t f = 0; f < Fg; f++) y[r * d->OC + f] += bias[g * Fg + f];
+        }
+    }
+}
+
+int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int nthreads,
+                                             size_t *elements) {
+    size_t packed_weights, per_thread, threads, total;
+    const int64_t Kg = FN(kg)(d);
+    if (!fc_mul_size((size_t)(d->OC / d->G), (size_t)fc_round_up(Kg, NR), &packed_weights) ||
+        !fc_mul_size(packed_weights, (size_t)d->G, &packed_weights) ||
+        !fc_mul_size((size_t)FC_MC, (size_t)Kg, &per_thread) ||
+        !fc_add_size(per_thread, (size_t)FC_MC * FC_KC, &per_thread) ||
+        !fc_mul_size(per_thread, (size_t)nthreads, &threads) ||
+        !fc_add_size(packed_weights, threads, &total))
+        return 0;
+    *elements = total;
+    return 1;
+}
+
+void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc_conv2d_dims *d,
+                               T *workspace, int nthreads) {
+    const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, Cg = d->C / d->G, P = d->OH * d->OW;
+    const int64_t wsize = Fg * fc_round_up(Kg, NR), image = d->H * d->W * d->C;
+    T *wpack = workspace, *scratch = workspace + d->G * wsize;
+    /* weight^T of group g: element (f, k) is weight[k * OC + g * Fg + f]. */
+    for (int64_t g = 0; g < d->G; g++)
+        FN(fc_pack_b)(wpack + g * wsize, weight + g * Fg, 1, d->OC, Fg, Kg);
+
+    (void)nthreads;
+    /* One image per task: col2im scatters overlapping windows, so an image has one writer. */
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        T *apack = scratch + (size_t)FN(thread_id)() * (FC_MC * FC_KC + FC_MC * Kg);
+        T *dcol = apack + FC_MC * FC_KC;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (int64_t n = 0; n < d->N; n++) {
+            T *dx = dinp + n * image;
+            for (int64_t i = 0; i < image; i++) dx[i] = 0;
+            for (int64_t g = 0; g < d->G; g++) {
+                for (int64_t m0 = 0; m0 < P; m0 += FC_MC) {
+                    const int64_t mc = P - m0 < FC_MC ? P - m0 : FC_MC;
+                    const T *dy = dout + (n * P + m0) * d->OC + g * Fg;
+                    for (int64_t f0 = 0; f0 < Fg; f0 += FC_KC) {
+                        const int64_t fc = Fg - f0 < FC_KC ? Fg - f0 : FC_KC;
+                        FN(fc_pack_a)(apack, dy + f0, d->OC, 1, mc, fc);
+                        FN(fc_macro_kernel)(mc, Kg, fc, apack, wpack + g * wsize + f0 * NR, Fg * NR,
+                                            dcol, Kg, f0 > 0);
+                    }
+                    for (int64_t r = 0; r < mc; r++) {
+                        const int64_t oh = (m0 + r) / d->OW, ow = (m0 + r) % d->OW;
+                        for (int64_t tap = 0; tap < d->KH * d->KW; tap++) {
+                            const int64_t ih = oh * d->SH - d->PT + (tap / d->KW) * d->DH;
+                            const int64_t iw = ow * d->SW - d->PL + (tap % d->KW) * d->DW;
+                            if (ih < 0 || ih >= d->H || iw < 0 || iw >= d->W) continue;
+                            T *dst = dx + (ih * d->W + iw) * d->C + g * Cg;
+                            const T *src = dcol + r * Kg + tap * Cg;
+                            for (int64_t c = 0; c < Cg; c++) dst[c] += src[c];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthreads,
+                                              size_t *elements) {
+    size_t per_thread, total;
+    if (!fc_mul_size((size_t)FC_KC, (size_t)fc_round_up(d->OC / d->G, NR), &per_thread) ||
+        !fc_add_size(per_thread, (size_t)FC_MC * FC_KC, &per_thread) ||
+        !fc_mul_size(per_thread, (size_t)nthreads, &total))
+        return 0;
+    *elements = total;
+    return 1;
+}
+
+void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *inp,
+                                const fc_conv2d_dims *d, T *workspace, int nthreads) {
+    const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
+    const int64_t image = d->H * d->W * d->C;
+    /* Each task owns a band of dweight rows for one group and runs the whole reduction over
+       images and pixels in fixed KC-pixel chunks, so the sum order never depends on the banding
+       and hence not on the thread count. */
+    const int64_t slivers = (Kg + FC_MR - 1) / FC_MR;
+    const int64_t bands = slivers < nthreads ? slivers : nthreads;
+    const int64_t tasks = d->G * bands;
+    for (int64_t i = 0; i < Kg * d->OC; i++) dweight[i] = 0;
+
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        T *apack = workspace + (size_t)FN(thread_id)() *
+                                   (FC_MC * FC_KC + FC_KC * fc_round_up(Fg, NR));
+        T *bpack = apack + FC_MC * FC_KC;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (int64_t t = 0; t < tasks; t++) {
+            const int64_t g = t / bands, band = t % bands;
+            const int64_t r_begin = (slivers * band / bands) * FC_MR;
+            int64_t r_end = (slivers * (band + 1) / bands) * FC_MR;
+            if (r_end > Kg) r_end = Kg;
+            for (int64_t n = 0; n < d->N; n++) {
+                const T *x = inp + n * image;
+                for (int64_t p0 = 0; p0 < P; p0 += FC_KC) {
+                    const int64_t pc = P - p0 < FC_KC ? P - p0 : FC_KC;
+                    FN(fc_pack_b)(bpack, dout + (n * P + p0) * d->OC + g * Fg, d->OC, 1, pc, Fg);
+                    for (int64_t k0 = r_begin; k0 < r_end; k0 += FC_MC) {
+                        const int64_t mc = r_end - k0 < FC_MC ? r_end - k0 : FC_MC;
+                        FN(pack_im2col_t)(apack, x, d, g, k0, mc, p0, pc);
+                        FN(fc_macro_kernel)(mc, Fg, pc, apack, bpack, pc * NR,
+                                            dweight + k0 * d->OC + g * Fg, d->OC, 1);
+                    }
+                }
+            }
+        }
+    }
+    if (dbias) {
+        for (int64_t f = 0; f < d->OC; f++) dbias[f] = 0;
+        for (int64_t row = 0; row < d->N * P; row++)
+            for (int64_t f = 0; f < d->OC; f++) dbias[f] += dout[row * d->OC + f];
+    }
+}
+
+/* ---- plain twins ---------------------------------------------------------------------------- */
+
+/* Calls BODY for every (output pixel, output channel, tap, input channel) with in-bounds input,
+   binding: o (out index), i (inp index), w (weight index), f (output channel). */
+#define FOR_EACH_TERM(d, BODY)                                                                     \
+    for (int64_t n = 0; n < d->N; n++)                                                             \
+        for (int64_t oh = 0; oh < d->OH; oh++)                                                     \
+            for (int64_t ow = 0; ow < d->OW; ow++)                                                 \
+                for (int64_t f = 0; f < d->OC; f++) {                                              \
+                    const int64_t Cg = d->C / d->G, g = f / (d->OC / d->G);                        \
+                    const int64_t o = ((n * d->OH + oh) * d->OW + ow) * d->OC + f;                 \
+                    for (int64_t kh = 0; kh < d->KH; kh++)                                         \
+                        for (int64_t kw = 0; kw < d->KW; kw++) {                                   \
+                            const int64_t ih = oh * d->SH - d->PT + kh * d->DH;                    \
+                            const int64_t iw = ow * d->SW - d->PL + kw * d->DW;                    \
+                            if (ih < 0 || ih >= d->H || iw < 0 || iw >= d->W) continue;            \
+                            for (int64_t c = 0; c < Cg; c++) {                                     \
+                                const int64_t i = ((n * d->H + ih) * d->W + iw) * d->C + g * Cg + c; \
+                                const int64_t w = ((kh * d->KW + kw) * Cg + c) * d->OC + f;        \
+                                BODY;                                                              \
+                            }                                                                      \
+                        }                                                                          \
+                }
+
+void FN(conv2d_forward_naive)(T *out, const T *inp, const T *weight, const T *bias,
+                              const fc_conv2d_dims *d) {
+    const int64_t size = d->N * d->OH * d->OW * d->OC;
+    for (int64_t o = 0; o < size; o++) out[o] = bias ? bias[o % d->OC] : 0;
+    FOR_EACH_TERM(d, out[o] += inp[i] * weight[w])
+}
+
+void FN(conv2d_backward_input_naive)(T *dinp, const T *dout, const T *weight,
+                                     const fc_conv2d_dims *d) {
+    for (int64_t i = 0; i < d->N * d->H * d->W * d->C; i++) dinp[i] = 0;
+    FOR_EACH_TERM(d, dinp[i] += dout[o] * weight[w])
+}
+
+void FN(conv2d_backward_weight_naive)(T *dweight, T *dbias, const T *dout, const T *inp,
+                                      const fc_conv2d_dims *d) {
+    for (int64_t w = 0; w < FN(kg)(d) * d->OC; w++) dweight[w] = 0;
+    FOR_EACH_TERM(d, dweight[w] += dout[o] * inp[i])
+    if (dbias) {
+        for (int64_t f = 0; f < d->OC; f++) dbias[f] = 0;
+        for (int64_t o = 0; o < d->N * d->OH * d->OW * d->OC; o++) dbias[o % d->OC] += dout[o];
+    }
+}
+
+#undef FOR_EACH_TERM
+#undef FN
+#undef FC_CAT
+#undef FC_CAT_

@@ -1,0 +1,223 @@
+# Private wrapper of csrc/conv2d.h and the run-time facts (SIMD level, OpenMP).
+# Callers (fastconv/ops/conv2d.py) validate arguments; this layer checks what the C kernels
+# assume about buffer sizes, sizes the workspace, and calls the kernels without the GIL.
+import threading
+
+import numpy as np
+
+from libc.stdint cimport int64_t
+from cython cimport floating
+
+cdef extern from "cpu.h":
+    ctypedef enum fc_isa:
+        FC_ISA_GENERIC
+        FC_ISA_AVX2
+    fc_isa fc_selected_isa()
+    fc_isa fc_supported_isa()
+    const char *fc_isa_name(fc_isa isa)
+
+cdef extern from "gemm.h":
+    void fc_gemm_init(fc_isa isa)
+
+cdef extern from "conv2d.h":
+    ctypedef struct fc_conv2d_dims:
+        int64_t N, H, W, C, OH, OW, OC, KH, KW, G, SH, SW, DH, DW, PT, PL
+    int conv2d_forward_workspace_size_f32(const fc_conv2d_dims *d, int nthreads, size_t *n)
+    int conv2d_forward_workspace_size_f64(const fc_conv2d_dims *d, int nthreads, size_t *n)
+    int conv2d_backward_input_workspace_size_f32(const fc_conv2d_dims *d, int nthreads, size_t *n)
+    int conv2d_backward_input_workspace_size_f64(const fc_conv2d_dims *d, int nthreads, size_t *n)
+    int conv2d_backward_weight_workspace_size_f32(const fc_conv2d_dims *d, int nthreads, size_t *n)
+    int conv2d_backward_weight_workspace_size_f64(const fc_conv2d_dims *d, int nthreads, size_t *n)
+    void conv2d_forward_f32(float *out, const float *inp, const float *weight, const float *bias,
+                            const fc_conv2d_dims *d, float *workspace, int nthreads) nogil
+    void conv2d_forward_f64(double *out, const double *inp, const double *weight,
+                            const double *bias, const fc_conv2d_dims *d, double *workspace,
+                            int nthreads) nogil
+    void conv2d_backward_input_f32(float *dinp, const float *dout, const float *weight,
+                                   const fc_conv2d_dims *d, float *workspace, int nthreads) nogil
+    void conv2d_backward_input_f64(double *dinp, const double *dout, const double *weight,
+                                   const fc_conv2d_dims *d, double *workspace, int nthreads) nogil
+    void conv2d_backward_weight_f32(float *dweight, float *dbias, const float *dout,
+                                    const float *inp, const fc_conv2d_dims *d, float *workspace,
+                                    int nthreads) nogil
+    void conv2d_backward_weight_f64(double *dweight, double *dbias, const double *dout,
+                                    const double *inp, const fc_conv2d_dims *d, double *workspace,
+                                    int nthreads) nogil
+    void conv2d_forward_naive_f32(float *out, const float *inp, const float *weight,
+                                  const float *bias, const fc_conv2d_dims *d) nogil
+    void conv2d_forward_naive_f64(double *out, const double *inp, const double *weight,
+                                  const double *bias, const fc_conv2d_dims *d) nogil
+    void conv2d_backward_input_naive_f32(float *dinp, const float *dout, const float *weight,
+                                         const fc_conv2d_dims *d) nogil
+    void conv2d_backward_input_naive_f64(double *dinp, const double *dout, const double *weight,
+                                         const fc_conv2d_dims *d) nogil
+    void conv2d_backward_weight_naive_f32(float *dweight, float *dbias, const float *dout,
+                                          const float *inp, const fc_conv2d_dims *d) nogil
+    void conv2d_backward_weight_naive_f64(double *dweight, double *dbias, const double *dout,
+                                          const double *inp, const fc_conv2d_dims *d) nogil
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int fc_openmp_enabled(void) { return 1; }
+    static int fc_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int fc_openmp_enabled(void) { return 0; }
+    static int fc_max_threads(void) { return 1; }
+    #endif
+    """
+    int fc_openmp_enabled()
+    int fc_max_threads()
+
+fc_gemm_init(fc_selected_isa())
+
+_ISA_NAMES = ("generic", "avx2")
+
+
+def simd_level():
+    """The SIMD instruction set the kernels use (after FASTCONV_ISA)."""
+    return fc_isa_name(fc_selected_isa()).decode()
+
+
+def simd_available():
+    """Every SIMD level this CPU can run, lowest first."""
+    return list(_ISA_NAMES[: <int>fc_supported_isa() + 1])
+
+
+def openmp_enabled():
+    return fc_openmp_enabled()
+
+
+def max_threads():
+    return fc_max_threads()
+
+
+# Workspaces are cached per Python thread and grown on demand: first touch of fresh pages is
+# costly, and concurrent callers must not share one buffer.
+_scratch = threading.local()
+
+
+cdef object _workspace(size_t elements, object dtype):
+    cdef size_t nbytes = elements * np.dtype(dtype).itemsize
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = np.empty(max(nbytes, 64), dtype=np.uint8)
+        _scratch.buf = buf
+    return buf[:nbytes].view(dtype)
+
+
+cdef fc_conv2d_dims _dims(tuple geometry) except *:
+    cdef fc_conv2d_dims d
+    (d.N, d.H, d.W, d.C, d.OH, d.OW, d.OC, d.KH, d.KW, d.G,
+     d.SH, d.SW, d.DH, d.DW, d.PT, d.PL) = geometry
+    return d
+
+
+cdef void _check_buffers(fc_conv2d_dims *d, Py_ssize_t inp, Py_ssize_t weight, Py_ssize_t out,
+                         Py_ssize_t bias) except *:
+    # The kernels trust these sizes; a mismatch here is a bug in the caller, not user error.
+    if (inp != d.N * d.H * d.W * d.C or out != d.N * d.OH * d.OW * d.OC
+            or weight != d.KH * d.KW * (d.C // d.G) * d.OC or (bias >= 0 and bias != d.OC)):
+        raise ValueError("conv2d: buffer sizes do not match the geometry")
+
+
+cdef size_t _size_or_raise(int ok, size_t n, str what) except? 0:
+    if not ok:
+        raise MemoryError(f"conv2d {what}: the workspace size overflows")
+    return n
+
+
+def forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] kernel,
+            const floating[::1] bias, floating[:, :, :, ::1] out, tuple geometry,
+            int nthreads, bint naive=False):
+    """out = conv2d(x, kernel) + bias, in place into `out` (NHWC)."""
+    cdef fc_conv2d_dims d = _dims(geometry)
+    cdef size_t n = 0
+    cdef int ok
+    cdef floating *ws
+    cdef const floating *b = NULL
+    _check_buffers(&d, x.size, kernel.size, out.size, bias.shape[0] if bias is not None else -1)
+    if bias is not None:
+        b = &bias[0]
+    if floating is float:
+        ok = conv2d_forward_workspace_size_f32(&d, nthreads, &n)
+    else:
+        ok = conv2d_forward_workspace_size_f64(&d, nthreads, &n)
+    _size_or_raise(ok, n, "forward")
+    cdef floating[::1] work = _workspace(n + 1, np.float32 if floating is float else np.float64)
+    ws = &work[0]
+    with nogil:
+        if naive:
+            if floating is float:
+                conv2d_forward_naive_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d)
+            else:
+                conv2d_forward_naive_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d)
+        elif floating is float:
+            conv2d_forward_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d, ws,
+                               nthreads)
+        else:
+            conv2d_forward_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d, ws,
+                               nthreads)
+
+
+def backward_input(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] kernel,
+                   floating[:, :, :, ::1] dx, tuple geometry, int nthreads, bint naive=False):
+    """dx = gradient of conv2d w.r.t. its input, written into `dx` (NHWC)."""
+    cdef fc_conv2d_dims d = _dims(geometry)
+    cdef size_t n = 0
+    cdef int ok
+    cdef floating *ws
+    _check_buffers(&d, dx.size, kernel.size, dy.size, -1)
+    if floating is float:
+        ok = conv2d_backward_input_workspace_size_f32(&d, nthreads, &n)
+    else:
+        ok = conv2d_backward_input_workspace_size_f64(&d, nthreads, &n)
+    _size_or_raise(ok, n, "backward")
+    cdef floating[::1] work = _workspace(n + 1, np.float32 if floating is float else np.float64)
+    ws = &work[0]
+    with nogil:
+        if naive:
+            if floating is float:
+                conv2d_backward_input_naive_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &d)
+            else:
+                conv2d_backward_input_naive_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &d)
+        elif floating is float:
+            conv2d_backward_input_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &d,
+                                      ws, nthreads)
+        else:
+            conv2d_backward_input_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &d,
+                                      ws, nthreads)
+
+
+def backward_weight(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] x,
+                    floating[:, :, :, ::1] dkernel, floating[::1] dbias, tuple geometry,
+                    int nthreads, bint naive=False):
+    """dkernel (and dbias unless None) = gradients of conv2d w.r.t. its kernel and bias."""
+    cdef fc_conv2d_dims d = _dims(geometry)
+    cdef size_t n = 0
+    cdef int ok
+    cdef floating *ws
+    cdef floating *db = NULL
+    _check_buffers(&d, x.size, dkernel.size, dy.size, dbias.shape[0] if dbias is not None else -1)
+    if dbias is not None:
+        db = &dbias[0]
+    if floating is float:
+        ok = conv2d_backward_weight_workspace_size_f32(&d, nthreads, &n)
+    else:
+        ok = conv2d_backward_weight_workspace_size_f64(&d, nthreads, &n)
+    _size_or_raise(ok, n, "backward")
+    cdef floating[::1] work = _workspace(n + 1, np.float32 if floating is float else np.float64)
+    ws = &work[0]
+    with nogil:
+        if naive:
+            if floating is float:
+                conv2d_backward_weight_naive_f32(&dkernel[0, 0, 0, 0], db, &dy[0, 0, 0, 0], &x[0, 0, 0, 0], &d)
+            else:
+                conv2d_backward_weight_naive_f64(&dkernel[0, 0, 0, 0], db, &dy[0, 0, 0, 0], &x[0, 0, 0, 0], &d)
+        elif floating is float:
+            conv2d_backward_weight_f32(&dkernel[0, 0, 0, 0], db, &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                       &d, ws, nthreads)
+        else:
+            conv2d_backward_weight_f64(&dkernel[0, 0, 0, 0], db, &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                       &d, ws, nthreads)

@@ -1,0 +1,168 @@
+"""conv2d forward and backward on the compiled kernels."""
+
+import numpy as np
+
+from fastconv._config import get_num_threads
+from fastconv._ext import _conv
+from fastconv.ops import _args
+
+
+def _geometry(x_shape, kernel_shape, strides, padding, dilation_rate, groups):
+    """Checks shapes and hyper-parameters; returns (geometry tuple, output NHWC shape).
+
+    `x_shape` is NHWC; the geometry tuple is what the C kernels take.
+    """
+    N, H, W, C = x_shape
+    KH, KW, Cg, F = kernel_shape
+    if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)):
+        raise TypeError(f"`groups` must be an int >= 1. Received: groups={groups!r}")
+    if groups < 1:
+        raise ValueError(f"`groups` must be an int >= 1. Received: groups={groups}")
+    groups = int(groups)
+    if C % groups or F % groups:
+        raise ValueError(
+            f"`groups` must divide both the input channels ({C}) and the filters ({F}). "
+            f"Received: groups={groups}, x channels={C}, kernel.shape={tuple(kernel_shape)}"
+        )
+    if Cg * groups != C:
+        raise ValueError(
+            f"`kernel` expects {Cg * groups} input channels ({Cg} per group x {groups} groups) "
+            f"but `x` has {C}. Received: x.shape (NHWC)={tuple(x_shape)}, "
+            f"kernel.shape={tuple(kernel_shape)}, groups={groups}"
+        )
+    if KH < 1 or KW < 1:
+        raise ValueError(f"`kernel` window must be at least 1x1. Received: kernel.shape={tuple(kernel_shape)}")
+    SH, SW = _args.normalize_pair(strides, "strides")
+    DH, DW = _args.normalize_pair(dilation_rate, "dilation_rate")
+    mode = _args.normalize_padding(padding)
+    OH, PT, _ = _args.resolve_axis(mode, 0, H, KH, SH, DH, "kernel")
+    OW, PL, _ = _args.resolve_axis(mode, 1, W, KW, SW, DW, "kernel")
+    out_shape = (N, OH, OW, F)
+    _args.check_size(out_shape, "output")
+    _args.check_size((OH * OW, KH * KW * Cg), "im2col matrix of one image")
+    geometry = (N, H, W, C, OH, OW, F, KH, KW, groups, SH, SW, DH, DW, PT, PL)
+    return geometry, out_shape
+
+
+def _prepare(x, kernel, data_format):
+    fmt = _args.normalize_data_format(data_format)
+    x = _args.as_float_array(x, "x")
+    kernel = _args.as_float_array(kernel, "kernel")
+    layout = "(N, H, W, C)" if fmt == "channels_last" else "(N, C, H, W)"
+    _args.check_ndim(x, 4, "x", layout)
+    _args.check_ndim(kernel, 4, "kernel", "(KH, KW, C // groups, filters)")
+    return fmt, x, kernel
+
+
+def conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1, groups=1,
+           data_format="channels_last"):
+    """2-D convolution (cross-correlation, as in Keras and TensorFlow).
+
+    Args:
+        x: images, (N, H, W, C) for channels_last or (N, C, H, W) for channels_first.
+        kernel: (KH, KW, C // groups, F), the Keras layout, in both data formats.
+        bias: None or (F,).
+        strides: int or (sh, sw), each >= 1.
+        padding: "valid", "same" (TensorFlow's split), an int, (ph, pw) or
+            ((top, bottom), (left, right)).
+        dilation_rate: int or (dh, dw), each >= 1.
+        groups: number of channel groups; must divide C and F.
+        data_format: "channels_last" or "channels_first".
+
+    Returns:
+        y, (N, OH, OW, F) or (N, F, OH, OW); float64 if any input is float64,
+        else float32.
+
+    Raises:
+        ValueError: inconsistent shapes or hyper-parameters (the message names them).
+        TypeError: non-numeric dtypes or non-integer hyper-parameters.
+
+    Example:
+        >>> import numpy as np
+        >>> from fastconv import ops
+        >>> x = np.ones((1, 4, 4, 1), np.float32)
+        >>> ops.conv2d(x, np.ones((3, 3, 1, 2), np.float32), padding="same")[0, :, :, 0]
+        array([[4., 6., 6., 4.],
+               [6., 9., 9., 6.],
+               [6., 9., 9., 6.],
+               [4., 6., 6., 4.]], dtype=float32)
+    """
+    fmt, x, kernel = _prepare(x, kernel, data_format)
+    if bias is not None:
+        bias = _args.as_float_array(bias, "bias")
+    x_nhwc = _args.to_channels_last(x, fmt)
+    geometry, out_shape = _geometry(x_nhwc.shape, kernel.shape, strides, padding,
+                                    dilation_rate, groups)
+    if bias is not None and bias.shape != (kernel.shape[3],):
+        raise ValueError(
+            f"`bias` must have shape ({kernel.shape[3]},), one value per filter. "
+            f"Received: bias.shape={bias.shape}, kernel.shape={kernel.shape}"
+        )
+    dtype = _args.result_dtype(x, kernel, bias)
+    out = np.empty(out_shape, dtype=dtype)
+    if out.size and x.size:
+        _conv.forward(
+            _args.to_kernel_layout(x_nhwc, dtype),
+            _args.to_kernel_layout(kernel, dtype),
+            None if bias is None else _args.to_kernel_layout(bias, dtype),
+            out, geometry, get_num_threads(),
+        )
+    elif out.size:  # no input channels: the sum is empty
+        out[...] = 0 if bias is None else bias.astype(dtype)
+    return _args.from_channels_last(out, fmt)
+
+
+def conv2d_backward(dy, x, kernel, *, strides=1, padding="valid", dilation_rate=1, groups=1,
+                    data_format="channels_last", compute_dx=True):
+    """Gradients of conv2d: given dy = dL/dy, returns (dx, dkernel, dbias).
+
+    Args:
+        dy: gradient w.r.t. the output of `conv2d(x, kernel, ...)`, same shape as that output.
+        x, kernel, strides, padding, dilation_rate, groups, data_format: as in `conv2d`.
+        compute_dx: when False, dx is not computed and None is returned in its place
+            (a first layer needs no input gradient).
+
+    Returns:
+        (dx, dkernel, dbias): shaped like x, kernel and (F,); dbias is dy summed over
+        every axis but channels.
+
+    Raises:
+        ValueError: `dy` does not have the forward output's shape, or as in `conv2d`.
+
+    Example:
+        >>> import numpy as np
+        >>> from fastconv import ops
+        >>> x = np.ones((2, 5, 5, 3)); k = np.ones((3, 3, 3, 4))
+        >>> dx, dk, db = ops.conv2d_backward(np.ones((2, 3, 3, 4)), x, k)
+        >>> dx.shape, dk.shape, db.tolist()
+        ((2, 5, 5, 3), (3, 3, 3, 4), [18.0, 18.0, 18.0, 18.0])
+    """
+    fmt, x, kernel = _prepare(x, kernel, data_format)
+    dy = _args.as_float_array(dy, "dy")
+    x_nhwc = _args.to_channels_last(x, fmt)
+    geometry, out_shape = _geometry(x_nhwc.shape, kernel.shape, strides, padding,
+                                    dilation_rate, groups)
+    N, OH, OW, F = out_shape
+    expected = out_shape if fmt == "channels_last" else (N, F, OH, OW)
+    if dy.shape != expected:
+        raise ValueError(
+            f"`dy` must have the shape of conv2d's output {expected}. "
+            f"Received: dy.shape={dy.shape}, x.shape={x.shape}, kernel.shape={kernel.shape}"
+        )
+    dtype = _args.result_dtype(dy, x, kernel)
+    dy_nhwc = _args.to_kernel_layout(_args.to_channels_last(dy, fmt), dtype)
+    dkernel = np.zeros(kernel.shape, dtype=dtype)
+    dbias = np.zeros(kernel.shape[3], dtype=dtype)
+    dx = np.zeros(x_nhwc.shape, dtype=dtype) if compute_dx else None
+    if dy.size and x.size:
+        threads = get_num_threads()
+        kernel_c = _args.to_kernel_layout(kernel, dtype)
+        _conv.backward_weight(dy_nhwc, _args.to_kernel_layout(x_nhwc, dtype), dkernel, dbias,
+                              geometry, threads)
+        if compute_dx:
+            _conv.backward_input(dy_nhwc, kernel_c, dx, geometry, threads)
+    elif dy.size:  # no input channels: only the bias sees the gradient
+        dbias[...] = dy_nhwc.sum(axis=(0, 1, 2))
+    if compute_dx:
+        dx = _args.from_channels_last(dx, fmt)
+    return dx, dkernel, dbias
