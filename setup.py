@@ -6,6 +6,7 @@ Environment switches (all optional):
   FASTCONV_BOUNDSCHECK=1  turn Cython bounds checking back on (debugging)
   FASTCONV_ONLY=NAME      build only extension NAME (e.g. fastconv._pool) while iterating
 """
+import glob
 import os
 import sys
 import tempfile
@@ -18,7 +19,7 @@ from setuptools.command.build_ext import build_ext
 CSRC = "csrc"
 # One extension per kernel family; each lists the C files it links.
 EXTENSIONS = {
-    "fastconv._conv": ["cpu.c", "gemm.c", "gemm_kernels.c", "conv2d.c"],
+    "fastconv._conv": ["cpu.c", "gemm.c", "gemm_kernels.c", "conv2d.c", "probe.c"],
     "fastconv._pool": ["pool2d.c"],
 }
 
@@ -77,6 +78,7 @@ def extensions():
             name,
             sources=[name.replace(".", "/") + ".pyx"] + [os.path.join(CSRC, c) for c in csources],
             include_dirs=[CSRC, numpy.get_include()],
+            depends=glob.glob(os.path.join(CSRC, "*.h")),  # rebuild when a header changes
         )
         for name, csources in EXTENSIONS.items()
         if os.environ.get("FASTCONV_ONLY", name) == name

@@ -8,11 +8,39 @@
 #define FC_CAT(a, b) FC_CAT_(a, b)
 #define FN(name) FC_CAT(name, SFX)
 
-/* Gathers rows [m0, m0+mc) x columns [k0, k0+kc) of image `x`'s im2col matrix (group g) into
-   MR-row slivers, as fc_pack_a would from a materialized matrix. */
-static void FN(pack_im2col)(T *dst, const T *x, const fc_conv2d_dims *d, int64_t g, int64_t m0,
-                            int64_t mc, int64_t k0, int64_t kc) {
+#ifndef FC_CONV2D_RUNS
+#define FC_CONV2D_RUNS
+/* A run of im2col columns that come from one kernel tap: `len` consecutive input channels
+   starting at channel `src`, read at offset (dh, dw) from a pixel's window origin, landing at
+   column `col` of the block. Precomputed per block so the packers' inner loops do no division. */
+typedef struct {
+    int64_t dh, dw, src, len, col;
+} fc_tap_run;
+
+/* Splits im2col columns [k0, k0 + kc) of group g into runs; returns how many (<= kc). */
+static int64_t fc_tap_runs(fc_tap_run *runs, const fc_conv2d_dims *d, int64_t g, int64_t k0,
+                           int64_t kc) {
     const int64_t Cg = d->C / d->G;
+    int64_t count = 0, col = 0, tap = k0 / Cg, c = k0 % Cg;
+    while (col < kc) {
+        fc_tap_run *run = &runs[count++];
+        run->dh = (tap / d->KW) * d->DH;
+        run->dw = (tap % d->KW) * d->DW;
+        run->src = g * Cg + c;
+        run->len = Cg - c < kc - col ? Cg - c : kc - col;
+        run->col = col;
+        col += run->len;
+        c = 0;
+        tap++;
+    }
+    return count;
+}
+#endif
+
+/* Gathers rows [m0, m0+mc) x the columns covered by `runs` of image `x`'s im2col matrix into
+   MR-row slivers (kc columns), as fc_pack_a would from a materialized matrix. */
+static void FN(pack_im2col)(T *dst, const T *x, const fc_conv2d_dims *d, const fc_tap_run *runs,
+                            int64_t nruns, int64_t m0, int64_t mc, int64_t kc) {
     const int64_t mpad = fc_round_up(mc, FC_MR);
     for (int64_t r = 0; r < mpad; r++) {
         T *row = dst + (r / FC_MR) * kc * FC_MR + r % FC_MR;
@@ -20,50 +48,41 @@ static void FN(pack_im2col)(T *dst, const T *x, const fc_conv2d_dims *d, int64_t
             for (int64_t k = 0; k < kc; k++) row[k * FC_MR] = 0;
             continue;
         }
-        const int64_t p = m0 + r, oh = p / d->OW, ow = p % d->OW;
-        int64_t k = k0, tap = k0 / Cg, c = k0 % Cg;
-        while (k < k0 + kc) {
-            const int64_t ih = oh * d->SH - d->PT + (tap / d->KW) * d->DH;
-            const int64_t iw = ow * d->SW - d->PL + (tap % d->KW) * d->DW;
-            int64_t run = Cg - c;
-            if (run > k0 + kc - k) run = k0 + kc - k;
-            T *o = row + (k - k0) * FC_MR;
+        const int64_t p = m0 + r;
+        const int64_t ih0 = (p / d->OW) * d->SH - d->PT, iw0 = (p % d->OW) * d->SW - d->PL;
+        for (const fc_tap_run *run = runs; run < runs + nruns; run++) {
+            const int64_t ih = ih0 + run->dh, iw = iw0 + run->dw;
+            T *o = row + run->col * FC_MR;
             if (ih >= 0 && ih < d->H && iw >= 0 && iw < d->W) {
-                const T *src = x + (ih * d->W + iw) * d->C + g * Cg + c;
-                for (int64_t t = 0; t < run; t++) o[t * FC_MR] = src[t];
+                const T *src = x + (ih * d->W + iw) * d->C + run->src;
+                for (int64_t t = 0; t < run->len; t++) o[t * FC_MR] = src[t];
             } else {
-                for (int64_t t = 0; t < run; t++) o[t * FC_MR] = 0;
+                for (int64_t t = 0; t < run->len; t++) o[t * FC_MR] = 0;
             }
-            k += run;
-            c = 0;
-            tap++;
         }
     }
 }
 
-/* Gathers rows [k0, k0+mc) x columns [p0, p0+pc) of the TRANSPOSED im2col matrix of image `x`
-   (rows are im2col columns, columns are pixels) into MR-row slivers. */
-static void FN(pack_im2col_t)(T *dst, const T *x, const fc_conv2d_dims *d, int64_t g, int64_t k0,
-                              int64_t mc, int64_t p0, int64_t pc) {
-    const int64_t Cg = d->C / d->G;
-    const int64_t mpad = fc_round_up(mc, FC_MR);
-    for (int64_t q = 0; q < pc; q++) {
-        const int64_t p = p0 + q, oh = p / d->OW, ow = p % d->OW;
-        for (int64_t s = 0; s < mpad; s += FC_MR) {
-            T *o = dst + (s / FC_MR) * pc * FC_MR + q * FC_MR;
-            for (int64_t lane = 0; lane < FC_MR; lane++) {
-                const int64_t r = s + lane;
-                T v = 0;
-                if (r < mc) {
-                    const int64_t k = k0 + r, tap = k / Cg, c = k % Cg;
-                    const int64_t ih = oh * d->SH - d->PT + (tap / d->KW) * d->DH;
-                    const int64_t iw = ow * d->SW - d->PL + (tap % d->KW) * d->DW;
-                    if (ih >= 0 && ih < d->H && iw >= 0 && iw < d->W)
-                        v = x[(ih * d->W + iw) * d->C + g * Cg + c];
-                }
-                o[lane] = v;
+/* Gathers rows [p0, p0+pc) x the (<= NR) columns covered by `runs` of image `x`'s im2col
+   matrix into one NR-column sliver, as fc_pack_b would from a materialized matrix. */
+static void FN(pack_im2col_sliver)(T *dst, const T *x, const fc_conv2d_dims *d,
+                                   const fc_tap_run *runs, int64_t nruns, int64_t nr, int64_t p0,
+                                   int64_t pc) {
+    int64_t oh = p0 / d->OW, ow = p0 % d->OW;
+    for (int64_t q = 0; q < pc; q++, dst += NR) {
+        const int64_t ih0 = oh * d->SH - d->PT, iw0 = ow * d->SW - d->PL;
+        for (const fc_tap_run *run = runs; run < runs + nruns; run++) {
+            const int64_t ih = ih0 + run->dh, iw = iw0 + run->dw;
+            T *o = dst + run->col;
+            if (ih >= 0 && ih < d->H && iw >= 0 && iw < d->W) {
+                const T *src = x + (ih * d->W + iw) * d->C + run->src;
+                for (int64_t t = 0; t < run->len; t++) o[t] = src[t];
+            } else {
+                for (int64_t t = 0; t < run->len; t++) o[t] = 0;
             }
         }
+        for (int64_t j = nr; j < NR; j++) dst[j] = 0;
+        if (++ow == d->OW) ow = 0, oh++;
     }
 }
 
@@ -150,7 +169,9 @@ void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
             T *y = out + (n * P + m0) * d->OC + g * Fg;
             for (int64_t k0 = 0; k0 < Kg; k0 += FC_KC) {
                 const int64_t kc = Kg - k0 < FC_KC ? Kg - k0 : FC_KC;
-                FN(pack_im2col)(apack, x, d, g, m0, mc, k0, kc);
+                fc_tap_run runs[FC_KC];
+                const int64_t nruns = fc_tap_runs(runs, d, g, k0, kc);
+                FN(pack_im2col)(apack, x, d, runs, nruns, m0, mc, kc);
                 FN(fc_macro_kernel)(mc, Fg, kc, apack, wpack + g * wsize + k0 * NR, Kg * NR, y,
                                     d->OC, k0 > 0);
             }
@@ -228,10 +249,13 @@ void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc
 
 int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                               size_t *elements) {
-    size_t per_thread, total;
-    if (!fc_mul_size((size_t)FC_KC, (size_t)fc_round_up(d->OC / d->G, NR), &per_thread) ||
-        !fc_add_size(per_thread, (size_t)FC_MC * FC_KC, &per_thread) ||
-        !fc_mul_size(per_thread, (size_t)nthreads, &total))
+    size_t transposed, per_thread, threads, total;
+    const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G;
+    if (!fc_mul_size((size_t)Fg * (size_t)d->G, (size_t)Kg, &transposed) ||
+        !fc_mul_size((size_t)fc_round_up(Fg, FC_MR), (size_t)FC_KC, &per_thread) ||
+        !fc_add_size(per_thread, (size_t)FC_KC * NR, &per_thread) ||
+        !fc_mul_size(per_thread, (size_t)nthreads, &threads) ||
+        !fc_add_size(transposed, threads, &total))
         return 0;
     *elements = total;
     return 1;
@@ -239,46 +263,54 @@ int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthre
 
 void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *inp,
                                 const fc_conv2d_dims *d, T *workspace, int nthreads) {
+    /* Computed transposed, dweight^T (Fg x Kg) = dout^T (Fg x P) * im2col (P x Kg), so that both
+       panels pack from contiguous runs. Each task owns a band of Kg columns of one group and runs
+       the whole reduction over images and pixels in fixed KC-pixel chunks: the sum order never
+       depends on the banding, hence not on the thread count. */
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
     const int64_t image = d->H * d->W * d->C;
-    /* Each task owns a band of dweight rows for one group and runs the whole reduction over
-       images and pixels in fixed KC-pixel chunks, so the sum order never depends on the banding
-       and hence not on the thread count. */
-    const int64_t slivers = (Kg + FC_MR - 1) / FC_MR;
+    const int64_t slivers = (Kg + NR - 1) / NR;
     const int64_t bands = slivers < nthreads ? slivers : nthreads;
     const int64_t tasks = d->G * bands;
-    for (int64_t i = 0; i < Kg * d->OC; i++) dweight[i] = 0;
+    T *dwt = workspace, *scratch = workspace + d->G * Fg * Kg;
+    for (int64_t i = 0; i < d->G * Fg * Kg; i++) dwt[i] = 0;
 
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
-        T *apack = workspace + (size_t)FN(thread_id)() *
-                                   (FC_MC * FC_KC + FC_KC * fc_round_up(Fg, NR));
-        T *bpack = apack + FC_MC * FC_KC;
+        T *apack = scratch + (size_t)FN(thread_id)() * (fc_round_up(Fg, FC_MR) * FC_KC + FC_KC * NR);
+        T *bpack = apack + fc_round_up(Fg, FC_MR) * FC_KC;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
         for (int64_t t = 0; t < tasks; t++) {
             const int64_t g = t / bands, band = t % bands;
-            const int64_t r_begin = (slivers * band / bands) * FC_MR;
-            int64_t r_end = (slivers * (band + 1) / bands) * FC_MR;
-            if (r_end > Kg) r_end = Kg;
+            const int64_t j_begin = (slivers * band / bands) * NR;
+            int64_t j_end = (slivers * (band + 1) / bands) * NR;
+            if (j_end > Kg) j_end = Kg;
+            T *c = dwt + g * Fg * Kg;
             for (int64_t n = 0; n < d->N; n++) {
                 const T *x = inp + n * image;
                 for (int64_t p0 = 0; p0 < P; p0 += FC_KC) {
                     const int64_t pc = P - p0 < FC_KC ? P - p0 : FC_KC;
-                    FN(fc_pack_b)(bpack, dout + (n * P + p0) * d->OC + g * Fg, d->OC, 1, pc, Fg);
-                    for (int64_t k0 = r_begin; k0 < r_end; k0 += FC_MC) {
-                        const int64_t mc = r_end - k0 < FC_MC ? r_end - k0 : FC_MC;
-                        FN(pack_im2col_t)(apack, x, d, g, k0, mc, p0, pc);
-                        FN(fc_macro_kernel)(mc, Fg, pc, apack, bpack, pc * NR,
-                                            dweight + k0 * d->OC + g * Fg, d->OC, 1);
+                    /* dout^T chunk: row f, column p is dout[(n*P + p) * OC + g*Fg + f]. */
+                    FN(fc_pack_a)(apack, dout + (n * P + p0) * d->OC + g * Fg, 1, d->OC, Fg, pc);
+                    for (int64_t j0 = j_begin; j0 < j_end; j0 += NR) {
+                        const int64_t nr = j_end - j0 < NR ? j_end - j0 : NR;
+                        fc_tap_run runs[NR];
+                        const int64_t nruns = fc_tap_runs(runs, d, g, j0, nr);
+                        FN(pack_im2col_sliver)(bpack, x, d, runs, nruns, nr, p0, pc);
+                        FN(fc_macro_kernel)(Fg, nr, pc, apack, bpack, 0, c + j0, Kg, 1);
                     }
                 }
             }
         }
     }
+    for (int64_t g = 0; g < d->G; g++)
+        for (int64_t k = 0; k < Kg; k++)
+            for (int64_t f = 0; f < Fg; f++)
+                dweight[k * d->OC + g * Fg + f] = dwt[(g * Fg + f) * Kg + k];
     if (dbias) {
         for (int64_t f = 0; f < d->OC; f++) dbias[f] = 0;
         for (int64_t row = 0; row < d->N * P; row++)

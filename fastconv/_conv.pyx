@@ -56,6 +56,9 @@ cdef extern from "conv2d.h":
     void conv2d_backward_weight_naive_f64(double *dweight, double *dbias, const double *dout,
                                           const double *inp, const fc_conv2d_dims *d) nogil
 
+cdef extern from "probe.h":
+    double fc_fma_probe_f32(int64_t iters, int nthreads) nogil
+
 cdef extern from *:
     """
     #ifdef _OPENMP
@@ -91,6 +94,14 @@ def openmp_enabled():
 
 def max_threads():
     return fc_max_threads()
+
+
+def fma_probe(long iters, int nthreads):
+    """FLOPs done by a pure float32 FMA loop of `iters` steps per thread (GIL released)."""
+    cdef double flops
+    with nogil:
+        flops = fc_fma_probe_f32(iters, nthreads)
+    return flops
 
 
 # Workspaces are cached per Python thread and grown on demand: first touch of fresh pages is
