@@ -86,36 +86,65 @@ static void FN(pack_im2col_sliver)(T *dst, const T *x, const fc_conv2d_dims *d,
     }
 }
 
-/* One input channel: im2col would be a thin matrix of taps, so convolve directly, vectorized
-   over the output channels. */
-static void FN(conv2d_forward_direct_c1)(T *out, const T *inp, const T *weight, const T *bias,
-                                         const fc_conv2d_dims *d, int nthreads) {
-    const int64_t rows = d->N * d->OH, OC = d->OC;
+/* ---- one input channel: direct kernels (conv2d_direct_impl.h) over a zero-padded copy ---- */
+
+static int FN(is_single_channel)(const fc_conv2d_dims *d) { return d->C == 1 && d->G == 1; }
+
+/* Rows and columns of the padded copy: exactly the cells some output window reads. */
+static int64_t FN(padded_rows)(const fc_conv2d_dims *d) { return (d->OH - 1) * d->SH + (d->KH - 1) * d->DH + 1; }
+static int64_t FN(padded_cols)(const fc_conv2d_dims *d) { return (d->OW - 1) * d->SW + (d->KW - 1) * d->DW + 1; }
+
+static int FN(single_channel_workspace)(const fc_conv2d_dims *d, size_t *elements) {
+    size_t size;
+    if (!fc_mul_size((size_t)d->N, (size_t)FN(padded_rows)(d), &size) ||
+        !fc_mul_size(size, (size_t)FN(padded_cols)(d), &size))
+        return 0;
+    *elements = size;
+    return 1;
+}
+
+static void FN(pad_single_channel)(T *xpad, const T *inp, const fc_conv2d_dims *d, int nthreads) {
+    const int64_t Hp = FN(padded_rows)(d), Wp = FN(padded_cols)(d);
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(nthreads)
 #endif
-    for (int64_t row = 0; row < rows; row++) {
-        const int64_t n = row / d->OH, oh = row % d->OH;
-        const T *x = inp + n * d->H * d->W;
-        for (int64_t ow = 0; ow < d->OW; ow++) {
-            T *y = out + (row * d->OW + ow) * OC;
-            for (int64_t f = 0; f < OC; f++) y[f] = 0;
-            for (int64_t kh = 0; kh < d->KH; kh++) {
-                const int64_t ih = oh * d->SH - d->PT + kh * d->DH;
-                if (ih < 0 || ih >= d->H) continue;
-                for (int64_t kw = 0; kw < d->KW; kw++) {
-                    const int64_t iw = ow * d->SW - d->PL + kw * d->DW;
-                    if (iw < 0 || iw >= d->W) continue;
-                    const T xv = x[ih * d->W + iw];
-                    const T *w = weight + (kh * d->KW + kw) * OC;
-                    for (int64_t f = 0; f < OC; f++) y[f] += xv * w[f];
-                }
-            }
-            if (bias)
-                for (int64_t f = 0; f < OC; f++) y[f] += bias[f];
+    for (int64_t row = 0; row < d->N * Hp; row++) {
+        const int64_t n = row / Hp, ih = row % Hp - d->PT;
+        T *dst = xpad + row * Wp;
+        for (int64_t c = 0; c < Wp; c++) {
+            const int64_t iw = c - d->PL;
+            dst[c] = ih >= 0 && ih < d->H && iw >= 0 && iw < d->W ? inp[(n * d->H + ih) * d->W + iw] : 0;
         }
     }
+}
+
+static void FN(single_channel_forward)(T *out, const T *inp, const T *weight, const T *bias,
+                                       const fc_conv2d_dims *d, T *xpad, int nthreads) {
+    FN(pad_single_channel)(xpad, inp, d, nthreads);
+#ifdef FC_HAVE_X86
+    if (fc_selected_isa() >= FC_ISA_AVX2) {
+        FC_CAT(FN(direct_c1_forward), avx2)(out, xpad, weight, bias, d, FN(padded_rows)(d),
+                                            FN(padded_cols)(d), nthreads);
+        return;
+    }
+#endif
+    FC_CAT(FN(direct_c1_forward), generic)(out, xpad, weight, bias, d, FN(padded_rows)(d),
+                                           FN(padded_cols)(d), nthreads);
+}
+
+static void FN(single_channel_backward_weight)(T *dweight, const T *dout, const T *inp,
+                                               const fc_conv2d_dims *d, T *xpad, int nthreads) {
+    FN(pad_single_channel)(xpad, inp, d, nthreads);
+#ifdef FC_HAVE_X86
+    if (fc_selected_isa() >= FC_ISA_AVX2) {
+        FC_CAT(FN(direct_c1_backward_weight), avx2)(dweight, xpad, dout, d, FN(padded_rows)(d),
+                                                    FN(padded_cols)(d), nthreads);
+        return;
+    }
+#endif
+    FC_CAT(FN(direct_c1_backward_weight), generic)(dweight, xpad, dout, d, FN(padded_rows)(d),
+                                                   FN(padded_cols)(d), nthreads);
 }
 
 static int FN(thread_id)(void) {
@@ -130,7 +159,7 @@ static int64_t FN(kg)(const fc_conv2d_dims *d) { return d->KH * d->KW * (d->C / 
 
 int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
     size_t packed_weights, panels, total;
-    if (d->G == 1 && d->C == 1) return (*elements = 0), 1;
+    if (FN(is_single_channel)(d)) return FN(single_channel_workspace)(d, elements);
     if (!fc_mul_size((size_t)FN(kg)(d), (size_t)fc_round_up(d->OC / d->G, NR), &packed_weights) ||
         !fc_mul_size(packed_weights, (size_t)d->G, &packed_weights) ||
         !fc_mul_size((size_t)FC_MC * FC_KC, (size_t)nthreads, &panels) ||
@@ -142,8 +171,8 @@ int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, siz
 
 void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
                         const fc_conv2d_dims *d, T *workspace, int nthreads) {
-    if (d->G == 1 && d->C == 1) {
-        FN(conv2d_forward_direct_c1)(out, inp, weight, bias, d, nthreads);
+    if (FN(is_single_channel)(d)) {
+        FN(single_channel_forward)(out, inp, weight, bias, d, workspace, nthreads);
         return;
     }
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
@@ -247,10 +276,19 @@ void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc
     }
 }
 
+/* dbias[f] = sum of dout over images and pixels, in a fixed order; nothing when dbias is NULL. */
+static void FN(bias_gradient)(T *dbias, const T *dout, const fc_conv2d_dims *d) {
+    if (!dbias) return;
+    for (int64_t f = 0; f < d->OC; f++) dbias[f] = 0;
+    for (int64_t row = 0; row < d->N * d->OH * d->OW; row++)
+        for (int64_t f = 0; f < d->OC; f++) dbias[f] += dout[row * d->OC + f];
+}
+
 int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                               size_t *elements) {
     size_t transposed, per_thread, threads, total;
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G;
+    if (FN(is_single_channel)(d)) return FN(single_channel_workspace)(d, elements);
     if (!fc_mul_size((size_t)Fg * (size_t)d->G, (size_t)Kg, &transposed) ||
         !fc_mul_size((size_t)fc_round_up(Fg, FC_MR), (size_t)FC_KC, &per_thread) ||
         !fc_add_size(per_thread, (size_t)FC_KC * NR, &per_thread) ||
@@ -269,6 +307,11 @@ void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *in
        depends on the banding, hence not on the thread count. */
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
     const int64_t image = d->H * d->W * d->C;
+    if (FN(is_single_channel)(d)) {
+        FN(single_channel_backward_weight)(dweight, dout, inp, d, workspace, nthreads);
+        FN(bias_gradient)(dbias, dout, d);
+        return;
+    }
     const int64_t slivers = (Kg + NR - 1) / NR;
     const int64_t bands = slivers < nthreads ? slivers : nthreads;
     const int64_t tasks = d->G * bands;
@@ -311,11 +354,7 @@ void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *in
         for (int64_t k = 0; k < Kg; k++)
             for (int64_t f = 0; f < Fg; f++)
                 dweight[k * d->OC + g * Fg + f] = dwt[(g * Fg + f) * Kg + k];
-    if (dbias) {
-        for (int64_t f = 0; f < d->OC; f++) dbias[f] = 0;
-        for (int64_t row = 0; row < d->N * P; row++)
-            for (int64_t f = 0; f < d->OC; f++) dbias[f] += dout[row * d->OC + f];
-    }
+    FN(bias_gradient)(dbias, dout, d);
 }
 
 /* ---- plain twins ---------------------------------------------------------------------------- */

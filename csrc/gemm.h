@@ -49,6 +49,11 @@ void fc_ukr_generic_f64(int64_t kc, const double *a, const double *b, double *c,
                         int acc);
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
 #define FC_HAVE_X86 1
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define FC_TARGET_AVX2 /* MSVC compiles intrinsics without target flags */
+#endif
 void fc_ukr_avx2_f32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
 void fc_ukr_avx2_f64(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, int acc);
 #endif

@@ -20,11 +20,7 @@
 
 #ifdef FC_HAVE_X86
 #include <immintrin.h>
-#if defined(__GNUC__) || defined(__clang__)
-#define TARGET __attribute__((target("avx2,fma")))
-#else
-#define TARGET /* MSVC compiles intrinsics without target flags */
-#endif
+#define TARGET FC_TARGET_AVX2
 #define ISA avx2
 
 #define T float

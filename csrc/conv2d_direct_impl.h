@@ -1,0 +1,121 @@
+/* Direct kernels for one input channel (C == 1, G == 1), where im2col would be a thin matrix of
+   KH*KW columns and packing would cost more than the arithmetic. They read a zero-padded copy of
+   the images (xpad: N x Hp x Wp, see conv2d_impl.h) so the inner loops need no bounds checks,
+   and keep NR output channels in registers. Included by conv2d.c once per type and ISA with T,
+   SFX, NR, ISA and TARGET (the function attribute enabling the ISA) defined. */
+#define FC_CAT3_(a, b, c) a##_##b##_##c
+#define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
+#define FNI(name) FC_CAT3(name, SFX, ISA)
+
+/* Vectorize this loop (along the channels), not an outer one. */
+#ifndef FC_SIMD
+#if defined(_OPENMP) || defined(__GNUC__)
+#define FC_SIMD _Pragma("omp simd")
+#else
+#define FC_SIMD
+#endif
+#endif
+
+#define FC_DIRECT_TAPS 3 /* taps accumulated together in the weight gradient (acc0..acc2) */
+
+/* out[n, oh, ow, f] = bias[f] + sum_taps xpad[n, oh*SH + kh*DH, ow*SW + kw*DW] * weight[tap, f] */
+TARGET static void FNI(direct_c1_forward)(T *out, const T *xpad, const T *weight, const T *bias,
+                                          const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,
+                                          int nthreads) {
+    const int64_t rows = d->N * d->OH, OC = d->OC;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+#endif
+    for (int64_t row = 0; row < rows; row++) {
+        const int64_t n = row / d->OH, oh = row % d->OH;
+        const T *xrow = xpad + (n * Hp + oh * d->SH) * Wp;
+        for (int64_t ow = 0; ow < d->OW; ow++) {
+            const T *xo = xrow + ow * d->SW;
+            T *y = out + (row * d->OW + ow) * OC;
+            int64_t f0 = 0;
+            for (; f0 + NR <= OC; f0 += NR) {
+                T acc[NR];
+                for (int j = 0; j < NR; j++) acc[j] = bias ? bias[f0 + j] : 0;
+                const T *w = weight + f0;
+                for (int64_t kh = 0; kh < d->KH; kh++)
+                    for (int64_t kw = 0; kw < d->KW; kw++, w += OC) {
+                        const T xv = xo[kh * d->DH * Wp + kw * d->DW];
+                        FC_SIMD
+                        for (int j = 0; j < NR; j++) acc[j] += xv * w[j];
+                    }
+                for (int j = 0; j < NR; j++) y[f0 + j] = acc[j];
+            }
+            for (int64_t f = f0; f < OC; f++) {
+                T acc = bias ? bias[f] : 0;
+                const T *w = weight + f;
+                for (int64_t kh = 0; kh < d->KH; kh++)
+                    for (int64_t kw = 0; kw < d->KW; kw++, w += OC) acc += xo[kh * d->DH * Wp + kw * d->DW] * *w;
+                y[f] = acc;
+            }
+        }
+    }
+}
+
+/* dweight[tap, f] = sum over images and pixels of xpad[tap window cell] * dout[pixel, f].
+   A task owns FC_DIRECT_TAPS taps x NR channels and sums every pixel in order, so the result
+   does not depend on the thread count. */
+TARGET static void FNI(direct_c1_backward_weight)(T *dweight, const T *xpad, const T *dout,
+                                                  const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,
+                                                  int nthreads) {
+    const int64_t OC = d->OC, taps = d->KH * d->KW;
+    const int64_t tap_blocks = (taps + FC_DIRECT_TAPS - 1) / FC_DIRECT_TAPS;
+    const int64_t f_blocks = (OC + NR - 1) / NR;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic) num_threads(nthreads)
+#endif
+    for (int64_t task = 0; task < tap_blocks * f_blocks; task++) {
+        const int64_t t0 = (task / f_blocks) * FC_DIRECT_TAPS, f0 = (task % f_blocks) * NR;
+        const int64_t nt = taps - t0 < FC_DIRECT_TAPS ? taps - t0 : FC_DIRECT_TAPS;
+        const int64_t nf = OC - f0 < NR ? OC - f0 : NR;
+        int64_t offset[FC_DIRECT_TAPS];
+        T sum[FC_DIRECT_TAPS][NR] = {{0}};
+        /* Missing taps of the last block repeat tap t0; their sums are never stored. */
+        for (int i = 0; i < FC_DIRECT_TAPS; i++) {
+            const int64_t t = i < nt ? t0 + i : t0;
+            offset[i] = (t / d->KW) * d->DH * Wp + (t % d->KW) * d->DW;
+        }
+        if (nf == NR) {
+            /* Constant trip counts and block-local accumulators: they live in registers. */
+            T acc0[NR] = {0}, acc1[NR] = {0}, acc2[NR] = {0};
+            for (int64_t row = 0; row < d->N * d->OH; row++) {
+                const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
+                const T *g = dout + row * d->OW * OC + f0;
+                for (int64_t ow = 0; ow < d->OW; ow++, g += OC) {
+                    const T *xo = xrow + ow * d->SW;
+                    const T x0 = xo[offset[0]], x1 = xo[offset[1]], x2 = xo[offset[2]];
+                    FC_SIMD
+                    for (int j = 0; j < NR; j++) {
+                        acc0[j] += x0 * g[j];
+                        acc1[j] += x1 * g[j];
+                        acc2[j] += x2 * g[j];
+                    }
+                }
+            }
+            for (int j = 0; j < NR; j++) sum[0][j] = acc0[j], sum[1][j] = acc1[j], sum[2][j] = acc2[j];
+        } else {
+            for (int64_t row = 0; row < d->N * d->OH; row++) {
+                const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
+                const T *g = dout + row * d->OW * OC + f0;
+                for (int64_t ow = 0; ow < d->OW; ow++, g += OC) {
+                    const T *xo = xrow + ow * d->SW;
+                    for (int i = 0; i < FC_DIRECT_TAPS; i++)
+                        for (int64_t j = 0; j < nf; j++) sum[i][j] += xo[offset[i]] * g[j];
+                }
+            }
+        }
+        for (int64_t i = 0; i < nt; i++)
+            for (int64_t j = 0; j < nf; j++) dweight[(t0 + i) * OC + f0 + j] = sum[i][j];
+    }
+}
+
+#undef FC_DIRECT_TAPS
+#undef FNI
+#undef FC_CAT3
+#undef FC_CAT3_
