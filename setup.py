@@ -47,7 +47,7 @@ class BuildExt(build_ext):
 
     def build_extensions(self):
         msvc = self.compiler.compiler_type == "msvc"
-        cflags = ["/O2"] if msvc else ["-O3", "-std=c11", "-fno-math-errno", "-ffp-contract=fast", "-fopenmp-simd"]
+        cflags = ["/O2", "/std:c11"] if msvc else ["-O3", "-std=c11", "-fno-math-errno", "-ffp-contract=fast", "-fopenmp-simd"]
         ldflags = []
         openmp = False
         if not os.environ.get("FASTCONV_OPENMP", "1") == "0":

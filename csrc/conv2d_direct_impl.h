@@ -9,7 +9,7 @@
 
 /* Vectorize this loop (along the channels), not an outer one. */
 #ifndef FC_SIMD
-#if defined(_OPENMP) || defined(__GNUC__)
+#if defined(__GNUC__) || defined(__clang__)
 #define FC_SIMD _Pragma("omp simd")
 #else
 #define FC_SIMD
