@@ -87,11 +87,12 @@ FC_INLINE void FN(max_backward_unit_body)(T *FC_RESTRICT dimg, const T *FC_RESTR
                         const T *x = img + (ih * W + iw) * C + c0;
                         T *dx = dimg + (ih * W + iw) * C + c0;
                         for (int64_t c = 0; c < cn; c++) {
-                            const T v = x[c], best = m[c];
+                            const T v = x[c], best = m[c], grad = g[c];
                             const int hit = (v == best) | ((v != v) & (best != best));
+                            const T give = hit ? grad : (T)0, keep = hit ? (T)0 : grad;
                             /* dx is never -0 (it starts at +0), so adding +0 changes nothing. */
-                            dx[c] += hit ? g[c] : (T)0;
-                            g[c] = hit ? (T)0 : g[c];
+                            dx[c] += give;
+                            g[c] = keep;
                         }
                     }
                 }
