@@ -39,9 +39,9 @@ int conv2d_backward_weight_workspace_size_f32(const fc_conv2d_dims *d, int nthre
 int conv2d_backward_weight_workspace_size_f64(const fc_conv2d_dims *d, int nthreads, size_t *elements);
 
 #define FC_CONV2D_DECLARE(T, SFX)                                                                  \
-    /* Writes out. bias may be NULL. */                                                            \
+    /* Writes out, or max(out, 0) when relu is nonzero (a NaN stays NaN). bias may be NULL. */    \
     void conv2d_forward_##SFX(T *out, const T *inp, const T *weight, const T *bias,                \
-                              const fc_conv2d_dims *d, T *workspace, int nthreads);                \
+                              const fc_conv2d_dims *d, int relu, T *workspace, int nthreads);      \
     /* Writes dinp (gradient of the loss w.r.t. inp). */                                           \
     void conv2d_backward_input_##SFX(T *dinp, const T *dout, const T *weight,                      \
                                      const fc_conv2d_dims *d, T *workspace, int nthreads);         \
@@ -51,7 +51,7 @@ int conv2d_backward_weight_workspace_size_f64(const fc_conv2d_dims *d, int nthre
                                       const fc_conv2d_dims *d, T *workspace, int nthreads);        \
     /* Plain loop twins: the in-C oracle for tests. Same contracts, no workspace. */              \
     void conv2d_forward_naive_##SFX(T *out, const T *inp, const T *weight, const T *bias,          \
-                                    const fc_conv2d_dims *d);                                      \
+                                    const fc_conv2d_dims *d, int relu);                            \
     void conv2d_backward_input_naive_##SFX(T *dinp, const T *dout, const T *weight,                \
                                            const fc_conv2d_dims *d);                               \
     void conv2d_backward_weight_naive_##SFX(T *dweight, T *dbias, const T *dout, const T *inp,     \

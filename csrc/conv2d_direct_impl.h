@@ -1,7 +1,7 @@
-/* Direct kernels for one input channel (C == 1, G == 1), where im2col would be a thin matrix of
-   KH*KW columns and packing would cost more than the arithmetic. They read a zero-padded copy of
-   the images (xpad: N x Hp x Wp, see conv2d_impl.h) so the inner loops need no bounds checks,
-   and keep NR output channels in registers. Included by conv2d.c once per type and ISA with T,
+/* Direct weight-gradient kernel for one input channel (C == 1, G == 1), where im2col would be a thin matrix of
+   KH*KW columns and packing would cost more than the arithmetic. It reads a zero-padded copy of
+   the images (xpad: N x Hp x Wp, see conv2d_impl.h) so the inner loop needs no bounds checks,
+   and keeps 3 taps x NR output channels in registers. Included by conv2d.c once per type and ISA with T,
    SFX, NR, ISA and TARGET (the function attribute enabling the ISA) defined. */
 #define FC_CAT3_(a, b, c) a##_##b##_##c
 #define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
@@ -17,45 +17,6 @@
 #endif
 
 #define FC_DIRECT_TAPS 3 /* taps accumulated together in the weight gradient (acc0..acc2) */
-
-/* out[n, oh, ow, f] = bias[f] + sum_taps xpad[n, oh*SH + kh*DH, ow*SW + kw*DW] * weight[tap, f] */
-TARGET static void FNI(direct_c1_forward)(T *out, const T *xpad, const T *weight, const T *bias,
-                                          const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,
-                                          int nthreads) {
-    const int64_t rows = d->N * d->OH, OC = d->OC;
-    (void)nthreads;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-#endif
-    for (int64_t row = 0; row < rows; row++) {
-        const int64_t n = row / d->OH, oh = row % d->OH;
-        const T *xrow = xpad + (n * Hp + oh * d->SH) * Wp;
-        for (int64_t ow = 0; ow < d->OW; ow++) {
-            const T *xo = xrow + ow * d->SW;
-            T *y = out + (row * d->OW + ow) * OC;
-            int64_t f0 = 0;
-            for (; f0 + NR <= OC; f0 += NR) {
-                T acc[NR];
-                for (int j = 0; j < NR; j++) acc[j] = bias ? bias[f0 + j] : 0;
-                const T *w = weight + f0;
-                for (int64_t kh = 0; kh < d->KH; kh++)
-                    for (int64_t kw = 0; kw < d->KW; kw++, w += OC) {
-                        const T xv = xo[kh * d->DH * Wp + kw * d->DW];
-                        FC_SIMD
-                        for (int j = 0; j < NR; j++) acc[j] += xv * w[j];
-                    }
-                for (int j = 0; j < NR; j++) y[f0 + j] = acc[j];
-            }
-            for (int64_t f = f0; f < OC; f++) {
-                T acc = bias ? bias[f] : 0;
-                const T *w = weight + f;
-                for (int64_t kh = 0; kh < d->KH; kh++)
-                    for (int64_t kw = 0; kw < d->KW; kw++, w += OC) acc += xo[kh * d->DH * Wp + kw * d->DW] * *w;
-                y[f] = acc;
-            }
-        }
-    }
-}
 
 /* dweight[tap, f] = sum over images and pixels of xpad[tap window cell] * dout[pixel, f].
    A task owns FC_DIRECT_TAPS taps x NR channels and sums every pixel in order, so the result

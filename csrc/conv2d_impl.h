@@ -55,7 +55,10 @@ static void FN(pack_im2col)(T *dst, const T *x, const fc_conv2d_dims *d, const f
             T *o = row + run->col * FC_MR;
             if (ih >= 0 && ih < d->H && iw >= 0 && iw < d->W) {
                 const T *src = x + (ih * d->W + iw) * d->C + run->src;
-                for (int64_t t = 0; t < run->len; t++) o[t * FC_MR] = src[t];
+                if (run->len == 1) /* one channel per tap: skip the loop's set-up */
+                    o[0] = src[0];
+                else
+                    for (int64_t t = 0; t < run->len; t++) o[t * FC_MR] = src[t];
             } else {
                 for (int64_t t = 0; t < run->len; t++) o[t * FC_MR] = 0;
             }
@@ -119,18 +122,13 @@ static void FN(pad_single_channel)(T *xpad, const T *inp, const fc_conv2d_dims *
     }
 }
 
-static void FN(single_channel_forward)(T *out, const T *inp, const T *weight, const T *bias,
-                                       const fc_conv2d_dims *d, T *xpad, int nthreads) {
-    FN(pad_single_channel)(xpad, inp, d, nthreads);
-#ifdef FC_HAVE_X86
-    if (fc_selected_isa() >= FC_ISA_AVX2) {
-        FC_CAT(FN(direct_c1_forward), avx2)(out, xpad, weight, bias, d, FN(padded_rows)(d),
-                                            FN(padded_cols)(d), nthreads);
-        return;
-    }
-#endif
-    FC_CAT(FN(direct_c1_forward), generic)(out, xpad, weight, bias, d, FN(padded_rows)(d),
-                                           FN(padded_cols)(d), nthreads);
+/* The same geometry over the padded copy: no padding left, every window cell in bounds. */
+static fc_conv2d_dims FN(padded_dims)(const fc_conv2d_dims *d) {
+    fc_conv2d_dims padded = *d;
+    padded.H = FN(padded_rows)(d);
+    padded.W = FN(padded_cols)(d);
+    padded.PT = padded.PL = 0;
+    return padded;
 }
 
 static void FN(single_channel_backward_weight)(T *dweight, const T *dout, const T *inp,
@@ -147,6 +145,11 @@ static void FN(single_channel_backward_weight)(T *dweight, const T *dout, const 
                                                    FN(padded_cols)(d), nthreads);
 }
 
+/* dst[i] += src[i]; the buffers never overlap, which lets the compiler vectorize. */
+static inline void FN(add_row)(T *restrict dst, const T *restrict src, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
 static int FN(thread_id)(void) {
 #ifdef _OPENMP
     return omp_get_thread_num();
@@ -157,24 +160,42 @@ static int FN(thread_id)(void) {
 
 static int64_t FN(kg)(const fc_conv2d_dims *d) { return d->KH * d->KW * (d->C / d->G); }
 
-int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
-    size_t packed_weights, panels, total;
-    if (FN(is_single_channel)(d)) return FN(single_channel_workspace)(d, elements);
+static int FN(gemm_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads,
+                                           size_t *elements) {
+    size_t packed_weights, panels;
     if (!fc_mul_size((size_t)FN(kg)(d), (size_t)fc_round_up(d->OC / d->G, NR), &packed_weights) ||
         !fc_mul_size(packed_weights, (size_t)d->G, &packed_weights) ||
-        !fc_mul_size((size_t)FC_MC * FC_KC, (size_t)nthreads, &panels) ||
-        !fc_add_size(packed_weights, panels, &total))
+        !fc_mul_size((size_t)FC_MC * FC_KC, (size_t)nthreads, &panels))
         return 0;
-    *elements = total;
-    return 1;
+    return fc_add_size(packed_weights, panels, elements);
 }
 
+int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
+    size_t gemm, padded;
+    if (!FN(gemm_forward_workspace_size)(d, nthreads, &gemm)) return 0;
+    if (!FN(is_single_channel)(d)) return (*elements = gemm), 1;
+    return FN(single_channel_workspace)(d, &padded) && fc_add_size(gemm, padded, elements);
+}
+
+static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bias,
+                             const fc_conv2d_dims *d, int relu, T *workspace, int nthreads);
+
 void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
-                        const fc_conv2d_dims *d, T *workspace, int nthreads) {
+                        const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
     if (FN(is_single_channel)(d)) {
-        FN(single_channel_forward)(out, inp, weight, bias, d, workspace, nthreads);
+        /* One input channel: im2col rows are only KH*KW long, so bounds checks would dominate
+           the packing; pack from a zero-padded copy instead. */
+        const fc_conv2d_dims padded = FN(padded_dims)(d);
+        FN(pad_single_channel)(workspace, inp, d, nthreads);
+        FN(gemm_forward)(out, workspace, weight, bias, &padded, relu,
+                         workspace + padded.N * padded.H * padded.W, nthreads);
         return;
     }
+    FN(gemm_forward)(out, inp, weight, bias, d, relu, workspace, nthreads);
+}
+
+static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bias,
+                             const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
     const int64_t wsize = Kg * fc_round_up(Fg, NR);
     T *wpack = workspace, *panels = workspace + d->G * wsize;
@@ -201,12 +222,11 @@ void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
                 fc_tap_run runs[FC_KC];
                 const int64_t nruns = fc_tap_runs(runs, d, g, k0, kc);
                 FN(pack_im2col)(apack, x, d, runs, nruns, m0, mc, kc);
+                /* The bias enters with the first panel, the ReLU with the last. */
+                const int flags = (k0 > 0 ? FC_ACCUMULATE : 0) | (relu && k0 + kc == Kg ? FC_RELU : 0);
                 FN(fc_macro_kernel)(mc, Fg, kc, apack, wpack + g * wsize + k0 * NR, Kg * NR, y,
-                                    d->OC, k0 > 0);
+                                    d->OC, flags, bias ? bias + g * Fg : NULL);
             }
-            if (bias)
-                for (int64_t r = 0; r < mc; r++)
-                    for (int64_t f = 0; f < Fg; f++) y[r * d->OC + f] += bias[g * Fg + f];
         }
     }
 }
@@ -257,7 +277,7 @@ void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc
                         const int64_t fc = Fg - f0 < FC_KC ? Fg - f0 : FC_KC;
                         FN(fc_pack_a)(apack, dy + f0, d->OC, 1, mc, fc);
                         FN(fc_macro_kernel)(mc, Kg, fc, apack, wpack + g * wsize + f0 * NR, Fg * NR,
-                                            dcol, Kg, f0 > 0);
+                                            dcol, Kg, f0 > 0 ? FC_ACCUMULATE : 0, NULL);
                     }
                     for (int64_t r = 0; r < mc; r++) {
                         const int64_t oh = (m0 + r) / d->OW, ow = (m0 + r) % d->OW;
@@ -265,9 +285,7 @@ void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc
                             const int64_t ih = oh * d->SH - d->PT + (tap / d->KW) * d->DH;
                             const int64_t iw = ow * d->SW - d->PL + (tap % d->KW) * d->DW;
                             if (ih < 0 || ih >= d->H || iw < 0 || iw >= d->W) continue;
-                            T *dst = dx + (ih * d->W + iw) * d->C + g * Cg;
-                            const T *src = dcol + r * Kg + tap * Cg;
-                            for (int64_t c = 0; c < Cg; c++) dst[c] += src[c];
+                            FN(add_row)(dx + (ih * d->W + iw) * d->C + g * Cg, dcol + r * Kg + tap * Cg, Cg);
                         }
                     }
                 }
@@ -280,8 +298,7 @@ void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc
 static void FN(bias_gradient)(T *dbias, const T *dout, const fc_conv2d_dims *d) {
     if (!dbias) return;
     for (int64_t f = 0; f < d->OC; f++) dbias[f] = 0;
-    for (int64_t row = 0; row < d->N * d->OH * d->OW; row++)
-        for (int64_t f = 0; f < d->OC; f++) dbias[f] += dout[row * d->OC + f];
+    for (int64_t row = 0; row < d->N * d->OH * d->OW; row++) FN(add_row)(dbias, dout + row * d->OC, d->OC);
 }
 
 int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthreads,
@@ -344,7 +361,8 @@ void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *in
                         fc_tap_run runs[NR];
                         const int64_t nruns = fc_tap_runs(runs, d, g, j0, nr);
                         FN(pack_im2col_sliver)(bpack, x, d, runs, nruns, nr, p0, pc);
-                        FN(fc_macro_kernel)(Fg, nr, pc, apack, bpack, 0, c + j0, Kg, 1);
+                        FN(fc_macro_kernel)(Fg, nr, pc, apack, bpack, 0, c + j0, Kg, FC_ACCUMULATE,
+                                            NULL);
                     }
                 }
             }
@@ -382,10 +400,12 @@ void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *in
                 }
 
 void FN(conv2d_forward_naive)(T *out, const T *inp, const T *weight, const T *bias,
-                              const fc_conv2d_dims *d) {
+                              const fc_conv2d_dims *d, int relu) {
     const int64_t size = d->N * d->OH * d->OW * d->OC;
     for (int64_t o = 0; o < size; o++) out[o] = bias ? bias[o % d->OC] : 0;
     FOR_EACH_TERM(d, out[o] += inp[i] * weight[w])
+    if (relu)
+        for (int64_t o = 0; o < size; o++) out[o] = out[o] < 0 ? 0 : out[o];
 }
 
 void FN(conv2d_backward_input_naive)(T *dinp, const T *dout, const T *weight,

@@ -1,5 +1,9 @@
 #include "gemm.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #define T float
 #define SFX f32
 #define NR FC_NR_F32
@@ -27,4 +31,9 @@ void fc_gemm_init(fc_isa isa) {
 #else
     (void)isa;
 #endif
+}
+
+size_t fc_gemm_workspace_size(int nthreads) {
+    size_t per_thread = (size_t)FC_MC * FC_KC + (size_t)FC_KC * FC_NC_MAX, total;
+    return fc_mul_size(per_thread, (size_t)nthreads, &total) ? total : 0;
 }

@@ -23,11 +23,15 @@
 /* Chooses the micro-kernels for `isa`; called once when the extension loads. */
 void fc_gemm_init(fc_isa isa);
 
-/* c[MR x NR] (=, or += when accumulate) a (packed kc x MR) * b (packed kc x NR). */
+/* Epilogue flags of the micro- and macro-kernels. Without FC_ACCUMULATE, c = bias + a*b (bias
+   NULL: zero); with it, c += a*b and bias is ignored. FC_RELU then clamps c at zero (NaN stays). */
+enum { FC_ACCUMULATE = 1, FC_RELU = 2 };
+
+/* c[MR x NR] = epilogue(a (packed kc x MR) * b (packed kc x NR)); bias holds NR values or NULL. */
 typedef void (*fc_ukr_f32)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                           int accumulate);
+                           int flags, const float *bias);
 typedef void (*fc_ukr_f64)(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,
-                           int accumulate);
+                           int flags, const double *bias);
 
 #define FC_GEMM_DECLARE(T, SFX)                                                                    \
     /* Packs rows [0, m) x columns [0, kc) of the strided matrix a (row stride rs, column stride   \
@@ -35,18 +39,33 @@ typedef void (*fc_ukr_f64)(int64_t kc, const double *a, const double *b, double 
     void fc_pack_a_##SFX(T *dst, const T *a, int64_t rs, int64_t cs, int64_t m, int64_t kc);       \
     /* Packs rows [0, kc) x columns [0, n) of the strided matrix b into NR-column slivers. */      \
     void fc_pack_b_##SFX(T *dst, const T *b, int64_t rs, int64_t cs, int64_t kc, int64_t n);       \
-    /* c (m x n) = or += packed a (m x kc) * packed b (kc x n); b_sliver_stride is the distance    \
-       between consecutive B slivers (kc*NR for a panel packed by fc_pack_b). */                   \
+    /* c (m x n) = epilogue(packed a (m x kc) * packed b (kc x n)) per the flags above, bias     \
+       holding n values or NULL; b_sliver_stride is the distance between consecutive B slivers    \
+       (kc*NR for a panel packed by fc_pack_b). */                                                 \
     void fc_macro_kernel_##SFX(int64_t m, int64_t n, int64_t kc, const T *a, const T *b,           \
-                               int64_t b_sliver_stride, T *c, int64_t ldc, int accumulate);
+                               int64_t b_sliver_stride, T *c, int64_t ldc, int flags,             \
+                               const T *bias);                                                     \
+    /* c (m x n, row stride ldc) = epilogue(a (m x k) * b (k x n)) per the flags above, a and b    \
+       strided as in the packers, bias n values or NULL. Threads split c into blocks; the k       \
+       reduction runs in fixed KC chunks, so results do not depend on nthreads.                   \
+       workspace: fc_gemm_workspace_size elements. */                                             \
+    void fc_gemm_##SFX(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k,              \
+                       int64_t rsa, int64_t csa, int64_t rsb, int64_t csb, int64_t ldc,             \
+                       int flags, const T *bias, T *workspace, int nthreads);
 
 FC_GEMM_DECLARE(float, f32)
 FC_GEMM_DECLARE(double, f64)
 
+#define FC_NC_MAX 512 /* widest block of c columns one task packs B for */
+
+/* Workspace of fc_gemm_f32/f64 in elements; 0 when the size overflows (never for valid input). */
+size_t fc_gemm_workspace_size(int nthreads);
+
 /* Micro-kernels per ISA (gemm_kernels.c). */
-void fc_ukr_generic_f32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+void fc_ukr_generic_f32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                        int flags, const float *bias);
 void fc_ukr_generic_f64(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,
-                        int acc);
+                        int flags, const double *bias);
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
 #define FC_HAVE_X86 1
 #if defined(__GNUC__) || defined(__clang__)
@@ -54,8 +73,10 @@ void fc_ukr_generic_f64(int64_t kc, const double *a, const double *b, double *c,
 #else
 #define FC_TARGET_AVX2 /* MSVC compiles intrinsics without target flags */
 #endif
-void fc_ukr_avx2_f32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
-void fc_ukr_avx2_f64(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, int acc);
+void fc_ukr_avx2_f32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int flags,
+                     const float *bias);
+void fc_ukr_avx2_f64(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,
+                     int flags, const double *bias);
 #endif
 
 /* Overflow-checked size arithmetic: returns 0 and leaves *out untouched on overflow. */

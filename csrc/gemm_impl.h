@@ -36,7 +36,7 @@ void FN(fc_pack_b)(T *dst, const T *b, int64_t rs, int64_t cs, int64_t kc, int64
 }
 
 void FN(fc_macro_kernel)(int64_t m, int64_t n, int64_t kc, const T *a, const T *b,
-                         int64_t b_sliver_stride, T *c, int64_t ldc, int accumulate) {
+                         int64_t b_sliver_stride, T *c, int64_t ldc, int flags, const T *bias) {
     T edge[FC_MR * NR];
     for (int64_t j0 = 0; j0 < n; j0 += NR) {
         const T *bs = b + (j0 / NR) * b_sliver_stride;
@@ -46,14 +46,71 @@ void FN(fc_macro_kernel)(int64_t m, int64_t n, int64_t kc, const T *a, const T *
             int64_t mr = m - i0 < FC_MR ? m - i0 : FC_MR;
             T *ct = c + i0 * ldc + j0;
             if (mr == FC_MR && nr == NR) {
-                FN(ukr)(kc, as, bs, ct, ldc, accumulate);
+                FN(ukr)(kc, as, bs, ct, ldc, flags, bias ? bias + j0 : NULL);
                 continue;
             }
             /* Edge tile: compute the full register tile aside, keep its valid part. */
-            FN(ukr)(kc, as, bs, edge, NR, 0);
+            FN(ukr)(kc, as, bs, edge, NR, 0, NULL);
             for (int64_t i = 0; i < mr; i++)
-                for (int64_t j = 0; j < nr; j++)
-                    ct[i * ldc + j] = accumulate ? ct[i * ldc + j] + edge[i * NR + j] : edge[i * NR + j];
+                for (int64_t j = 0; j < nr; j++) {
+                    T v = edge[i * NR + j];
+                    if (flags & FC_ACCUMULATE)
+                        v += ct[i * ldc + j];
+                    else if (bias)
+                        v += bias[j0 + j];
+                    if ((flags & FC_RELU) && v < 0) v = 0;
+                    ct[i * ldc + j] = v;
+                }
+        }
+    }
+}
+
+void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, int64_t rsa,
+                 int64_t csa, int64_t rsb, int64_t csb, int64_t ldc, int flags, const T *bias,
+                 T *workspace, int nthreads) {
+    /* Enough column blocks that every thread has work even when m is one block (a dense layer's
+       batch); block sizes never change the order of the k reduction. */
+    const int64_t mblocks = (m + FC_MC - 1) / FC_MC;
+    int64_t want = (2 * nthreads + mblocks - 1) / mblocks;
+    if (want < 1) want = 1;
+    int64_t nc = fc_round_up((n + want - 1) / want, NR);
+    if (nc > FC_NC_MAX) nc = FC_NC_MAX;
+    const int64_t nblocks = (n + nc - 1) / nc, tasks = mblocks * nblocks;
+    (void)nthreads;
+    if (k == 0) {
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                T v = (flags & FC_ACCUMULATE) ? c[i * ldc + j] : bias ? bias[j] : 0;
+                c[i * ldc + j] = (flags & FC_RELU) && v < 0 ? 0 : v;
+            }
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+#ifdef _OPENMP
+        T *apack = workspace + (size_t)omp_get_thread_num() * (FC_MC * FC_KC + FC_KC * FC_NC_MAX);
+#else
+        T *apack = workspace;
+#endif
+        T *bpack = apack + FC_MC * FC_KC;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (int64_t t = 0; t < tasks; t++) {
+            const int64_t i0 = (t / nblocks) * FC_MC, j0 = (t % nblocks) * nc;
+            const int64_t mc = m - i0 < FC_MC ? m - i0 : FC_MC, ncols = n - j0 < nc ? n - j0 : nc;
+            for (int64_t k0 = 0; k0 < k; k0 += FC_KC) {
+                const int64_t kc = k - k0 < FC_KC ? k - k0 : FC_KC;
+                FN(fc_pack_a)(apack, a + i0 * rsa + k0 * csa, rsa, csa, mc, kc);
+                FN(fc_pack_b)(bpack, b + k0 * rsb + j0 * csb, rsb, csb, kc, ncols);
+                const int first = k0 == 0, last = k0 + kc == k;
+                FN(fc_macro_kernel)(mc, ncols, kc, apack, bpack, kc * NR, c + i0 * ldc + j0, ldc,
+                                    (flags & FC_ACCUMULATE) | (first ? 0 : FC_ACCUMULATE) |
+                                        (last ? flags & FC_RELU : 0),
+                                    bias ? bias + j0 : NULL);
+            }
         }
     }
 }

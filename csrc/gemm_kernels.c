@@ -34,6 +34,7 @@
 #define VSET1 _mm256_set1_ps
 #define VFMA _mm256_fmadd_ps
 #define VADD _mm256_add_ps
+#define VMAX _mm256_max_ps
 #include "gemm_kernels_impl.h"
 #undef T
 #undef SFX
@@ -46,6 +47,7 @@
 #undef VSET1
 #undef VFMA
 #undef VADD
+#undef VMAX
 
 #define T double
 #define SFX f64
@@ -58,5 +60,6 @@
 #define VSET1 _mm256_set1_pd
 #define VFMA _mm256_fmadd_pd
 #define VADD _mm256_add_pd
+#define VMAX _mm256_max_pd
 #include "gemm_kernels_impl.h"
 #endif

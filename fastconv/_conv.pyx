@@ -18,6 +18,16 @@ cdef extern from "cpu.h":
 
 cdef extern from "gemm.h":
     void fc_gemm_init(fc_isa isa)
+    size_t fc_gemm_workspace_size(int nthreads)
+    enum:
+        FC_ACCUMULATE
+        FC_RELU
+    void fc_gemm_f32(float *c, const float *a, const float *b, int64_t m, int64_t n, int64_t k,
+                     int64_t rsa, int64_t csa, int64_t rsb, int64_t csb, int64_t ldc,
+                     int flags, const float *bias, float *workspace, int nthreads) nogil
+    void fc_gemm_f64(double *c, const double *a, const double *b, int64_t m, int64_t n,
+                     int64_t k, int64_t rsa, int64_t csa, int64_t rsb, int64_t csb, int64_t ldc,
+                     int flags, const double *bias, double *workspace, int nthreads) nogil
 
 cdef extern from "conv2d.h":
     ctypedef struct fc_conv2d_dims:
@@ -29,10 +39,11 @@ cdef extern from "conv2d.h":
     int conv2d_backward_weight_workspace_size_f32(const fc_conv2d_dims *d, int nthreads, size_t *n)
     int conv2d_backward_weight_workspace_size_f64(const fc_conv2d_dims *d, int nthreads, size_t *n)
     void conv2d_forward_f32(float *out, const float *inp, const float *weight, const float *bias,
-                            const fc_conv2d_dims *d, float *workspace, int nthreads) nogil
-    void conv2d_forward_f64(double *out, const double *inp, const double *weight,
-                            const double *bias, const fc_conv2d_dims *d, double *workspace,
+                            const fc_conv2d_dims *d, int relu, float *workspace,
                             int nthreads) nogil
+    void conv2d_forward_f64(double *out, const double *inp, const double *weight,
+                            const double *bias, const fc_conv2d_dims *d, int relu,
+                            double *workspace, int nthreads) nogil
     void conv2d_backward_input_f32(float *dinp, const float *dout, const float *weight,
                                    const fc_conv2d_dims *d, float *workspace, int nthreads) nogil
     void conv2d_backward_input_f64(double *dinp, const double *dout, const double *weight,
@@ -44,9 +55,9 @@ cdef extern from "conv2d.h":
                                     const double *inp, const fc_conv2d_dims *d, double *workspace,
                                     int nthreads) nogil
     void conv2d_forward_naive_f32(float *out, const float *inp, const float *weight,
-                                  const float *bias, const fc_conv2d_dims *d) nogil
+                                  const float *bias, const fc_conv2d_dims *d, int relu) nogil
     void conv2d_forward_naive_f64(double *out, const double *inp, const double *weight,
-                                  const double *bias, const fc_conv2d_dims *d) nogil
+                                  const double *bias, const fc_conv2d_dims *d, int relu) nogil
     void conv2d_backward_input_naive_f32(float *dinp, const float *dout, const float *weight,
                                          const fc_conv2d_dims *d) nogil
     void conv2d_backward_input_naive_f64(double *dinp, const double *dout, const double *weight,
@@ -141,8 +152,8 @@ cdef size_t _size_or_raise(int ok, size_t n, str what) except? 0:
 
 def forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] kernel,
             const floating[::1] bias, floating[:, :, :, ::1] out, tuple geometry,
-            int nthreads, bint naive=False):
-    """out = conv2d(x, kernel) + bias, in place into `out` (NHWC)."""
+            int nthreads, bint naive=False, bint relu=False):
+    """out = conv2d(x, kernel) + bias (then ReLU when relu), in place into `out` (NHWC)."""
     cdef fc_conv2d_dims d = _dims(geometry)
     cdef size_t n = 0
     cdef int ok
@@ -161,15 +172,15 @@ def forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] kernel,
     with nogil:
         if naive:
             if floating is float:
-                conv2d_forward_naive_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d)
+                conv2d_forward_naive_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d, relu)
             else:
-                conv2d_forward_naive_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d)
+                conv2d_forward_naive_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d, relu)
         elif floating is float:
-            conv2d_forward_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d, ws,
-                               nthreads)
+            conv2d_forward_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d, relu,
+                               ws, nthreads)
         else:
-            conv2d_forward_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d, ws,
-                               nthreads)
+            conv2d_forward_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d, relu,
+                               ws, nthreads)
 
 
 def backward_input(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] kernel,
@@ -232,3 +243,41 @@ def backward_weight(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1
         else:
             conv2d_backward_weight_f64(&dkernel[0, 0, 0, 0], db, &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
                                        &d, ws, nthreads)
+
+
+def matmul(const floating[:, :] a, const floating[:, :] b, floating[:, ::1] out,
+           bint accumulate, int nthreads, const floating[::1] bias=None, bint relu=False):
+    """out = a @ b (+ bias), or out += a @ b when accumulate; then ReLU when relu.
+
+    a and b may be any strided views (transposes are not copied)."""
+    cdef Py_ssize_t m = a.shape[0], k = a.shape[1], n = b.shape[1]
+    cdef Py_ssize_t item = sizeof(floating)
+    cdef floating *ws
+    cdef const floating *pbias = NULL
+    cdef int flags = (FC_ACCUMULATE if accumulate else 0) | (FC_RELU if relu else 0)
+    if b.shape[0] != k or out.shape[0] != m or out.shape[1] != n:
+        raise ValueError("matmul: buffer shapes do not match")
+    if bias is not None:
+        if bias.shape[0] != n:
+            raise ValueError("matmul: bias size does not match")
+        if n:
+            pbias = &bias[0]
+    if m == 0 or n == 0:
+        return
+    cdef size_t elements = fc_gemm_workspace_size(nthreads)
+    if elements == 0:
+        raise MemoryError("matmul: the workspace size overflows")
+    cdef floating[::1] work = _workspace(elements, np.float32 if floating is float else np.float64)
+    ws = &work[0]
+    # Empty k: the pointers are never read, but they must not index a zero-length view.
+    cdef const floating *pa = &a[0, 0] if k else NULL
+    cdef const floating *pb = &b[0, 0] if k else NULL
+    with nogil:
+        if floating is float:
+            fc_gemm_f32(&out[0, 0], pa, pb, m, n, k, a.strides[0] // item, a.strides[1] // item,
+                        b.strides[0] // item, b.strides[1] // item, out.strides[0] // item,
+                        flags, pbias, ws, nthreads)
+        else:
+            fc_gemm_f64(&out[0, 0], pa, pb, m, n, k, a.strides[0] // item, a.strides[1] // item,
+                        b.strides[0] // item, b.strides[1] // item, out.strides[0] // item,
+                        flags, pbias, ws, nthreads)

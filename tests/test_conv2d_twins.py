@@ -68,3 +68,19 @@ def test_results_do_not_depend_on_thread_count(case):
     for threads in (2, 4):
         for got, want in zip(run_all(x, k, b, dy, geometry, threads, False), one):
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES[:4])
+def test_fused_relu_matches_naive_twin(case, dtype):
+    N, H, W, C, F, KH, KW, G, strides, dilation, padding = case
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()) + 1)
+    x = rng.standard_normal((N, H, W, C)).astype(dtype)
+    k = rng.standard_normal((KH, KW, C // G, F)).astype(dtype)
+    b = rng.standard_normal(F).astype(dtype)
+    geometry, out_shape = _geometry(x.shape, k.shape, strides, padding, dilation, G)
+    fast, naive = np.empty(out_shape, dtype), np.empty(out_shape, dtype)
+    _conv.forward(x, k, b, fast, geometry, 2, relu=True)
+    _conv.forward(x, k, b, naive, geometry, 1, naive=True, relu=True)
+    assert (fast >= 0).all() and (fast == 0).any()
+    np.testing.assert_allclose(fast, naive, rtol=0, atol=TOLERANCE[dtype] * np.abs(naive).max())

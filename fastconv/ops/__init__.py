@@ -6,6 +6,7 @@ the compiled kernels with the GIL released, and returns new C-contiguous arrays.
 """
 
 from fastconv.ops.conv2d import conv2d, conv2d_backward
+from fastconv.ops.matmul import matmul
 from fastconv.ops.pool2d import (
     avg_pool2d,
     avg_pool2d_backward,
@@ -20,4 +21,5 @@ __all__ = [
     "max_pool2d_backward",
     "avg_pool2d",
     "avg_pool2d_backward",
+    "matmul",
 ]

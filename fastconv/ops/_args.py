@@ -151,3 +151,31 @@ def from_channels_last(array, data_format):
     if data_format == "channels_last":
         return array
     return np.ascontiguousarray(array.transpose(0, 3, 1, 2))
+
+
+def normalize_activation(activation):
+    """True for a fused ReLU, False for none; anything else is refused."""
+    name = activation.lower() if isinstance(activation, str) else activation
+    if name in (None, "linear"):
+        return False
+    if name == "relu":
+        return True
+    raise ValueError(
+        f"`activation` must be None, 'linear' or 'relu'. Received: activation={activation!r}"
+    )
+
+
+def output_buffer(out, shape, dtype, data_format="channels_last"):
+    """A new array of `shape`/`dtype`, or `out` after checking it can take the result."""
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if data_format != "channels_last":
+        raise ValueError("`out` is supported with data_format='channels_last' only.")
+    if (not isinstance(out, np.ndarray) or out.shape != tuple(shape) or out.dtype != dtype
+            or not out.flags.c_contiguous or not out.flags.writeable):
+        raise ValueError(
+            f"`out` must be a writeable C-contiguous {dtype} array of shape {tuple(shape)}. "
+            f"Received: out with shape={getattr(out, 'shape', None)}, "
+            f"dtype={getattr(out, 'dtype', type(out).__name__)}"
+        )
+    return out

@@ -55,7 +55,7 @@ def _prepare(x, kernel, data_format):
 
 
 def conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1, groups=1,
-           data_format="channels_last"):
+           data_format="channels_last", activation=None, out=None):
     """2-D convolution (cross-correlation, as in Keras and TensorFlow).
 
     Args:
@@ -68,10 +68,15 @@ def conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1,
         dilation_rate: int or (dh, dw), each >= 1.
         groups: number of channel groups; must divide C and F.
         data_format: "channels_last" or "channels_first".
+        activation: None (or "linear") or "relu", applied in the kernel as the output is
+            written (a NaN stays NaN).
+        out: optional array to write y into (channels_last only): C-contiguous, writeable,
+            of y's shape and dtype. Reusing it across calls saves allocating and touching
+            fresh memory.
 
     Returns:
         y, (N, OH, OW, F) or (N, F, OH, OW); float64 if any input is float64,
-        else float32.
+        else float32. `out` itself when given.
 
     Raises:
         ValueError: inconsistent shapes or hyper-parameters (the message names them).
@@ -98,17 +103,20 @@ def conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1,
             f"`bias` must have shape ({kernel.shape[3]},), one value per filter. "
             f"Received: bias.shape={bias.shape}, kernel.shape={kernel.shape}"
         )
+    relu = _args.normalize_activation(activation)
     dtype = _args.result_dtype(x, kernel, bias)
-    out = np.empty(out_shape, dtype=dtype)
+    out = _args.output_buffer(out, out_shape, dtype, fmt)
     if out.size and x.size:
         _conv.forward(
             _args.to_kernel_layout(x_nhwc, dtype),
             _args.to_kernel_layout(kernel, dtype),
             None if bias is None else _args.to_kernel_layout(bias, dtype),
-            out, geometry, get_num_threads(),
+            out, geometry, get_num_threads(), relu=relu,
         )
     elif out.size:  # no input channels: the sum is empty
         out[...] = 0 if bias is None else bias.astype(dtype)
+        if relu:
+            np.maximum(out, 0, out=out, where=~np.isnan(out))
     return _args.from_channels_last(out, fmt)
 
 
