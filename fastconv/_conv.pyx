@@ -67,6 +67,14 @@ cdef extern from "conv2d.h":
     void conv2d_backward_weight_naive_f64(double *dweight, double *dbias, const double *dout,
                                           const double *inp, const fc_conv2d_dims *d) nogil
 
+cdef extern from "optim.h":
+    void adam_update_f32(float *var, float *m, float *v, const float *grad, int64_t n,
+                         double alpha, double beta_1, double beta_2, double epsilon,
+                         int nthreads) nogil
+    void adam_update_f64(double *var, double *m, double *v, const double *grad, int64_t n,
+                         double alpha, double beta_1, double beta_2, double epsilon,
+                         int nthreads) nogil
+
 cdef extern from "probe.h":
     double fc_fma_probe_f32(int64_t iters, int nthreads) nogil
 
@@ -281,3 +289,20 @@ def matmul(const floating[:, :] a, const floating[:, :] b, floating[:, ::1] out,
             fc_gemm_f64(&out[0, 0], pa, pb, m, n, k, a.strides[0] // item, a.strides[1] // item,
                         b.strides[0] // item, b.strides[1] // item, out.strides[0] // item,
                         flags, pbias, ws, nthreads)
+
+
+def adam_update(floating[::1] var, floating[::1] m, floating[::1] v, const floating[::1] grad,
+                double alpha, double beta_1, double beta_2, double epsilon, int nthreads):
+    """One Adam step in place on flat, equally long arrays (see csrc/optim.h)."""
+    cdef Py_ssize_t n = var.shape[0]
+    if m.shape[0] != n or v.shape[0] != n or grad.shape[0] != n:
+        raise ValueError("adam_update: arrays differ in length")
+    if n == 0:
+        return
+    with nogil:
+        if floating is float:
+            adam_update_f32(&var[0], &m[0], &v[0], &grad[0], n, alpha, beta_1, beta_2, epsilon,
+                            nthreads)
+        else:
+            adam_update_f64(&var[0], &m[0], &v[0], &grad[0], n, alpha, beta_1, beta_2, epsilon,
+                            nthreads)

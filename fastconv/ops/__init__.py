@@ -7,6 +7,7 @@ the compiled kernels with the GIL released, and returns new C-contiguous arrays.
 
 from fastconv.ops.conv2d import conv2d, conv2d_backward
 from fastconv.ops.matmul import matmul
+from fastconv.ops.optim import adam_update
 from fastconv.ops.pool2d import (
     avg_pool2d,
     avg_pool2d_backward,
@@ -22,4 +23,5 @@ __all__ = [
     "avg_pool2d",
     "avg_pool2d_backward",
     "matmul",
+    "adam_update",
 ]
