@@ -1,5 +1,6 @@
 """Library-wide settings: the thread count the kernels use, and build facts."""
 
+import operator
 import os
 
 from fastconv._ext import _conv
@@ -20,11 +21,18 @@ def set_num_threads(n=None):
         ValueError: if `n` is negative; TypeError if it is not an int.
     """
     global _num_threads
-    if n is None or (isinstance(n, int) and not isinstance(n, bool) and n == 0):
+    if n is None:
         _num_threads = _default_threads
         return
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"set_num_threads expects an int >= 1, 0 or None. Received: n={n!r}")
+    try:
+        if isinstance(n, bool):
+            raise TypeError
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"set_num_threads expects an int >= 1, 0 or None. Received: n={n!r}") from None
+    if n == 0:
+        _num_threads = _default_threads
+        return
     if n < 0:
         raise ValueError(f"set_num_threads expects an int >= 1, 0 or None. Received: n={n}")
     _num_threads = n

@@ -125,6 +125,13 @@ def resolve_axis(padding_mode, axis, size, window, stride, dilation, what):
     else:
         before, after = padding_mode[axis]
     padded = size + before + after
+    if max(effective, padded) > MAX_ELEMENTS:
+        side = "height" if axis == 0 else "width"
+        raise ValueError(
+            f"The {what}'s effective {side} ({effective}) or the padded input {side} "
+            f"({padded}) is too large: dilation_rate and padding must keep them below "
+            f"{MAX_ELEMENTS}."
+        )
     if padded < effective:
         side = "height" if axis == 0 else "width"
         raise ValueError(
