@@ -1,0 +1,33 @@
+"""Keras-style layers on NumPy arrays: config in `__init__`, weights in `build`,
+forward in `call`, gradients in `backward`."""
+
+from fastconv.layers.activation import ReLU, Softmax
+from fastconv.layers.base import KerasTensor, Layer
+from fastconv.layers.convolutional import Conv2D, Convolution2D
+from fastconv.layers.core import (
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    Input,
+    InputLayer,
+    Rescaling,
+    Reshape,
+)
+from fastconv.layers.pooling import (
+    AveragePooling2D,
+    AvgPool2D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+)
+
+__all__ = [
+    "Input", "InputLayer", "Layer", "KerasTensor", "Conv2D", "Convolution2D",
+    "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D",
+    "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D", "GlobalMaxPool2D",
+    "Flatten", "Dense", "Dropout", "Activation", "ReLU", "Softmax", "Reshape", "Rescaling",
+]

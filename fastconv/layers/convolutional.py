@@ -1,0 +1,166 @@
+"""Conv2D on `fastconv.ops.conv2d` / `conv2d_backward`."""
+
+from fastconv import activations, initializers, ops
+from fastconv.layers import _args
+from fastconv.layers.base import Layer, output_size
+
+__all__ = ["Conv2D", "Convolution2D"]
+
+
+class Conv2D(Layer):
+    """2-D convolution layer (cross-correlation, as Keras), with a fused activation.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size: an int or a pair (height, width).
+        strides: an int or a pair; strides > 1 cannot be combined with
+            dilation_rate > 1 (as in Keras).
+        padding: "valid" or "same" (TensorFlow's split).
+        data_format: "channels_last" (default, `(N, H, W, C)`) or "channels_first".
+        dilation_rate: an int or a pair.
+        groups: number of channel groups; must divide `filters` and the input channels.
+        activation: None, "relu", "sigmoid", "softmax", "tanh" or "linear"
+            (ReLU is applied inside the convolution kernel).
+        use_bias: whether to add a bias per filter.
+        kernel_initializer: initializer of the `(KH, KW, C // groups, filters)` kernel.
+        bias_initializer: initializer of the `(filters,)` bias.
+        **kwargs: base `Layer` arguments (name, trainable, dtype, input_shape).
+
+    Input shape:
+        `(batch, rows, cols, channels)` (channels_last) or
+        `(batch, channels, rows, cols)` (channels_first).
+
+    Output shape:
+        `(batch, new_rows, new_cols, filters)` or `(batch, filters, new_rows, new_cols)`.
+
+    Raises:
+        ValueError: for invalid arguments, or inputs whose channels the kernel does not fit.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = Conv2D(4, 3, padding="same")
+        >>> layer(np.zeros((2, 8, 8, 3))).shape
+        (2, 8, 8, 4)
+        >>> layer.kernel.shape, layer.count_params()
+        ((3, 3, 3, 4), 112)
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.filters = _args.positive_int(filters, "filters")
+        self.kernel_size = _args.normalize_pair(kernel_size, "kernel_size")
+        self.strides = _args.normalize_pair(strides, "strides")
+        self.padding = _args.padding(padding)
+        self.data_format = _args.data_format(data_format)
+        self.dilation_rate = _args.normalize_pair(dilation_rate, "dilation_rate")
+        self.groups = _args.positive_int(groups, "groups")
+        if self.filters % self.groups:
+            raise ValueError(
+                "The number of filters must be evenly divisible by the number of groups. "
+                f"Received: groups={self.groups}, filters={self.filters}."
+            )
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
+            )
+        self.activation = _args.activation(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel = None
+        self.bias = None
+
+    def _channel_axis(self):
+        return -1 if self.data_format == "channels_last" else 1
+
+    def check_input_shape(self, input_shape):
+        if len(input_shape) != 4:
+            raise self._incompatible(f"expected ndim=4, found ndim={len(input_shape)}", input_shape)
+        channels = input_shape[self._channel_axis()]
+        if self.built and channels != self.kernel.shape[2] * self.groups:
+            raise self._incompatible(
+                f"expected axis {self._channel_axis()} of input shape to have value "
+                f"{self.kernel.shape[2] * self.groups}", input_shape)
+        if channels is None:
+            raise ValueError("The channel dimension of the inputs to Conv2D should be defined. "
+                             f"Received input_shape={tuple(input_shape)}")
+        if channels % self.groups:
+            raise ValueError(
+                "The number of input channels must be evenly divisible by the number of groups. "
+                f"Received groups={self.groups}, but the input has {channels} channels "
+                f"(full input shape is {tuple(input_shape)})."
+            )
+        out = self.compute_output_shape(input_shape)
+        spatial = out[1:3] if self.data_format == "channels_last" else out[2:4]
+        if any(d is not None and d < 1 for d in spatial):
+            raise ValueError(
+                f"Computed output size would be zero or negative for layer '{self.name}': "
+                f"kernel_size={self.kernel_size}, dilation_rate={self.dilation_rate}, "
+                f"padding={self.padding!r}, input shape {tuple(input_shape)} -> {out}."
+            )
+
+    def build(self, input_shape):
+        channels = input_shape[self._channel_axis()]
+        kernel_shape = self.kernel_size + (channels // self.groups, self.filters)
+        self.kernel = self.add_weight(name="kernel", shape=kernel_shape,
+                                      initializer=self.kernel_initializer)
+        if self.use_bias:
+            self.bias = self.add_weight(name="bias", shape=(self.filters,),
+                                        initializer=self.bias_initializer)
+
+    def compute_output_shape(self, input_shape):
+        if self.data_format == "channels_last":
+            n, h, w = input_shape[0], input_shape[1], input_shape[2]
+        else:
+            n, h, w = input_shape[0], input_shape[2], input_shape[3]
+        oh = output_size(h, self.kernel_size[0], self.strides[0], self.padding, self.dilation_rate[0])
+        ow = output_size(w, self.kernel_size[1], self.strides[1], self.padding, self.dilation_rate[1])
+        if self.data_format == "channels_last":
+            return (n, oh, ow, self.filters)
+        return (n, self.filters, oh, ow)
+
+    def _op_args(self):
+        return dict(strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate,
+                    groups=self.groups, data_format=self.data_format)
+
+    def call(self, inputs, training=False):
+        fused_relu = self.activation is activations.relu
+        outputs = ops.conv2d(inputs, self.kernel, self.bias,
+                             activation="relu" if fused_relu else None, **self._op_args())
+        if not fused_relu:
+            outputs = self.activation(outputs)
+        self._inputs, self._outputs = inputs, outputs
+        return outputs
+
+    def backward(self, dy):
+        return self.backward_logits(activations.backward(self.activation, dy, self._outputs))
+
+    def backward_logits(self, dz):
+        dx, dkernel, dbias = ops.conv2d_backward(
+            dz, self._inputs, self.kernel, compute_dx=self.compute_input_gradient,
+            **self._op_args())
+        self.grads = [dkernel, dbias] if self.use_bias else [dkernel]
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+            "groups": self.groups,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+        })
+        return config
+
+
+Convolution2D = Conv2D

@@ -1,0 +1,125 @@
+"""Input checks, validation split and batching for fit / evaluate / predict."""
+
+import math
+
+import numpy as np
+
+from fastconv import backend
+
+
+def as_array(value, name):
+    """`value` as an ndarray with a batch axis, or ValueError / TypeError."""
+    if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], np.ndarray):
+        value = value[0]
+    if isinstance(value, dict):
+        raise TypeError(f"`{name}` must be a NumPy array; dicts of inputs are not supported.")
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiub":
+        raise TypeError(
+            f"`{name}` must hold numbers (float, int or bool). Received: {name} with "
+            f"dtype={array.dtype}"
+        )
+    if array.ndim == 0:
+        raise ValueError(f"`{name}` must have a batch axis. Received: {name}.shape=()")
+    return array
+
+
+def check_data(x, y=None, sample_weight=None):
+    """Arrays for x (and y, sample_weight) with the same, non-zero number of samples.
+
+    Raises:
+        ValueError: if the numbers of samples differ or there are none.
+    """
+    x = as_array(x, "x")
+    arrays = {"x": x}
+    if y is not None:
+        arrays["y"] = y = as_array(y, "y")
+    if sample_weight is not None:
+        arrays["sample_weight"] = sample_weight = as_array(sample_weight, "sample_weight")
+    sizes = {name: array.shape[0] for name, array in arrays.items()}
+    if len(set(sizes.values())) > 1:
+        detail = "\n".join(f"'{name}' sizes: {size}" for name, size in sizes.items())
+        raise ValueError(
+            "Data cardinality is ambiguous. Make sure all arrays contain the same number of "
+            f"samples.\n{detail}"
+        )
+    if x.shape[0] == 0:
+        raise ValueError(
+            f"Expected input data to be non-empty. Received: x.shape={x.shape}"
+        )
+    return x, y, sample_weight
+
+
+def check_batch_size(batch_size):
+    """`batch_size` as an int >= 1 (None means Keras's default, 32)."""
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"`batch_size` must be an int >= 1. Received: batch_size={batch_size!r}")
+    if batch_size <= 0:
+        raise ValueError(f"`batch_size` must be an int >= 1. Received: batch_size={batch_size}")
+    return int(batch_size)
+
+
+def split_validation(validation_split, *arrays):
+    """Keras's `validation_split`: the last fraction of the samples, taken before shuffling.
+
+    Returns:
+        (training arrays, validation arrays), each a tuple aligned with `arrays`
+        (None entries stay None).
+
+    Raises:
+        ValueError: if the fraction is outside [0, 1) or leaves either part empty.
+    """
+    if not 0 < validation_split < 1:
+        raise ValueError(
+            "`validation_split` must be a float between 0 and 1 (exclusive). "
+            f"Received: validation_split={validation_split}"
+        )
+    total = arrays[0].shape[0]
+    split_at = int(math.floor(total * (1.0 - validation_split)))
+    if split_at == 0 or split_at == total:
+        raise ValueError(
+            f"Training data contains {total} samples, which is not sufficient to split it "
+            "into a validation and training set as specified by "
+            f"`validation_split={validation_split}`. Either provide more data, or a "
+            "different value for the `validation_split` argument."
+        )
+    train = tuple(None if a is None else a[:split_at] for a in arrays)
+    val = tuple(None if a is None else a[split_at:] for a in arrays)
+    return train, val
+
+
+def num_batches(num_samples, batch_size):
+    return -(-num_samples // batch_size)
+
+
+def batch_indices(num_samples, batch_size, shuffle=False, steps=None):
+    """The sample indices of each batch: slices in order, or index arrays when shuffled.
+
+    Args:
+        num_samples: the number of samples.
+        batch_size: the batch size; the last batch may be smaller.
+        shuffle: whether to permute the samples (with fastconv's generator).
+        steps: the number of batches wanted; the data is gone through again
+            (freshly shuffled) if more batches are needed than it holds.
+
+    Returns:
+        A list of slices or integer arrays.
+    """
+    per_pass = num_batches(num_samples, batch_size)
+    steps = per_pass if steps is None else steps
+    batches = []
+    while len(batches) < steps:
+        if shuffle:
+            order = backend.random_generator().permutation(num_samples)
+            batches.extend(order[i:i + batch_size] for i in range(0, num_samples, batch_size))
+        else:
+            batches.extend(slice(i, min(i + batch_size, num_samples))
+                           for i in range(0, num_samples, batch_size))
+    return batches[:steps]
+
+
+def take(array, index):
+    """array[index] (a slice view or a gathered copy); None stays None."""
+    return None if array is None else array[index]
