@@ -160,6 +160,12 @@ static int FN(thread_id)(void) {
 
 static int64_t FN(kg)(const fc_conv2d_dims *d) { return d->KH * d->KW * (d->C / d->G); }
 
+/* FLOPs of one pass (forward, input gradient or weight gradient: they are equal). */
+static double FN(pass_flops)(const fc_conv2d_dims *d) {
+    return 2.0 * (double)d->N * (double)d->OH * (double)d->OW * (double)FN(kg)(d) * (double)d->OC;
+}
+
+
 static int FN(gemm_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                            size_t *elements) {
     size_t packed_weights, panels;
@@ -182,6 +188,7 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
 
 void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
                         const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
+    nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     if (FN(is_single_channel)(d)) {
         /* One input channel: im2col rows are only KH*KW long, so bounds checks would dominate
            the packing; pack from a zero-padded copy instead. */
@@ -248,6 +255,7 @@ int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int nthrea
 
 void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc_conv2d_dims *d,
                                T *workspace, int nthreads) {
+    nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, Cg = d->C / d->G, P = d->OH * d->OW;
     const int64_t wsize = Fg * fc_round_up(Kg, NR), image = d->H * d->W * d->C;
     T *wpack = workspace, *scratch = workspace + d->G * wsize;
@@ -318,6 +326,7 @@ int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthre
 
 void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *inp,
                                 const fc_conv2d_dims *d, T *workspace, int nthreads) {
+    nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     /* Computed transposed, dweight^T (Fg x Kg) = dout^T (Fg x P) * im2col (P x Kg), so that both
        panels pack from contiguous runs. Each task owns a band of Kg columns of one group and runs
        the whole reduction over images and pixels in fixed KC-pixel chunks: the sum order never

@@ -92,4 +92,14 @@ static inline int fc_add_size(size_t a, size_t b, size_t *out) {
 }
 static inline int64_t fc_round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
+/* Work below this many FLOPs per thread runs on fewer threads: waking a thread team costs
+   microseconds, and far more when another process holds the other core. */
+#define FC_FLOPS_PER_THREAD 4e6
+
+/* How many of `nthreads` threads `flops` of work deserves (at least 1). */
+static inline int fc_threads_for(double flops, int nthreads) {
+    const double worth = flops / FC_FLOPS_PER_THREAD;
+    return worth < 1 ? 1 : worth < nthreads ? (int)worth : nthreads;
+}
+
 #endif

@@ -68,6 +68,7 @@ void FN(fc_macro_kernel)(int64_t m, int64_t n, int64_t kc, const T *a, const T *
 void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, int64_t rsa,
                  int64_t csa, int64_t rsb, int64_t csb, int64_t ldc, int flags, const T *bias,
                  T *workspace, int nthreads) {
+    nthreads = fc_threads_for(2.0 * (double)m * (double)n * (double)k, nthreads);
     /* Enough column blocks that every thread has work even when m is one block (a dense layer's
        batch); block sizes never change the order of the k reduction. */
     const int64_t mblocks = (m + FC_MC - 1) / FC_MC;

@@ -206,7 +206,8 @@ def test_generic_simd_path():
     process, hence the subprocess)."""
     env = dict(os.environ, FASTCONV_ISA="generic")
     script = _GENERIC_SCRIPT.format(tests=os.path.dirname(os.path.abspath(__file__)))
+    # Run from tests/, not the repository root, so the installed package is the one imported.
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                            text=True, timeout=300)
+                            text=True, timeout=300, cwd=os.path.dirname(os.path.abspath(__file__)))
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
