@@ -75,6 +75,12 @@ cdef extern from "optim.h":
                          double alpha, double beta_1, double beta_2, double epsilon,
                          int nthreads) nogil
 
+cdef extern from "activation.h":
+    void relu_backward_f32(float *dinp, const float *dout, const float *out, int64_t n,
+                           int nthreads) nogil
+    void relu_backward_f64(double *dinp, const double *dout, const double *out, int64_t n,
+                           int nthreads) nogil
+
 cdef extern from "probe.h":
     double fc_fma_probe_f32(int64_t iters, int nthreads) nogil
 
@@ -306,3 +312,17 @@ def adam_update(floating[::1] var, floating[::1] m, floating[::1] v, const float
         else:
             adam_update_f64(&var[0], &m[0], &v[0], &grad[0], n, alpha, beta_1, beta_2, epsilon,
                             nthreads)
+
+
+def relu_backward(floating[::1] dx, const floating[::1] dy, const floating[::1] y, int nthreads):
+    """dx = dy where y > 0, else 0 (flat arrays of one length; dx may be dy)."""
+    cdef Py_ssize_t n = dx.shape[0]
+    if dy.shape[0] != n or y.shape[0] != n:
+        raise ValueError("relu_backward: arrays differ in length")
+    if n == 0:
+        return
+    with nogil:
+        if floating is float:
+            relu_backward_f32(&dx[0], &dy[0], &y[0], n, nthreads)
+        else:
+            relu_backward_f64(&dx[0], &dy[0], &y[0], n, nthreads)

@@ -6,6 +6,7 @@ the compiled kernels with the GIL released, and returns new C-contiguous arrays.
 """
 
 from fastconv.ops.conv2d import conv2d, conv2d_backward
+from fastconv.ops.activation import relu_backward
 from fastconv.ops.matmul import matmul
 from fastconv.ops.optim import adam_update
 from fastconv.ops.pool2d import (
@@ -24,4 +25,5 @@ __all__ = [
     "avg_pool2d_backward",
     "matmul",
     "adam_update",
+    "relu_backward",
 ]

@@ -1,0 +1,13 @@
+/* Element-wise activation gradients, one pass each. */
+#ifndef FASTCONV_ACTIVATION_H
+#define FASTCONV_ACTIVATION_H
+
+#include <stdint.h>
+
+/* dinp[i] = out[i] > 0 ? dout[i] : 0, where out = relu(inp) was the forward output. dinp may
+   alias dout (in place). */
+void relu_backward_f32(float *dinp, const float *dout, const float *out, int64_t n, int nthreads);
+void relu_backward_f64(double *dinp, const double *dout, const double *out, int64_t n,
+                       int nthreads);
+
+#endif
