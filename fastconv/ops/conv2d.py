@@ -159,10 +159,13 @@ def conv2d_backward(dy, x, kernel, *, strides=1, padding="valid", dilation_rate=
         )
     dtype = _args.result_dtype(dy, x, kernel)
     dy_nhwc = _args.to_kernel_layout(_args.to_channels_last(dy, fmt), dtype)
-    dkernel = np.zeros(kernel.shape, dtype=dtype)
-    dbias = np.zeros(kernel.shape[3], dtype=dtype)
-    dx = np.zeros(x_nhwc.shape, dtype=dtype) if compute_dx else None
-    if dy.size and x.size:
+    computed = bool(dy.size and x.size)
+    # The kernels write every element; only the degenerate shapes need zeros.
+    alloc = np.empty if computed else np.zeros
+    dkernel = alloc(kernel.shape, dtype=dtype)
+    dbias = alloc(kernel.shape[3], dtype=dtype)
+    dx = alloc(x_nhwc.shape, dtype=dtype) if compute_dx else None
+    if computed:
         threads = get_num_threads()
         kernel_c = _args.to_kernel_layout(kernel, dtype)
         _conv.backward_weight(dy_nhwc, _args.to_kernel_layout(x_nhwc, dtype), dkernel, dbias,
