@@ -1,10 +1,14 @@
 """Global state of the Keras-style API: the random generator and layer-name counters."""
 
+import os
 import random
 
 import numpy as np
 
-_generator = np.random.default_rng()
+# FASTCONV_SEED makes a whole program reproducible without editing it (a tutorial run in CI);
+# unset, every run draws fresh initial weights, dropout masks and shuffles, as in Keras.
+_seed = os.environ.get("FASTCONV_SEED")
+_generator = np.random.default_rng(int(_seed) if _seed else None)
 _name_counts = {}
 
 

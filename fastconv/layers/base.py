@@ -1,5 +1,6 @@
 """The Layer base class (Keras 3 lifecycle on NumPy weights) and the symbolic KerasTensor."""
 
+import contextvars
 import math
 import re
 
@@ -8,6 +9,10 @@ import numpy as np
 from fastconv import backend, initializers
 
 __all__ = ["Layer", "KerasTensor"]
+
+# While fastconv.saving rebuilds a model from a file, a callable `charge(layer_name, shape, dtype)`
+# that refuses weights the file cannot hold, before they are allocated (None otherwise).
+weight_allocation_check = contextvars.ContextVar("weight_allocation_check", default=None)
 
 
 def _snake_case(name):
@@ -54,14 +59,22 @@ class KerasTensor:
         shape: the full shape, batch axis first.
         dtype: the dtype name.
         layer: the layer whose output this is (an InputLayer for `Input`).
-        parent: the KerasTensor the layer was called on (None for `Input`).
+        parent: the KerasTensor the layer was called on (None for `Input`;
+            for a merge layer called on a list, the first of them).
+        parents: every KerasTensor the layer was called on, in call order
+            (`[]` for `Input`).
     """
 
     def __init__(self, shape, dtype, layer, parent=None):
         self.shape = tuple(shape)
         self.dtype = dtype
         self.layer = layer
-        self.parent = parent
+        if isinstance(parent, (list, tuple)):
+            self.parents = list(parent)
+            self.parent = self.parents[0] if self.parents else None
+        else:
+            self.parents = [] if parent is None else [parent]
+            self.parent = parent
 
     @property
     def ndim(self):
@@ -158,6 +171,9 @@ class Layer:
         """
         dtype = np.dtype(dtype or self.dtype)
         shape = standardize_shape(shape, "shape")
+        check = weight_allocation_check.get()
+        if check is not None:
+            check(self.name, shape, dtype)
         values = initializers.get(initializer)(shape, dtype=dtype)
         array = np.ascontiguousarray(np.asarray(values, dtype=dtype).reshape(shape))
         if not array.flags.writeable or not array.flags.owndata:

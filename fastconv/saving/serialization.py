@@ -1,0 +1,324 @@
+"""Configs of layers, models and `compile()` arguments, and the class registries.
+
+Deserialization only ever looks class names up in explicit registries (the
+Layer subclasses that `fastconv.layers` exports, the model classes, plus what
+the caller registers or passes as `custom_objects`); an unknown name is a
+`ValueError`. Nothing is imported, evaluated or called by name.
+"""
+
+import inspect
+
+__all__ = [
+    "register_layer", "layer_registry", "serialize_layer", "deserialize_layer",
+    "serialize_model", "deserialize_model", "functional_config", "functional_from_config",
+    "compile_config", "compile_from_config",
+]
+
+_CUSTOM_LAYERS = {}
+
+
+def register_layer(cls, name=None):
+    """Registers a Layer subclass so saved models that use it can be loaded.
+
+    Args:
+        cls: a subclass of `fastconv.layers.Layer`.
+        name: the class name to register it under (default `cls.__name__`).
+
+    Returns:
+        `cls`, so it can be used as a decorator.
+    """
+    from fastconv.layers.base import Layer
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise TypeError(f"Only Layer subclasses can be registered. Received: {cls!r}")
+    _CUSTOM_LAYERS[name or cls.__name__] = cls
+    return cls
+
+
+def layer_registry(custom_objects=None):
+    """`{class name: class}` of every layer a saved model may use."""
+    from fastconv import layers
+    from fastconv.layers.base import Layer
+    registry = {name: value for name, value in vars(layers).items()
+                if isinstance(value, type) and issubclass(value, Layer) and value is not Layer
+                and not name.startswith("_")}
+    registry.update(_CUSTOM_LAYERS)
+    for name, value in (custom_objects or {}).items():
+        if isinstance(value, type) and issubclass(value, Layer):
+            registry[name] = value
+    return registry
+
+
+def _model_registry(custom_objects=None):
+    from fastconv import models
+    from fastconv.models.model import Model
+    registry = {"Sequential": models.Sequential, "Functional": Model, "Model": Model}
+    for name in dir(models):
+        value = getattr(models, name)
+        if isinstance(value, type) and issubclass(value, Model) and not name.startswith("_"):
+            registry.setdefault(name, value)
+    for name, value in (custom_objects or {}).items():
+        if isinstance(value, type) and issubclass(value, Model):
+            registry[name] = value
+    return registry
+
+
+def _require(condition, message):
+    if not condition:
+        raise ValueError(message)
+
+
+def _check_entry(entry, what):
+    _require(isinstance(entry, dict), f"{what} must be a JSON object. Received: {entry!r:.200}")
+    class_name = entry.get("class_name")
+    _require(isinstance(class_name, str), f"{what} needs a string 'class_name'. "
+                                          f"Received: {class_name!r:.200}")
+    config = entry.get("config")
+    _require(isinstance(config, dict), f"{what} ({class_name}) needs a 'config' object. "
+                                       f"Received: {config!r:.200}")
+    _require(all(isinstance(key, str) for key in config),
+             f"{what} ({class_name}) config keys must be strings")
+    return class_name, config
+
+
+# --------------------------------------------------------------------------- layers
+def serialize_layer(layer):
+    """`{"class_name", "config"}` of a layer."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize_layer(entry, custom_objects=None):
+    """A new layer from `serialize_layer`'s output.
+
+    Raises:
+        ValueError: unknown class name, or a config the class rejects.
+    """
+    class_name, config = _check_entry(entry, "A layer entry")
+    registry = layer_registry(custom_objects)
+    cls = registry.get(class_name)
+    if cls is None:
+        raise ValueError(
+            f"Unknown layer class {class_name!r:.100}. Known layers: {', '.join(sorted(registry))}. "
+            "Register custom layers with fastconv.saving.register_layer or pass "
+            "custom_objects={name: class}."
+        )
+    try:
+        return cls.from_config(dict(config))
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as error:
+        raise ValueError(f"Invalid config for layer class {class_name}: "
+                         f"{type(error).__name__}: {error}") from None
+
+
+# --------------------------------------------------------------------------- models
+def serialize_model(model):
+    """`{"class_name", "config"}` of a model (Keras calls a functional model "Functional")."""
+    from fastconv.models.model import Model
+    class_name = type(model).__name__
+    if type(model) is Model:
+        class_name = "Functional"
+    return {"class_name": class_name, "config": model.get_config()}
+
+
+def deserialize_model(entry, custom_objects=None):
+    """A new (built, uncompiled) model from `serialize_model`'s output.
+
+    Raises:
+        ValueError: unknown class name or invalid config.
+    """
+    class_name, config = _check_entry(entry, "The model entry")
+    registry = _model_registry(custom_objects)
+    cls = registry.get(class_name)
+    if cls is None:
+        raise ValueError(f"Unknown model class {class_name!r:.100}. Known models: "
+                         f"{', '.join(sorted(registry))}.")
+    layers = config.get("layers")
+    _require(isinstance(layers, list), f"The {class_name} config needs a 'layers' list. "
+                                       f"Received: {layers!r:.200}")
+    for index, layer_entry in enumerate(layers):
+        _check_entry(layer_entry, f"Layer entry {index}")
+    name = config.get("name")
+    _require(name is None or isinstance(name, str), f"Model name must be a string. "
+                                                    f"Received: {name!r:.200}")
+    try:
+        accepts_custom = "custom_objects" in inspect.signature(cls.from_config).parameters
+    except (TypeError, ValueError):
+        accepts_custom = False
+    kwargs = {"custom_objects": custom_objects} if accepts_custom else {}
+    try:
+        return cls.from_config(dict(config), **kwargs)
+    except (TypeError, KeyError, AttributeError, IndexError, OverflowError) as error:
+        raise ValueError(f"Invalid {class_name} config: {type(error).__name__}: {error}") from None
+
+
+def sequential_config(model):
+    """Keras's Sequential config: name, trainable, and every layer (InputLayer first)."""
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": [serialize_layer(layer) for layer in model._layers],
+    }
+
+
+def sequential_from_config(cls, config, custom_objects=None):
+    """A Sequential model of class `cls` from `sequential_config`'s output."""
+    layers = config.get("layers", [])
+    _require(isinstance(layers, list), "The Sequential config needs a 'layers' list.")
+    trainable = config.get("trainable", True)
+    _require(isinstance(trainable, bool), f"'trainable' must be true or false. "
+                                          f"Received: {trainable!r:.100}")
+    model = cls(name=config.get("name"), trainable=trainable)
+    for entry in layers:
+        model.add(deserialize_layer(entry, custom_objects))
+    return model
+
+
+def _inbound_tensors(tensor):
+    parents = getattr(tensor, "parents", None)
+    if parents is not None:
+        return list(parents)
+    return [] if tensor.parent is None else [tensor.parent]
+
+
+def functional_config(model):
+    """The config of a functional model: its layers in topological order, each with the
+    names of the layers that feed it, and the names of the input and output layers."""
+    order, seen = [], set()
+    stack = [(tensor, False) for tensor in reversed(model.outputs)]
+    while stack:  # iterative depth-first post-order
+        tensor, expanded = stack.pop()
+        if id(tensor) in seen:
+            continue
+        if expanded:
+            seen.add(id(tensor))
+            order.append(tensor)
+            continue
+        stack.append((tensor, True))
+        stack.extend((parent, False) for parent in reversed(_inbound_tensors(tensor))
+                     if id(parent) not in seen)
+    entries = []
+    for tensor in order:
+        entry = serialize_layer(tensor.layer)
+        entry["name"] = tensor.layer.name
+        entry["inbound_layers"] = [parent.layer.name for parent in _inbound_tensors(tensor)]
+        entries.append(entry)
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": entries,
+        "input_layers": [tensor.layer.name for tensor in model.inputs],
+        "output_layers": [tensor.layer.name for tensor in model.outputs],
+    }
+
+
+def functional_from_config(cls, config, custom_objects=None):
+    """A functional model of class `cls` from `functional_config`'s output."""
+    from fastconv.layers.core import InputLayer
+    entries = config.get("layers")
+    _require(isinstance(entries, list), "The functional config needs a 'layers' list.")
+    tensors = {}
+    for index, entry in enumerate(entries):
+        layer = deserialize_layer(entry, custom_objects)
+        inbound = entry.get("inbound_layers", [])
+        _require(isinstance(inbound, list) and all(isinstance(n, str) for n in inbound),
+                 f"Layer entry {index}: 'inbound_layers' must be a list of layer names.")
+        _require(layer.name not in tensors, f"Duplicate layer name {layer.name!r:.100}.")
+        if isinstance(layer, InputLayer):
+            _require(not inbound, f"Input layer {layer.name!r:.100} cannot have inbound layers.")
+            tensors[layer.name] = layer.output
+            continue
+        missing = [name for name in inbound if name not in tensors]
+        _require(inbound and not missing,
+                 f"Layer {layer.name!r:.100} is fed by unknown or later layers: {missing or inbound}")
+        inputs = [tensors[name] for name in inbound]
+        tensors[layer.name] = layer(inputs[0] if len(inputs) == 1 else inputs)
+    names = {}
+    for key in ("input_layers", "output_layers"):
+        value = config.get(key)
+        _require(isinstance(value, list) and value
+                 and all(isinstance(n, str) and n in tensors for n in value),
+                 f"'{key}' must be a non-empty list of names of layers in the config. "
+                 f"Received: {value!r:.200}")
+        names[key] = [tensors[n] for n in value]
+    inputs, outputs = names["input_layers"], names["output_layers"]
+    trainable = config.get("trainable", True)
+    _require(isinstance(trainable, bool), "'trainable' must be true or false.")
+    return cls(inputs=inputs[0] if len(inputs) == 1 else inputs,
+               outputs=outputs[0] if len(outputs) == 1 else outputs,
+               name=config.get("name"), trainable=trainable)
+
+
+# --------------------------------------------------------------------------- compile
+def _serialize_metric(metric, loss):
+    from fastconv import metrics
+    name = getattr(metric, "name", None)
+    if name in ("accuracy", "acc"):
+        return name  # resolved again against the loss, as compile() did
+    entry = {"class_name": type(metric).__name__, "config": metric.get_config()}
+    try:
+        rebuilt = metrics.get(entry, loss=loss)
+    except (ValueError, TypeError):
+        rebuilt = None
+    if type(rebuilt) is type(metric):
+        return entry
+    if isinstance(name, str) and type(metrics.get(name, loss=loss)) is type(metric):
+        return name
+    raise ValueError(f"The metric {metric!r} cannot be saved: it is not one of fastconv's "
+                     "metrics. Save with include_optimizer=False, or compile after loading.")
+
+
+def compile_config(model):
+    """The `compile()` arguments of `model` (None if it is not compiled)."""
+    from fastconv import losses, optimizers
+    if not model.compiled:
+        return None
+    optimizer = optimizers.serialize(model.optimizer)
+    if callable(optimizer["config"].get("learning_rate")):
+        raise ValueError("The optimizer's learning-rate schedule cannot be saved. Save with "
+                         "include_optimizer=False.")
+    return {
+        "optimizer": optimizer,
+        "loss": None if model.loss is None else losses.serialize(model.loss),
+        "loss_weights": model._loss_weight,
+        "metrics": [_serialize_metric(m, model.loss) for m in model._metrics],
+        "weighted_metrics": [_serialize_metric(m, model.loss)
+                             for m in getattr(model, "_weighted_metrics", [])],
+    }
+
+
+def _check_identifier(value, what):
+    if isinstance(value, str):
+        return value
+    _check_entry(value, what)
+    return value
+
+
+def compile_from_config(model, config):
+    """Compiles `model` with `compile_config`'s output.
+
+    Raises:
+        ValueError: malformed config or unknown identifiers.
+    """
+    from fastconv import losses, metrics, optimizers
+    _require(isinstance(config, dict), "The compile config must be a JSON object.")
+    optimizer = optimizers.deserialize(_check_identifier(config.get("optimizer"), "The optimizer"))
+    loss = config.get("loss")
+    if loss is not None:
+        loss = losses.get(_check_identifier(loss, "The loss"))
+    loss_weights = config.get("loss_weights")
+    _require(loss_weights is None or (isinstance(loss_weights, (int, float))
+                                      and not isinstance(loss_weights, bool)),
+             f"'loss_weights' must be a number. Received: {loss_weights!r:.100}")
+    lists = {}
+    for key in ("metrics", "weighted_metrics"):
+        value = config.get(key) or []
+        _require(isinstance(value, list), f"'{key}' must be a list. Received: {value!r:.200}")
+        lists[key] = [_check_identifier(v, f"A {key} entry") for v in value]
+    model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights,
+                  metrics=[metrics.get(m, loss=loss) for m in lists["metrics"]],
+                  weighted_metrics=[metrics.get(m, loss=loss) for m in lists["weighted_metrics"]])
+
+
+def weight_names(layer):
+    """The names of `layer.weights`, in that order."""
+    by_id = {id(array): name for array, _, name in layer._weight_records}
+    return [by_id.get(id(array)) or f"weight_{i}" for i, array in enumerate(layer.weights)]
+
