@@ -14,6 +14,8 @@ from fastconv.layers.core import (
     Rescaling,
     Reshape,
 )
+from fastconv.layers.merging import Add, Average, Concatenate, Multiply
+from fastconv.layers.normalization import BatchNormalization
 from fastconv.layers.pooling import (
     AveragePooling2D,
     AvgPool2D,
@@ -24,10 +26,18 @@ from fastconv.layers.pooling import (
     MaxPool2D,
     MaxPooling2D,
 )
+from fastconv.layers.preprocessing import (
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
 
 __all__ = [
     "Input", "InputLayer", "Layer", "KerasTensor", "Conv2D", "Convolution2D",
     "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D",
     "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D", "GlobalMaxPool2D",
     "Flatten", "Dense", "Dropout", "Activation", "ReLU", "Softmax", "Reshape", "Rescaling",
+    "Add", "Average", "Concatenate", "Multiply", "BatchNormalization",
+    "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
 ]

@@ -13,7 +13,13 @@ def as_array(value, name):
         value = value[0]
     if isinstance(value, dict):
         raise TypeError(f"`{name}` must be a NumPy array; dicts of inputs are not supported.")
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists, unconvertible objects
+        raise ValueError(
+            f"`{name}` must be an array of numbers with one shape (a NumPy array, or nested "
+            f"lists of equal lengths); it could not be converted: {exc}"
+        ) from None
     if array.dtype.kind not in "fiub":
         raise TypeError(
             f"`{name}` must hold numbers (float, int or bool). Received: {name} with "
@@ -50,15 +56,24 @@ def check_data(x, y=None, sample_weight=None):
     return x, y, sample_weight
 
 
-def check_batch_size(batch_size):
+def check_batch_size(batch_size, name="batch_size"):
     """`batch_size` as an int >= 1 (None means Keras's default, 32)."""
     if batch_size is None:
         return 32
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"`batch_size` must be an int >= 1. Received: batch_size={batch_size!r}")
+        raise TypeError(f"`{name}` must be an int >= 1. Received: {name}={batch_size!r}")
     if batch_size <= 0:
-        raise ValueError(f"`batch_size` must be an int >= 1. Received: batch_size={batch_size}")
+        raise ValueError(f"`{name}` must be an int >= 1. Received: {name}={batch_size}")
     return int(batch_size)
+
+
+def check_positive_int(value, name, minimum=1):
+    """`value` as an int >= minimum, or TypeError / ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {name}={value}")
+    return int(value)
 
 
 def split_validation(validation_split, *arrays):

@@ -12,7 +12,6 @@ import numpy as np
 
 from fastconv import activations, backend, callbacks as callbacks_module
 from fastconv import losses, metrics as metrics_module, optimizers
-from fastconv.layers.base import KerasTensor
 from fastconv.layers.core import InputLayer
 from fastconv.models import data, summary
 
@@ -24,17 +23,6 @@ _FUSABLE = (
     (losses.CategoricalCrossentropy, activations.softmax),
     (losses.BinaryCrossentropy, activations.sigmoid),
 )
-
-
-def _single(value, name):
-    if isinstance(value, (list, tuple)) and len(value) == 1:
-        value = value[0]
-    if not isinstance(value, KerasTensor):
-        raise ValueError(
-            f"`{name}` must be one KerasTensor (from `fastconv.Input` and layer calls); "
-            f"fastconv models have one input and one output. Received: {name}={value!r}"
-        )
-    return value
 
 
 def _verbosity(verbose):
@@ -80,28 +68,18 @@ class Model:
         self._loss_weight = 1.0
         self._input_shape = None
         self._output_shape = None
-        if inputs is not None or outputs is not None:
-            self._init_functional(inputs, outputs)
-        elif type(self) is Model:
+        if type(self) is Model:
             raise ValueError(
                 "A fastconv Model is built from `Model(inputs, outputs)` or as a "
                 "`Sequential`; subclassed models are not supported."
             )
 
-    def _init_functional(self, inputs, outputs):
-        inputs, outputs = _single(inputs, "inputs"), _single(outputs, "outputs")
-        chain, tensor = [], outputs
-        while tensor.parent is not None:
-            chain.append(tensor.layer)
-            tensor = tensor.parent
-        if tensor is not inputs:
-            raise ValueError(
-                "`outputs` are not connected to `inputs`: the layers that produced "
-                f"{outputs!r} do not start at {inputs!r}."
-            )
-        self._layers = [inputs.layer] + chain[::-1]
-        self.inputs, self.outputs = [inputs], [outputs]
-        self.build(inputs.shape)
+    def __new__(cls, *args, **kwargs):
+        # As Keras: `Model(inputs, outputs)` builds a functional model (a graph of layers).
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from fastconv.models.functional import Functional
+            return super().__new__(Functional)
+        return super().__new__(cls)
 
     # ------------------------------------------------------------- layers
     @property
@@ -116,6 +94,9 @@ class Model:
     def get_layer(self, name=None, index=None):
         """A layer by name or by index in `layers`."""
         if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model "
+                                 f"'{self.name}' only has {len(self.layers)} layers.")
             return self.layers[index]
         for layer in self.layers:
             if layer.name == name:
@@ -149,13 +130,37 @@ class Model:
         Raises:
             ValueError: if the number of arrays or any shape differs.
         """
+        if isinstance(weights, np.ndarray) or not hasattr(weights, "__iter__"):
+            raise TypeError(
+                f"`set_weights` expects a list of arrays (as `get_weights()` returns). "
+                f"Received: weights of type {type(weights).__name__}"
+            )
         weights = list(weights)
         expected = sum(len(layer.weights) for layer in self._chain)
         if len(weights) != expected:
+            hint = ("" if self.built else " The model isn't built yet: build it with "
+                    "`model.build(input_shape)` or by calling it on data first.")
             raise ValueError(
                 f"You called `set_weights(weights)` on model '{self.name}' with a weight list "
                 f"of length {len(weights)}, but the model was expecting {expected} weights."
+                + hint
             )
+        # Check every array before copying any, so a bad list leaves the weights as they were.
+        start = 0
+        for layer in self._chain:
+            for param, value in zip(layer.weights, weights[start:start + len(layer.weights)]):
+                value = np.asarray(value)
+                if value.dtype.kind not in "fiub":
+                    raise TypeError(
+                        f"Layer {layer.name} weights must hold numbers. Received an array "
+                        f"with dtype={value.dtype} for its weight of shape {param.shape}."
+                    )
+                if value.shape != param.shape:
+                    raise ValueError(
+                        f"Layer {layer.name} weight shape {param.shape} is not compatible with "
+                        f"provided weight shape {value.shape}."
+                    )
+            start += len(layer.weights)
         start = 0
         for layer in self._chain:
             count = len(layer.weights)
@@ -284,8 +289,10 @@ class Model:
             ValueError: for unknown optimizer, loss or metric identifiers.
         """
         del run_eagerly, steps_per_execution, jit_compile, auto_scale_loss
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
+        # Resolve everything before assigning anything: a compile that fails on a bad
+        # argument leaves the model (and its optimizer state) as it was.
+        new_optimizer = optimizers.get(optimizer)
+        new_loss = losses.get(loss)
         if isinstance(loss_weights, dict):
             loss_weights = list(loss_weights.values())
         if isinstance(loss_weights, (list, tuple)):
@@ -293,10 +300,12 @@ class Model:
                 raise ValueError("fastconv models have one output: `loss_weights` must hold one "
                                  f"value. Received: loss_weights={loss_weights}")
             loss_weights = loss_weights[0]
-        self._loss_weight = 1.0 if loss_weights is None else float(loss_weights)
-        self._metrics = [metrics_module.get(m, loss=self.loss) for m in self._as_list(metrics)]
-        self._weighted_metrics = [metrics_module.get(m, loss=self.loss)
-                                  for m in self._as_list(weighted_metrics)]
+        loss_weight = 1.0 if loss_weights is None else float(loss_weights)
+        new_metrics = [metrics_module.get(m, loss=new_loss) for m in self._as_list(metrics)]
+        new_weighted = [metrics_module.get(m, loss=new_loss)
+                        for m in self._as_list(weighted_metrics)]
+        self.optimizer, self.loss, self._loss_weight = new_optimizer, new_loss, loss_weight
+        self._metrics, self._weighted_metrics = new_metrics, new_weighted
         self.compiled = True
 
     @staticmethod
@@ -405,6 +414,11 @@ class Model:
         self._require_compiled("fit")
         verbose = _verbosity(verbose)
         batch_size = data.check_batch_size(batch_size)
+        if validation_batch_size is not None:
+            validation_batch_size = data.check_batch_size(validation_batch_size,
+                                                          "validation_batch_size")
+        data.check_positive_int(validation_freq, "validation_freq")
+        data.check_positive_int(epochs, "epochs", minimum=0)
         x, y, sample_weight = self._prepare(x, y, sample_weight, "fit")
         if class_weight:
             weights = self._class_weights(y, class_weight)
@@ -561,6 +575,47 @@ class Model:
         x, _, _ = data.check_data(x)
         self._check_input(x)
         return self._forward(x, training=False)
+
+    # ------------------------------------------------------------- saving
+    def get_config(self):
+        """The functional config: layers (with the names of the layers feeding each),
+        input and output layer names (see `fastconv.saving`)."""
+        from fastconv.saving import serialization
+        return serialization.functional_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A new functional model from `get_config()`'s output.
+
+        Raises:
+            ValueError: unknown layer classes or an inconsistent config.
+        """
+        from fastconv.saving import serialization
+        return serialization.functional_from_config(cls, config, custom_objects)
+
+    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
+        """Saves the model (architecture, weights, compile arguments, optimizer state).
+
+        Any file name works ("model.keras", "best.h5"); the file is always
+        fastconv's zip format, written atomically. See `fastconv.saving.save_model`.
+        """
+        from fastconv import saving
+        saving.save_model(self, filepath, overwrite=overwrite,
+                          include_optimizer=include_optimizer, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        """Saves only the weights. See `fastconv.saving.save_weights`."""
+        from fastconv import saving
+        saving.save_weights(self, filepath, overwrite=overwrite, **kwargs)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Loads weights saved by `save_weights` or `save`, layer by layer in order.
+
+        Raises:
+            ValueError: a bad file, or a layer whose weight shapes differ (named).
+        """
+        from fastconv import saving
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

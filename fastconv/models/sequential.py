@@ -1,6 +1,5 @@
 """Sequential: a model made of a stack of layers, each feeding the next."""
 
-from fastconv import layers as layers_module
 from fastconv.layers.base import KerasTensor, Layer
 from fastconv.layers.core import InputLayer
 from fastconv.models.model import Model
@@ -122,12 +121,11 @@ class Sequential(Model):
         }
 
     @classmethod
-    def from_config(cls, config):
-        """A new Sequential model from `get_config()`'s output."""
-        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
-        for entry in config.get("layers", []):
-            layer_cls = getattr(layers_module, entry["class_name"], None)
-            if layer_cls is None:
-                raise ValueError(f"Unknown layer class: {entry['class_name']!r}")
-            model.add(layer_cls.from_config(dict(entry["config"])))
-        return model
+    def from_config(cls, config, custom_objects=None):
+        """A new Sequential model from `get_config()`'s output.
+
+        Layer classes are looked up in `fastconv.saving.layer_registry` (plus
+        `custom_objects`); unknown names raise ValueError.
+        """
+        from fastconv.saving import serialization
+        return serialization.sequential_from_config(cls, config, custom_objects)

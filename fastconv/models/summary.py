@@ -91,13 +91,15 @@ def _format_shape(shape):
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
-def _layer_fields(layer, show_trainable):
+def _layer_fields(layer, show_trainable, connections=None):
     try:
         shape = _format_shape(layer.output_shape) if layer.built else "?"
     except (AttributeError, ValueError):
         shape = "?"
     params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
     fields = [f"{layer.name} ({type(layer).__name__})", shape, params]
+    if connections is not None:
+        fields.append(connections.get(layer.name, "-"))
     if show_trainable:
         fields.append(("Y" if layer.trainable else "N") if layer.weights else "-")
     return fields
@@ -119,6 +121,13 @@ def summary_text(model, line_length=None, positions=None, show_trainable=False,
     header = ["Layer (type)", "Output Shape", "Param #"]
     aligns = ["left", "left", "right"]
     default_length = 88
+    # A functional model that is not a chain gets Keras's "Connected to" column.
+    connections = getattr(model, "_summary_connections", lambda: None)()
+    if connections is not None:
+        header.append("Connected to")
+        aligns.append("left")
+        default_length = 108
+        positions = list(positions or [0.3, 0.56, 0.74, 1.0])
     positions = list(positions or [0.45, 0.80, 1.0])
     if show_trainable:
         default_length += 12
@@ -145,7 +154,8 @@ def summary_text(model, line_length=None, positions=None, show_trainable=False,
     for i, layer in enumerate(layers):
         if i:
             lines.append(_rule(box["rule"], widths))
-        lines += _row(_layer_fields(layer, show_trainable), widths, aligns, box["row"])
+        lines += _row(_layer_fields(layer, show_trainable, connections), widths, aligns,
+                      box["row"])
     lines.append(_rule(box["bottom"], widths))
 
     trainable = model.trainable_weights

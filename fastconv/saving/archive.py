@@ -298,6 +298,10 @@ class ArchiveReader:
     def has(self, name):
         return name in self.names
 
+    def entry_size(self, name):
+        """The entry's declared (already bounded) uncompressed size."""
+        return self._zip.getinfo(name).file_size
+
     def read_bytes(self, name):
         """The entry's bytes, never more than its declared (already bounded) size."""
         if name not in self.names:
@@ -351,8 +355,7 @@ class ArchiveReader:
                 shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
             else:
                 raise ValueError(f"unsupported .npy version {version}")
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError, OverflowError,
-                EOFError) as error:
+        except Exception as error:  # NumPy's header parser also raises tokenize.TokenError, ...
             raise ModelFileError(self.path, f"{name} is not a valid .npy array "
                                             f"({type(error).__name__}: {error})") from None
         if dtype.hasobject or dtype.kind not in _ARRAY_KINDS or dtype.fields or dtype.subdtype:
@@ -369,8 +372,9 @@ class ArchiveReader:
         stream.seek(0)
         try:
             array = np.load(stream, allow_pickle=False)
-        except (ValueError, TypeError, OSError, EOFError) as error:
-            raise ModelFileError(self.path, f"{name} cannot be read ({error})") from None
+        except Exception as error:  # the header was validated; anything left is damage
+            raise ModelFileError(self.path, f"{name} cannot be read "
+                                            f"({type(error).__name__}: {error})") from None
         if not isinstance(array, np.ndarray):
             raise ModelFileError(self.path, f"{name} is not a single .npy array")
         del fortran_order

@@ -51,11 +51,12 @@ def layer_registry(custom_objects=None):
 def _model_registry(custom_objects=None):
     from fastconv import models
     from fastconv.models.model import Model
-    registry = {"Sequential": models.Sequential, "Functional": Model, "Model": Model}
+    registry = {"Sequential": models.Sequential, "Model": Model}
     for name in dir(models):
         value = getattr(models, name)
         if isinstance(value, type) and issubclass(value, Model) and not name.startswith("_"):
             registry.setdefault(name, value)
+    registry.setdefault("Functional", Model)  # Model(inputs, outputs) builds the functional model
     for name, value in (custom_objects or {}).items():
         if isinstance(value, type) and issubclass(value, Model):
             registry[name] = value
@@ -114,7 +115,7 @@ def serialize_model(model):
     from fastconv.models.model import Model
     class_name = type(model).__name__
     if type(model) is Model:
-        class_name = "Functional"
+        class_name = "Functional"  # Keras's name for a `Model(inputs, outputs)`
     return {"class_name": class_name, "config": model.get_config()}
 
 

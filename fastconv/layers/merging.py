@@ -1,0 +1,233 @@
+"""Merge layers: Add, Multiply, Average, Concatenate (a list of tensors in, one tensor out).
+
+They join the branches of a functional model:
+
+    x = layers.Conv2D(8, 3, padding="same")(inputs)
+    y = layers.Add()([x, inputs])
+
+Called on a list of KerasTensors they record the graph; called on a list of
+arrays they compute eagerly. `backward(dy)` returns one gradient per input.
+"""
+
+import numpy as np
+
+from fastconv.layers.base import KerasTensor, Layer
+
+__all__ = ["Merge", "Add", "Multiply", "Average", "Concatenate"]
+
+
+class Merge(Layer):
+    """Base class of the layers that combine a list of at least two inputs.
+
+    Subclasses implement `_merge(inputs)` and `_merge_backward(dy)`; shapes
+    must match exactly (None matches anything), except along the axis of a
+    `Concatenate`.
+    """
+
+    multiple_inputs = True  # the functional model passes this layer a list
+
+    def _check_list(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ValueError(
+                f"A merge layer should be called on a list of at least 2 inputs. "
+                f"Received: inputs={inputs!r}"
+            )
+        return list(inputs)
+
+    def check_input_shape(self, input_shapes):
+        ranks = {len(shape) for shape in input_shapes}
+        if len(ranks) != 1:
+            raise ValueError(
+                f"Layer '{self.name}' expects inputs of the same rank. "
+                f"Received: input shapes={list(input_shapes)}"
+            )
+        for axis in range(1, len(input_shapes[0])):
+            sizes = {shape[axis] for shape in input_shapes} - {None}
+            if len(sizes) > 1:
+                raise ValueError(
+                    f"Inputs of layer '{self.name}' must have the same shape. "
+                    f"Received: input shapes={list(input_shapes)}"
+                )
+
+    def compute_output_shape(self, input_shapes):
+        first = list(input_shapes[0])
+        for shape in input_shapes[1:]:
+            first = [b if a is None else a for a, b in zip(first, shape)]
+        return tuple(first)
+
+    def build_for(self, input_shapes):
+        input_shapes = [tuple(shape) for shape in input_shapes]
+        self.check_input_shape(input_shapes)
+        if not self.built:
+            self.build(input_shapes)
+            self.built = True
+            self._build_input_shape = [(None,) + shape[1:] for shape in input_shapes]
+        return self.compute_output_shape(input_shapes)
+
+    def __call__(self, inputs, training=False, **kwargs):
+        """Merges a list of arrays eagerly, or of KerasTensors symbolically."""
+        if kwargs:
+            raise TypeError(f"Unrecognized arguments in the call to layer '{self.name}': {kwargs}")
+        inputs = self._check_list(inputs)
+        symbolic = [isinstance(x, KerasTensor) for x in inputs]
+        if any(symbolic):
+            if not all(symbolic):
+                raise ValueError(
+                    f"Layer '{self.name}' was called on a mix of KerasTensors and arrays; "
+                    "pass all symbolic inputs (functional API) or all arrays."
+                )
+            output_shape = self.build_for([x.shape for x in inputs])
+            return KerasTensor(output_shape, self.dtype, self, parent=inputs)
+        arrays = [self.cast_input(x) for x in inputs]
+        self.build_for([x.shape for x in arrays])
+        return self.call(arrays, training=bool(training))
+
+    def call(self, inputs, training=False):
+        inputs = self._check_list(inputs)
+        self._inputs = inputs
+        return self._merge(inputs)
+
+    def backward(self, dy):
+        """A list with dL/dinput for every input of the last `call`."""
+        self.grads = []
+        return self._merge_backward(dy)
+
+    @staticmethod
+    def _unbroadcast(grad, shape):
+        """Sums `grad` down to `shape` (inputs of size 1 broadcast along an axis)."""
+        if grad.shape == tuple(shape):
+            return grad
+        axes = tuple(i for i, (g, s) in enumerate(zip(grad.shape, shape)) if s == 1 and g != 1)
+        return np.ascontiguousarray(grad.sum(axis=axes, keepdims=True))
+
+
+class Add(Merge):
+    """Adds a list of inputs element-wise (all of the same shape).
+
+    Example:
+        >>> import numpy as np
+        >>> Add()([np.ones((1, 2)), np.full((1, 2), 2.0)]).tolist()
+        [[3.0, 3.0]]
+    """
+
+    def _merge(self, inputs):
+        out = inputs[0].copy()
+        for x in inputs[1:]:
+            out += x
+        return out
+
+    def _merge_backward(self, dy):
+        return [self._unbroadcast(dy, x.shape) for x in self._inputs]
+
+
+class Average(Merge):
+    """The element-wise mean of a list of inputs (all of the same shape).
+
+    Example:
+        >>> import numpy as np
+        >>> Average()([np.ones((1, 2)), np.full((1, 2), 3.0)]).tolist()
+        [[2.0, 2.0]]
+    """
+
+    def _merge(self, inputs):
+        out = inputs[0].copy()
+        for x in inputs[1:]:
+            out += x
+        out *= out.dtype.type(1.0 / len(inputs))
+        return out
+
+    def _merge_backward(self, dy):
+        scaled = dy * dy.dtype.type(1.0 / len(self._inputs))
+        return [self._unbroadcast(scaled, x.shape) for x in self._inputs]
+
+
+class Multiply(Merge):
+    """Multiplies a list of inputs element-wise (all of the same shape).
+
+    Example:
+        >>> import numpy as np
+        >>> Multiply()([np.full((1, 2), 2.0), np.full((1, 2), 3.0)]).tolist()
+        [[6.0, 6.0]]
+    """
+
+    def _merge(self, inputs):
+        out = inputs[0].copy()
+        for x in inputs[1:]:
+            out *= x
+        return out
+
+    def _merge_backward(self, dy):
+        grads = []
+        for i, x in enumerate(self._inputs):
+            grad = dy.copy()
+            for j, other in enumerate(self._inputs):
+                if j != i:
+                    grad *= other
+            grads.append(self._unbroadcast(grad, x.shape))
+        return grads
+
+
+class Concatenate(Merge):
+    """Concatenates a list of inputs along `axis` (other axes must match).
+
+    Args:
+        axis: the concatenation axis (default -1, the channels of NHWC images).
+        **kwargs: base `Layer` arguments.
+
+    Example:
+        >>> import numpy as np
+        >>> Concatenate()([np.ones((2, 3)), np.zeros((2, 1))]).shape
+        (2, 4)
+    """
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ValueError(f"`axis` must be an int. Received: axis={axis!r}")
+        self.axis = int(axis)
+
+    def _resolved_axis(self, rank):
+        axis = self.axis + rank if self.axis < 0 else self.axis
+        if not 1 <= axis < rank:
+            raise ValueError(
+                f"Layer '{self.name}': `axis` must be a non-batch axis of inputs of rank {rank}. "
+                f"Received: axis={self.axis}"
+            )
+        return axis
+
+    def check_input_shape(self, input_shapes):
+        ranks = {len(shape) for shape in input_shapes}
+        if len(ranks) != 1:
+            raise ValueError(
+                "A `Concatenate` layer requires inputs with matching shapes except for the "
+                f"concatenation axis. Received: input_shape={list(input_shapes)}"
+            )
+        axis = self._resolved_axis(len(input_shapes[0]))
+        for i in range(1, len(input_shapes[0])):
+            sizes = {shape[i] for shape in input_shapes} - {None}
+            if i != axis and len(sizes) > 1:
+                raise ValueError(
+                    "A `Concatenate` layer requires inputs with matching shapes except for "
+                    f"the concatenation axis. Received: input_shape={list(input_shapes)}"
+                )
+
+    def compute_output_shape(self, input_shapes):
+        axis = self._resolved_axis(len(input_shapes[0]))
+        shape = list(Merge.compute_output_shape(self, [
+            tuple(s[:axis]) + (None,) + tuple(s[axis + 1:]) for s in input_shapes]))
+        sizes = [s[axis] for s in input_shapes]
+        shape[axis] = None if any(s is None for s in sizes) else sum(sizes)
+        return tuple(shape)
+
+    def _merge(self, inputs):
+        return np.concatenate(inputs, axis=self._resolved_axis(inputs[0].ndim))
+
+    def _merge_backward(self, dy):
+        axis = self._resolved_axis(dy.ndim)
+        splits = np.cumsum([x.shape[axis] for x in self._inputs])[:-1]
+        return [np.ascontiguousarray(g) for g in np.split(dy, splits, axis=axis)]
+
+    def get_config(self):
+        config = super().get_config()
+        config["axis"] = self.axis
+        return config

@@ -1,0 +1,59 @@
+"""Saving and loading models and weights in fastconv's own file format.
+
+The format ("fastconv-model", format_version 1)
+------------------------------------------------
+One zip archive, whatever the file name or extension (`model.keras`,
+`best-cnn-model.h5`, `x.hdf5` are all this format). It never contains
+pickles and loading never executes or imports anything named in the file.
+
+Entries (no others are allowed):
+
+``metadata.json`` (always)
+    ``{"format": "fastconv-model", "format_version": 1,
+    "fastconv_version": "0.1.0", "kind": "model" | "weights",
+    "date_saved": ISO-8601 UTC, "contents": {"config": bool, "compile": bool,
+    "weights": <number of weight arrays>, "optimizer_state": <number of arrays>}}``.
+    A reader refuses a higher ``format_version`` than it knows.
+
+``config.json`` (kind "model")
+    ``{"model": {"class_name": "Sequential" | "Functional", "config": ...},
+    "compile": null | {"optimizer": {"class_name", "config"},
+    "loss": null | {"class_name", "config"}, "loss_weights": float,
+    "metrics": [name or {"class_name", "config"}], "weighted_metrics": [...]}}``.
+    A Sequential config is ``{"name", "trainable", "layers": [{"class_name",
+    "config"}]}`` (InputLayer first); a functional config adds, per layer,
+    ``"name"`` and ``"inbound_layers"`` (names of the layers feeding it), and
+    ``"input_layers"`` / ``"output_layers"`` (names). Layer configs are each
+    layer's ``get_config()``.
+
+``weights.json`` (always)
+    ``{"layers": [{"name", "class_name", "weights": [{"name", "shape",
+    "dtype", "file"}]}], "optimizer_state": [file, ...]}``: the layers that
+    have weights, in model order, each weight in ``layer.weights`` order.
+
+``weights/NNNNN.npy``, ``optimizer/NNNNN.npy``
+    Arrays written by ``np.save(allow_pickle=False)`` (stored, not deflated).
+    The optimizer state is ``optimizer.variables()``: the step count (0-d
+    int64), then the slots of each variable, then any extra state.
+
+Writes go to a temporary file in the target directory, are flushed and
+fsync'ed, then renamed over the target with ``os.replace``: an interrupted
+save leaves the previous file as it was. Reads check the zip directory
+against `archive.Limits` before decompressing anything and raise
+`ModelFileError` (a ValueError) naming the file and the problem.
+"""
+
+from fastconv.saving.archive import (
+    DEFAULT_LIMITS, FORMAT_NAME, FORMAT_VERSION, Limits, ModelFileError,
+)
+from fastconv.saving.saving_api import load_model, load_weights, save_model, save_weights
+from fastconv.saving.serialization import (
+    deserialize_layer, deserialize_model, layer_registry, register_layer, serialize_layer,
+    serialize_model,
+)
+
+__all__ = [
+    "save_model", "load_model", "save_weights", "load_weights", "ModelFileError", "Limits",
+    "DEFAULT_LIMITS", "FORMAT_NAME", "FORMAT_VERSION", "register_layer", "layer_registry",
+    "serialize_layer", "deserialize_layer", "serialize_model", "deserialize_model",
+]
