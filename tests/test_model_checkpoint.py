@@ -120,7 +120,8 @@ def test_integer_save_freq_saves_every_n_batches(tmp_path):
     pattern = str(tmp_path / "e{epoch}-b{batch}.keras")
     small_model().fit(x, y, epochs=2, batch_size=10, verbose=0,
                       callbacks=[callbacks.ModelCheckpoint(pattern, save_freq=3)])
-    # 4 batches per epoch; every 3rd batch counted across epochs: batch 3, then 6 (epoch 2, batch 2).
+    # 4 batches per epoch; every 3rd batch counted across epochs:
+    # batch 3, then the 6th overall (epoch 2, batch 2).
     assert sorted(os.listdir(tmp_path)) == ["e1-b3.keras", "e2-b2.keras"]
 
 

@@ -261,8 +261,8 @@ class ArchiveReader:
                                            f"{info.file_size} bytes uncompressed; the limit is "
                                            f"{limit}")
             if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
-                raise ModelFileError(path, f"zip entry {info.filename!r} is stored uncompressed but "
-                                           f"declares {info.file_size} bytes of data in "
+                raise ModelFileError(path, f"zip entry {info.filename!r} is stored uncompressed "
+                                           f"but declares {info.file_size} bytes of data in "
                                            f"{info.compress_size}")
             if info.file_size > _DEFLATE_MAX_RATIO * max(info.compress_size, 1):
                 raise ModelFileError(path, f"zip entry {info.filename!r} declares a compression "

@@ -172,8 +172,9 @@ def _read_manifest(reader):
         for weight in layer["weights"]:
             shape = _shape(weight.get("shape")) if isinstance(weight, dict) else None
             file = weight.get("file") if isinstance(weight, dict) else None
-            if (shape is None or not isinstance(file, str) or not isinstance(weight.get("name"), str)
-                    or not _ARRAY_ENTRY.match(file) or not file.startswith("weights/")):
+            if (shape is None or not isinstance(file, str)
+                    or not isinstance(weight.get("name"), str) or not _ARRAY_ENTRY.match(file)
+                    or not file.startswith("weights/")):
                 raise _fail(reader, f"weights.json: invalid weight entry in layer "
                                     f"{layer['name']!r:.100}: {weight!r:.200}")
             if file in files:

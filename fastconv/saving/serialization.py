@@ -98,7 +98,8 @@ def deserialize_layer(entry, custom_objects=None):
     cls = registry.get(class_name)
     if cls is None:
         raise ValueError(
-            f"Unknown layer class {class_name!r:.100}. Known layers: {', '.join(sorted(registry))}. "
+            f"Unknown layer class {class_name!r:.100}. Known layers: "
+            f"{', '.join(sorted(registry))}. "
             "Register custom layers with fastconv.saving.register_layer or pass "
             "custom_objects={name: class}."
         )
@@ -228,7 +229,8 @@ def functional_from_config(cls, config, custom_objects=None):
             continue
         missing = [name for name in inbound if name not in tensors]
         _require(inbound and not missing,
-                 f"Layer {layer.name!r:.100} is fed by unknown or later layers: {missing or inbound}")
+                 f"Layer {layer.name!r:.100} is fed by unknown or later layers: "
+                 f"{missing or inbound}")
         inputs = [tensors[name] for name in inbound]
         tensors[layer.name] = layer(inputs[0] if len(inputs) == 1 else inputs)
     names = {}
