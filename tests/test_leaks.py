@@ -4,8 +4,11 @@ Each round calls conv2d (forward, fused ReLU, `out=`, channels_first), conv2d_ba
 max/avg pooling forward and backward, matmul, adam_update and relu_backward, plus a few
 calls that fail argument checks (error paths must free what they took). After a warm-up
 (which fills the per-thread workspace cache and NumPy's allocator caches), ROUNDS rounds
-(about 16 op calls each) must not grow the resident set by more than SLACK_MB. Every round
-allocates ~0.3 MB of results, so a leak of any one op's output would exceed the slack.
+(16 op calls each, 24,000 calls per dtype) must not grow the resident set by more than
+SLACK_MB. Every round allocates ~0.4 MB; leaking any result or converted copy of 16 KB or
+more per call (conv2d outputs and input gradients, pooling input gradients, matmul and
+relu_backward results, the channels_first copies) would exceed the slack. The kernels run on
+one thread: the C code allocates nothing, and one thread keeps the file fast on a busy machine.
 """
 
 import gc
@@ -15,6 +18,7 @@ import sys
 import numpy as np
 import pytest
 
+import fastconv
 from fastconv import ops
 
 ROUNDS = 1500
@@ -25,6 +29,14 @@ pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or not os.path.exists("/proc/self/statm"),
     reason="reads the resident set size from /proc/self/statm (Linux)",
 )
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = fastconv.get_num_threads()
+    fastconv.set_num_threads(1)
+    yield
+    fastconv.set_num_threads(before)
 
 
 def _rss_mb():
