@@ -1,6 +1,7 @@
-# Private wrapper of csrc/conv2d.h and the run-time facts (SIMD level, OpenMP).
-# Callers (fastconv/ops/conv2d.py) validate arguments; this layer checks what the C kernels
-# assume about buffer sizes, sizes the workspace, and calls the kernels without the GIL.
+# Private wrapper of the GEMM-based kernels and the element-wise passes that share their build:
+# conv2d.h, gemm.h (matmul), optim.h, activation.h, probe.h, and the run-time facts (SIMD
+# level, OpenMP). Callers (fastconv/ops/) validate arguments; this layer checks what the C
+# kernels assume about buffer sizes, sizes the workspace, and calls the kernels without the GIL.
 import threading
 
 import numpy as np
