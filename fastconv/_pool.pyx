@@ -1,7 +1,7 @@
 # Private wrapper of csrc/pool2d.h.
 # Callers (fastconv/ops/pool2d.py) validate arguments and normalize the geometry; this layer
-# checks what the C kernels assume about buffer shapes, allocates the outputs, and calls the
-# kernels without the GIL. `geometry` is always (OH, OW, KH, KW, SH, SW, PT, PL).
+# checks what the C kernels assume about buffer shapes, allocates the outputs (or checks the
+# caller's `out`), and calls the kernels without the GIL. `geometry` is always (OH, OW, KH, KW, SH, SW, PT, PL).
 # `naive=True` runs the plain-loop twins (the in-C oracle the tests compare against).
 import numpy as np
 
@@ -102,60 +102,69 @@ cdef bint _empty(tuple shape):
     return min(shape) == 0
 
 
+cdef object _output(object out, tuple shape, bint single):
+    """`out` checked against the result's shape and dtype, or a new array."""
+    dtype = np.float32 if single else np.float64
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if out.shape != shape or out.dtype != dtype:
+        raise ValueError(f"pool2d: out has shape {out.shape} and dtype {out.dtype}, "
+                         f"the result {shape} and {np.dtype(dtype)}")
+    return out
+
+
 def max_pool2d_forward(const floating[:, :, :, ::1] x, tuple geometry, int nthreads,
-                       bint naive=False):
-    """Max pooling of NHWC `x`; returns a new (N, OH, OW, C) array."""
+                       bint naive=False, out=None):
+    """Max pooling of NHWC `x`; returns `out` or a new (N, OH, OW, C) array."""
     cdef _Window g = _window(geometry)
     cdef int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
-    out_array = np.empty((N, g.OH, g.OW, C),
-                         dtype=np.float32 if floating is float else np.float64)
+    out_array = _output(out, (N, g.OH, g.OW, C), floating is float)
     if _empty(out_array.shape) or _empty(_shape(x.shape)):
         out_array[...] = 0
         return out_array
-    cdef floating[:, :, :, ::1] out = out_array
+    cdef floating[:, :, :, ::1] y = out_array
     nthreads = max(nthreads, 1)
     with nogil:
         if naive:
             if floating is float:
-                max_pool2d_forward_naive_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
+                max_pool2d_forward_naive_f32(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
                                              g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL)
             else:
-                max_pool2d_forward_naive_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
+                max_pool2d_forward_naive_f64(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
                                              g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL)
         elif floating is float:
-            max_pool2d_forward_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
+            max_pool2d_forward_f32(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
                                    g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, nthreads)
         else:
-            max_pool2d_forward_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
+            max_pool2d_forward_f64(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
                                    g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, nthreads)
     return out_array
 
 
 def avg_pool2d_forward(const floating[:, :, :, ::1] x, tuple geometry, int nthreads,
-                       bint naive=False):
-    """Average pooling of NHWC `x` (padding not counted); returns a new (N, OH, OW, C) array."""
+                       bint naive=False, out=None):
+    """Average pooling of NHWC `x` (padding not counted); returns `out` or a new array."""
     cdef _Window g = _window(geometry)
     cdef int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
-    out_array = np.empty((N, g.OH, g.OW, C),
-                         dtype=np.float32 if floating is float else np.float64)
+    out_array = _output(out, (N, g.OH, g.OW, C), floating is float)
     if _empty(out_array.shape) or _empty(_shape(x.shape)):
         out_array[...] = 0
         return out_array
-    cdef floating[:, :, :, ::1] out = out_array
+    cdef floating[:, :, :, ::1] y = out_array
     nthreads = max(nthreads, 1)
     with nogil:
         if naive:
             if floating is float:
-                avg_pool2d_forward_naive_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
+                avg_pool2d_forward_naive_f32(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
                                              g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL)
             else:
-                avg_pool2d_forward_naive_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
+                avg_pool2d_forward_naive_f64(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
                                              g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL)
         elif floating is float:
-            avg_pool2d_forward_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
+            avg_pool2d_forward_f32(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
                                    g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, nthreads)
         else:
-            avg_pool2d_forward_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
+            avg_pool2d_forward_f64(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
                                    g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, nthreads)
     return out_array
 
@@ -166,12 +175,12 @@ cdef void _check_dy(tuple dy_shape, tuple expected) except *:
 
 
 def max_pool2d_backward(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] x,
-                        tuple geometry, int nthreads, bint naive=False):
-    """Gradient of max pooling w.r.t. NHWC `x`; returns a new array shaped like `x`."""
+                        tuple geometry, int nthreads, bint naive=False, out=None):
+    """Gradient of max pooling w.r.t. NHWC `x`; returns `out` or a new array shaped like `x`."""
     cdef _Window g = _window(geometry)
     cdef int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
     _check_dy(_shape(dy.shape), (N, g.OH, g.OW, C))
-    dx_array = np.empty((N, H, W, C), dtype=np.float32 if floating is float else np.float64)
+    dx_array = _output(out, (N, H, W, C), floating is float)
     if _empty(dx_array.shape) or _empty(_shape(dy.shape)):
         dx_array[...] = 0
         return dx_array
@@ -199,13 +208,16 @@ def max_pool2d_backward(const floating[:, :, :, ::1] dy, const floating[:, :, :,
 
 
 def avg_pool2d_backward(const floating[:, :, :, ::1] dy, tuple x_shape, tuple geometry,
-                        int nthreads, bint naive=False):
-    """Gradient of average pooling w.r.t. an NHWC input of shape `x_shape`; returns a new array."""
+                        int nthreads, bint naive=False, out=None):
+    """Gradient of average pooling w.r.t. an NHWC input of shape `x_shape`.
+
+    Returns `out` or a new array.
+    """
     cdef _Window g = _window(geometry)
     cdef int64_t N, H, W, C
     N, H, W, C = x_shape
     _check_dy(_shape(dy.shape), (N, g.OH, g.OW, C))
-    dx_array = np.empty((N, H, W, C), dtype=np.float32 if floating is float else np.float64)
+    dx_array = _output(out, (N, H, W, C), floating is float)
     if _empty(dx_array.shape) or _empty(_shape(dy.shape)):
         dx_array[...] = 0
         return dx_array

@@ -172,8 +172,11 @@ def normalize_activation(activation):
     )
 
 
-def output_buffer(out, shape, dtype, data_format="channels_last"):
-    """A new array of `shape`/`dtype`, or `out` after checking it can take the result."""
+def output_buffer(out, shape, dtype, data_format="channels_last", inputs=()):
+    """A new array of `shape`/`dtype`, or `out` after checking it can take the result.
+
+    `out` must not overlap any of `inputs`: the kernels read those while writing it.
+    """
     if out is None:
         return np.empty(shape, dtype=dtype)
     if data_format != "channels_last":
@@ -185,4 +188,8 @@ def output_buffer(out, shape, dtype, data_format="channels_last"):
             f"Received: out with shape={getattr(out, 'shape', None)}, "
             f"dtype={getattr(out, 'dtype', type(out).__name__)}"
         )
+    for name, array in inputs:
+        if array is not None and np.may_share_memory(out, array):
+            raise ValueError(f"`out` must not overlap `{name}`: the result would overwrite "
+                             "the input it is computed from.")
     return out

@@ -105,7 +105,8 @@ def conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1,
         )
     relu = _args.normalize_activation(activation)
     dtype = _args.result_dtype(x, kernel, bias)
-    out = _args.output_buffer(out, out_shape, dtype, fmt)
+    out = _args.output_buffer(out, out_shape, dtype, fmt,
+                              inputs=(("x", x), ("kernel", kernel), ("bias", bias)))
     if out.size and x.size:
         _conv.forward(
             _args.to_kernel_layout(x_nhwc, dtype),
@@ -121,7 +122,7 @@ def conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1,
 
 
 def conv2d_backward(dy, x, kernel, *, strides=1, padding="valid", dilation_rate=1, groups=1,
-                    data_format="channels_last", compute_dx=True):
+                    data_format="channels_last", compute_dx=True, out=None):
     """Gradients of conv2d: given dy = dL/dy, returns (dx, dkernel, dbias).
 
     Args:
@@ -129,10 +130,13 @@ def conv2d_backward(dy, x, kernel, *, strides=1, padding="valid", dilation_rate=
         x, kernel, strides, padding, dilation_rate, groups, data_format: as in `conv2d`.
         compute_dx: when False, dx is not computed and None is returned in its place
             (a first layer needs no input gradient).
+        out: optional (dx, dkernel, dbias) arrays to write the gradients into (channels_last
+            only); each may be None to allocate that one. As conv2d's `out`: C-contiguous,
+            writeable, the result's shape and dtype, not overlapping dy, x or kernel.
 
     Returns:
         (dx, dkernel, dbias): shaped like x, kernel and (F,); dbias is dy summed over
-        every axis but channels.
+        every axis but channels. The `out` arrays themselves when given.
 
     Raises:
         ValueError: `dy` does not have the forward output's shape, or as in `conv2d`.
@@ -160,11 +164,11 @@ def conv2d_backward(dy, x, kernel, *, strides=1, padding="valid", dilation_rate=
     dtype = _args.result_dtype(dy, x, kernel)
     dy_nhwc = _args.to_kernel_layout(_args.to_channels_last(dy, fmt), dtype)
     computed = bool(dy.size and x.size)
-    # The kernels write every element; only the degenerate shapes need zeros.
-    alloc = np.empty if computed else np.zeros
-    dkernel = alloc(kernel.shape, dtype=dtype)
-    dbias = alloc(kernel.shape[3], dtype=dtype)
-    dx = alloc(x_nhwc.shape, dtype=dtype) if compute_dx else None
+    dx_out, dkernel_out, dbias_out = _backward_outputs(out)
+    read = (("dy", dy), ("x", x), ("kernel", kernel))
+    dkernel = _args.output_buffer(dkernel_out, kernel.shape, dtype, inputs=read)
+    dbias = _args.output_buffer(dbias_out, (kernel.shape[3],), dtype, inputs=read)
+    dx = _args.output_buffer(dx_out, x_nhwc.shape, dtype, fmt, read) if compute_dx else None
     if computed:
         threads = get_num_threads()
         kernel_c = _args.to_kernel_layout(kernel, dtype)
@@ -172,8 +176,22 @@ def conv2d_backward(dy, x, kernel, *, strides=1, padding="valid", dilation_rate=
                               geometry, threads)
         if compute_dx:
             _conv.backward_input(dy_nhwc, kernel_c, dx, geometry, threads)
-    elif dy.size:  # no input channels: only the bias sees the gradient
-        dbias[...] = dy_nhwc.sum(axis=(0, 1, 2))
+    else:  # the kernels write every element; only degenerate shapes need zeros
+        for array in (dkernel, dbias, dx):
+            if array is not None:
+                array[...] = 0
+        if dy.size:  # no input channels: only the bias sees the gradient
+            dbias[...] = dy_nhwc.sum(axis=(0, 1, 2))
     if compute_dx:
         dx = _args.from_channels_last(dx, fmt)
     return dx, dkernel, dbias
+
+
+def _backward_outputs(out):
+    """(dx, dkernel, dbias) destinations from conv2d_backward's `out` (None: allocate all)."""
+    if out is None:
+        return None, None, None
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        raise ValueError("`out` must be None or a tuple (dx, dkernel, dbias) of arrays or None. "
+                         f"Received: out={type(out).__name__}")
+    return tuple(out)

@@ -1,7 +1,5 @@
 """2-D max and average pooling, forward and backward, on the compiled kernels."""
 
-import numpy as np
-
 from fastconv._config import get_num_threads
 from fastconv._ext import _pool
 from fastconv.ops import _args
@@ -40,19 +38,20 @@ def _prepare(x, data_format):
     return fmt, x, _args.to_channels_last(x, fmt)
 
 
-def _forward(kernel, x, pool_size, strides, padding, data_format):
+def _forward(kernel, x, pool_size, strides, padding, data_format, out):
     fmt, x, x_nhwc = _prepare(x, data_format)
     geometry, out_shape = _geometry(x_nhwc.shape, pool_size, strides, padding)
     dtype = _args.result_dtype(x)
+    out = _args.output_buffer(out, out_shape, dtype, fmt, inputs=(("x", x),))
     if x.size == 0:
-        out = np.zeros(out_shape, dtype=dtype)
+        out[...] = 0
     else:
-        out = kernel(_args.to_kernel_layout(x_nhwc, dtype), geometry, get_num_threads())
+        kernel(_args.to_kernel_layout(x_nhwc, dtype), geometry, get_num_threads(), out=out)
     return _args.from_channels_last(out, fmt)
 
 
-def _prepare_backward(dy, x, pool_size, strides, padding, data_format, op):
-    """Validated (fmt, geometry, dtype, dy NHWC, x NHWC) for a pooling backward pass."""
+def _prepare_backward(dy, x, pool_size, strides, padding, data_format, op, out):
+    """Validated (fmt, geometry, dx buffer, dy NHWC, x NHWC) for a pooling backward pass."""
     fmt, x, x_nhwc = _prepare(x, data_format)
     dy = _args.as_float_array(dy, "dy")
     geometry, out_shape = _geometry(x_nhwc.shape, pool_size, strides, padding)
@@ -64,11 +63,13 @@ def _prepare_backward(dy, x, pool_size, strides, padding, data_format, op):
             f"Received: dy.shape={dy.shape}, x.shape={x.shape}"
         )
     dtype = _args.result_dtype(dy, x)
-    dy_nhwc = _args.to_channels_last(dy, fmt)
-    return fmt, geometry, dtype, dy_nhwc, x_nhwc
+    dx = _args.output_buffer(out, x_nhwc.shape, dtype, fmt, inputs=(("dy", dy), ("x", x)))
+    dy_nhwc = _args.to_kernel_layout(_args.to_channels_last(dy, fmt), dtype)
+    return fmt, geometry, dx, dy_nhwc, x_nhwc
 
 
-def max_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="channels_last"):
+def max_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="channels_last", *,
+               out=None):
     """2-D max pooling (TensorFlow/Keras semantics).
 
     Padded cells never win; a window holding a NaN outputs NaN.
@@ -80,6 +81,8 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="chann
         padding: "valid", "same" (TensorFlow's split), an int, (ph, pw) or
             ((top, bottom), (left, right)); every window must keep at least one input cell.
         data_format: "channels_last" or "channels_first".
+        out: optional array to write y into (channels_last only): C-contiguous, writeable,
+            of y's shape and dtype, not overlapping `x`.
 
     Input shape:
         (N, H, W, C) or (N, C, H, W), per `data_format`.
@@ -104,16 +107,17 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="chann
         array([[ 5.,  7.],
                [13., 15.]], dtype=float32)
     """
-    return _forward(_pool.max_pool2d_forward, x, pool_size, strides, padding, data_format)
+    return _forward(_pool.max_pool2d_forward, x, pool_size, strides, padding, data_format, out)
 
 
-def avg_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="channels_last"):
+def avg_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="channels_last", *,
+               out=None):
     """2-D average pooling (TensorFlow/Keras semantics).
 
     Padded cells are not counted: each output is the mean of its window's input cells.
 
     Args:
-        x, pool_size, strides, padding, data_format: as in `max_pool2d`.
+        x, pool_size, strides, padding, data_format, out: as in `max_pool2d`.
 
     Input shape:
         (N, H, W, C) or (N, C, H, W), per `data_format`.
@@ -136,11 +140,11 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="chann
         array([[2., 1.],
                [1., 1.]])
     """
-    return _forward(_pool.avg_pool2d_forward, x, pool_size, strides, padding, data_format)
+    return _forward(_pool.avg_pool2d_forward, x, pool_size, strides, padding, data_format, out)
 
 
 def max_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid",
-                        data_format="channels_last"):
+                        data_format="channels_last", *, out=None):
     """Gradient of `max_pool2d` w.r.t. `x`, given dy = dL/dy.
 
     Each window's gradient goes to its first maximal cell in row-major window order (the
@@ -149,6 +153,8 @@ def max_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid",
     Args:
         dy: gradient w.r.t. the output of `max_pool2d(x, ...)`, same shape as that output.
         x, pool_size, strides, padding, data_format: as in `max_pool2d`.
+        out: optional array to write dx into, as `max_pool2d`'s `out` (not overlapping `dy`
+            or `x`).
 
     Returns:
         dx, shaped like `x`; float64 if `dy` or `x` is float64, else float32.
@@ -165,19 +171,18 @@ def max_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid",
         array([[0., 1.],
                [0., 0.]])
     """
-    fmt, geometry, dtype, dy_nhwc, x_nhwc = _prepare_backward(
-        dy, x, pool_size, strides, padding, data_format, "max_pool2d")
+    fmt, geometry, dx, dy_nhwc, x_nhwc = _prepare_backward(
+        dy, x, pool_size, strides, padding, data_format, "max_pool2d", out)
     if x_nhwc.size == 0:
-        dx = np.zeros(x_nhwc.shape, dtype=dtype)
+        dx[...] = 0
     else:
-        dx = _pool.max_pool2d_backward(_args.to_kernel_layout(dy_nhwc, dtype),
-                                       _args.to_kernel_layout(x_nhwc, dtype),
-                                       geometry, get_num_threads())
+        _pool.max_pool2d_backward(dy_nhwc, _args.to_kernel_layout(x_nhwc, dx.dtype), geometry,
+                                  get_num_threads(), out=dx)
     return _args.from_channels_last(dx, fmt)
 
 
 def avg_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid",
-                        data_format="channels_last"):
+                        data_format="channels_last", *, out=None):
     """Gradient of `avg_pool2d` w.r.t. `x`, given dy = dL/dy.
 
     Each window's dy divided by its number of input cells is added to each of those cells.
@@ -185,7 +190,7 @@ def avg_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid",
 
     Args:
         dy: gradient w.r.t. the output of `avg_pool2d(x, ...)`, same shape as that output.
-        x, pool_size, strides, padding, data_format: as in `avg_pool2d`.
+        x, pool_size, strides, padding, data_format, out: as in `max_pool2d_backward`.
 
     Returns:
         dx, shaped like `x`; float64 if `dy` or `x` is float64, else float32.
@@ -201,11 +206,11 @@ def avg_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid",
         array([[1., 1.],
                [1., 1.]])
     """
-    fmt, geometry, dtype, dy_nhwc, x_nhwc = _prepare_backward(
-        dy, x, pool_size, strides, padding, data_format, "avg_pool2d")
+    fmt, geometry, dx, dy_nhwc, x_nhwc = _prepare_backward(
+        dy, x, pool_size, strides, padding, data_format, "avg_pool2d", out)
     if x_nhwc.size == 0:
-        dx = np.zeros(x_nhwc.shape, dtype=dtype)
+        dx[...] = 0
     else:
-        dx = _pool.avg_pool2d_backward(_args.to_kernel_layout(dy_nhwc, dtype),
-                                       tuple(x_nhwc.shape), geometry, get_num_threads())
+        _pool.avg_pool2d_backward(dy_nhwc, tuple(x_nhwc.shape), geometry, get_num_threads(),
+                                  out=dx)
     return _args.from_channels_last(dx, fmt)
