@@ -137,6 +137,9 @@ class Layer:
         self.grads = []
         # The model clears this on its first layer: no input gradient is needed there.
         self.compute_input_gradient = True
+        # Arrays reused from one batch to the next, by key: a dict only while a model runs its
+        # own loops (no result outlives a batch there), None for eager calls.
+        self._scratch = None
 
     @staticmethod
     def _check_dtype(dtype):
@@ -258,6 +261,20 @@ class Layer:
         loss has fused with the crossentropy's.
         """
         raise NotImplementedError(f"{type(self).__name__} has no fused output activation.")
+
+    def _buffer(self, key, shape, dtype):
+        """An array to write this batch's `key` result into, or None (let the op allocate).
+
+        Inside a model's loops the same array comes back batch after batch, so the step
+        touches no fresh memory; eager calls always get None and return new arrays.
+        """
+        if self._scratch is None:
+            return None
+        shape = tuple(shape)
+        buffer = self._scratch.get(key)
+        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+            buffer = self._scratch[key] = np.empty(shape, dtype)
+        return buffer
 
     def compute_output_shape(self, input_shape):
         """The output shape for `input_shape` (batch axis first, may be None)."""

@@ -1,5 +1,7 @@
 """Conv2D on `fastconv.ops.conv2d` / `conv2d_backward`."""
 
+import numpy as np
+
 from fastconv import activations, initializers, ops
 from fastconv.layers import _args
 from fastconv.layers.base import Layer, output_size
@@ -126,21 +128,41 @@ class Conv2D(Layer):
         return dict(strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate,
                     groups=self.groups, data_format=self.data_format)
 
+    def _reusable(self, key, shape, *operands):
+        """A reusable buffer for `key` of the ops' result dtype for `operands` (float64 if
+        any is, else float32), or None: channels_first results are not written in place."""
+        if self.data_format != "channels_last":
+            return None
+        return self._buffer(key, shape, np.result_type(np.float32, *operands))
+
     def call(self, inputs, training=False):
         fused_relu = self.activation is activations.relu
         outputs = ops.conv2d(inputs, self.kernel, self.bias,
-                             activation="relu" if fused_relu else None, **self._op_args())
+                             activation="relu" if fused_relu else None,
+                             out=self._reusable("outputs", self.compute_output_shape(inputs.shape),
+                                                inputs, self.kernel),
+                             **self._op_args())
         if not fused_relu:
             outputs = self.activation(outputs)
         self._inputs, self._outputs = inputs, outputs
         return outputs
 
     def backward(self, dy):
+        if self.activation is activations.relu:
+            return self.backward_logits(
+                ops.relu_backward(dy, self._outputs,
+                                  out=self._reusable("dz", dy.shape, dy, self._outputs)))
         return self.backward_logits(activations.backward(self.activation, dy, self._outputs))
 
     def backward_logits(self, dz):
+        operands = (dz, self._inputs, self.kernel)
+        dx = self._reusable("dx", self._inputs.shape, *operands)
+        dtype = np.result_type(np.float32, *operands)
         dx, dkernel, dbias = ops.conv2d_backward(
             dz, self._inputs, self.kernel, compute_dx=self.compute_input_gradient,
+            out=(dx if self.compute_input_gradient else None,
+                 self._buffer("dkernel", self.kernel.shape, dtype),
+                 self._buffer("dbias", (self.filters,), dtype)),
             **self._op_args())
         self.grads = [dkernel, dbias] if self.use_bias else [dkernel]
         return dx

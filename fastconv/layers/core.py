@@ -140,7 +140,9 @@ class Dense(Layer):
         fused_relu = self.activation is activations.relu
         flat = inputs.reshape(-1, inputs.shape[-1])
         outputs = ops.matmul(flat, self.kernel, self.bias,
-                             activation="relu" if fused_relu else None)
+                             activation="relu" if fused_relu else None,
+                             out=self._buffer("outputs", (len(flat), self.units),
+                                              np.result_type(np.float32, flat, self.kernel)))
         outputs = outputs.reshape(inputs.shape[:-1] + (self.units,))
         if not fused_relu:
             outputs = self.activation(outputs)
@@ -148,16 +150,26 @@ class Dense(Layer):
         return outputs
 
     def backward(self, dy):
+        if self.activation is activations.relu:
+            return self.backward_logits(
+                ops.relu_backward(dy, self._outputs, out=self._buffer(
+                    "dz", dy.shape, np.result_type(np.float32, dy, self._outputs))))
         return self.backward_logits(activations.backward(self.activation, dy, self._outputs))
 
     def backward_logits(self, dz):
         flat_dz = dz.reshape(-1, self.units)
         flat_x = self._inputs.reshape(-1, self._inputs.shape[-1])
-        dkernel = ops.matmul(flat_x.T, flat_dz)
-        self.grads = [dkernel, flat_dz.sum(axis=0)] if self.use_bias else [dkernel]
+        dtype = np.result_type(np.float32, flat_x, flat_dz, self.kernel)
+        dkernel = ops.matmul(flat_x.T, flat_dz, out=self._buffer("dkernel", self.kernel.shape, dtype))
+        if self.use_bias:
+            dbias = self._buffer("dbias", (self.units,), dtype)
+            self.grads = [dkernel, np.sum(flat_dz, axis=0, out=dbias)]
+        else:
+            self.grads = [dkernel]
         if not self.compute_input_gradient:
             return None
-        return ops.matmul(flat_dz, self.kernel.T).reshape(self._inputs.shape)
+        dx = self._buffer("dx", flat_x.shape, dtype)
+        return ops.matmul(flat_dz, self.kernel.T, out=dx).reshape(self._inputs.shape)
 
     def get_config(self):
         config = super().get_config()

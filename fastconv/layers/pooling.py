@@ -52,13 +52,21 @@ class _Pooling2D(Layer):
         return dict(pool_size=self.pool_size, strides=self.strides, padding=self.padding,
                     data_format=self.data_format)
 
+    def _reusable(self, key, shape, dtype):
+        """A reusable buffer for `key` (channels_last only: the ops write NHWC)."""
+        if self.data_format != "channels_last":
+            return None
+        return self._buffer(key, shape, dtype)
+
     def call(self, inputs, training=False):
         self._inputs = inputs
-        return type(self)._forward(inputs, **self._op_args())
+        out = self._reusable("outputs", self.compute_output_shape(inputs.shape), inputs.dtype)
+        return type(self)._forward(inputs, out=out, **self._op_args())
 
     def backward(self, dy):
         self.grads = []
-        return type(self)._backward(dy, self._inputs, **self._op_args())
+        dx = self._reusable("dx", self._inputs.shape, self._inputs.dtype)
+        return type(self)._backward(dy, self._inputs, out=dx, **self._op_args())
 
     def get_config(self):
         config = super().get_config()

@@ -8,6 +8,8 @@ the layers in reverse, and hands every trainable weight and its gradient, in
 a fixed order, to the optimizer.
 """
 
+import contextlib
+
 import numpy as np
 
 from fastconv import activations, backend, callbacks as callbacks_module
@@ -239,6 +241,25 @@ class Model:
         self._check_input(x)
         return self._forward(x, training=bool(training))
 
+    @contextlib.contextmanager
+    def _reusing_buffers(self, keep=False):
+        """Lets the layers reuse their output and gradient arrays across this loop's batches.
+
+        Nothing a layer computes outlives its batch inside fit/evaluate/predict, and fresh
+        arrays of a few MB cost a page fault per 4 KiB on first touch. The arrays are
+        released when the outermost loop ends, unless `keep` (train_on_batch and
+        test_on_batch, called in the user's own loop) holds them on the model for next time.
+        """
+        kept = self.__dict__.setdefault("_kept_buffers", {}) if keep else {}
+        layers = [layer for layer in self._chain if layer._scratch is None]
+        for layer in layers:
+            layer._scratch = kept.setdefault(layer.name, {})
+        try:
+            yield
+        finally:
+            for layer in layers:
+                layer._scratch = None
+
     def _backward(self, y_true, y_pred, sample_weight):
         chain = self._chain
         trainable = [i for i, layer in enumerate(chain) if layer.trainable_weights]
@@ -438,6 +459,16 @@ class Model:
             epochs=epochs, steps=steps)
         self.stop_training = False
         callback_list.on_train_begin()
+        with self._reusing_buffers():
+            logs = self._fit_epochs(x, y, sample_weight, val, batch_size, validation_batch_size,
+                                    validation_freq, shuffle, initial_epoch, epochs, steps,
+                                    callback_list)
+        callback_list.on_train_end(logs)
+        return callback_list.history
+
+    def _fit_epochs(self, x, y, sample_weight, val, batch_size, validation_batch_size,
+                    validation_freq, shuffle, initial_epoch, epochs, steps, callback_list):
+        """The epoch loop of `fit`; returns the last epoch's logs."""
         logs = {}
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
@@ -457,16 +488,16 @@ class Model:
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
-        callback_list.on_train_end(logs)
-        return callback_list.history
+        return logs
 
     def _evaluate_arrays(self, x, y, sample_weight, batch_size, callback_list):
         self._reset_metrics()
         callback_list.on_test_begin()
-        for step, index in enumerate(data.batch_indices(len(x), batch_size)):
-            callback_list.on_test_batch_begin(step)
-            self._test_step(x[index], y[index], data.take(sample_weight, index))
-            callback_list.on_test_batch_end(step, self._logs())
+        with self._reusing_buffers():
+            for step, index in enumerate(data.batch_indices(len(x), batch_size)):
+                callback_list.on_test_batch_begin(step)
+                self._test_step(x[index], y[index], data.take(sample_weight, index))
+                callback_list.on_test_batch_end(step, self._logs())
         logs = self._logs()
         callback_list.on_test_end(logs)
         return logs
@@ -528,13 +559,18 @@ class Model:
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
             steps=len(batches))
         callback_list.on_predict_begin()
-        outputs = []
-        for step, index in enumerate(batches):
-            callback_list.on_predict_batch_begin(step)
-            outputs.append(self._forward(x[index], training=False))
-            callback_list.on_predict_batch_end(step, {"outputs": outputs[-1]})
+        result = None
+        with self._reusing_buffers():
+            for step, index in enumerate(batches):
+                callback_list.on_predict_batch_begin(step)
+                batch = self._forward(x[index], training=False)
+                if result is None:
+                    result = np.empty((len(x),) + batch.shape[1:], batch.dtype)
+                outputs = result[step * batch_size:step * batch_size + len(batch)]
+                outputs[...] = batch  # the layers reuse `batch`'s memory for the next one
+                callback_list.on_predict_batch_end(step, {"outputs": outputs})
         callback_list.on_predict_end()
-        return np.concatenate(outputs, axis=0)
+        return result
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        reset_metrics=True, return_dict=False):
@@ -551,7 +587,8 @@ class Model:
             sample_weight = weights if sample_weight is None else sample_weight * weights
         if reset_metrics or not hasattr(self, "_loss_tracker"):
             self._reset_metrics()
-        self._train_step(x, y, sample_weight)
+        with self._reusing_buffers(keep=True):
+            self._train_step(x, y, sample_weight)
         return self._batch_result(return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
@@ -560,7 +597,8 @@ class Model:
         x, y, sample_weight = self._prepare(x, y, sample_weight, "test_on_batch")
         if reset_metrics or not hasattr(self, "_loss_tracker"):
             self._reset_metrics()
-        self._test_step(x, y, sample_weight)
+        with self._reusing_buffers(keep=True):
+            self._test_step(x, y, sample_weight)
         return self._batch_result(return_dict)
 
     def _batch_result(self, return_dict):
