@@ -186,6 +186,55 @@ int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, siz
 static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bias,
                              const fc_conv2d_dims *d, int relu, T *workspace, int nthreads);
 
+/* Forward pass of one input channel over the padded copy `xpad` (d: its padding-free geometry,
+   KH*KW <= KC). An im2col row is one value per tap, read at fixed offsets from the pixel's window
+   origin, so packing needs no bounds checks and no run tables. Each task packs MC pixels of one
+   image (across output rows, so only the image's last sliver is a partial tile) and runs the
+   micro-kernels over all output channels with the whole kernel as one panel. */
+static void FN(single_channel_forward)(T *out, const T *xpad, const T *weight, const T *bias,
+                                       const fc_conv2d_dims *d, int relu, T *workspace,
+                                       int nthreads) {
+    const int64_t taps = d->KH * d->KW, OC = d->OC, P = d->OH * d->OW;
+    const int64_t wsize = taps * fc_round_up(OC, NR);
+    T *wpack = workspace, *panels = workspace + wsize;
+    FN(fc_pack_b)(wpack, weight, OC, 1, taps, OC);
+    const int64_t chunks = (P + FC_MC - 1) / FC_MC, tasks = d->N * chunks;
+    int64_t offset[FC_KC]; /* of each tap's cell from its window's origin */
+    for (int64_t tap = 0; tap < taps; tap++)
+        offset[tap] = (tap / d->KW) * d->DH * d->W + (tap % d->KW) * d->DW;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        T *apack = panels + (size_t)FN(thread_id)() * FC_MC * FC_KC;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t t = 0; t < tasks; t++) {
+            const int64_t n = t / chunks, p0 = (t % chunks) * FC_MC;
+            const int64_t mc = P - p0 < FC_MC ? P - p0 : FC_MC;
+            const T *image = xpad + n * d->H * d->W;
+            int64_t oh = p0 / d->OW, ow = p0 % d->OW;
+            T *dst = apack;
+            for (int64_t i0 = 0; i0 < mc; i0 += FC_MR, dst += taps * FC_MR) {
+                const int64_t mr = mc - i0 < FC_MR ? mc - i0 : FC_MR;
+                for (int64_t i = 0; i < FC_MR; i++) {
+                    if (i >= mr) {
+                        for (int64_t tap = 0; tap < taps; tap++) dst[tap * FC_MR + i] = 0;
+                        continue;
+                    }
+                    const T *origin = image + oh * d->SH * d->W + ow * d->SW;
+                    for (int64_t tap = 0; tap < taps; tap++) dst[tap * FC_MR + i] = origin[offset[tap]];
+                    if (++ow == d->OW) ow = 0, oh++;
+                }
+            }
+            FN(fc_macro_kernel)(mc, OC, taps, apack, wpack, taps * NR, out + (n * P + p0) * OC, OC,
+                                relu ? FC_RELU : 0, bias);
+        }
+    }
+}
+
 void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
                         const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
@@ -193,9 +242,13 @@ void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
         /* One input channel: im2col rows are only KH*KW long, so bounds checks would dominate
            the packing; pack from a zero-padded copy instead. */
         const fc_conv2d_dims padded = FN(padded_dims)(d);
+        T *gemm_workspace = workspace + padded.N * padded.H * padded.W;
         FN(pad_single_channel)(workspace, inp, d, nthreads);
-        FN(gemm_forward)(out, workspace, weight, bias, &padded, relu,
-                         workspace + padded.N * padded.H * padded.W, nthreads);
+        if (FN(kg)(d) <= FC_KC)
+            FN(single_channel_forward)(out, workspace, weight, bias, &padded, relu, gemm_workspace,
+                                       nthreads);
+        else
+            FN(gemm_forward)(out, workspace, weight, bias, &padded, relu, gemm_workspace, nthreads);
         return;
     }
     FN(gemm_forward)(out, inp, weight, bias, d, relu, workspace, nthreads);
