@@ -1,17 +1,40 @@
-"""Training and inference of the Fashion-MNIST tutorial CNN: fastconv against PyTorch, one run.
+"""Training and inference of a CNN: fastconv against PyTorch, in one run.
 
     python benchmarks/train_compare.py --threads 2 --steps 300 --rounds 3
+    python benchmarks/train_compare.py --model large --steps 60 --rounds 3
+    python benchmarks/train_compare.py --model large --steps 60 --rounds 3 --only fastconv
+    python benchmarks/train_compare.py --model large --steps 60 --rounds 3 --only pytorch
 
-Both frameworks train the same network (Conv32-Pool-Conv64-Pool-Dense100-Dropout-Dense10, 333,526
-parameters) with Adam on the same random batches of 28x28x1 images, batch 32 by default. Rounds
+Both frameworks train the same network with Adam on the same random batches of 28x28x1 images
+(`--model`):
+
+- `tutorial` (default): the Fashion-MNIST tutorial CNN, Conv32-Pool-Conv64-Pool-Dense100-Dropout-
+  Dense10, 333,526 parameters; batch 32 by default; an epoch is 48,000 samples (1,500 steps at
+  batch 32).
+- `large`: the large MNIST CNN of the performance issue, Conv64-Conv64-Pool-Conv128-
+  Conv256(valid)-Pool-Dense512-Dropout-Dense256-Dropout-Dense10, 5,259,594 parameters; batch 100
+  by default; an epoch is 60,000 samples (600 steps at batch 100).
+
+The script checks each framework's parameter count against these and stops if it differs. Rounds
 alternate between the frameworks so machine noise falls on both; the median step time of each is
-reported with the projected time of a 48,000-sample epoch (1,500 steps at batch 32), and the
-inference time of `predict` at batch 256. fastconv's time is measured through `model.fit`, so it
-includes the Keras-style loop (shuffling, metrics, callbacks); PyTorch's is a bare
-forward/backward/step loop, which favours PyTorch.
+reported with the projected time of an epoch at `--batch`, and the inference time of `predict` at
+batch 256 (10 batches per round; fewer when `--steps` is below 10, as is the untimed warm-up of
+10 training steps). fastconv's time is measured through `model.fit`, so it includes the
+Keras-style loop (shuffling, metrics, callbacks); PyTorch's is a bare forward/backward/step loop,
+which favours PyTorch. PyTorch's network is NCHW (its Flatten takes C, H, W order; the same
+arithmetic). Without PyTorch installed, fastconv runs alone.
+
+Peak memory: at the end the script prints the process's peak resident set size (`getrusage`
+`ru_maxrss`), and the peak before any model was built (interpreter, imports, the random data).
+When both frameworks run they share the process, so that peak mixes them up (it is at least the
+larger of the two, plus PyTorch's import). For an honest figure of each, run each alone in its
+own process with `--only fastconv` and `--only pytorch` (`--only fastconv` does not import
+PyTorch; `--only pytorch` still imports fastconv, a few MB).
 """
 
 import argparse
+import math
+import resource
 import statistics
 import sys
 import time
@@ -19,36 +42,94 @@ import time
 import numpy as np
 
 import fastconv as keras
-from fastconv.cli import build_model
+from fastconv.cli import build_model as build_tutorial
+
+# name -> (parameter count, samples per epoch, default batch size)
+MODELS = {
+    "tutorial": (333_526, 48_000, 32),
+    "large": (5_259_594, 60_000, 100),
+}
+PREDICT_BATCH = 256
 
 
-def fastconv_timings(x, y, steps, batch, rounds):
-    model = build_model()
+def check_params(framework, model_name, count):
+    """Stops the run unless `count` is the parameter count `model_name` must have."""
+    expected = MODELS[model_name][0]
+    if count != expected:
+        raise RuntimeError(f"{framework} '{model_name}' model has {count:,} parameters, "
+                           f"expected {expected:,}: the networks are not the ones compared.")
+
+
+# ----------------------------------------------------------------------------- fastconv
+def build_fastconv_large():
+    """The large MNIST CNN of the performance issue, in fastconv."""
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(64, 3, padding="same", activation="relu"),
+        layers.Conv2D(64, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(128, 3, padding="same", activation="relu"),
+        layers.Conv2D(256, 3, padding="valid", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(512, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(256, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax"),
+    ])
+
+
+def build_fastconv(model_name):
+    model = build_tutorial() if model_name == "tutorial" else build_fastconv_large()
+    check_params("fastconv", model_name, model.count_params())
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics="accuracy")
+    return model
+
+
+def fastconv_timings(model, x, y, steps, batch, rounds):
+    """Yields ("train", s/step) and ("predict", s/batch of 256) once per round."""
     n = steps * batch
-    model.fit(x[:batch * 10], y[:batch * 10], batch_size=batch, epochs=1, verbose=0)  # warm-up
+    warmup, predict_batches = min(10, steps), min(10, steps)
+    model.fit(x[:batch * warmup], y[:batch * warmup], batch_size=batch, epochs=1, verbose=0)
     for _ in range(rounds):
         start = time.perf_counter()
         model.fit(x[:n], y[:n], batch_size=batch, epochs=1, verbose=0)
         yield "train", (time.perf_counter() - start) / steps
         start = time.perf_counter()
-        model.predict(x[:2560], batch_size=256)
-        yield "predict", (time.perf_counter() - start) / 10
+        model.predict(x[:PREDICT_BATCH * predict_batches], batch_size=PREDICT_BATCH)
+        yield "predict", (time.perf_counter() - start) / predict_batches
 
 
-def torch_timings(x, y, steps, batch, rounds, threads):
-    import torch
-    from torch import nn
+# ------------------------------------------------------------------------------ PyTorch
+def build_torch(model_name, torch):
+    nn = torch.nn
+    if model_name == "tutorial":
+        model = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(3136, 100), nn.ReLU(), nn.Dropout(0.4), nn.Linear(100, 10))
+    else:
+        model = nn.Sequential(
+            nn.Conv2d(1, 64, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(128, 256, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(6 * 6 * 256, 512), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(512, 256), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(256, 10))  # softmax fused into CrossEntropyLoss
+    check_params("PyTorch", model_name, sum(p.numel() for p in model.parameters()))
+    return model
 
-    torch.set_num_threads(threads)
-    model = nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-        nn.Linear(3136, 100), nn.ReLU(), nn.Dropout(0.4), nn.Linear(100, 10))
+
+def torch_timings(model, torch, x, y, steps, batch, rounds):
+    """Yields ("train", s/step) and ("predict", s/batch of 256) once per round."""
     optimizer = torch.optim.Adam(model.parameters(), 1e-3)
-    loss_fn = nn.CrossEntropyLoss()
-    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # a view: C == 1
     yt = torch.from_numpy(y.astype(np.int64))
+    warmup, predict_batches = min(10, steps), min(10, steps)
 
     def train(count):
         model.train()
@@ -58,7 +139,7 @@ def torch_timings(x, y, steps, batch, rounds, threads):
             loss.backward()
             optimizer.step()
 
-    train(10)
+    train(warmup)
     for _ in range(rounds):
         start = time.perf_counter()
         train(steps)
@@ -66,53 +147,117 @@ def torch_timings(x, y, steps, batch, rounds, threads):
         model.eval()
         start = time.perf_counter()
         with torch.no_grad():
-            for i in range(10):
-                model(xt[i * 256:(i + 1) * 256])
-        yield "predict", (time.perf_counter() - start) / 10
+            for i in range(predict_batches):
+                model(xt[i * PREDICT_BATCH:(i + 1) * PREDICT_BATCH])
+        yield "predict", (time.perf_counter() - start) / predict_batches
 
 
-def main(argv=None):
+def import_torch(only, threads):
+    """PyTorch with `threads` threads, or None when it is not wanted or not installed."""
+    if only == "fastconv":
+        return None
+    try:
+        import torch
+    except ImportError:
+        if only == "pytorch":
+            raise SystemExit("--only pytorch: PyTorch is not installed.") from None
+        print("PyTorch is not installed: fastconv only.")
+        return None
+    torch.set_num_threads(threads)
+    return torch
+
+
+# ------------------------------------------------------------------------------ driver
+def peak_rss_mib():
+    """The process's peak resident set size so far, in MiB (ru_maxrss: KiB on Linux)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=sorted(MODELS), default="tutorial")
+    parser.add_argument("--only", choices=("fastconv", "pytorch"), default=None,
+                        help="run one framework alone (for its own peak RSS)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=None,
+                        help="default: 32 for tutorial, 100 for large")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
+    if args.batch is None:
+        args.batch = MODELS[args.model][2]
+    for name in ("threads", "steps", "batch", "rounds"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    return args
 
-    keras.set_num_threads(args.threads)
-    keras.utils.set_random_seed(0)
-    rng = np.random.default_rng(0)
-    count = max(args.steps * args.batch, 2560)
-    x = rng.random((count, 28, 28, 1), dtype=np.float32)
-    y = rng.integers(0, 10, count).astype(np.uint8)
 
-    runners = {"fastconv": fastconv_timings(x, y, args.steps, args.batch, args.rounds)}
-    try:
-        runners["pytorch"] = torch_timings(x, y, args.steps, args.batch, args.rounds,
-                                           args.threads)
-    except ImportError:
-        print("PyTorch is not installed: fastconv only.")
+def make_runners(args, x, y, torch):
+    """The timing generators of the frameworks to run, models built (and checked) first."""
+    runners = {}
+    if args.only != "pytorch":
+        model = build_fastconv(args.model)
+        runners["fastconv"] = fastconv_timings(model, x, y, args.steps, args.batch, args.rounds)
+    if torch is not None:
+        model = build_torch(args.model, torch)
+        runners["pytorch"] = torch_timings(model, torch, x, y, args.steps, args.batch,
+                                           args.rounds)
+    return runners
+
+
+def run_interleaved(runners, rounds):
+    """Per (framework, kind) the list of per-round times; one round of each in turn."""
     samples = {(name, kind): [] for name in runners for kind in ("train", "predict")}
-    for _ in range(args.rounds):
-        for name, runner in runners.items():  # alternate: one round of each in turn
+    for _ in range(rounds):
+        for name, runner in runners.items():
             for _ in range(2):
                 kind, seconds = next(runner)
                 samples[name, kind].append(seconds)
+    return samples
 
-    print(f"threads={args.threads} batch={args.batch} steps/round={args.steps} "
-          f"rounds={args.rounds}")
-    print("| framework | train ms/step | epoch (1,500 steps) s | predict ms/batch of 256 |")
+
+def report(args, samples, frameworks, data_mib, rss_before):
+    params, epoch_samples, _ = MODELS[args.model]
+    epoch_steps = math.ceil(epoch_samples / args.batch)
+    print(f"model={args.model} ({params:,} parameters) threads={args.threads} "
+          f"batch={args.batch} steps/round={args.steps} rounds={args.rounds}")
+    print(f"| framework | train ms/step | epoch ({epoch_steps:,} steps) s | "
+          f"predict ms/batch of {PREDICT_BATCH} |")
     print("|---|---:|---:|---:|")
     medians = {}
-    for name in runners:
+    for name in frameworks:
         train = statistics.median(samples[name, "train"])
         predict = statistics.median(samples[name, "predict"])
         medians[name] = (train, predict)
-        print(f"| {name} | {train * 1e3:.2f} | {train * 1500 * 32 / args.batch:.1f} | "
+        print(f"| {name} | {train * 1e3:.2f} | {train * epoch_steps:.1f} | "
               f"{predict * 1e3:.2f} |")
-    if "pytorch" in medians:
+    if len(medians) == 2:
         (ft, fp), (tt, tp) = medians["fastconv"], medians["pytorch"]
         print(f"speed-up vs PyTorch: training {tt / ft:.2f}x, inference {tp / fp:.2f}x")
+    who = " and ".join(frameworks)
+    note = (" (both frameworks in one process: run with --only fastconv / --only pytorch "
+            "for each alone)" if len(frameworks) == 2 else f" ({who} alone)")
+    print(f"peak RSS: {peak_rss_mib():.1f} MiB{note}; before the models: {rss_before:.1f} MiB "
+          f"(imports + {data_mib:.1f} MiB of data)")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    keras.set_num_threads(args.threads)
+    keras.utils.set_random_seed(0)
+    torch = import_torch(args.only, args.threads)
+    if torch is not None:
+        torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    count = max(args.steps * args.batch, PREDICT_BATCH * min(10, args.steps))
+    x = rng.random((count, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, count).astype(np.uint8)
+    rss_before = peak_rss_mib()
+
+    runners = make_runners(args, x, y, torch)
+    samples = run_interleaved(runners, args.rounds)
+    report(args, samples, list(runners), (x.nbytes + y.nbytes) / 2**20, rss_before)
     return 0
 
 

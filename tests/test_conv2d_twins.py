@@ -26,6 +26,16 @@ CASES = [
     (1, 10, 10, 5, 17, 4, 4, 1, 2, 2, "same"),
     (4, 5, 5, 6, 6, 5, 5, 3, 1, 1, "valid"),
 ]
+# One input channel: the direct-packing forward path (slivers span output rows, the last one
+# of an image is partial), odd strides and dilations, and a 17x17 kernel (289 taps > 256)
+# that takes the padded GEMM path instead.
+SINGLE_CHANNEL = [
+    (3, 28, 28, 1, 32, 3, 3, 1, 1, 1, "same"),
+    (2, 13, 11, 1, 20, 3, 5, 1, (2, 3), 1, "valid"),
+    (2, 9, 10, 1, 9, 2, 2, 1, 1, (3, 2), "same"),
+    (1, 20, 19, 1, 5, 17, 17, 1, 1, 1, "same"),
+]
+CASES += SINGLE_CHANNEL
 
 
 def run_all(x, k, b, dy, geometry, threads, naive):
@@ -71,7 +81,7 @@ def test_results_do_not_depend_on_thread_count(case):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", CASES[:4])
+@pytest.mark.parametrize("case", CASES[:4] + SINGLE_CHANNEL)
 def test_fused_relu_matches_naive_twin(case, dtype):
     N, H, W, C, F, KH, KW, G, strides, dilation, padding = case
     rng = np.random.default_rng(zlib.crc32(repr(case).encode()) + 1)
