@@ -263,6 +263,7 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
         FN(fc_pack_b)(wpack + g * wsize, weight + g * Fg, d->OC, 1, Kg, Fg);
 
     const int64_t mtiles = (P + FC_MC - 1) / FC_MC, tasks = d->N * d->G * mtiles;
+    const int64_t kstep = fc_k_step(Kg);
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
@@ -277,8 +278,8 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
             const int64_t mc = P - m0 < FC_MC ? P - m0 : FC_MC;
             const T *x = inp + n * d->H * d->W * d->C;
             T *y = out + (n * P + m0) * d->OC + g * Fg;
-            for (int64_t k0 = 0; k0 < Kg; k0 += FC_KC) {
-                const int64_t kc = Kg - k0 < FC_KC ? Kg - k0 : FC_KC;
+            for (int64_t k0 = 0; k0 < Kg; k0 += kstep) {
+                const int64_t kc = Kg - k0 < kstep ? Kg - k0 : kstep;
                 fc_tap_run runs[FC_KC];
                 const int64_t nruns = fc_tap_runs(runs, d, g, k0, kc);
                 FN(pack_im2col)(apack, x, d, runs, nruns, m0, mc, kc);
@@ -311,6 +312,7 @@ void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, Cg = d->C / d->G, P = d->OH * d->OW;
     const int64_t wsize = Fg * fc_round_up(Kg, NR), image = d->H * d->W * d->C;
+    const int64_t fstep = fc_k_step(Fg);
     T *wpack = workspace, *scratch = workspace + d->G * wsize;
     /* weight^T of group g: element (f, k) is weight[k * OC + g * Fg + f]. */
     for (int64_t g = 0; g < d->G; g++)
@@ -334,8 +336,8 @@ void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc
                 for (int64_t m0 = 0; m0 < P; m0 += FC_MC) {
                     const int64_t mc = P - m0 < FC_MC ? P - m0 : FC_MC;
                     const T *dy = dout + (n * P + m0) * d->OC + g * Fg;
-                    for (int64_t f0 = 0; f0 < Fg; f0 += FC_KC) {
-                        const int64_t fc = Fg - f0 < FC_KC ? Fg - f0 : FC_KC;
+                    for (int64_t f0 = 0; f0 < Fg; f0 += fstep) {
+                        const int64_t fc = Fg - f0 < fstep ? Fg - f0 : fstep;
                         FN(fc_pack_a)(apack, dy + f0, d->OC, 1, mc, fc);
                         FN(fc_macro_kernel)(mc, Kg, fc, apack, wpack + g * wsize + f0 * NR, Fg * NR,
                                             dcol, Kg, f0 > 0 ? FC_ACCUMULATE : 0, NULL);
@@ -382,7 +384,7 @@ void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *in
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     /* Computed transposed, dweight^T (Fg x Kg) = dout^T (Fg x P) * im2col (P x Kg), so that both
        panels pack from contiguous runs. Each task owns a band of Kg columns of one group and runs
-       the whole reduction over images and pixels in fixed KC-pixel chunks: the sum order never
+       the whole reduction over images and pixels in fixed chunks (fc_k_step): the sum order never
        depends on the banding, hence not on the thread count. */
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
     const int64_t image = d->H * d->W * d->C;
@@ -391,7 +393,7 @@ void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *in
         FN(bias_gradient)(dbias, dout, d);
         return;
     }
-    const int64_t slivers = (Kg + NR - 1) / NR;
+    const int64_t slivers = (Kg + NR - 1) / NR, pstep = fc_k_step(P);
     const int64_t bands = slivers < nthreads ? slivers : nthreads;
     const int64_t tasks = d->G * bands;
     T *dwt = workspace, *scratch = workspace + d->G * Fg * Kg;
@@ -414,8 +416,8 @@ void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *in
             T *c = dwt + g * Fg * Kg;
             for (int64_t n = 0; n < d->N; n++) {
                 const T *x = inp + n * image;
-                for (int64_t p0 = 0; p0 < P; p0 += FC_KC) {
-                    const int64_t pc = P - p0 < FC_KC ? P - p0 : FC_KC;
+                for (int64_t p0 = 0; p0 < P; p0 += pstep) {
+                    const int64_t pc = P - p0 < pstep ? P - p0 : pstep;
                     /* dout^T chunk: row f, column p is dout[(n*P + p) * OC + g*Fg + f]. */
                     FN(fc_pack_a)(apack, dout + (n * P + p0) * d->OC + g * Fg, 1, d->OC, Fg, pc);
                     for (int64_t j0 = j_begin; j0 < j_end; j0 += NR) {

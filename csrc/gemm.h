@@ -47,7 +47,7 @@ typedef void (*fc_ukr_f64)(int64_t kc, const double *a, const double *b, double 
                                const T *bias);                                                     \
     /* c (m x n, row stride ldc) = epilogue(a (m x k) * b (k x n)) per the flags above, a and b    \
        strided as in the packers, bias n values or NULL. Threads split c into blocks; the k       \
-       reduction runs in fixed KC chunks, so results do not depend on nthreads.                   \
+       reduction runs in chunks fixed by k (fc_k_step), so results do not depend on nthreads.     \
        workspace: fc_gemm_workspace_size elements. */                                             \
     void fc_gemm_##SFX(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k,              \
                        int64_t rsa, int64_t csa, int64_t rsb, int64_t csb, int64_t ldc,             \
@@ -91,6 +91,14 @@ static inline int fc_add_size(size_t a, size_t b, size_t *out) {
     return 1;
 }
 static inline int64_t fc_round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+/* The chunk length that splits a reduction of `k` into the fewest chunks of at most FC_KC, as
+   even as possible: a short last chunk would cost a whole pass over C for little arithmetic
+   (288 = 144 + 144, not 256 + 32). It depends on k alone, never on the thread count. */
+static inline int64_t fc_k_step(int64_t k) {
+    const int64_t chunks = (k + FC_KC - 1) / FC_KC;
+    return chunks > 1 ? (k + chunks - 1) / chunks : FC_KC;
+}
 
 /* Work below this many FLOPs per thread runs on fewer threads: waking a thread team costs
    microseconds, and far more when another process holds the other core. */

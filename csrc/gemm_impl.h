@@ -76,7 +76,7 @@ void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, 
     if (want < 1) want = 1;
     int64_t nc = fc_round_up((n + want - 1) / want, NR);
     if (nc > FC_NC_MAX) nc = FC_NC_MAX;
-    const int64_t nblocks = (n + nc - 1) / nc, tasks = mblocks * nblocks;
+    const int64_t nblocks = (n + nc - 1) / nc, tasks = mblocks * nblocks, kstep = fc_k_step(k);
     (void)nthreads;
     if (k == 0) {
         for (int64_t i = 0; i < m; i++)
@@ -102,8 +102,8 @@ void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, 
         for (int64_t t = 0; t < tasks; t++) {
             const int64_t i0 = (t / nblocks) * FC_MC, j0 = (t % nblocks) * nc;
             const int64_t mc = m - i0 < FC_MC ? m - i0 : FC_MC, ncols = n - j0 < nc ? n - j0 : nc;
-            for (int64_t k0 = 0; k0 < k; k0 += FC_KC) {
-                const int64_t kc = k - k0 < FC_KC ? k - k0 : FC_KC;
+            for (int64_t k0 = 0; k0 < k; k0 += kstep) {
+                const int64_t kc = k - k0 < kstep ? k - k0 : kstep;
                 FN(fc_pack_a)(apack, a + i0 * rsa + k0 * csa, rsa, csa, mc, kc);
                 FN(fc_pack_b)(bpack, b + k0 * rsb + j0 * csb, rsb, csb, kc, ncols);
                 const int first = k0 == 0, last = k0 + kc == k;
