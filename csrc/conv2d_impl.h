@@ -357,23 +357,51 @@ void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc
     }
 }
 
-/* dbias[f] = sum of dout over images and pixels, in a fixed order; nothing when dbias is NULL. */
-static void FN(bias_gradient)(T *dbias, const T *dout, const fc_conv2d_dims *d) {
+/* Channels per task of the bias gradient: one cache line of float. */
+#define FC_BIAS_BLOCK 16
+
+/* dbias[f] = sum of dout over images and pixels, in pixel order; nothing when dbias is NULL.
+   Threads split the channels, so each sum's order is the same whatever the thread count. */
+static void FN(bias_gradient)(T *dbias, const T *dout, const fc_conv2d_dims *d, int nthreads) {
     if (!dbias) return;
-    for (int64_t f = 0; f < d->OC; f++) dbias[f] = 0;
-    for (int64_t row = 0; row < d->N * d->OH * d->OW; row++) FN(add_row)(dbias, dout + row * d->OC, d->OC);
+    const int64_t rows = d->N * d->OH * d->OW, OC = d->OC;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+#endif
+    for (int64_t f0 = 0; f0 < OC; f0 += FC_BIAS_BLOCK) {
+        const int64_t fn = OC - f0 < FC_BIAS_BLOCK ? OC - f0 : FC_BIAS_BLOCK;
+        T sum[FC_BIAS_BLOCK] = {0}; /* local: blocks of dbias may share a cache line */
+        for (int64_t row = 0; row < rows; row++) FN(add_row)(sum, dout + row * OC + f0, fn);
+        for (int64_t f = 0; f < fn; f++) dbias[f0 + f] = sum[f];
+    }
+}
+
+/* The weight gradient sums over images in this many fixed segments (fewer for small batches or
+   when the partial sums would exceed FC_WGRAD_PARTIAL_MAX elements): threads share the work
+   without sharing a sum, and the segments are added in order, so the result depends on the
+   shape alone, never on the thread count. */
+#define FC_WGRAD_SEGMENTS 8
+#define FC_WGRAD_PARTIAL_MAX ((int64_t)1 << 20)
+
+static int64_t FN(wgrad_segments)(const fc_conv2d_dims *d) {
+    const int64_t per_segment = d->OC * FN(kg)(d); /* all groups' dweight^T */
+    int64_t segments = d->N < FC_WGRAD_SEGMENTS ? d->N : FC_WGRAD_SEGMENTS;
+    while (segments > 1 && segments * per_segment > FC_WGRAD_PARTIAL_MAX) segments--;
+    return segments;
 }
 
 int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                               size_t *elements) {
-    size_t transposed, per_thread, threads, total;
+    size_t partials, per_thread, threads, total;
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G;
     if (FN(is_single_channel)(d)) return FN(single_channel_workspace)(d, elements);
-    if (!fc_mul_size((size_t)Fg * (size_t)d->G, (size_t)Kg, &transposed) ||
+    if (!fc_mul_size((size_t)Fg * (size_t)d->G, (size_t)Kg, &partials) ||
+        !fc_mul_size(partials, (size_t)FN(wgrad_segments)(d), &partials) ||
         !fc_mul_size((size_t)fc_round_up(Fg, FC_MR), (size_t)FC_KC, &per_thread) ||
         !fc_add_size(per_thread, (size_t)FC_KC * NR, &per_thread) ||
         !fc_mul_size(per_thread, (size_t)nthreads, &threads) ||
-        !fc_add_size(transposed, threads, &total))
+        !fc_add_size(partials, threads, &total))
         return 0;
     *elements = total;
     return 1;
@@ -383,21 +411,23 @@ void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *in
                                 const fc_conv2d_dims *d, T *workspace, int nthreads) {
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     /* Computed transposed, dweight^T (Fg x Kg) = dout^T (Fg x P) * im2col (P x Kg), so that both
-       panels pack from contiguous runs. Each task owns a band of Kg columns of one group and runs
-       the whole reduction over images and pixels in fixed chunks (fc_k_step): the sum order never
-       depends on the banding, hence not on the thread count. */
+       panels pack from contiguous runs. A task owns one image segment of one group and a band of
+       Kg columns; it sums its images and pixels in order, in chunks fixed by P (fc_k_step), into
+       the segment's partial sum. Bands exist only to feed idle threads on small batches: they
+       split columns, which never changes a sum. */
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
     const int64_t image = d->H * d->W * d->C;
     if (FN(is_single_channel)(d)) {
         FN(single_channel_backward_weight)(dweight, dout, inp, d, workspace, nthreads);
-        FN(bias_gradient)(dbias, dout, d);
+        FN(bias_gradient)(dbias, dout, d, nthreads);
         return;
     }
     const int64_t slivers = (Kg + NR - 1) / NR, pstep = fc_k_step(P);
-    const int64_t bands = slivers < nthreads ? slivers : nthreads;
-    const int64_t tasks = d->G * bands;
-    T *dwt = workspace, *scratch = workspace + d->G * Fg * Kg;
-    for (int64_t i = 0; i < d->G * Fg * Kg; i++) dwt[i] = 0;
+    const int64_t segments = FN(wgrad_segments)(d), units = d->G * segments;
+    int64_t bands = (2 * nthreads + units - 1) / units;
+    if (bands > slivers) bands = slivers;
+    const int64_t tasks = units * bands, partial = d->G * Fg * Kg;
+    T *partials = workspace, *scratch = workspace + segments * partial;
 
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
@@ -406,15 +436,22 @@ void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *in
         T *apack = scratch + (size_t)FN(thread_id)() * (fc_round_up(Fg, FC_MR) * FC_KC + FC_KC * NR);
         T *bpack = apack + fc_round_up(Fg, FC_MR) * FC_KC;
 #ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t i = 0; i < segments * partial; i++) partials[i] = 0;
+#ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
         for (int64_t t = 0; t < tasks; t++) {
-            const int64_t g = t / bands, band = t % bands;
+            const int64_t unit = t / bands, band = t % bands;
+            const int64_t g = unit % d->G, segment = unit / d->G;
+            const int64_t n_begin = d->N * segment / segments;
+            const int64_t n_end = d->N * (segment + 1) / segments;
             const int64_t j_begin = (slivers * band / bands) * NR;
             int64_t j_end = (slivers * (band + 1) / bands) * NR;
             if (j_end > Kg) j_end = Kg;
-            T *c = dwt + g * Fg * Kg;
-            for (int64_t n = 0; n < d->N; n++) {
+            T *c = partials + segment * partial + g * Fg * Kg;
+            for (int64_t n = n_begin; n < n_end; n++) {
                 const T *x = inp + n * image;
                 for (int64_t p0 = 0; p0 < P; p0 += pstep) {
                     const int64_t pc = P - p0 < pstep ? P - p0 : pstep;
@@ -431,13 +468,31 @@ void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *in
                 }
             }
         }
-    }
-    for (int64_t g = 0; g < d->G; g++)
+        /* The segments added into the first in segment order (contiguous: the segments lie a
+           multiple of 4 KiB apart, so reading them side by side would thrash cache sets), then
+           transposed into dweight (Kg x OC). */
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t i0 = 0; i0 < partial; i0 += FC_KC) {
+            const int64_t len = partial - i0 < FC_KC ? partial - i0 : FC_KC;
+            for (int64_t s = 1; s < segments; s++)
+                FN(add_row)(partials + i0, partials + s * partial + i0, len);
+        }
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
         for (int64_t k = 0; k < Kg; k++)
-            for (int64_t f = 0; f < Fg; f++)
-                dweight[k * d->OC + g * Fg + f] = dwt[(g * Fg + f) * Kg + k];
-    FN(bias_gradient)(dbias, dout, d);
+            for (int64_t g = 0; g < d->G; g++)
+                for (int64_t f = 0; f < Fg; f++)
+                    dweight[k * d->OC + g * Fg + f] = partials[(g * Fg + f) * Kg + k];
+    }
+    FN(bias_gradient)(dbias, dout, d, nthreads);
 }
+
+#undef FC_BIAS_BLOCK
+#undef FC_WGRAD_SEGMENTS
+#undef FC_WGRAD_PARTIAL_MAX
 
 /* ---- plain twins ---------------------------------------------------------------------------- */
 
