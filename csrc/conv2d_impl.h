@@ -89,6 +89,39 @@ static void FN(pack_im2col_sliver)(T *dst, const T *x, const fc_conv2d_dims *d,
     }
 }
 
+/* With at least this many channels per group, the forward pass reads im2col rows in place
+   through pointers (fc_ukri) instead of packing them: each tap's run of channels is long enough
+   to stream. A k-chunk then holds at most FC_INDIRECT_MAX_RUNS runs. */
+#ifndef FC_INDIRECT_MIN_CHANNELS
+#define FC_INDIRECT_MIN_CHANNELS 8
+#define FC_INDIRECT_MAX_RUNS (FC_KC / FC_INDIRECT_MIN_CHANNELS + 2)
+#endif
+
+/* Zeros that stand in for a padded cell's channels (a run is at most KC long). */
+static const T FN(zero_run)[FC_KC];
+
+/* Row pointers of rows [m0, m0+mc) x the runs of image `x`'s im2col matrix, in fc_ukri's layout
+   (per MR-row sliver, per run, MR pointers); padding and rows past the block read zeros. */
+static void FN(im2col_rows)(const T **rows, const T *x, const fc_conv2d_dims *d,
+                            const fc_tap_run *runs, int64_t nruns, int64_t m0, int64_t mc) {
+    const int64_t mpad = fc_round_up(mc, FC_MR);
+    for (int64_t r = 0; r < mpad; r++) {
+        const T **row = rows + (r / FC_MR) * nruns * FC_MR + r % FC_MR;
+        if (r >= mc) {
+            for (int64_t k = 0; k < nruns; k++) row[k * FC_MR] = FN(zero_run);
+            continue;
+        }
+        const int64_t p = m0 + r;
+        const int64_t ih0 = (p / d->OW) * d->SH - d->PT, iw0 = (p % d->OW) * d->SW - d->PL;
+        for (int64_t k = 0; k < nruns; k++) {
+            const int64_t ih = ih0 + runs[k].dh, iw = iw0 + runs[k].dw;
+            row[k * FC_MR] = ih >= 0 && ih < d->H && iw >= 0 && iw < d->W
+                                 ? x + (ih * d->W + iw) * d->C + runs[k].src
+                                 : FN(zero_run);
+        }
+    }
+}
+
 /* ---- one input channel: direct kernels (conv2d_direct_impl.h) over a zero-padded copy ---- */
 
 static int FN(is_single_channel)(const fc_conv2d_dims *d) { return d->C == 1 && d->G == 1; }
@@ -264,6 +297,7 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
 
     const int64_t mtiles = (P + FC_MC - 1) / FC_MC, tasks = d->N * d->G * mtiles;
     const int64_t kstep = fc_k_step(Kg);
+    const int indirect = d->C / d->G >= FC_INDIRECT_MIN_CHANNELS;
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
@@ -282,11 +316,20 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
                 const int64_t kc = Kg - k0 < kstep ? Kg - k0 : kstep;
                 fc_tap_run runs[FC_KC];
                 const int64_t nruns = fc_tap_runs(runs, d, g, k0, kc);
-                FN(pack_im2col)(apack, x, d, runs, nruns, m0, mc, kc);
                 /* The bias enters with the first panel, the ReLU with the last. */
                 const int flags = (k0 > 0 ? FC_ACCUMULATE : 0) | (relu && k0 + kc == Kg ? FC_RELU : 0);
-                FN(fc_macro_kernel)(mc, Fg, kc, apack, wpack + g * wsize + k0 * NR, Kg * NR, y,
-                                    d->OC, flags, bias ? bias + g * Fg : NULL);
+                const T *wpanel = wpack + g * wsize + k0 * NR, *gbias = bias ? bias + g * Fg : NULL;
+                if (indirect) {
+                    const T *rows[FC_MC * FC_INDIRECT_MAX_RUNS];
+                    int64_t lens[FC_INDIRECT_MAX_RUNS];
+                    for (int64_t r = 0; r < nruns; r++) lens[r] = runs[r].len;
+                    FN(im2col_rows)(rows, x, d, runs, nruns, m0, mc);
+                    FN(fc_indirect_macro_kernel)(mc, Fg, nruns, rows, lens, wpanel, Kg * NR, y,
+                                                 d->OC, flags, gbias);
+                    continue;
+                }
+                FN(pack_im2col)(apack, x, d, runs, nruns, m0, mc, kc);
+                FN(fc_macro_kernel)(mc, Fg, kc, apack, wpanel, Kg * NR, y, d->OC, flags, gbias);
             }
         }
     }

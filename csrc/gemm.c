@@ -23,10 +23,14 @@
 void fc_gemm_init(fc_isa isa) {
     ukr_f32 = fc_ukr_generic_f32;
     ukr_f64 = fc_ukr_generic_f64;
+    ukri_f32 = fc_ukri_generic_f32;
+    ukri_f64 = fc_ukri_generic_f64;
 #ifdef FC_HAVE_X86
     if (isa >= FC_ISA_AVX2) {
         ukr_f32 = fc_ukr_avx2_f32;
         ukr_f64 = fc_ukr_avx2_f64;
+        ukri_f32 = fc_ukri_avx2_f32;
+        ukri_f64 = fc_ukri_avx2_f64;
     }
 #else
     (void)isa;

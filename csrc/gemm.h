@@ -33,6 +33,15 @@ typedef void (*fc_ukr_f32)(int64_t kc, const float *a, const float *b, float *c,
 typedef void (*fc_ukr_f64)(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,
                            int flags, const double *bias);
 
+/* The indirect micro-kernel: the same tile, but A is read in place rather than packed. Row i of
+   the tile takes, for each run r of consecutive k, lens[r] contiguous values at rows[r*MR + i]
+   (an im2col row is one such run per kernel tap). b holds sum(lens) packed rows as usual. */
+typedef void (*fc_ukri_f32)(int64_t nruns, const float *const *rows, const int64_t *lens,
+                            const float *b, float *c, int64_t ldc, int flags, const float *bias);
+typedef void (*fc_ukri_f64)(int64_t nruns, const double *const *rows, const int64_t *lens,
+                            const double *b, double *c, int64_t ldc, int flags,
+                            const double *bias);
+
 #define FC_GEMM_DECLARE(T, SFX)                                                                    \
     /* Packs rows [0, m) x columns [0, kc) of the strided matrix a (row stride rs, column stride   \
        cs) into MR-row slivers. */                                                                 \
@@ -45,6 +54,12 @@ typedef void (*fc_ukr_f64)(int64_t kc, const double *a, const double *b, double 
     void fc_macro_kernel_##SFX(int64_t m, int64_t n, int64_t kc, const T *a, const T *b,           \
                                int64_t b_sliver_stride, T *c, int64_t ldc, int flags,             \
                                const T *bias);                                                     \
+    /* The same with A read through row pointers: rows holds ceil(m/MR) slivers of nruns*MR      \
+       pointers (fc_ukri's layout); rows past m must point at lens[r] readable values. */       \
+    void fc_indirect_macro_kernel_##SFX(int64_t m, int64_t n, int64_t nruns,                      \
+                                        const T *const *rows, const int64_t *lens, const T *b,    \
+                                        int64_t b_sliver_stride, T *c, int64_t ldc, int flags,    \
+                                        const T *bias);                                            \
     /* c (m x n, row stride ldc) = epilogue(a (m x k) * b (k x n)) per the flags above, a and b    \
        strided as in the packers, bias n values or NULL. Threads split c into blocks; the k       \
        reduction runs in chunks fixed by k (fc_k_step), so results do not depend on nthreads.     \
@@ -66,6 +81,10 @@ void fc_ukr_generic_f32(int64_t kc, const float *a, const float *b, float *c, in
                         int flags, const float *bias);
 void fc_ukr_generic_f64(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,
                         int flags, const double *bias);
+void fc_ukri_generic_f32(int64_t nruns, const float *const *rows, const int64_t *lens,
+                         const float *b, float *c, int64_t ldc, int flags, const float *bias);
+void fc_ukri_generic_f64(int64_t nruns, const double *const *rows, const int64_t *lens,
+                         const double *b, double *c, int64_t ldc, int flags, const double *bias);
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
 #define FC_HAVE_X86 1
 #if defined(__GNUC__) || defined(__clang__)
@@ -77,6 +96,10 @@ void fc_ukr_avx2_f32(int64_t kc, const float *a, const float *b, float *c, int64
                      const float *bias);
 void fc_ukr_avx2_f64(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,
                      int flags, const double *bias);
+void fc_ukri_avx2_f32(int64_t nruns, const float *const *rows, const int64_t *lens,
+                      const float *b, float *c, int64_t ldc, int flags, const float *bias);
+void fc_ukri_avx2_f64(int64_t nruns, const double *const *rows, const int64_t *lens,
+                      const double *b, double *c, int64_t ldc, int flags, const double *bias);
 #endif
 
 /* Overflow-checked size arithmetic: returns 0 and leaves *out untouched on overflow. */

@@ -5,6 +5,7 @@
 #define FN(name) FC_CAT(name, SFX)
 
 static FC_CAT(fc_ukr, SFX) FN(ukr) = FN(fc_ukr_generic);
+static FC_CAT(fc_ukri, SFX) FN(ukri) = FN(fc_ukri_generic);
 
 void FN(fc_pack_a)(T *dst, const T *a, int64_t rs, int64_t cs, int64_t m, int64_t kc) {
     for (int64_t i0 = 0; i0 < m; i0 += FC_MR) {
@@ -35,6 +36,21 @@ void FN(fc_pack_b)(T *dst, const T *b, int64_t rs, int64_t cs, int64_t kc, int64
     }
 }
 
+/* Stores the valid mr x nr part of a full register tile computed aside, with the epilogue. */
+static void FN(store_edge)(const T *edge, int64_t mr, int64_t nr, T *ct, int64_t ldc, int flags,
+                           const T *bias) {
+    for (int64_t i = 0; i < mr; i++)
+        for (int64_t j = 0; j < nr; j++) {
+            T v = edge[i * NR + j];
+            if (flags & FC_ACCUMULATE)
+                v += ct[i * ldc + j];
+            else if (bias)
+                v += bias[j];
+            if ((flags & FC_RELU) && v < 0) v = 0;
+            ct[i * ldc + j] = v;
+        }
+}
+
 void FN(fc_macro_kernel)(int64_t m, int64_t n, int64_t kc, const T *a, const T *b,
                          int64_t b_sliver_stride, T *c, int64_t ldc, int flags, const T *bias) {
     T edge[FC_MR * NR];
@@ -51,16 +67,29 @@ void FN(fc_macro_kernel)(int64_t m, int64_t n, int64_t kc, const T *a, const T *
             }
             /* Edge tile: compute the full register tile aside, keep its valid part. */
             FN(ukr)(kc, as, bs, edge, NR, 0, NULL);
-            for (int64_t i = 0; i < mr; i++)
-                for (int64_t j = 0; j < nr; j++) {
-                    T v = edge[i * NR + j];
-                    if (flags & FC_ACCUMULATE)
-                        v += ct[i * ldc + j];
-                    else if (bias)
-                        v += bias[j0 + j];
-                    if ((flags & FC_RELU) && v < 0) v = 0;
-                    ct[i * ldc + j] = v;
-                }
+            FN(store_edge)(edge, mr, nr, ct, ldc, flags, bias ? bias + j0 : NULL);
+        }
+    }
+}
+
+void FN(fc_indirect_macro_kernel)(int64_t m, int64_t n, int64_t nruns, const T *const *rows,
+                                  const int64_t *lens, const T *b, int64_t b_sliver_stride, T *c,
+                                  int64_t ldc, int flags, const T *bias) {
+    T edge[FC_MR * NR];
+    for (int64_t j0 = 0; j0 < n; j0 += NR) {
+        const T *bs = b + (j0 / NR) * b_sliver_stride;
+        const int64_t nr = n - j0 < NR ? n - j0 : NR;
+        for (int64_t i0 = 0; i0 < m; i0 += FC_MR) {
+            const T *const *rs = rows + (i0 / FC_MR) * nruns * FC_MR;
+            const int64_t mr = m - i0 < FC_MR ? m - i0 : FC_MR;
+            T *ct = c + i0 * ldc + j0;
+            const T *bias_j = bias ? bias + j0 : NULL;
+            if (mr == FC_MR && nr == NR) {
+                FN(ukri)(nruns, rs, lens, bs, ct, ldc, flags, bias_j);
+                continue;
+            }
+            FN(ukri)(nruns, rs, lens, bs, edge, NR, 0, NULL);
+            FN(store_edge)(edge, mr, nr, ct, ldc, flags, bias_j);
         }
     }
 }
