@@ -7,6 +7,9 @@
 static FC_CAT(fc_ukr, SFX) FN(ukr) = FN(fc_ukr_generic);
 static FC_CAT(fc_ukri, SFX) FN(ukri) = FN(fc_ukri_generic);
 
+/* Zeros that stand in for the rows past the edge of a block read in place (at most KC long). */
+static const T FN(zero_run)[FC_KC];
+
 void FN(fc_pack_a)(T *dst, const T *a, int64_t rs, int64_t cs, int64_t m, int64_t kc) {
     for (int64_t i0 = 0; i0 < m; i0 += FC_MR) {
         int64_t mr = m - i0 < FC_MR ? m - i0 : FC_MR;
@@ -133,13 +136,23 @@ void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, 
             const int64_t mc = m - i0 < FC_MC ? m - i0 : FC_MC, ncols = n - j0 < nc ? n - j0 : nc;
             for (int64_t k0 = 0; k0 < k; k0 += kstep) {
                 const int64_t kc = k - k0 < kstep ? k - k0 : kstep;
-                FN(fc_pack_a)(apack, a + i0 * rsa + k0 * csa, rsa, csa, mc, kc);
-                FN(fc_pack_b)(bpack, b + k0 * rsb + j0 * csb, rsb, csb, kc, ncols);
                 const int first = k0 == 0, last = k0 + kc == k;
+                const int step_flags = (flags & FC_ACCUMULATE) | (first ? 0 : FC_ACCUMULATE) |
+                                       (last ? flags & FC_RELU : 0);
+                FN(fc_pack_b)(bpack, b + k0 * rsb + j0 * csb, rsb, csb, kc, ncols);
+                if (csa == 1) { /* rows of a are contiguous: read them in place, one run each */
+                    const T *rows[FC_MC];
+                    const int64_t len = kc;
+                    for (int64_t r = 0; r < fc_round_up(mc, FC_MR); r++)
+                        rows[r] = r < mc ? a + (i0 + r) * rsa + k0 : FN(zero_run);
+                    FN(fc_indirect_macro_kernel)(mc, ncols, 1, rows, &len, bpack, kc * NR,
+                                                 c + i0 * ldc + j0, ldc, step_flags,
+                                                 bias ? bias + j0 : NULL);
+                    continue;
+                }
+                FN(fc_pack_a)(apack, a + i0 * rsa + k0 * csa, rsa, csa, mc, kc);
                 FN(fc_macro_kernel)(mc, ncols, kc, apack, bpack, kc * NR, c + i0 * ldc + j0, ldc,
-                                    (flags & FC_ACCUMULATE) | (first ? 0 : FC_ACCUMULATE) |
-                                        (last ? flags & FC_RELU : 0),
-                                    bias ? bias + j0 : NULL);
+                                    step_flags, bias ? bias + j0 : NULL);
             }
         }
     }
