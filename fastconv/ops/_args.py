@@ -141,6 +141,45 @@ def resolve_axis(padding_mode, axis, size, window, stride, dilation, what):
     return (padded - effective) // stride + 1, before, after
 
 
+def plain_key(*values):
+    """`values` as a hashable key if they hold only exact ints, strs and None (in tuples or
+    lists), else None. Keys of validated arguments let callers skip re-validating; anything else
+    (bools, NumPy scalars, floats) must take the full checks every time."""
+    key = []
+    for value in values:
+        kind = type(value)
+        if kind is int or kind is str or value is None:
+            key.append(value)
+        elif kind is tuple or kind is list:
+            inner = plain_key(*value)
+            if inner is None:
+                return None
+            key.append(inner)
+        else:
+            return None
+    return tuple(key)
+
+
+class ValidatedCache:
+    """A bounded memo of `compute(*args)` for arguments `plain_key` accepts. Only successful
+    results are kept (a call that raises stores nothing), so a hit means "valid, and this"."""
+
+    def __init__(self, compute, size=256):
+        self._compute, self._size, self._memo = compute, size, {}
+
+    def __call__(self, *args):
+        key = plain_key(*args)
+        if key is None:
+            return self._compute(*args)
+        result = self._memo.get(key)
+        if result is None:
+            result = self._compute(*args)
+            if len(self._memo) >= self._size:
+                self._memo.clear()
+            self._memo[key] = result
+        return result
+
+
 def check_size(shape, name):
     count = 1
     for dim in shape:

@@ -7,7 +7,7 @@ from fastconv._ext import _conv
 from fastconv.ops import _args
 
 
-def _geometry(x_shape, kernel_shape, strides, padding, dilation_rate, groups):
+def _checked_geometry(x_shape, kernel_shape, strides, padding, dilation_rate, groups):
     """Checks shapes and hyper-parameters; returns (geometry tuple, output NHWC shape).
 
     `x_shape` is NHWC; the geometry tuple is what the C kernels take.
@@ -42,6 +42,10 @@ def _geometry(x_shape, kernel_shape, strides, padding, dilation_rate, groups):
     _args.check_size((OH * OW, KH * KW * Cg), "im2col matrix of one image")
     geometry = (N, H, W, C, OH, OW, F, KH, KW, groups, SH, SW, DH, DW, PT, PL)
     return geometry, out_shape
+
+
+# Layers call with the same arguments every batch: validate each combination once.
+_geometry = _args.ValidatedCache(_checked_geometry)
 
 
 def _prepare(x, kernel, data_format):

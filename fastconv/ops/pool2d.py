@@ -5,7 +5,7 @@ from fastconv._ext import _pool
 from fastconv.ops import _args
 
 
-def _geometry(x_shape, pool_size, strides, padding):
+def _checked_geometry(x_shape, pool_size, strides, padding):
     """Checks the window arguments against NHWC `x_shape`.
 
     Returns:
@@ -28,6 +28,10 @@ def _geometry(x_shape, pool_size, strides, padding):
     out_shape = (N, OH, OW, C)
     _args.check_size(out_shape, "output")
     return (OH, OW, KH, KW, SH, SW, PT, PL), out_shape
+
+
+# Layers call with the same arguments every batch: validate each combination once.
+_geometry = _args.ValidatedCache(_checked_geometry)
 
 
 def _prepare(x, data_format):
