@@ -72,6 +72,20 @@ static void FN(pack_im2col_sliver)(T *dst, const T *x, const fc_conv2d_dims *d,
                                    const fc_tap_run *runs, int64_t nruns, int64_t nr, int64_t p0,
                                    int64_t pc) {
     int64_t oh = p0 / d->OW, ow = p0 % d->OW;
+    if (nruns == 1 && nr == NR) { /* the common case: NR channels of one tap, a fixed-size copy */
+        const int64_t dh = runs[0].dh, dw = runs[0].dw, src = runs[0].src;
+        for (int64_t q = 0; q < pc; q++, dst += NR) {
+            const int64_t ih = oh * d->SH - d->PT + dh, iw = ow * d->SW - d->PL + dw;
+            if (ih >= 0 && ih < d->H && iw >= 0 && iw < d->W) {
+                const T *from = x + (ih * d->W + iw) * d->C + src;
+                for (int64_t j = 0; j < NR; j++) dst[j] = from[j];
+            } else {
+                for (int64_t j = 0; j < NR; j++) dst[j] = 0;
+            }
+            if (++ow == d->OW) ow = 0, oh++;
+        }
+        return;
+    }
     for (int64_t q = 0; q < pc; q++, dst += NR) {
         const int64_t ih0 = oh * d->SH - d->PT, iw0 = ow * d->SW - d->PL;
         for (const fc_tap_run *run = runs; run < runs + nruns; run++) {
