@@ -26,10 +26,12 @@
     void max_pool2d_forward_##SFX(T *out, const T *inp, int64_t N, int64_t H, int64_t W,           \
                                   int64_t C, int64_t OH, int64_t OW, int64_t KH, int64_t KW,       \
                                   int64_t SH, int64_t SW, int64_t PT, int64_t PL, int nthreads);   \
+    /* relu != 0: inp is a ReLU's output and dinp its input's gradient, i.e. a window passes    \
+       its gradient only when its max is > 0 (relu_backward fused in). */                         \
     void max_pool2d_backward_##SFX(T *dinp, const T *dout, const T *inp, int64_t N, int64_t H,     \
                                    int64_t W, int64_t C, int64_t OH, int64_t OW, int64_t KH,       \
                                    int64_t KW, int64_t SH, int64_t SW, int64_t PT, int64_t PL,     \
-                                   int nthreads);                                                  \
+                                   int relu, int nthreads);                                        \
     void avg_pool2d_forward_##SFX(T *out, const T *inp, int64_t N, int64_t H, int64_t W,           \
                                   int64_t C, int64_t OH, int64_t OW, int64_t KH, int64_t KW,       \
                                   int64_t SH, int64_t SW, int64_t PT, int64_t PL, int nthreads);   \

@@ -63,10 +63,12 @@ FC_INLINE void FN(avg_forward_row_body)(T *FC_RESTRICT out_row, const T *FC_REST
 /* Zeroes input rows [r0, r1) of dimg, which this unit owns, then adds the gradient of output
    rows [oh0, oh1), whose windows lie inside the owned rows. Per window and channel block: the
    max is recomputed, then the first cell equal to it (or the first NaN when the max is NaN)
-   takes the gradient, found without branches by zeroing g once it has been given. */
+   takes the gradient, found without branches by zeroing g once it has been given. With relu,
+   a window whose max is not > 0 gives 0: ReLU's gradient at that cell. */
 FC_INLINE void FN(max_backward_unit_body)(T *FC_RESTRICT dimg, const T *FC_RESTRICT dout_img,
                                           const T *FC_RESTRICT img, const fc_pool_dims *d,
-                                          int64_t oh0, int64_t oh1, int64_t r0, int64_t r1) {
+                                          int64_t oh0, int64_t oh1, int64_t r0, int64_t r1,
+                                          int relu) {
     const int64_t W = d->W, C = d->C;
     T m[FC_POOL_CHANNEL_BLOCK], g[FC_POOL_CHANNEL_BLOCK];
     memset(dimg + r0 * W * C, 0, (size_t)((r1 - r0) * W * C) * sizeof(T));
@@ -81,7 +83,10 @@ FC_INLINE void FN(max_backward_unit_body)(T *FC_RESTRICT dimg, const T *FC_RESTR
             for (int64_t c0 = 0; c0 < C; c0 += FC_POOL_CHANNEL_BLOCK) {
                 const int64_t cn = C - c0 < FC_POOL_CHANNEL_BLOCK ? C - c0 : FC_POOL_CHANNEL_BLOCK;
                 FN(window_max)(m, img + c0, W, C, h0, h1, w0, w1, cn);
-                for (int64_t c = 0; c < cn; c++) g[c] = dy[c0 + c];
+                if (relu)
+                    for (int64_t c = 0; c < cn; c++) g[c] = m[c] > 0 ? dy[c0 + c] : (T)0;
+                else
+                    for (int64_t c = 0; c < cn; c++) g[c] = dy[c0 + c];
                 for (int64_t ih = h0; ih < h1; ih++) {
                     for (int64_t iw = w0; iw < w1; iw++) {
                         const T *x = img + (ih * W + iw) * C + c0;
@@ -132,8 +137,8 @@ FC_POOL_VARIANTS(avg_forward_row, (T *out_row, const T *img, const fc_pool_dims 
                  (out_row, img, d, oh))
 FC_POOL_VARIANTS(max_backward_unit,
                  (T *dimg, const T *dout_img, const T *img, const fc_pool_dims *d, int64_t oh0,
-                  int64_t oh1, int64_t r0, int64_t r1),
-                 (dimg, dout_img, img, d, oh0, oh1, r0, r1))
+                  int64_t oh1, int64_t r0, int64_t r1, int relu),
+                 (dimg, dout_img, img, d, oh0, oh1, r0, r1, relu))
 FC_POOL_VARIANTS(avg_backward_row, (T *drow, const T *dout_img, const fc_pool_dims *d, int64_t ih),
                  (drow, dout_img, d, ih))
 
@@ -167,10 +172,11 @@ void FN(avg_pool2d_forward)(T *out, const T *inp, int64_t N, int64_t H, int64_t 
 
 void FN(max_pool2d_backward)(T *dinp, const T *dout, const T *inp, int64_t N, int64_t H,
                              int64_t W, int64_t C, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
-                             int64_t SH, int64_t SW, int64_t PT, int64_t PL, int nthreads) {
+                             int64_t SH, int64_t SW, int64_t PT, int64_t PL, int relu,
+                             int nthreads) {
     const fc_pool_dims d = {N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL};
     void (*unit)(T *, const T *, const T *, const fc_pool_dims *, int64_t, int64_t, int64_t,
-                 int64_t) = FC_POOL_PICK(max_backward_unit);
+                 int64_t, int) = FC_POOL_PICK(max_backward_unit);
     /* When windows do not overlap vertically, output row oh owns input rows
        [oh*SH - PT, (oh+1)*SH - PT) (the first and last rows also own the margins); otherwise a
        unit is a whole image. */
@@ -192,7 +198,8 @@ void FN(max_pool2d_backward)(T *dinp, const T *dout, const T *inp, int64_t N, in
             r0 = r0 < 0 ? 0 : r0 > H ? H : r0;
             r1 = r1 < r0 ? r0 : r1 > H ? H : r1;
         }
-        unit(dinp + n * image, dout + n * OH * OW * C, inp + n * image, &d, oh0, oh1, r0, r1);
+        unit(dinp + n * image, dout + n * OH * OW * C, inp + n * image, &d, oh0, oh1, r0, r1,
+             relu);
     }
 }
 

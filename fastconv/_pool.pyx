@@ -20,11 +20,11 @@ cdef extern from "pool2d.h":
     void max_pool2d_backward_f32(float *dinp, const float *dout, const float *inp, int64_t N,
                                  int64_t H, int64_t W, int64_t C, int64_t OH, int64_t OW,
                                  int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT,
-                                 int64_t PL, int nthreads) nogil
+                                 int64_t PL, int relu, int nthreads) nogil
     void max_pool2d_backward_f64(double *dinp, const double *dout, const double *inp, int64_t N,
                                  int64_t H, int64_t W, int64_t C, int64_t OH, int64_t OW,
                                  int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT,
-                                 int64_t PL, int nthreads) nogil
+                                 int64_t PL, int relu, int nthreads) nogil
     void avg_pool2d_forward_f32(float *out, const float *inp, int64_t N, int64_t H, int64_t W,
                                 int64_t C, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
                                 int64_t SH, int64_t SW, int64_t PT, int64_t PL,
@@ -175,8 +175,15 @@ cdef void _check_dy(tuple dy_shape, tuple expected) except *:
 
 
 def max_pool2d_backward(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] x,
-                        tuple geometry, int nthreads, bint naive=False, out=None):
-    """Gradient of max pooling w.r.t. NHWC `x`; returns `out` or a new array shaped like `x`."""
+                        tuple geometry, int nthreads, bint naive=False, out=None,
+                        bint relu=False):
+    """Gradient of max pooling w.r.t. NHWC `x`; returns `out` or a new array shaped like `x`.
+
+    relu: `x` is a ReLU's output; also apply that ReLU's gradient (no naive twin: tests check
+    it against relu_backward of the plain gradient).
+    """
+    if naive and relu:
+        raise ValueError("pool2d: the naive twin has no fused ReLU")
     cdef _Window g = _window(geometry)
     cdef int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
     _check_dy(_shape(dy.shape), (N, g.OH, g.OW, C))
@@ -199,11 +206,11 @@ def max_pool2d_backward(const floating[:, :, :, ::1] dy, const floating[:, :, :,
         elif floating is float:
             max_pool2d_backward_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
                                     N, H, W, C, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL,
-                                    nthreads)
+                                    relu, nthreads)
         else:
             max_pool2d_backward_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
                                     N, H, W, C, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL,
-                                    nthreads)
+                                    relu, nthreads)
     return dx_array
 
 

@@ -276,6 +276,15 @@ class Layer:
             buffer = self._scratch[key] = np.empty(shape, dtype)
         return buffer
 
+    def backward_through_relu(self, dy):
+        """dL/d(pre-activation) of the layer below when that layer ends in a ReLU whose output
+        is this layer's input; None when this layer has no such fused pass (the default).
+
+        The model then skips the ReLU's own gradient pass: it calls this and hands the
+        result to the lower layer's `backward_logits`.
+        """
+        return None
+
     def compute_output_shape(self, input_shape):
         """The output shape for `input_shape` (batch axis first, may be None)."""
         return tuple(input_shape)

@@ -101,6 +101,12 @@ class MaxPooling2D(_Pooling2D):
     _forward = staticmethod(ops.max_pool2d)
     _backward = staticmethod(ops.max_pool2d_backward)
 
+    def backward_through_relu(self, dy):
+        # The window's max is the ReLU output at the cell it picks: one pass masks both.
+        self.grads = []
+        dx = self._reusable("dx", self._inputs.shape, self._inputs.dtype)
+        return ops.max_pool2d_backward(dy, self._inputs, out=dx, relu=True, **self._op_args())
+
 
 class AveragePooling2D(_Pooling2D):
     """Average pooling over 2-D windows (padded cells are not counted, as TensorFlow).

@@ -14,10 +14,17 @@ import numpy as np
 
 from fastconv import activations, backend, callbacks as callbacks_module
 from fastconv import losses, metrics as metrics_module, optimizers
+from fastconv.layers.base import Layer
 from fastconv.layers.core import InputLayer
 from fastconv.models import data, summary
 
 __all__ = ["Model"]
+
+
+def _ends_in_relu(layer):
+    """Whether `layer`'s output is a plain ReLU of what its `backward_logits` takes."""
+    return (getattr(layer, "activation", None) is activations.relu
+            and type(layer).backward_logits is not Layer.backward_logits)
 
 # (loss class, activation) pairs whose gradient w.r.t. the logits the loss computes directly.
 _FUSABLE = (
@@ -275,8 +282,18 @@ class Model:
         else:
             grad = self.loss.gradient(y_true, y_pred, sample_weight=sample_weight)
             grad = last.backward(self._scaled(grad))
-        for layer in reversed(chain[first:-1]):
+        index = len(chain) - 2
+        while index >= first:
+            layer = chain[index]
+            below = chain[index - 1] if index > first else None
+            if _ends_in_relu(below):
+                fused = layer.backward_through_relu(grad)
+                if fused is not None:  # e.g. max pooling after Conv2D(activation="relu")
+                    grad = below.backward_logits(fused)
+                    index -= 2
+                    continue
             grad = layer.backward(grad)
+            index -= 1
 
     def _scaled(self, grad):
         return grad if self._loss_weight == 1.0 else grad * grad.dtype.type(self._loss_weight)

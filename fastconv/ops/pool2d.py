@@ -148,7 +148,7 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="chann
 
 
 def max_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid",
-                        data_format="channels_last", *, out=None):
+                        data_format="channels_last", *, out=None, relu=False):
     """Gradient of `max_pool2d` w.r.t. `x`, given dy = dL/dy.
 
     Each window's gradient goes to its first maximal cell in row-major window order (the
@@ -159,6 +159,8 @@ def max_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid",
         x, pool_size, strides, padding, data_format: as in `max_pool2d`.
         out: optional array to write dx into, as `max_pool2d`'s `out` (not overlapping `dy`
             or `x`).
+        relu: when True, `x` is the output of a ReLU and the result is the gradient w.r.t.
+            that ReLU's input, `relu_backward(max_pool2d_backward(dy, x), x)`, in one pass.
 
     Returns:
         dx, shaped like `x`; float64 if `dy` or `x` is float64, else float32.
@@ -181,7 +183,7 @@ def max_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid",
         dx[...] = 0
     else:
         _pool.max_pool2d_backward(dy_nhwc, _args.to_kernel_layout(x_nhwc, dx.dtype), geometry,
-                                  get_num_threads(), out=dx)
+                                  get_num_threads(), out=dx, relu=bool(relu))
     return _args.from_channels_last(dx, fmt)
 
 

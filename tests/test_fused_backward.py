@@ -1,0 +1,81 @@
+"""Fused backward passes against the composition of the separately tested ops they replace.
+
+max_pool2d_backward(..., relu=True) must equal relu_backward(max_pool2d_backward(dy, x), x)
+bit for bit: the gradient reaching a ReLU's input through a max pool.
+"""
+import numpy as np
+import pytest
+
+import fastconv
+from fastconv import ops
+
+# (x shape NHWC, pool_size, strides, padding): overlapping windows, "same" padding, odd sizes.
+GEOMETRIES = [
+    ((2, 8, 8, 5), 2, None, "valid"),
+    ((3, 7, 9, 16), 3, 2, "same"),
+    ((1, 6, 5, 3), (2, 3), 1, "valid"),
+    ((2, 9, 9, 130), 2, 2, "same"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_max_pool_relu_backward_equals_the_composition(dtype, geometry, threads):
+    shape, pool_size, strides, padding = geometry
+    rng = np.random.default_rng(sum(shape))
+    # A ReLU's output: many exact zeros (whole windows of them), positives, a NaN.
+    x = np.maximum(rng.standard_normal(shape), 0).astype(dtype)
+    x[0, :2, :2, :] = 0
+    x.flat[7] = np.nan
+    args = dict(pool_size=pool_size, strides=strides, padding=padding)
+    dy = rng.standard_normal(ops.max_pool2d(x, **args).shape).astype(dtype)
+    fastconv.set_num_threads(threads)
+    try:
+        fused = ops.max_pool2d_backward(dy, x, relu=True, **args)
+        unfused = ops.relu_backward(ops.max_pool2d_backward(dy, x, **args), x)
+    finally:
+        fastconv.set_num_threads(None)
+    np.testing.assert_array_equal(fused, unfused)
+    assert np.count_nonzero(fused) > 0
+    assert np.count_nonzero(fused) < np.count_nonzero(ops.max_pool2d_backward(dy, x, **args))
+
+
+def _conv_pool_model(seed):
+    fastconv.utils.set_random_seed(seed)
+    layers = fastconv.layers
+    model = fastconv.Sequential([
+        fastconv.Input((10, 10, 2)),
+        layers.Conv2D(6, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(4, 3, activation="relu"),
+        layers.MaxPooling2D(2, padding="same"),
+        layers.Flatten(),
+        layers.Dense(3, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_model_fuses_pool_and_relu_gradients_without_changing_them(monkeypatch):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((12, 10, 10, 2)).astype(np.float32)
+    y = rng.integers(0, 3, 12)
+    fused_calls = []
+    fused_pass = fastconv.layers.MaxPooling2D.backward_through_relu
+
+    def counted(self, dy):
+        fused_calls.append(self.name)
+        return fused_pass(self, dy)
+
+    monkeypatch.setattr(fastconv.layers.MaxPooling2D, "backward_through_relu", counted)
+    fused = _conv_pool_model(1)
+    fused.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    assert len(fused_calls) == 2 * 3 * 2  # both pools, every step
+
+    monkeypatch.setattr(fastconv.layers.MaxPooling2D, "backward_through_relu",
+                        lambda self, dy: None)  # the layer-by-layer path
+    plain = _conv_pool_model(1)
+    plain.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
