@@ -222,6 +222,8 @@ def report(args, samples, frameworks, data_mib, rss_before):
     epoch_steps = math.ceil(epoch_samples / args.batch)
     print(f"model={args.model} ({params:,} parameters) threads={args.threads} "
           f"batch={args.batch} steps/round={args.steps} rounds={args.rounds}")
+    # A stale installed copy shadows the source tree unless PYTHONPATH points at it: say which ran.
+    print(f"fastconv {keras.__version__} from {keras.__file__}")
     print(f"| framework | train ms/step | epoch ({epoch_steps:,} steps) s | "
           f"predict ms/batch of {PREDICT_BATCH} |")
     print("|---|---:|---:|---:|")

@@ -1,0 +1,181 @@
+"""fastconv's Python overhead per layer call, on inputs too small for the arithmetic to count.
+
+    python benchmarks/layer_overhead.py
+    python benchmarks/layer_overhead.py --calls 2000 --samples 7 --steps 200
+
+A tiny model, Input 4x4x1 -> Conv2D(2, 3, "same", relu) -> MaxPooling2D(2) -> Flatten ->
+Dense(4, relu) -> Dropout(0.5) -> ReLU -> Activation("relu") -> Dense(2, softmax), is built and
+run once at batch 1; then each layer's forward `layer.call(x, training=True)` and backward
+`layer.backward(dy)` are timed directly on that layer's own input, as the model's loops run them
+(reused output arrays, input gradient computed; the softmax output layer through
+`backward_logits`, the gradient the fused crossentropy hands it). Each time is the median of
+`--samples` samples of `--calls` calls (`time.perf_counter_ns`), in microseconds per call, against
+the performance issue's target of < 20 us per layer call. Then the whole step:
+`model.train_on_batch` at batch 1 (Adam, sparse categorical crossentropy, accuracy) and
+`model.fit` over `--steps` batches of 1, divided by the steps (fit's per-call setup spread over
+them); their budget is 20 us per layer call, forward and backward of every layer, which also has
+to cover the loss, the optimizer and the metrics. The first row is the timing loop's own cost
+per call (an empty lambda), included in every other row.
+"""
+
+import argparse
+import contextlib
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import fastconv as keras
+
+TARGET_US = 20.0
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def per_call_us(fn, calls, samples):
+    """Median over `samples` of the mean time of `calls` calls of `fn`, in microseconds."""
+    for _ in range(max(1, calls // 10)):  # warm-up
+        fn()
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter_ns()
+        for _ in range(calls):
+            fn()
+        times.append((time.perf_counter_ns() - start) / calls)
+    return statistics.median(times) / 1e3
+
+
+def tiny_model():
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((4, 4, 1)),
+        layers.Conv2D(2, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(4, activation="relu"),
+        layers.Dropout(0.5),
+        layers.ReLU(),
+        layers.Activation("relu"),
+        layers.Dense(2, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics="accuracy")
+    return model
+
+
+def model_loop_buffers(model):
+    """The state the model's own loops run the layers in (reused output arrays)."""
+    reusing = getattr(model, "_reusing_buffers", None)
+    return reusing() if reusing is not None else contextlib.nullcontext()
+
+
+def layer_rows(model, x, calls, samples):
+    """(call, input shape, us/call, budget us) per layer pass, in model order."""
+    rows = []
+    with model_loop_buffers(model):
+        inputs = []
+        for layer in model.layers:  # one forward pass: every layer's own input
+            inputs.append(x)
+            x = layer.call(x, training=True)
+        last = model.layers[-1]
+        for layer, x_in in zip(model.layers, inputs):
+            layer.compute_input_gradient = True
+            name = describe(layer)
+            rows.append((f"{name}.call", x_in.shape,
+                         per_call_us(lambda: layer.call(x_in, training=True), calls, samples),
+                         TARGET_US))
+            dy = np.ones_like(layer.call(x_in, training=True))
+            backward = layer.backward_logits if layer is last else layer.backward
+            rows.append((f"{name}.{backward.__name__}", dy.shape,
+                         per_call_us(lambda: backward(dy), calls, samples), TARGET_US))
+    return rows
+
+
+def describe(layer):
+    """A short label: the class and what sets its work apart."""
+    kind = type(layer).__name__
+    activation = getattr(layer, "activation", None)
+    act = getattr(activation, "__name__", "")
+    if kind == "Conv2D":
+        return f"Conv2D({layer.filters}, {layer.kernel_size[0]}, {act})"
+    if kind == "Dense":
+        return f"Dense({layer.units}, {act})"
+    if kind == "Activation":
+        return f"Activation({act})"
+    if kind == "Dropout":
+        return f"Dropout({layer.rate})"
+    return kind
+
+
+def step_rows(model, x, y, steps, samples):
+    """(call, input shape, us/step, budget us) for train_on_batch and for fit per step."""
+    budget = TARGET_US * 2 * len(model.layers)
+    xb, yb = x[:1], y[:1]
+    rows = [(f"train_on_batch ({len(model.layers)} layers)", xb.shape,
+             per_call_us(lambda: model.train_on_batch(xb, yb), steps, samples), budget)]
+
+    def fit():
+        model.fit(x[:steps], y[:steps], batch_size=1, epochs=1, verbose=0)
+
+    rows.append((f"fit, per step ({steps} steps of batch 1)", xb.shape,
+                 per_call_us(fit, 1, samples) / steps, budget))
+    return rows
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000, help="calls per sample, per layer")
+    parser.add_argument("--samples", type=int, default=7, help="samples; the median is shown")
+    parser.add_argument("--steps", type=int, default=200,
+                        help="train_on_batch calls per sample, and fit steps")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    for name in ("calls", "samples", "steps", "threads"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    keras.set_num_threads(args.threads)
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.random((args.steps, 4, 4, 1), dtype=np.float32)
+    y = rng.integers(0, 2, args.steps).astype(np.uint8)
+    model = tiny_model()
+    model.train_on_batch(x[:1], y[:1])  # optimizer state and kept buffers exist from here on
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"cpu: {cpu_name()} | python {platform.python_version()} | numpy {np.__version__} | "
+          f"fastconv {keras.__version__} | threads={keras.get_num_threads()} | "
+          f"load {load:.2f}")
+    print(f"median of {args.samples} samples of {args.calls} calls per layer pass, "
+          f"{args.steps} per whole step")
+    rows = [("(empty lambda: the timing loop)", (),
+             per_call_us(lambda: None, args.calls, args.samples), None)]
+    rows += layer_rows(model, x[:1], args.calls, args.samples)
+    rows += step_rows(model, x, y, args.steps, args.samples)
+
+    print("| call | input | us/call | target us | meets |")
+    print("|---|---|---:|---:|---|")
+    for name, shape, us, budget in rows:
+        target = "" if budget is None else f"< {budget:g}"
+        meets = "" if budget is None else ("yes" if us < budget else "NO")
+        print(f"| {name} | {shape} | {us:.2f} | {target} | {meets} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
