@@ -396,8 +396,11 @@ void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc
                     for (int64_t f0 = 0; f0 < Fg; f0 += fstep) {
                         const int64_t fc = Fg - f0 < fstep ? Fg - f0 : fstep;
                         FN(fc_pack_a)(apack, dy + f0, d->OC, 1, mc, fc);
-                        FN(fc_macro_kernel)(mc, Kg, fc, apack, wpack + g * wsize + f0 * NR, Fg * NR,
-                                            dcol, Kg, f0 > 0 ? FC_ACCUMULATE : 0, NULL);
+                        /* All MR rows of the last sliver (zeros packed past mc) land in dcol,
+                           which has room: full register tiles, no edge path. */
+                        FN(fc_macro_kernel)(fc_round_up(mc, FC_MR), Kg, fc, apack,
+                                            wpack + g * wsize + f0 * NR, Fg * NR, dcol, Kg,
+                                            f0 > 0 ? FC_ACCUMULATE : 0, NULL);
                     }
                     for (int64_t r = 0; r < mc; r++) {
                         const int64_t oh = (m0 + r) / d->OW, ow = (m0 + r) % d->OW;
