@@ -97,3 +97,49 @@ def test_steps_after_the_first_touch_almost_no_fresh_memory():
     model.fit(x, y, batch_size=32, epochs=1, verbose=0)
     assert faults[0] > 1000, faults  # the first step does allocate: the probe can see it
     assert np.median(faults[1:]) < 100, faults
+
+
+def test_eager_calls_inside_fit_return_arrays_later_batches_leave_alone():
+    model = small_cnn()
+    rng = np.random.default_rng(6)
+    x = rng.random((16, 12, 12, 1), dtype=np.float32)
+    probe = x[:3]
+    kept = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 0:
+                out = self.model(probe)
+                kept.append((out, out.copy(), self.model.predict_on_batch(probe),
+                             self.model.layers[0](probe)))
+
+    model.fit(x, rng.integers(0, 4, 16), batch_size=4, epochs=1, verbose=0, callbacks=[Probe()])
+    out, snapshot, on_batch, conv_out = kept[0]
+    np.testing.assert_array_equal(out, snapshot)
+    assert not np.shares_memory(out, on_batch)
+    assert conv_out.shape == (3, 12, 12, 8)
+
+
+@pytest.mark.parametrize("pool", [layers.MaxPooling2D, layers.AveragePooling2D])
+def test_mixed_dtype_layers_train_with_reused_buffers(pool):
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([
+        keras.Input(shape=(8, 8, 3)),
+        layers.Conv2D(4, 3, activation="relu"),
+        pool(2),
+        layers.Flatten(),
+        layers.Dense(2, activation="softmax", dtype="float64"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(8)
+    x, y = rng.random((8, 8, 8, 3), dtype=np.float32), rng.integers(0, 2, 8)
+    before = model.get_weights()[0].copy()
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    model.train_on_batch(x[:4], y[:4])
+    assert not np.array_equal(model.get_weights()[0], before)
+
+
+def test_predict_with_no_steps_returns_an_empty_batch():
+    model = small_cnn()
+    got = model.predict(np.zeros((5, 12, 12, 1), np.float32), steps=0)
+    assert got.shape == (0, 4)

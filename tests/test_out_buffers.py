@@ -106,3 +106,8 @@ def test_out_overlapping_an_input_is_refused(data):
         ops.conv2d_backward(dy, x, kernel, out=(None, None, dy[0, 0, 0]), **CONV)
     with pytest.raises(ValueError, match="`out` must not overlap `x`"):
         ops.max_pool2d_backward(ops.max_pool2d(x, **POOL), x, out=x, **POOL)
+    a = np.ones((12, 32), x.dtype)
+    with pytest.raises(ValueError, match="`out` must not overlap `a`"):
+        ops.matmul(a, np.ones((32, 32), x.dtype), out=a)
+    with pytest.raises(ValueError, match="`out` must not overlap `a`"):
+        ops.matmul(a[:6], np.ones((32, 32), x.dtype), out=a[3:9])  # rows overlap

@@ -329,7 +329,11 @@ class Layer:
             return KerasTensor(output_shape, self.dtype, self, parent=inputs)
         inputs = self.cast_input(inputs)
         self.build_for(inputs.shape)
-        return self.call(inputs, training=bool(training))
+        scratch, self._scratch = self._scratch, None  # an eager call returns new arrays
+        try:
+            return self.call(inputs, training=bool(training))
+        finally:
+            self._scratch = scratch
 
     # --------------------------------------------------------------- shapes
     @property

@@ -63,9 +63,14 @@ class _Pooling2D(Layer):
         out = self._reusable("outputs", self.compute_output_shape(inputs.shape), inputs.dtype)
         return type(self)._forward(inputs, out=out, **self._op_args())
 
+    def _dx_buffer(self, dy):
+        """The reusable input gradient, of the ops' result dtype for (dy, inputs)."""
+        dtype = np.result_type(np.float32, dy, self._inputs)
+        return self._reusable("dx", self._inputs.shape, dtype)
+
     def backward(self, dy):
         self.grads = []
-        dx = self._reusable("dx", self._inputs.shape, self._inputs.dtype)
+        dx = self._dx_buffer(dy)
         return type(self)._backward(dy, self._inputs, out=dx, **self._op_args())
 
     def get_config(self):
@@ -104,8 +109,8 @@ class MaxPooling2D(_Pooling2D):
     def backward_through_relu(self, dy):
         # The window's max is the ReLU output at the cell it picks: one pass masks both.
         self.grads = []
-        dx = self._reusable("dx", self._inputs.shape, self._inputs.dtype)
-        return ops.max_pool2d_backward(dy, self._inputs, out=dx, relu=True, **self._op_args())
+        return ops.max_pool2d_backward(dy, self._inputs, out=self._dx_buffer(dy), relu=True,
+                                       **self._op_args())
 
 
 class AveragePooling2D(_Pooling2D):

@@ -246,7 +246,21 @@ class Model:
         """Runs the model eagerly on an array batch."""
         x = data.as_array(inputs, "inputs")
         self._check_input(x)
-        return self._forward(x, training=bool(training))
+        with self._fresh_arrays():
+            return self._forward(x, training=bool(training))
+
+    @contextlib.contextmanager
+    def _fresh_arrays(self):
+        """Eager calls return new arrays, even from a callback inside fit/evaluate/predict
+        (where the layers otherwise reuse their outputs batch after batch)."""
+        saved = [(layer, layer._scratch) for layer in self._chain]
+        for layer, _ in saved:
+            layer._scratch = None
+        try:
+            yield
+        finally:
+            for layer, scratch in saved:
+                layer._scratch = scratch
 
     @contextlib.contextmanager
     def _reusing_buffers(self, keep=False):
@@ -587,6 +601,8 @@ class Model:
                 outputs[...] = batch  # the layers reuse `batch`'s memory for the next one
                 callback_list.on_predict_batch_end(step, {"outputs": outputs})
         callback_list.on_predict_end()
+        if result is None:  # steps=0: no batch ran
+            return np.empty((0,) + tuple(self._output_shape[1:]), self._chain[-1].dtype)
         return result
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
@@ -629,7 +645,8 @@ class Model:
         """The model's outputs for one batch, in inference mode."""
         x, _, _ = data.check_data(x)
         self._check_input(x)
-        return self._forward(x, training=False)
+        with self._fresh_arrays():
+            return self._forward(x, training=False)
 
     # ------------------------------------------------------------- saving
     def get_config(self):

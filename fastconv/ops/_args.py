@@ -228,7 +228,7 @@ def output_buffer(out, shape, dtype, data_format="channels_last", inputs=()):
             f"dtype={getattr(out, 'dtype', type(out).__name__)}"
         )
     for name, array in inputs:
-        if array is None or (array.base is None and out.base is None and array is not out):
+        if array is None or (array.flags.owndata and out.flags.owndata and array is not out):
             continue  # two arrays that each own their memory never overlap
         if np.may_share_memory(out, array):
             raise ValueError(f"`out` must not overlap `{name}`: the result would overwrite "

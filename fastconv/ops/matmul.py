@@ -19,7 +19,8 @@ def matmul(a, b, bias=None, *, activation=None, out=None, accumulate=False):
         b: (k, n) array-like.
         bias: None or (n,), added to every row (not with `accumulate`).
         activation: None (or "linear") or "relu", applied as the result is written.
-        out: optional C-contiguous (m, n) array of the result dtype to write into.
+        out: optional C-contiguous (m, n) array of the result dtype to write into, not
+            overlapping `a`, `b` or `bias`.
         accumulate: when True, adds the product to `out` instead of overwriting it.
 
     Returns:
@@ -56,7 +57,8 @@ def matmul(a, b, bias=None, *, activation=None, out=None, accumulate=False):
     dtype = _args.result_dtype(a, b, bias)
     if out is None and accumulate:
         raise ValueError("`accumulate=True` needs an `out` array to add to.")
-    out = _args.output_buffer(out, (a.shape[0], b.shape[1]), dtype)
+    out = _args.output_buffer(out, (a.shape[0], b.shape[1]), dtype,
+                              inputs=(("a", a), ("b", b), ("bias", bias)))
     _conv.matmul(_strided(a, dtype), _strided(b, dtype), out, accumulate, get_num_threads(),
                  None if bias is None else _args.to_kernel_layout(bias, dtype), relu)
     return out
