@@ -71,6 +71,26 @@ typedef void (*fc_ukri_f64)(int64_t nruns, const double *const *rows, const int6
 FC_GEMM_DECLARE(float, f32)
 FC_GEMM_DECLARE(double, f64)
 
+/* The epilogue in plain C: c[mr x nr] (row stride ldc) = per the flags above, the tile's
+   values (row stride ld) plus c or the bias, then ReLU. Edge tiles and the portable kernels. */
+#define FC_STORE_TILE_DEFINE(T, SFX)                                                               \
+    static inline void fc_store_tile_##SFX(const T *tile, int64_t ld, int64_t mr, int64_t nr,      \
+                                           T *c, int64_t ldc, int flags, const T *bias) {          \
+        for (int64_t i = 0; i < mr; i++)                                                           \
+            for (int64_t j = 0; j < nr; j++) {                                                     \
+                T v = tile[i * ld + j];                                                            \
+                if (flags & FC_ACCUMULATE)                                                         \
+                    v += c[i * ldc + j];                                                           \
+                else if (bias)                                                                     \
+                    v += bias[j];                                                                  \
+                if ((flags & FC_RELU) && v < 0) v = 0;                                             \
+                c[i * ldc + j] = v;                                                                \
+            }                                                                                      \
+    }
+FC_STORE_TILE_DEFINE(float, f32)
+FC_STORE_TILE_DEFINE(double, f64)
+#undef FC_STORE_TILE_DEFINE
+
 #define FC_NC_MAX 512 /* widest block of c columns one task packs B for */
 
 /* Workspace of fc_gemm_f32/f64 in elements; 0 when the size overflows (never for valid input). */

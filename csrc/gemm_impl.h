@@ -39,21 +39,6 @@ void FN(fc_pack_b)(T *dst, const T *b, int64_t rs, int64_t cs, int64_t kc, int64
     }
 }
 
-/* Stores the valid mr x nr part of a full register tile computed aside, with the epilogue. */
-static void FN(store_edge)(const T *edge, int64_t mr, int64_t nr, T *ct, int64_t ldc, int flags,
-                           const T *bias) {
-    for (int64_t i = 0; i < mr; i++)
-        for (int64_t j = 0; j < nr; j++) {
-            T v = edge[i * NR + j];
-            if (flags & FC_ACCUMULATE)
-                v += ct[i * ldc + j];
-            else if (bias)
-                v += bias[j];
-            if ((flags & FC_RELU) && v < 0) v = 0;
-            ct[i * ldc + j] = v;
-        }
-}
-
 void FN(fc_macro_kernel)(int64_t m, int64_t n, int64_t kc, const T *a, const T *b,
                          int64_t b_sliver_stride, T *c, int64_t ldc, int flags, const T *bias) {
     T edge[FC_MR * NR];
@@ -70,7 +55,7 @@ void FN(fc_macro_kernel)(int64_t m, int64_t n, int64_t kc, const T *a, const T *
             }
             /* Edge tile: compute the full register tile aside, keep its valid part. */
             FN(ukr)(kc, as, bs, edge, NR, 0, NULL);
-            FN(store_edge)(edge, mr, nr, ct, ldc, flags, bias ? bias + j0 : NULL);
+            FN(fc_store_tile)(edge, NR, mr, nr, ct, ldc, flags, bias ? bias + j0 : NULL);
         }
     }
 }
@@ -92,7 +77,7 @@ void FN(fc_indirect_macro_kernel)(int64_t m, int64_t n, int64_t nruns, const T *
                 continue;
             }
             FN(ukri)(nruns, rs, lens, bs, edge, NR, 0, NULL);
-            FN(store_edge)(edge, mr, nr, ct, ldc, flags, bias_j);
+            FN(fc_store_tile)(edge, NR, mr, nr, ct, ldc, flags, bias_j);
         }
     }
 }

@@ -12,16 +12,7 @@ void FC_CAT(fc_ukr_generic, SFX)(int64_t kc, const T *a, const T *b, T *c, int64
     for (int64_t k = 0; k < kc; k++, a += FC_MR, b += NR)
         for (int i = 0; i < FC_MR; i++)
             for (int j = 0; j < NR; j++) tile[i][j] += a[i] * b[j];
-    for (int i = 0; i < FC_MR; i++)
-        for (int j = 0; j < NR; j++) {
-            T v = tile[i][j];
-            if (flags & FC_ACCUMULATE)
-                v += c[i * ldc + j];
-            else if (bias)
-                v += bias[j];
-            if ((flags & FC_RELU) && v < 0) v = 0;
-            c[i * ldc + j] = v;
-        }
+    FC_CAT(fc_store_tile, SFX)(&tile[0][0], NR, FC_MR, NR, c, ldc, flags, bias);
 }
 
 void FC_CAT(fc_ukri_generic, SFX)(int64_t nruns, const T *const *rows, const int64_t *lens,
@@ -31,16 +22,7 @@ void FC_CAT(fc_ukri_generic, SFX)(int64_t nruns, const T *const *rows, const int
         for (int64_t k = 0; k < lens[r]; k++, b += NR)
             for (int i = 0; i < FC_MR; i++)
                 for (int j = 0; j < NR; j++) tile[i][j] += rows[i][k] * b[j];
-    for (int i = 0; i < FC_MR; i++)
-        for (int j = 0; j < NR; j++) {
-            T v = tile[i][j];
-            if (flags & FC_ACCUMULATE)
-                v += c[i * ldc + j];
-            else if (bias)
-                v += bias[j];
-            if ((flags & FC_RELU) && v < 0) v = 0;
-            c[i * ldc + j] = v;
-        }
+    FC_CAT(fc_store_tile, SFX)(&tile[0][0], NR, FC_MR, NR, c, ldc, flags, bias);
 }
 #else
 /* MR rows x two vectors: 12 accumulators, two B loads and one broadcast live per step. */

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from fastconv import backend, initializers
+from fastconv import activations, backend, initializers, ops
 
 __all__ = ["Layer", "KerasTensor"]
 
@@ -276,6 +276,23 @@ class Layer:
             buffer = self._scratch[key] = np.empty(shape, dtype)
         return buffer
 
+    def _nhwc_buffer(self, key, shape, dtype):
+        """`_buffer` for a result the ops write in NHWC: None with channels_first data, whose
+        results the ops transpose into new arrays."""
+        if getattr(self, "data_format", "channels_last") != "channels_last":
+            return None
+        return self._buffer(key, shape, dtype)
+
+    def _backward_through_activation(self, dy):
+        """`backward` of a layer whose output is `self.activation` of what `backward_logits`
+        takes: ReLU's gradient goes into a reusable buffer, others through NumPy."""
+        if self.activation is activations.relu:
+            dz = ops.relu_backward(dy, self._outputs, out=self._buffer(
+                "dz", dy.shape, result_dtype(dy, self._outputs)))
+        else:
+            dz = activations.backward(self.activation, dy, self._outputs)
+        return self.backward_logits(dz)
+
     def backward_through_relu(self, dy):
         """dL/d(pre-activation) of the layer below when that layer ends in a ReLU whose output
         is this layer's input; None when this layer has no such fused pass (the default).
@@ -379,6 +396,11 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def result_dtype(*operands):
+    """The dtype the ops give results of `operands`: float64 if any is, else float32."""
+    return np.result_type(np.float32, *operands)
 
 
 def output_size(size, window, stride, padding, dilation=1):

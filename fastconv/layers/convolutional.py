@@ -1,10 +1,8 @@
 """Conv2D on `fastconv.ops.conv2d` / `conv2d_backward`."""
 
-import numpy as np
-
 from fastconv import activations, initializers, ops
 from fastconv.layers import _args
-from fastconv.layers.base import Layer, output_size
+from fastconv.layers.base import Layer, output_size, result_dtype
 
 __all__ = ["Conv2D", "Convolution2D"]
 
@@ -128,19 +126,13 @@ class Conv2D(Layer):
         return dict(strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate,
                     groups=self.groups, data_format=self.data_format)
 
-    def _reusable(self, key, shape, *operands):
-        """A reusable buffer for `key` of the ops' result dtype for `operands` (float64 if
-        any is, else float32), or None: channels_first results are not written in place."""
-        if self.data_format != "channels_last":
-            return None
-        return self._buffer(key, shape, np.result_type(np.float32, *operands))
-
     def call(self, inputs, training=False):
         fused_relu = self.activation is activations.relu
+        out_shape = self.compute_output_shape(inputs.shape)
         outputs = ops.conv2d(inputs, self.kernel, self.bias,
                              activation="relu" if fused_relu else None,
-                             out=self._reusable("outputs", self.compute_output_shape(inputs.shape),
-                                                inputs, self.kernel),
+                             out=self._nhwc_buffer("outputs", out_shape,
+                                                   result_dtype(inputs, self.kernel)),
                              **self._op_args())
         if not fused_relu:
             outputs = self.activation(outputs)
@@ -148,16 +140,11 @@ class Conv2D(Layer):
         return outputs
 
     def backward(self, dy):
-        if self.activation is activations.relu:
-            return self.backward_logits(
-                ops.relu_backward(dy, self._outputs,
-                                  out=self._reusable("dz", dy.shape, dy, self._outputs)))
-        return self.backward_logits(activations.backward(self.activation, dy, self._outputs))
+        return self._backward_through_activation(dy)
 
     def backward_logits(self, dz):
-        operands = (dz, self._inputs, self.kernel)
-        dx = self._reusable("dx", self._inputs.shape, *operands)
-        dtype = np.result_type(np.float32, *operands)
+        dtype = result_dtype(dz, self._inputs, self.kernel)
+        dx = self._nhwc_buffer("dx", self._inputs.shape, dtype)
         dx, dkernel, dbias = ops.conv2d_backward(
             dz, self._inputs, self.kernel, compute_dx=self.compute_input_gradient,
             out=(dx if self.compute_input_gradient else None,

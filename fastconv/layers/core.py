@@ -4,7 +4,7 @@ import numpy as np
 
 from fastconv import activations, backend, initializers, ops
 from fastconv.layers import _args
-from fastconv.layers.base import KerasTensor, Layer, prod_or_none, standardize_shape
+from fastconv.layers.base import KerasTensor, Layer, prod_or_none, result_dtype, standardize_shape
 
 __all__ = ["InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Reshape",
            "Rescaling"]
@@ -142,7 +142,7 @@ class Dense(Layer):
         outputs = ops.matmul(flat, self.kernel, self.bias,
                              activation="relu" if fused_relu else None,
                              out=self._buffer("outputs", (len(flat), self.units),
-                                              np.result_type(np.float32, flat, self.kernel)))
+                                              result_dtype(flat, self.kernel)))
         outputs = outputs.reshape(inputs.shape[:-1] + (self.units,))
         if not fused_relu:
             outputs = self.activation(outputs)
@@ -150,16 +150,12 @@ class Dense(Layer):
         return outputs
 
     def backward(self, dy):
-        if self.activation is activations.relu:
-            return self.backward_logits(
-                ops.relu_backward(dy, self._outputs, out=self._buffer(
-                    "dz", dy.shape, np.result_type(np.float32, dy, self._outputs))))
-        return self.backward_logits(activations.backward(self.activation, dy, self._outputs))
+        return self._backward_through_activation(dy)
 
     def backward_logits(self, dz):
         flat_dz = dz.reshape(-1, self.units)
         flat_x = self._inputs.reshape(-1, self._inputs.shape[-1])
-        dtype = np.result_type(np.float32, flat_x, flat_dz, self.kernel)
+        dtype = result_dtype(flat_x, flat_dz, self.kernel)
         dkernel = ops.matmul(flat_x.T, flat_dz, out=self._buffer("dkernel", self.kernel.shape, dtype))
         if self.use_bias:
             dbias = self._buffer("dbias", (self.units,), dtype)

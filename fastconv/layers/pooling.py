@@ -4,7 +4,7 @@ import numpy as np
 
 from fastconv import ops
 from fastconv.layers import _args
-from fastconv.layers.base import Layer, output_size
+from fastconv.layers.base import Layer, output_size, result_dtype
 
 __all__ = [
     "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D",
@@ -52,21 +52,14 @@ class _Pooling2D(Layer):
         return dict(pool_size=self.pool_size, strides=self.strides, padding=self.padding,
                     data_format=self.data_format)
 
-    def _reusable(self, key, shape, dtype):
-        """A reusable buffer for `key` (channels_last only: the ops write NHWC)."""
-        if self.data_format != "channels_last":
-            return None
-        return self._buffer(key, shape, dtype)
-
     def call(self, inputs, training=False):
         self._inputs = inputs
-        out = self._reusable("outputs", self.compute_output_shape(inputs.shape), inputs.dtype)
+        out = self._nhwc_buffer("outputs", self.compute_output_shape(inputs.shape),
+                                result_dtype(inputs))
         return type(self)._forward(inputs, out=out, **self._op_args())
 
     def _dx_buffer(self, dy):
-        """The reusable input gradient, of the ops' result dtype for (dy, inputs)."""
-        dtype = np.result_type(np.float32, dy, self._inputs)
-        return self._reusable("dx", self._inputs.shape, dtype)
+        return self._nhwc_buffer("dx", self._inputs.shape, result_dtype(dy, self._inputs))
 
     def backward(self, dy):
         self.grads = []
