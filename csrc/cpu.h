@@ -1,16 +1,43 @@
-/* Run-time choice of the SIMD instruction set the kernels use. */
+/* Run-time choice of the SIMD instruction set the kernels use: the one CPU-feature detector every
+   kernel family asks. */
 #ifndef FASTCONV_CPU_H
 #define FASTCONV_CPU_H
 
-typedef enum { FC_ISA_GENERIC = 0, FC_ISA_AVX2 = 1 } fc_isa;
+/* Ordered by preference within an architecture: a higher level may use every lower one. */
+typedef enum {
+    FC_ISA_GENERIC = 0, /* portable C, built for the baseline of the target */
+    FC_ISA_AVX2 = 1,    /* x86-64: AVX2 + FMA */
+    FC_ISA_AVX512 = 2,  /* x86-64: AVX-512 F/BW/DQ/VL (+ AVX2, FMA) */
+    FC_ISA_NEON = 3     /* aarch64: Advanced SIMD (always present there) */
+} fc_isa;
+
+#define FC_ISA_COUNT 4
 
 /* Best ISA this CPU supports, lowered by the environment variable
-   FASTCONV_ISA=generic|avx2 when set. Decided once, on the first call. */
+   FASTCONV_ISA=generic|avx2|avx512|neon when set. Decided once, on the first call. */
 fc_isa fc_selected_isa(void);
 
 /* Best ISA this CPU supports, ignoring FASTCONV_ISA. */
 fc_isa fc_supported_isa(void);
 
+/* Whether this CPU can run kernels built for `isa`. */
+int fc_isa_available(fc_isa isa);
+
 const char *fc_isa_name(fc_isa isa);
+
+/* Function attributes that let one function use an ISA the build does not assume. */
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
+#define FC_HAVE_X86 1
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define FC_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
+#else
+#define FC_TARGET_AVX2 /* MSVC compiles intrinsics without target flags */
+#define FC_TARGET_AVX512
+#endif
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+#define FC_HAVE_NEON 1
+#endif
 
 #endif

@@ -105,13 +105,7 @@ void fc_ukri_generic_f32(int64_t nruns, const float *const *rows, const int64_t 
                          const float *b, float *c, int64_t ldc, int flags, const float *bias);
 void fc_ukri_generic_f64(int64_t nruns, const double *const *rows, const int64_t *lens,
                          const double *b, double *c, int64_t ldc, int flags, const double *bias);
-#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
-#define FC_HAVE_X86 1
-#if defined(__GNUC__) || defined(__clang__)
-#define FC_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#else
-#define FC_TARGET_AVX2 /* MSVC compiles intrinsics without target flags */
-#endif
+#ifdef FC_HAVE_X86
 void fc_ukr_avx2_f32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int flags,
                      const float *bias);
 void fc_ukr_avx2_f64(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,

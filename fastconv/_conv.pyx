@@ -13,8 +13,13 @@ cdef extern from "cpu.h":
     ctypedef enum fc_isa:
         FC_ISA_GENERIC
         FC_ISA_AVX2
+        FC_ISA_AVX512
+        FC_ISA_NEON
+    enum:
+        FC_ISA_COUNT
     fc_isa fc_selected_isa()
     fc_isa fc_supported_isa()
+    int fc_isa_available(fc_isa isa)
     const char *fc_isa_name(fc_isa isa)
 
 cdef extern from "gemm.h":
@@ -101,9 +106,6 @@ cdef extern from *:
 
 fc_gemm_init(fc_selected_isa())
 
-_ISA_NAMES = ("generic", "avx2")
-
-
 def simd_level():
     """The SIMD instruction set the kernels use (after FASTCONV_ISA)."""
     return fc_isa_name(fc_selected_isa()).decode()
@@ -111,7 +113,7 @@ def simd_level():
 
 def simd_available():
     """Every SIMD level this CPU can run, lowest first."""
-    return list(_ISA_NAMES[: <int>fc_supported_isa() + 1])
+    return [fc_isa_name(<fc_isa>i).decode() for i in range(FC_ISA_COUNT) if fc_isa_available(<fc_isa>i)]
 
 
 def openmp_enabled():
