@@ -20,7 +20,7 @@ CSRC = "csrc"
 # One extension per kernel family; each lists the C files it links.
 EXTENSIONS = {
     "fastconv._conv": ["cpu.c", "gemm.c", "gemm_kernels.c", "conv2d.c", "probe.c", "optim.c", "activation.c"],
-    "fastconv._pool": ["pool2d.c"],
+    "fastconv._pool": ["cpu.c", "pool2d.c"],
 }
 
 
