@@ -248,6 +248,7 @@ static void FN(single_channel_forward)(T *out, const T *xpad, const T *weight, c
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
+        const fc_fp_state fp = fc_fp_fast();
         T *apack = panels + (size_t)FN(thread_id)() * MC * FC_KC;
 #ifdef _OPENMP
 #pragma omp for schedule(static)
@@ -273,6 +274,7 @@ static void FN(single_channel_forward)(T *out, const T *xpad, const T *weight, c
             FN(fc_macro_kernel)(mc, OC, taps, apack, wpack, taps * NR, out + (n * P + p0) * OC, OC,
                                 relu ? FC_RELU : 0, bias);
         }
+        fc_fp_restore(fp);
     }
 }
 
@@ -311,6 +313,7 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
+        const fc_fp_state fp = fc_fp_fast();
         T *apack = panels + (size_t)FN(thread_id)() * MC * FC_KC;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
@@ -340,6 +343,7 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
                 FN(fc_macro_kernel)(mc, Fg, kc, apack, wpanel, Kg * NR, y, d->OC, flags, gbias);
             }
         }
+        fc_fp_restore(fp);
     }
 }
 
@@ -375,6 +379,7 @@ static void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, c
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
+        const fc_fp_state fp = fc_fp_fast();
         T *apack = scratch + (size_t)FN(thread_id)() * (MC * FC_KC + MC * Kg);
         T *dcol = apack + MC * FC_KC;
 #ifdef _OPENMP
@@ -408,26 +413,45 @@ static void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, c
                 }
             }
         }
+        fc_fp_restore(fp);
     }
 }
 
 /* Channels per task of the bias gradient: one cache line of float. */
 #define FC_BIAS_BLOCK 16
+/* Pixels summed into a chunk before it joins the running total: a two-level sum whose rounding
+   error grows with the chunk and the chunk count, not with N*OH*OW. */
+#define FC_BIAS_ROWS 256
 
-/* dbias[f] = sum of dout over images and pixels, in pixel order; nothing when dbias is NULL.
+/* dbias[f] = sum of dout over images and pixels, in pixel order, chunked; nothing when dbias is
+   NULL.
    Threads split the channels, so each sum's order is the same whatever the thread count. */
 static void FN(bias_gradient)(T *dbias, const T *dout, const fc_conv2d_dims *d, int nthreads) {
     if (!dbias) return;
     const int64_t rows = d->N * d->OH * d->OW, OC = d->OC;
     (void)nthreads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nthreads)
+#pragma omp parallel num_threads(nthreads)
 #endif
-    for (int64_t f0 = 0; f0 < OC; f0 += FC_BIAS_BLOCK) {
-        const int64_t fn = OC - f0 < FC_BIAS_BLOCK ? OC - f0 : FC_BIAS_BLOCK;
-        T sum[FC_BIAS_BLOCK] = {0}; /* local: blocks of dbias may share a cache line */
-        for (int64_t row = 0; row < rows; row++) FN(add_row)(sum, dout + row * OC + f0, fn);
-        for (int64_t f = 0; f < fn; f++) dbias[f0 + f] = sum[f];
+    {
+        const fc_fp_state fp = fc_fp_fast();
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t f0 = 0; f0 < OC; f0 += FC_BIAS_BLOCK) {
+            const int64_t fn = OC - f0 < FC_BIAS_BLOCK ? OC - f0 : FC_BIAS_BLOCK;
+            /* local: blocks of dbias may share a cache line */
+            T sum[FC_BIAS_BLOCK] = {0}, chunk[FC_BIAS_BLOCK];
+            for (int64_t row0 = 0; row0 < rows; row0 += FC_BIAS_ROWS) {
+                const int64_t row1 = rows - row0 < FC_BIAS_ROWS ? rows : row0 + FC_BIAS_ROWS;
+                for (int64_t f = 0; f < fn; f++) chunk[f] = 0;
+                for (int64_t row = row0; row < row1; row++)
+                    FN(add_row)(chunk, dout + row * OC + f0, fn);
+                FN(add_row)(sum, chunk, fn);
+            }
+            for (int64_t f = 0; f < fn; f++) dbias[f0 + f] = sum[f];
+        }
+        fc_fp_restore(fp);
     }
 }
 
@@ -487,6 +511,7 @@ static void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, cons
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
+        const fc_fp_state fp = fc_fp_fast();
         T *apack = scratch + (size_t)FN(thread_id)() * (fc_round_up(Fg, MR) * FC_KC + FC_KC * NR);
         T *bpack = apack + fc_round_up(Fg, MR) * FC_KC;
 #ifdef _OPENMP
@@ -540,11 +565,13 @@ static void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, cons
             for (int64_t g = 0; g < d->G; g++)
                 for (int64_t f = 0; f < Fg; f++)
                     dweight[k * d->OC + g * Fg + f] = partials[(g * Fg + f) * Kg + k];
+        fc_fp_restore(fp);
     }
     FN(bias_gradient)(dbias, dout, d, nthreads);
 }
 
 #undef FC_BIAS_BLOCK
+#undef FC_BIAS_ROWS
 #undef FC_WGRAD_SEGMENTS
 #undef FC_WGRAD_PARTIAL_MAX
 

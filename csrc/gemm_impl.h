@@ -102,6 +102,7 @@ void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, 
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
+        const fc_fp_state fp = fc_fp_fast();
 #ifdef _OPENMP
         T *apack = workspace + (size_t)omp_get_thread_num() * FN(per_thread_workspace)();
 #else
@@ -135,6 +136,7 @@ void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, 
                                     step_flags, bias ? bias + j0 : NULL);
             }
         }
+        fc_fp_restore(fp);
     }
 }
 

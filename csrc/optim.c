@@ -29,10 +29,14 @@
             FC_ISA_PICK(adam_update_##SFX);                                                        \
         const T b1 = (T)(1.0 - beta_1), b2 = (T)(1.0 - beta_2), a = (T)alpha, eps = (T)epsilon;   \
         (void)nthreads;                                                                            \
-        _Pragma("omp parallel for schedule(static) num_threads(nthreads) if (n >= PARALLEL_MIN)") \
-        for (int64_t i0 = 0; i0 < n; i0 += CHUNK)                                                  \
-            chunk(var + i0, m + i0, v + i0, grad + i0, n - i0 < CHUNK ? n - i0 : CHUNK, a, b1, b2, \
-                  eps);                                                                            \
+        _Pragma("omp parallel num_threads(nthreads) if (n >= PARALLEL_MIN)") {                    \
+            const fc_fp_state fp = fc_fp_fast();                                                   \
+            _Pragma("omp for schedule(static)")                                                    \
+            for (int64_t i0 = 0; i0 < n; i0 += CHUNK)                                              \
+                chunk(var + i0, m + i0, v + i0, grad + i0, n - i0 < CHUNK ? n - i0 : CHUNK, a, b1, \
+                      b2, eps);                                                                    \
+            fc_fp_restore(fp);                                                                     \
+        }                                                                                          \
     }
 
 ADAM(float, f32, sqrtf)

@@ -148,11 +148,18 @@ static void FN(forward_rows)(void (*row)(T *, const T *, const fc_pool_dims *, i
     const int64_t rows = d->N * d->OH;
     (void)nthreads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (parallel_worth_it(d))
+#pragma omp parallel num_threads(nthreads) if (parallel_worth_it(d))
 #endif
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t n = r / d->OH, oh = r % d->OH;
-        row(out + r * d->OW * d->C, inp + n * d->H * d->W * d->C, d, oh);
+    {
+        const fc_fp_state fp = fc_fp_fast();
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t n = r / d->OH, oh = r % d->OH;
+            row(out + r * d->OW * d->C, inp + n * d->H * d->W * d->C, d, oh);
+        }
+        fc_fp_restore(fp);
     }
 }
 
@@ -185,21 +192,28 @@ void FN(max_pool2d_backward)(T *dinp, const T *dout, const T *inp, int64_t N, in
     const int64_t image = H * W * C;
     (void)nthreads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (parallel_worth_it(&d))
+#pragma omp parallel num_threads(nthreads) if (parallel_worth_it(&d))
 #endif
-    for (int64_t u = 0; u < units; u++) {
-        const int64_t n = u / per_image;
-        int64_t oh0 = 0, oh1 = OH, r0 = 0, r1 = H;
-        if (by_rows) {
-            oh0 = u % per_image;
-            oh1 = oh0 + 1;
-            r0 = oh0 == 0 ? 0 : oh0 * SH - PT;
-            r1 = oh1 == OH ? H : oh1 * SH - PT;
-            r0 = r0 < 0 ? 0 : r0 > H ? H : r0;
-            r1 = r1 < r0 ? r0 : r1 > H ? H : r1;
+    {
+        const fc_fp_state fp = fc_fp_fast();
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t u = 0; u < units; u++) {
+            const int64_t n = u / per_image;
+            int64_t oh0 = 0, oh1 = OH, r0 = 0, r1 = H;
+            if (by_rows) {
+                oh0 = u % per_image;
+                oh1 = oh0 + 1;
+                r0 = oh0 == 0 ? 0 : oh0 * SH - PT;
+                r1 = oh1 == OH ? H : oh1 * SH - PT;
+                r0 = r0 < 0 ? 0 : r0 > H ? H : r0;
+                r1 = r1 < r0 ? r0 : r1 > H ? H : r1;
+            }
+            unit(dinp + n * image, dout + n * OH * OW * C, inp + n * image, &d, oh0, oh1, r0, r1,
+                 relu);
         }
-        unit(dinp + n * image, dout + n * OH * OW * C, inp + n * image, &d, oh0, oh1, r0, r1,
-             relu);
+        fc_fp_restore(fp);
     }
 }
 
@@ -211,11 +225,18 @@ void FN(avg_pool2d_backward)(T *dinp, const T *dout, int64_t N, int64_t H, int64
     const int64_t rows = N * H;
     (void)nthreads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (parallel_worth_it(&d))
+#pragma omp parallel num_threads(nthreads) if (parallel_worth_it(&d))
 #endif
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t n = r / H, ih = r % H;
-        row(dinp + r * W * C, dout + n * OH * OW * C, &d, ih);
+    {
+        const fc_fp_state fp = fc_fp_fast();
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t n = r / H, ih = r % H;
+            row(dinp + r * W * C, dout + n * OH * OW * C, &d, ih);
+        }
+        fc_fp_restore(fp);
     }
 }
 

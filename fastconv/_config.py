@@ -2,12 +2,26 @@
 
 import operator
 import os
+import warnings
 
 from fastconv._ext import _conv
 from fastconv._version import __version__
 
 _default_threads = max(1, _conv.max_threads())
 _num_threads = _default_threads
+# OpenMP's thread pool does not survive os.fork(): a child that starts a thread team hangs. A
+# child (multiprocessing's default start method on Linux) therefore runs the kernels on one
+# thread; the 'spawn' and 'forkserver' start methods give workers a pool of their own.
+_forked_child = False
+
+
+def _after_fork_in_child():
+    global _forked_child
+    _forked_child = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def set_num_threads(n=None):
@@ -35,12 +49,18 @@ def set_num_threads(n=None):
         return
     if n < 0:
         raise ValueError(f"set_num_threads expects an int >= 1, 0 or None. Received: n={n}")
+    if n > 1 and _forked_child:
+        warnings.warn(
+            f"set_num_threads({n}) in a process made by os.fork(): fastconv's kernels run on one "
+            "thread here, since OpenMP's thread pool does not survive a fork. Start workers with "
+            "multiprocessing's 'spawn' or 'forkserver' method to use several threads each.",
+            RuntimeWarning, stacklevel=2)
     _num_threads = n
 
 
 def get_num_threads():
-    """Returns the number of threads fastconv's kernels use."""
-    return _num_threads
+    """Returns the number of threads fastconv's kernels use (1 in a process made by os.fork())."""
+    return 1 if _forked_child else _num_threads
 
 
 def show_config():
