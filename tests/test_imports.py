@@ -54,3 +54,30 @@ def test_unknown_attribute_is_an_attribute_error():
     import fastconv
     with pytest.raises(AttributeError, match="no attribute 'Conv2D'"):
         fastconv.Conv2D  # noqa: B018
+
+
+# Every public name of the modules that became packages, as it was before the split.
+PUBLIC = {
+    "callbacks": ["Callback", "CallbackList", "History", "ProgbarLogger", "Progbar",
+                  "EarlyStopping", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN",
+                  "LearningRateScheduler", "LambdaCallback", "ModelCheckpoint"],
+    "utils": ["to_categorical", "set_random_seed", "plot_history", "Progbar"],
+    "optimizers": ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Nadam", "get",
+                   "serialize", "deserialize"],
+    "losses": ["Loss", "SparseCategoricalCrossentropy", "CategoricalCrossentropy",
+               "BinaryCrossentropy", "MeanSquaredError", "sparse_categorical_crossentropy",
+               "categorical_crossentropy", "binary_crossentropy", "mean_squared_error", "mse",
+               "MSE", "get", "serialize"],
+}
+
+
+@pytest.mark.parametrize("module,name", [(m, n) for m, names in PUBLIC.items() for n in names])
+def test_public_names_keep_their_import_paths(module, name):
+    import importlib
+
+    import fastconv
+    namespace = importlib.import_module(f"fastconv.{module}")
+    assert getattr(getattr(fastconv, module), name) is getattr(namespace, name)
+    exec(f"from fastconv.{module} import {name}", {})
+    if name[0].isupper() and name != "MSE":
+        assert name in namespace.__all__
