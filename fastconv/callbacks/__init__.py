@@ -16,7 +16,7 @@ from fastconv.callbacks.history import History
 from fastconv.callbacks.lambda_callback import LambdaCallback
 from fastconv.callbacks.learning_rate_scheduler import LearningRateScheduler
 from fastconv.callbacks.model_checkpoint import ModelCheckpoint
-from fastconv.callbacks.monitor_callback import MonitorCallback
+from fastconv.callbacks.monitor_callback import MonitorCallback  # noqa: F401 - a base, as in keras.src
 from fastconv.callbacks.progbar_logger import ProgbarLogger
 from fastconv.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from fastconv.callbacks.terminate_on_nan import TerminateOnNaN
@@ -25,5 +25,5 @@ from fastconv.utils.progbar import Progbar
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "Progbar",
     "EarlyStopping", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN",
-    "LearningRateScheduler", "LambdaCallback", "ModelCheckpoint", "MonitorCallback",
+    "LearningRateScheduler", "LambdaCallback", "ModelCheckpoint",
 ]
