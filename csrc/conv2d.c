@@ -3,6 +3,7 @@
 #include "conv2d.h"
 
 #include "gemm.h"
+#include "isa_variants.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -76,7 +77,7 @@
     }
 #ifdef FC_HAVE_X86
 #define DIRECT_C1_X86(TSFX)                                                                        \
-    switch (fc_selected_isa()) {                                                                   \
+    switch (fc_loop_isa()) {                                                                       \
     case FC_ISA_AVX2:                                                                              \
         direct_c1_backward_weight_##TSFX##_avx2(dweight, xpad, dout, d, Hp, Wp, nthreads);         \
         return;                                                                                    \

@@ -8,7 +8,8 @@
 #include <immintrin.h>
 #endif
 
-static const char *const isa_names[FC_ISA_COUNT] = {"generic", "avx2", "avx512", "neon", "generic512"};
+static const char *const isa_names[FC_ISA_COUNT] = {"generic", "avx2", "avx512", "neon", "generic512",
+                                                      "avx512emu"};
 
 const char *fc_isa_name(fc_isa isa) { return isa_names[isa]; }
 
@@ -35,6 +36,9 @@ static int msvc_supports(fc_isa isa) {
 
 int fc_isa_available(fc_isa isa) {
     if (isa == FC_ISA_GENERIC || isa == FC_ISA_GENERIC512) return 1;
+#ifdef FC_HAVE_AVX512EMU
+    if (isa == FC_ISA_AVX512EMU) return fc_isa_available(FC_ISA_AVX2);
+#endif
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
     /* GCC's check includes the OS-enabled register state (XGETBV). */
     __builtin_cpu_init();

@@ -73,6 +73,9 @@ static const fc_kernel_set kernel_sets[FC_ISA_COUNT] = {
     [FC_ISA_NEON] = {FC_GEOMETRY_NARROW, KERNELS(neon)},
 #endif
     [FC_ISA_GENERIC512] = {FC_GEOMETRY_WIDE, KERNELS(generic_wide)},
+#ifdef FC_HAVE_AVX512EMU
+    [FC_ISA_AVX512EMU] = {FC_GEOMETRY_WIDE, KERNELS(avx512emu)},
+#endif
 };
 
 static fc_geometry geometry = FC_GEOMETRY_NARROW;

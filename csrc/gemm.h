@@ -127,6 +127,9 @@ FC_UKR_DECLARE_BOTH(generic_wide)
 FC_UKR_DECLARE_BOTH(avx2)
 FC_UKR_DECLARE_BOTH(avx512)
 #endif
+#ifdef FC_HAVE_AVX512EMU
+FC_UKR_DECLARE_BOTH(avx512emu)
+#endif
 
 /* Overflow-checked size arithmetic: returns 0 and leaves *out untouched on overflow. */
 static inline int fc_mul_size(size_t a, size_t b, size_t *out) {

@@ -119,63 +119,10 @@
 #undef TARGET
 #undef NAME
 
-/* AVX-512: 14 x 32 float32 (14 x 16 float64) in 28 zmm accumulators; edges use opmasks (masked
-   loads never fault on the lanes they skip). */
+/* AVX-512: the wide tile (gemm_kernels_avx512.h). */
 #define NAME avx512
 #define TARGET FC_TARGET_AVX512
-#define MR FC_WIDE_MR
-#define FC_LANES(n, w) ((n) <= 0 ? 0 : (n) >= (w) ? (w) : (n))
-
-#define T float
-#define SFX f32
-#define NR FC_WIDE_NR_F32
-#define VT __m512
-#define VW 16
-#define VZERO _mm512_setzero_ps()
-#define VLOAD _mm512_loadu_ps
-#define VSTORE _mm512_storeu_ps
-#define VSET1 _mm512_set1_ps
-#define VFMA _mm512_fmadd_ps
-#define VADD _mm512_add_ps
-#define VMAX _mm512_max_ps
-#define VM __mmask16
-#define VMASK(n) ((__mmask16)((1u << FC_LANES(n, 16)) - 1u))
-#define VLOADM(p, m) _mm512_maskz_loadu_ps(m, p)
-#define VSTOREM(p, m, v) _mm512_mask_storeu_ps(p, m, v)
-#include "gemm_kernels_impl.h"
-#undef T
-#undef SFX
-#undef NR
-#undef VT
-#undef VW
-#undef VZERO
-#undef VLOAD
-#undef VSTORE
-#undef VSET1
-#undef VFMA
-#undef VADD
-#undef VMAX
-#undef VM
-#undef VMASK
-#undef VLOADM
-#undef VSTOREM
-
-#define T double
-#define SFX f64
-#define NR FC_WIDE_NR_F64
-#define VT __m512d
-#define VW 8
-#define VZERO _mm512_setzero_pd()
-#define VLOAD _mm512_loadu_pd
-#define VSTORE _mm512_storeu_pd
-#define VSET1 _mm512_set1_pd
-#define VFMA _mm512_fmadd_pd
-#define VADD _mm512_add_pd
-#define VMAX _mm512_max_pd
-#define VM __mmask8
-#define VMASK(n) ((__mmask8)((1u << FC_LANES(n, 8)) - 1u))
-#define VLOADM(p, m) _mm512_maskz_loadu_pd(m, p)
-#define VSTOREM(p, m, v) _mm512_mask_storeu_pd(p, m, v)
-#include "gemm_kernels_impl.h"
-#undef FC_LANES
+#include "gemm_kernels_avx512.h"
+#undef NAME
+#undef TARGET
 #endif

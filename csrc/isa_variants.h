@@ -15,10 +15,10 @@
 #define FC_INLINE static inline
 #endif
 
-/* Loops have no tile geometry: the wide portable test level runs the portable loops. */
+/* Loops have no tile geometry: the test levels run the loops of the level they stand for. */
 static inline fc_isa fc_loop_isa(void) {
     const fc_isa isa = fc_selected_isa();
-    return isa == FC_ISA_GENERIC512 ? FC_ISA_GENERIC : isa;
+    return isa == FC_ISA_GENERIC512 ? FC_ISA_GENERIC : isa == FC_ISA_AVX512EMU ? FC_ISA_AVX2 : isa;
 }
 
 /* Defines static void NAME_avx512/NAME_avx2/NAME_generic params, each calling NAME_body args.

@@ -20,7 +20,7 @@ from fastconv._ext import _conv
 from fastconv.ops.conv2d import _geometry
 
 LEVELS = _conv.simd_available()
-FMA_LEVELS = [level for level in ("avx2", "avx512", "neon") if level in LEVELS]
+FMA_LEVELS = [level for level in ("avx2", "avx512", "neon", "avx512emu") if level in LEVELS]
 PORTABLE_LEVELS = ["generic", "generic512"]
 
 # Computes every kernel family on fixed data and prints one digest per result.
@@ -73,7 +73,7 @@ def test_config_reports_the_level_in_use():
 
 def test_blocking_matches_the_level():
     blocking = _conv.blocking()
-    wide = blocking["isa"] in ("avx512", "generic512")
+    wide = blocking["isa"] in ("avx512", "generic512", "avx512emu")
     assert blocking["mr"] == (14 if wide else 6)
     assert blocking["nr"] == ({"float32": 32, "float64": 16} if wide else {"float32": 16, "float64": 8})
     assert blocking["mc"] % blocking["mr"] == 0 and blocking["kc"] == 256
