@@ -347,9 +347,62 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
     }
 }
 
+/* With stride 1 the input gradient is a forward convolution of dout with the kernel rotated by
+   180 degrees and its channel axes swapped,
+     dinp[n, ih, iw, c] = sum dout[n, ih + PT - kh*DH, iw + PL - kw*DW, f] * weight[kh, kw, c, f],
+   i.e. weight'[kh, kw, f, c] = weight[KH-1-kh, KW-1-kw, c, f] with padding (KH-1)*DH - PT on top
+   and (KW-1)*DW - PL on the left. That reduction runs KH*KW*OC/G deep in the forward kernels
+   with no col2im pass, where GEMM + col2im reduces only OC/G deep and then scatters; it needs
+   enough channels on both sides to fill the register tiles. */
+#ifndef FC_ROTATED_MIN_CHANNELS
+#define FC_ROTATED_MIN_CHANNELS 8
+#endif
+
+static int FN(rotated_input_gradient)(const fc_conv2d_dims *d) {
+    return d->SH == 1 && d->SW == 1 && d->OC / d->G >= FC_INDIRECT_MIN_CHANNELS &&
+           d->C / d->G >= FC_ROTATED_MIN_CHANNELS;
+}
+
+static fc_conv2d_dims FN(rotated_dims)(const fc_conv2d_dims *d) {
+    fc_conv2d_dims r = *d;
+    r.H = d->OH, r.W = d->OW, r.C = d->OC;
+    r.OH = d->H, r.OW = d->W, r.OC = d->C;
+    r.PT = (d->KH - 1) * d->DH - d->PT;
+    r.PL = (d->KW - 1) * d->DW - d->PL;
+    return r;
+}
+
+/* Elements of the rotated kernel, rounded up so the forward workspace after it stays 64-byte
+   aligned. */
+static int64_t FN(rotated_kernel_size)(const fc_conv2d_dims *d) {
+    return fc_round_up(d->KH * d->KW * (d->C / d->G) * d->OC, 64 / (int64_t)sizeof(T));
+}
+
+static void FN(rotated_input_gradient_pass)(T *dinp, const T *dout, const T *weight,
+                                            const fc_conv2d_dims *d, T *workspace, int nthreads) {
+    const fc_conv2d_dims r = FN(rotated_dims)(d);
+    const int64_t Fg = d->OC / d->G, Cg = d->C / d->G;
+    T *rotated = workspace;
+    for (int64_t tap = 0; tap < d->KH * d->KW; tap++) {
+        const int64_t from = (d->KH - 1 - tap / d->KW) * d->KW + (d->KW - 1 - tap % d->KW);
+        for (int64_t g = 0; g < d->G; g++)
+            for (int64_t f = 0; f < Fg; f++)
+                for (int64_t c = 0; c < Cg; c++)
+                    rotated[(tap * Fg + f) * d->C + g * Cg + c] =
+                        weight[(from * Cg + c) * d->OC + g * Fg + f];
+    }
+    FN(gemm_forward)(dinp, dout, rotated, NULL, &r, 0, workspace + FN(rotated_kernel_size)(d),
+                     nthreads);
+}
+
 static int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                              size_t *elements) {
     size_t packed_weights, per_thread, threads, total;
+    if (FN(rotated_input_gradient)(d)) {
+        const fc_conv2d_dims r = FN(rotated_dims)(d);
+        return FN(gemm_forward_workspace_size)(&r, nthreads, &total) &&
+               fc_add_size(total, (size_t)FN(rotated_kernel_size)(d), elements);
+    }
     const int64_t Kg = FN(kg)(d);
     if (!fc_mul_size((size_t)(d->OC / d->G), (size_t)fc_round_up(Kg, NR), &packed_weights) ||
         !fc_mul_size(packed_weights, (size_t)d->G, &packed_weights) ||
@@ -365,6 +418,10 @@ static int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int
 static void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc_conv2d_dims *d,
                                T *workspace, int nthreads) {
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
+    if (FN(rotated_input_gradient)(d)) {
+        FN(rotated_input_gradient_pass)(dinp, dout, weight, d, workspace, nthreads);
+        return;
+    }
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, Cg = d->C / d->G, P = d->OH * d->OW;
     const int64_t wsize = Fg * fc_round_up(Kg, NR), image = d->H * d->W * d->C;
     const int64_t fstep = fc_k_step(Fg);
