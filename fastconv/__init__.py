@@ -5,7 +5,7 @@ one (`Sequential`, `layers`, `optimizers`, ...).
 """
 
 from fastconv._version import __version__
-from fastconv._config import get_num_threads, set_num_threads, show_config
+from fastconv._config import get_num_threads, print_config, set_num_threads, show_config
 from fastconv import ops
 from fastconv import (
     activations,
@@ -28,6 +28,7 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "show_config",
+    "print_config",
     "ops",
     "activations",
     "backend",
