@@ -217,13 +217,20 @@ def _integer(text):
     return _number(text, int, lambda v: True, "an integer")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Reports a bad option as one line pointing at --help, rather than the whole usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def make_parser():
     # --debug is accepted before or after the command; SUPPRESS keeps a subcommand's default
     # from overwriting `fastconv --debug train`.
-    debug = argparse.ArgumentParser(add_help=False)
+    debug = _Parser(add_help=False)
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback of an error instead of a one-line message")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fastconv", parents=[debug],
         description="fastconv: fast CPU convolutions with a Keras-style API.",
     )
