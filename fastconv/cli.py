@@ -100,7 +100,8 @@ def _check_writable(path, option):
         os.remove(path)
 
 
-def _require_matplotlib():
+def _check_plot_path(path):
+    """--plot needs matplotlib and an image format it writes; both are checked before training."""
     try:
         import matplotlib
     except ImportError as error:
@@ -109,6 +110,15 @@ def _require_matplotlib():
             "Fix: pip install matplotlib (or pip install 'fastconv[plot]'), or drop --plot."
         ) from error
     matplotlib.use("Agg")  # writes files only: no window, no display needed
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    formats = FigureCanvasAgg.get_supported_filetypes()
+    suffix = os.path.splitext(path)[1].lstrip(".").lower()
+    if suffix and suffix not in formats:
+        raise UsageError(
+            f"--plot {path}: matplotlib cannot write .{suffix} files. "
+            f"Fix: end the name with one of {', '.join('.' + f for f in sorted(formats))}."
+        )
 
 
 def train(args):
@@ -119,7 +129,7 @@ def train(args):
         if path:
             _check_writable(path, option)
     if args.plot:
-        _require_matplotlib()
+        _check_plot_path(args.plot)
     if args.threads is not None:
         fastconv.set_num_threads(args.threads)
     if args.seed is not None:
@@ -167,7 +177,8 @@ def train(args):
         try:
             model.save(args.output)
         except OSError as error:
-            raise UsageError(f"could not save the model to {args.output}: {error}") from error
+            raise UsageError(f"could not save the model to {args.output}: {error}. "
+                             f"Fix: free some space or choose another path.") from error
         print(f"Saved the model to {args.output}")
     if args.plot:
         utils.plot_history(history, path=args.plot)

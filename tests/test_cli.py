@@ -168,6 +168,13 @@ def test_plot_without_matplotlib_names_the_install_command(capsys, empty_data, m
     assert "Traceback" not in err
 
 
+def test_plot_in_a_format_matplotlib_cannot_write(capsys, empty_data):
+    pytest.importorskip("matplotlib")
+    assert cli.main(["train", "--plot", str(empty_data / "curves.docx")]) == 2
+    err = capsys.readouterr().err
+    assert "matplotlib cannot write .docx files" in err and ".png" in err
+
+
 def tiny_digits(name):
     """A stand-in for the MNIST loader: 64 training and 32 test images, two separable classes."""
     rng = np.random.default_rng(0)
