@@ -57,8 +57,11 @@ def load_dataset(name):
     try:
         (x_train, y_train), (x_test, y_test) = loader.load_data()
     except datasets.DatasetNotFoundError as error:
+        data = os.environ.get("FASTCONV_DATA")
+        where = (f"FASTCONV_DATA={data} holds no complete {loader.NAME}/" if data
+                 else "FASTCONV_DATA is unset")
         raise UsageError(
-            f"the {name} data set is not on this machine and could not be downloaded "
+            f"the {name} data set is not on this machine ({where}) and could not be downloaded "
             f"(offline?). Fix: put its four .gz files in <dir>/{loader.NAME}/ and set "
             f"FASTCONV_DATA=<dir>, or retry with a network connection."
         ) from error
@@ -293,7 +296,8 @@ def main(argv=None):
     """Entry point of the `fastconv` console script; returns the exit status.
 
     Bad options exit with status 2 through argparse; a `UsageError` raised
-    while running a command is printed as one message, also status 2.
+    while running a command is printed as one message, also status 2; Ctrl-C
+    prints one line and exits with 130.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:
@@ -308,6 +312,11 @@ def main(argv=None):
             raise
         print(f"fastconv {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if getattr(args, "debug", False):
+            raise
+        print(f"fastconv {args.command}: interrupted", file=sys.stderr)
+        return 130  # the shell's status for Ctrl-C (128 + SIGINT)
 
 
 if __name__ == "__main__":

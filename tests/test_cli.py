@@ -57,7 +57,8 @@ def test_missing_dataset_offline_is_one_message_with_the_fix(empty_data):
     assert "Traceback" not in result.stderr
     message = result.stderr.strip()
     assert message.count("\n") == 0 and len(message) < 400, message
-    assert message.startswith("fastconv train: error: the mnist data set is not on this machine")
+    assert message.startswith("fastconv train: error: the mnist data set is not on this machine "
+                              f"(FASTCONV_DATA={empty_data / 'fastconv_data'} holds no complete mnist/)")
     assert "FASTCONV_DATA=<dir>" in message and "<dir>/mnist/" in message
     assert "Test accuracy" not in result.stdout
 
@@ -66,6 +67,22 @@ def test_missing_fashion_mnist_names_its_folder(empty_data):
     result = run("train", "--dataset", "fashion_mnist", code=OFFLINE)
     assert result.returncode == 2
     assert "<dir>/fashion-mnist/" in result.stderr
+
+
+def test_unset_data_folder_is_named(empty_data, monkeypatch):
+    monkeypatch.delenv("FASTCONV_DATA")
+    result = run("train", code=OFFLINE)
+    assert result.returncode == 2
+    assert "(FASTCONV_DATA is unset)" in result.stderr
+
+
+def test_ctrl_c_is_one_line(capsys, monkeypatch):
+    def interrupted(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "load_dataset", interrupted)
+    assert cli.main(["train"]) == 130
+    assert capsys.readouterr().err == "fastconv train: interrupted\n"
 
 
 def test_debug_shows_the_traceback(empty_data):
