@@ -10,7 +10,7 @@ loads the kernels and their wrappers only, not the model stack, saving or the da
 import importlib
 
 from fastconv._version import __version__
-from fastconv._config import get_num_threads, set_num_threads, show_config
+from fastconv._config import get_num_threads, print_config, set_num_threads, show_config
 
 _SUBMODULES = (
     "ops", "activations", "backend", "callbacks", "datasets", "initializers", "layers",
@@ -25,6 +25,7 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "show_config",
+    "print_config",
     *_SUBMODULES,
     *_ATTRIBUTES,
 ]

@@ -64,13 +64,22 @@ def get_num_threads():
 
 
 def show_config():
-    """Returns (and prints) the build and runtime configuration.
+    """Returns the build and runtime configuration; prints nothing (see `print_config`).
 
     Returns:
-        A dict with at least `version`, `simd` (the SIMD level in use:
-        "avx2", "generic", ...), `simd_available`, `threads`, `openmp`.
+        A dict with `version`, `simd` (the SIMD level in use: "avx512",
+        "avx2", "neon" or "generic"), `simd_available` (every level this
+        CPU and build can run), `threads`, `openmp` (whether the build has
+        OpenMP) and `FASTCONV_ISA` (the environment override, "" when unset).
+
+    Example:
+
+    >>> import fastconv
+    >>> config = fastconv.show_config()
+    >>> config["threads"] == fastconv.get_num_threads()
+    True
     """
-    config = {
+    return {
         "version": __version__,
         "simd": _conv.simd_level(),
         "simd_available": _conv.simd_available(),
@@ -78,6 +87,17 @@ def show_config():
         "openmp": bool(_conv.openmp_enabled()),
         "FASTCONV_ISA": os.environ.get("FASTCONV_ISA", ""),
     }
-    for key, value in config.items():
+
+
+def print_config():
+    """Prints `show_config()` as a table, one `name: value` line each (also `fastconv config`).
+
+    Example:
+
+    >>> import fastconv
+    >>> fastconv.print_config()  # doctest: +ELLIPSIS
+            version: ...
+               simd: ...
+    """
+    for key, value in show_config().items():
         print(f"{key:>15}: {value}")
-    return config
