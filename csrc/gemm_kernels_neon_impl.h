@@ -2,7 +2,8 @@
    Needs T, SFX, NR (four vectors of VW lanes), VT, VW, VZERO, VLOAD, VSTORE, VFMA
    (VFMA(acc, x, y) = acc + x*y, fused), VADD, VLESS (lane mask of x < y), VSELECT, LOAD_A
    (loads the MR values of a packed A step at `a` into few registers), GATHER_A (the same from
-   a0[k] ... a5[k]) with A_0 ... A_5 (row i's value broadcast from those registers), and FC_NEON_ISA (the name the kernels are exported under). */
+   a0[k] ... a5[k]) with A_0 ... A_5 (row i's value broadcast from those registers), and
+   FC_NEON_ISA (the name the kernels are exported under). */
 #define FC_CAT_(a, b) a##_##b
 #define FC_CAT(a, b) FC_CAT_(a, b)
 
