@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The NEON micro-kernels on an x86 machine: their source compiled through SIMDe and checked bit
 # for bit against the AVX2 kernels (plain, then under AddressSanitizer + UBSan), and the real
-# kernels cross-compiled for aarch64 and run under qemu-user. Then the C library must
+# kernels cross-compiled for aarch64 and run under qemu-user; first, the whole C library must
 # cross-compile for aarch64 without a warning and link. Installs what it lacks (Debian packages as
 # root; the SIMDe headers from simde-py into a scratch folder).
 set -euo pipefail
@@ -11,20 +11,13 @@ trap 'rm -rf "$work"' EXIT
 
 if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu qemu-user >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu qemu-user \
+        >/dev/null
 fi
 if ! simde="$(python -c 'import simde_py; print(simde_py.get_include())' 2>/dev/null)"; then
     python -m pip install -q --target "$work/simde-py" simde-py
     simde="$(PYTHONPATH="$work/simde-py" python -c 'import simde_py; print(simde_py.get_include())')"
 fi
-
-cd "$repo/tests/c"
-echo "--- NEON kernels through SIMDe vs the AVX2 kernels"
-make --no-print-directory check-neonemu O="$work/emu" SIMDE="$simde"
-echo "--- the same under AddressSanitizer + UBSan"
-make --no-print-directory check-neonemu O="$work/emu-asan" SIMDE="$simde" SANITIZE=1
-echo "--- real NEON kernels under qemu-aarch64"
-make --no-print-directory check-neon O="$work/neon"
 
 echo "--- the C library cross-compiled and linked for aarch64, warnings as errors"
 cd "$repo/csrc"
@@ -37,3 +30,11 @@ done
 # kernel would show here.
 aarch64-linux-gnu-gcc -shared -fopenmp -Wl,--no-undefined "$work"/*.o -lm -o "$work/libfastconv.so"
 echo "aarch64 build of csrc: $(ls "$work"/*.o | wc -l) files, no warnings, linked"
+
+cd "$repo/tests/c"
+echo "--- NEON kernels through SIMDe vs the AVX2 kernels (built with the library's flags)"
+make --no-print-directory check-neonemu O="$work/emu" SIMDE="$simde" EMUFLAGS=
+echo "--- the same built with -mavx2 -mfma, under AddressSanitizer + UBSan"
+make --no-print-directory check-neonemu O="$work/emu-asan" SIMDE="$simde" SANITIZE=1
+echo "--- real NEON kernels under qemu-aarch64"
+make --no-print-directory check-neon O="$work/neon"
