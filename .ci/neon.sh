@@ -14,9 +14,10 @@ if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu qemu-user \
         >/dev/null
 fi
-if ! simde="$(python -c 'import simde_py; print(simde_py.get_include())' 2>/dev/null)"; then
+include='import simde_py; print(simde_py.get_include())'
+if ! simde="$(python -c "$include" 2>/dev/null)"; then
     python -m pip install -q --target "$work/simde-py" simde-py
-    simde="$(PYTHONPATH="$work/simde-py" python -c 'import simde_py; print(simde_py.get_include())')"
+    simde="$(PYTHONPATH="$work/simde-py" python -c "$include")"
 fi
 
 echo "--- the C library cross-compiled and linked for aarch64, warnings as errors"
