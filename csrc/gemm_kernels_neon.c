@@ -9,15 +9,16 @@
 #if defined(FC_HAVE_NEON) && !defined(FC_NEON_ISA)
 #include <arm_neon.h>
 #define FC_NEON_ISA neon
+#endif
+
+/* The indirect kernel reads row i's A value from its own pointer each k step. GCC hoists all six
+   loads ahead of the FMAs, and six A registers with 24 accumulators and 4 B vectors need 34 of
+   the 32: two accumulators then spill inside the loop (seen in the -O3 disassembly). A
+   compiler-only barrier between rows 0-2 and 3-5 keeps the loop in registers. */
 #if defined(__GNUC__) || defined(__clang__)
-/* GCC 12 folds GATHER_A's lane loads back into six scalar loads, which then spill two
-   accumulators inside the k loop (seen in the -O3 disassembly); an empty asm that "changes" the
-   two vectors keeps them. */
-#define FC_OPAQUE(v) __asm__("" : "+w"(v))
-#endif
-#endif
-#ifndef FC_OPAQUE
-#define FC_OPAQUE(v) (void)0
+#define FC_SPLIT_LOADS() __asm__ volatile("" ::: "memory")
+#else
+#define FC_SPLIT_LOADS() ((void)0)
 #endif
 
 #ifdef FC_NEON_ISA
@@ -33,15 +34,8 @@
 #define VADD vaddq_f32
 #define VLESS vcltq_f32
 #define VSELECT vbslq_f32
+#define VDUP vdupq_n_f32
 #define LOAD_A const float32x4_t a03 = vld1q_f32(a); const float32x2_t a45 = vld1_f32(a + 4);
-#define GATHER_A                                                                                   \
-    float32x4_t a03 = vld1q_dup_f32(a0 + k);                                                       \
-    a03 = vld1q_lane_f32(a1 + k, a03, 1);                                                          \
-    a03 = vld1q_lane_f32(a2 + k, a03, 2);                                                          \
-    a03 = vld1q_lane_f32(a3 + k, a03, 3);                                                          \
-    float32x2_t a45 = vld1_lane_f32(a5 + k, vld1_dup_f32(a4 + k), 1);                             \
-    FC_OPAQUE(a03);                                                                                \
-    FC_OPAQUE(a45);
 #define A_0 vdupq_laneq_f32(a03, 0)
 #define A_1 vdupq_laneq_f32(a03, 1)
 #define A_2 vdupq_laneq_f32(a03, 2)
@@ -61,8 +55,8 @@
 #undef VADD
 #undef VLESS
 #undef VSELECT
+#undef VDUP
 #undef LOAD_A
-#undef GATHER_A
 #undef A_0
 #undef A_1
 #undef A_2
@@ -82,6 +76,7 @@
 #define VADD vaddq_f64
 #define VLESS vcltq_f64
 #define VSELECT vbslq_f64
+#define VDUP vdupq_n_f64
 #define LOAD_A                                                                                     \
     const float64x2_t a01 = vld1q_f64(a), a23 = vld1q_f64(a + 2), a45 = vld1q_f64(a + 4);
 #define A_0 vdupq_laneq_f64(a01, 0)
@@ -90,12 +85,5 @@
 #define A_3 vdupq_laneq_f64(a23, 1)
 #define A_4 vdupq_laneq_f64(a45, 0)
 #define A_5 vdupq_laneq_f64(a45, 1)
-#define GATHER_A                                                                                   \
-    float64x2_t a01 = vld1q_lane_f64(a1 + k, vld1q_dup_f64(a0 + k), 1);                            \
-    float64x2_t a23 = vld1q_lane_f64(a3 + k, vld1q_dup_f64(a2 + k), 1);                            \
-    float64x2_t a45 = vld1q_lane_f64(a5 + k, vld1q_dup_f64(a4 + k), 1);                            \
-    FC_OPAQUE(a01);                                                                                \
-    FC_OPAQUE(a23);                                                                                \
-    FC_OPAQUE(a45);
 #include "gemm_kernels_neon_impl.h"
 #endif

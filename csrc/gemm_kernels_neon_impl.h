@@ -1,9 +1,9 @@
 /* Type-generic NEON micro-kernels; included by gemm_kernels_neon.c once per type.
    Needs T, SFX, NR (four vectors of VW lanes), VT, VW, VZERO, VLOAD, VSTORE, VFMA
-   (VFMA(acc, x, y) = acc + x*y, fused), VADD, VLESS (lane mask of x < y), VSELECT, LOAD_A
-   (loads the MR values of a packed A step at `a` into few registers), GATHER_A (the same from
-   a0[k] ... a5[k]) with A_0 ... A_5 (row i's value broadcast from those registers), and
-   FC_NEON_ISA (the name the kernels are exported under). */
+   (VFMA(acc, x, y) = acc + x*y, fused), VADD, VLESS (lane mask of x < y), VSELECT, VDUP,
+   LOAD_A (loads the MR values of a packed A step at `a` into few registers) with A_0 ... A_5
+   (row i's value broadcast from them), FC_SPLIT_LOADS (a compiler barrier), and FC_NEON_ISA
+   (the name the kernels are exported under). */
 #define FC_CAT_(a, b) a##_##b
 #define FC_CAT(a, b) FC_CAT_(a, b)
 
@@ -88,11 +88,10 @@ void FC_CAT(FC_CAT(fc_ukri, FC_NEON_ISA), SFX)(int64_t nruns, const T *const *ro
         const T *a5 = rows[5];
         const int64_t len = lens[r];
         for (int64_t k = 0; k < len; k++, b += NR) {
-            /* Lane loads into the packed kernel's A registers: six scalar broadcasts would
-               need six registers and spill accumulators. */
-            GATHER_A
             LOAD_B
-            ROW(0, A_0) ROW(1, A_1) ROW(2, A_2) ROW(3, A_3) ROW(4, A_4) ROW(5, A_5)
+            ROW(0, VDUP(a0[k])) ROW(1, VDUP(a1[k])) ROW(2, VDUP(a2[k]))
+            FC_SPLIT_LOADS();
+            ROW(3, VDUP(a3[k])) ROW(4, VDUP(a4[k])) ROW(5, VDUP(a5[k]))
         }
     }
     OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5)
