@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The NEON micro-kernels on an x86 machine: their source compiled through SIMDe and checked bit
 # for bit against the AVX2 kernels (plain, then under AddressSanitizer + UBSan), and the real
-# kernels cross-compiled for aarch64 and run under qemu-user; first, the whole C library must
-# cross-compile for aarch64 without a warning and link. Installs what it lacks (Debian packages as
-# root; the SIMDe headers from simde-py into a scratch folder).
+# kernels cross-compiled for aarch64 and run under qemu-user, as are the library's conv2d and
+# gemm entry points; first, the whole C library must cross-compile for aarch64 without a warning
+# and link. Installs what it lacks (Debian packages as root; the SIMDe headers from simde-py into
+# a scratch folder).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
@@ -37,5 +38,7 @@ echo "--- NEON kernels through SIMDe vs the AVX2 kernels (built with the library
 make --no-print-directory check-neonemu O="$work/emu" SIMDE="$simde" EMUFLAGS=
 echo "--- the same built with -mavx2 -mfma, under AddressSanitizer + UBSan"
 make --no-print-directory check-neonemu O="$work/emu-asan" SIMDE="$simde" SANITIZE=1
+echo "--- the library's conv2d and gemm on aarch64 under qemu-aarch64 (2 threads)"
+make --no-print-directory check-ops O="$work/neon"
 echo "--- real NEON kernels under qemu-aarch64"
 make --no-print-directory check-neon O="$work/neon"
