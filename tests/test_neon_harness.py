@@ -33,7 +33,7 @@ def _make_arguments():
         _missing(f"the NEON harness needs make and a C compiler ({cc})")
     machine = platform.machine().lower()
     if machine in ("aarch64", "arm64"):
-        return ["check-neon", f"NEON_CC={cc}", "RUN="]
+        return ["check-neon", f"TARGET_CC={cc}", "RUN="]
     if machine in ("x86_64", "amd64"):
         try:
             import simde_py

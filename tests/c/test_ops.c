@@ -2,7 +2,8 @@
    machine runs this, with the kernels the CPU-feature detector picks: .ci/neon.sh builds it for
    aarch64 and runs it under qemu-user, the only run the aarch64 drivers get on an x86 machine.
    Fast paths against the float64 naive twins within rounding, and 1 vs 2 threads bit for bit.
-   Prints "N passed, N failed". */
+   Prints a digest of every fast-path result (equal digests from two machines or ISAs: the
+   results are bit-identical), then "N passed, N failed". */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,13 @@ static void record(int ok, const char *what, const char *against, const char *wh
     }
     failed++;
     if (failed <= 20) printf("FAIL %s vs %s: %s\n", what, against, why);
+}
+
+/* FNV-1a over the bytes of every result. */
+static uint64_t results_digest = 0xCBF29CE484222325u;
+static void digest(const void *data, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        results_digest = (results_digest ^ ((const unsigned char *)data)[i]) * 0x100000001B3u;
 }
 
 /* xorshift64*: the same data on every platform and run. */
@@ -100,6 +108,8 @@ int main(void) {
                     check_gemm_f32(g[0], g[1], g[2], ta, flags, with_bias);
                     check_gemm_f64(g[0], g[1], g[2], ta, flags, with_bias);
                 }
-    printf("isa: %s\n%ld passed, %ld failed\n", fc_isa_name(isa), passed, failed);
+    printf("isa: %s\nresults digest: %016llx\n", fc_isa_name(isa),
+           (unsigned long long)results_digest);
+    printf("%ld passed, %ld failed\n", passed, failed);
     return failed != 0;
 }
