@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The NEON micro-kernels on an x86 machine: their source compiled through SIMDe and checked bit
-# for bit against the AVX2 kernels (plain, then under AddressSanitizer + UBSan), and the real
-# kernels cross-compiled for aarch64 and run under qemu-user, as are the library's conv2d and
-# gemm entry points; first, the whole C library must cross-compile for aarch64 without a warning
-# and link. Installs what it lacks (Debian packages as root; the SIMDe headers from simde-py into
-# a scratch folder).
+# The NEON kernels on an x86 machine:
+#   1. the whole C library cross-compiles for aarch64 without a warning and links;
+#   2. the micro-kernels' source, compiled through SIMDe, equals the AVX2 kernels bit for bit
+#      (plain, then under AddressSanitizer + UBSan);
+#   3. the library's conv2d and gemm entry points run for aarch64 under qemu-user and natively on
+#      AVX2, each against its float64 twins, and (once the drivers call the NEON kernels) with
+#      bit-identical results on both;
+#   4. the real NEON micro-kernels run under qemu-user.
+# Installs what it lacks: Debian packages (as root), the SIMDe headers (simde-py) in a scratch
+# folder.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
