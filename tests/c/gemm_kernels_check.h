@@ -1,6 +1,7 @@
 /* Type-generic checks of the micro-kernels; included by test_gemm_kernels.c once per type.
    Needs T, SFX, NR, R (the reference's wider type), FMA (the scalar fused multiply-add of T),
-   EPS (T's machine epsilon), UKR / UKRI (the kernel pointer types) and the harness's counters. */
+   EPS (T's machine epsilon), UKR / UKRI (the kernel pointer types), and the harness's record,
+   next_random, STR, MAX_KERNELS and enum exactness. */
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
 
