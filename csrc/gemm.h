@@ -130,6 +130,16 @@ FC_UKR_DECLARE_BOTH(avx512)
 #ifdef FC_HAVE_AVX512EMU
 FC_UKR_DECLARE_BOTH(avx512emu)
 #endif
+#ifdef FC_HAVE_NEON /* gemm_kernels_neon.c */
+void fc_ukr_neon_f32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int flags,
+                     const float *bias);
+void fc_ukr_neon_f64(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,
+                     int flags, const double *bias);
+void fc_ukri_neon_f32(int64_t nruns, const float *const *rows, const int64_t *lens,
+                      const float *b, float *c, int64_t ldc, int flags, const float *bias);
+void fc_ukri_neon_f64(int64_t nruns, const double *const *rows, const int64_t *lens,
+                      const double *b, double *c, int64_t ldc, int flags, const double *bias);
+#endif
 
 /* Overflow-checked size arithmetic: returns 0 and leaves *out untouched on overflow. */
 static inline int fc_mul_size(size_t a, size_t b, size_t *out) {
