@@ -36,6 +36,29 @@
 #undef NR
 #endif
 #include "conv2d_naive_impl.h"
+#define NAME generic
+#define TARGET
+#include "conv2d_first_layer_impl.h"
+#undef NAME
+#undef TARGET
+#ifdef FC_HAVE_X86
+#define FC_VEC_F32
+#define NAME avx2
+#define TARGET FC_TARGET_AVX2
+#include "vec_avx2.h"
+#include "conv2d_first_layer_impl.h"
+#include "vec_undef.h"
+#undef NAME
+#undef TARGET
+#define NAME avx512
+#define TARGET FC_TARGET_AVX512
+#include "vec_avx512.h"
+#include "conv2d_first_layer_impl.h"
+#include "vec_undef.h"
+#undef NAME
+#undef TARGET
+#undef FC_VEC_F32
+#endif
 #undef T
 #undef SFX
 
@@ -65,6 +88,29 @@
 #undef NR
 #endif
 #include "conv2d_naive_impl.h"
+#define NAME generic
+#define TARGET
+#include "conv2d_first_layer_impl.h"
+#undef NAME
+#undef TARGET
+#ifdef FC_HAVE_X86
+#define FC_VEC_F64
+#define NAME avx2
+#define TARGET FC_TARGET_AVX2
+#include "vec_avx2.h"
+#include "conv2d_first_layer_impl.h"
+#include "vec_undef.h"
+#undef NAME
+#undef TARGET
+#define NAME avx512
+#define TARGET FC_TARGET_AVX512
+#include "vec_avx512.h"
+#include "conv2d_first_layer_impl.h"
+#include "vec_undef.h"
+#undef NAME
+#undef TARGET
+#undef FC_VEC_F64
+#endif
 #undef T
 #undef SFX
 
@@ -94,6 +140,33 @@ DIRECT_C1_DISPATCH(float, f32)
 DIRECT_C1_DISPATCH(double, f64)
 #undef DIRECT_C1_DISPATCH
 #undef DIRECT_C1_X86
+
+#define FIRST_LAYER_DISPATCH(T, TSFX)                                                              \
+    static void first_layer_forward_##TSFX(T *out, const T *xpad, const T *weight, const T *bias,  \
+                                           const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,        \
+                                           int relu, int nthreads) {                               \
+        FIRST_LAYER_X86(TSFX)                                                                      \
+        first_layer_forward_##TSFX##_generic(out, xpad, weight, bias, d, Hp, Wp, relu, nthreads);  \
+    }
+#ifdef FC_HAVE_X86
+#define FIRST_LAYER_X86(TSFX)                                                                      \
+    switch (fc_loop_isa()) {                                                                       \
+    case FC_ISA_AVX2:                                                                              \
+        first_layer_forward_##TSFX##_avx2(out, xpad, weight, bias, d, Hp, Wp, relu, nthreads);     \
+        return;                                                                                    \
+    case FC_ISA_AVX512:                                                                            \
+        first_layer_forward_##TSFX##_avx512(out, xpad, weight, bias, d, Hp, Wp, relu, nthreads);   \
+        return;                                                                                    \
+    default:                                                                                       \
+        break;                                                                                     \
+    }
+#else
+#define FIRST_LAYER_X86(TSFX)
+#endif
+FIRST_LAYER_DISPATCH(float, f32)
+FIRST_LAYER_DISPATCH(double, f64)
+#undef FIRST_LAYER_DISPATCH
+#undef FIRST_LAYER_X86
 
 /* The drivers, per type and geometry. */
 #define T float

@@ -137,51 +137,56 @@ static void FN(im2col_rows)(const T **rows, const T *x, const fc_conv2d_dims *d,
     }
 }
 
-/* ---- one input channel: direct kernels (conv2d_direct_impl.h) over a zero-padded copy ---- */
+/* ---- first layers: direct kernels (conv2d_direct_impl.h, conv2d_first_layer_impl.h) over a
+   zero-padded copy of the input ---- */
 
+/* One input channel: the direct weight gradient. */
 static int FN(is_single_channel)(const fc_conv2d_dims *d) { return d->C == 1 && d->G == 1; }
+
+/* A few input channels: the direct forward pass (its tap offsets fit one FC_KC table). */
+#ifndef FC_FIRST_LAYER_MAX_C
+#define FC_FIRST_LAYER_MAX_C 3
+#endif
+static int FN(is_first_layer)(const fc_conv2d_dims *d) {
+    return d->G == 1 && d->C <= FC_FIRST_LAYER_MAX_C && d->KH * d->KW * d->C <= FC_KC;
+}
 
 /* Rows and columns of the padded copy: exactly the cells some output window reads. */
 static int64_t FN(padded_rows)(const fc_conv2d_dims *d) { return (d->OH - 1) * d->SH + (d->KH - 1) * d->DH + 1; }
 static int64_t FN(padded_cols)(const fc_conv2d_dims *d) { return (d->OW - 1) * d->SW + (d->KW - 1) * d->DW + 1; }
 
-static int FN(single_channel_workspace)(const fc_conv2d_dims *d, size_t *elements) {
+static int FN(padded_workspace)(const fc_conv2d_dims *d, size_t *elements) {
     size_t size;
     if (!fc_mul_size((size_t)d->N, (size_t)FN(padded_rows)(d), &size) ||
-        !fc_mul_size(size, (size_t)FN(padded_cols)(d), &size))
+        !fc_mul_size(size, (size_t)FN(padded_cols)(d), &size) ||
+        !fc_mul_size(size, (size_t)d->C, &size))
         return 0;
     *elements = size;
     return 1;
 }
 
-static void FN(pad_single_channel)(T *xpad, const T *inp, const fc_conv2d_dims *d, int nthreads) {
-    const int64_t Hp = FN(padded_rows)(d), Wp = FN(padded_cols)(d);
+/* xpad (N x Hp x Wp x C) = inp with its padding written out as zeros. */
+static void FN(pad_input)(T *xpad, const T *inp, const fc_conv2d_dims *d, int nthreads) {
+    const int64_t Hp = FN(padded_rows)(d), Wp = FN(padded_cols)(d), C = d->C;
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(nthreads)
 #endif
     for (int64_t row = 0; row < d->N * Hp; row++) {
         const int64_t n = row / Hp, ih = row % Hp - d->PT;
-        T *dst = xpad + row * Wp;
-        for (int64_t c = 0; c < Wp; c++) {
-            const int64_t iw = c - d->PL;
-            dst[c] = ih >= 0 && ih < d->H && iw >= 0 && iw < d->W ? inp[(n * d->H + ih) * d->W + iw] : 0;
+        T *dst = xpad + row * Wp * C;
+        for (int64_t col = 0; col < Wp; col++) {
+            const int64_t iw = col - d->PL;
+            const int inside = ih >= 0 && ih < d->H && iw >= 0 && iw < d->W;
+            const T *src = inp + ((n * d->H + ih) * d->W + iw) * C;
+            for (int64_t c = 0; c < C; c++) dst[col * C + c] = inside ? src[c] : 0;
         }
     }
 }
 
-/* The same geometry over the padded copy: no padding left, every window cell in bounds. */
-static fc_conv2d_dims FN(padded_dims)(const fc_conv2d_dims *d) {
-    fc_conv2d_dims padded = *d;
-    padded.H = FN(padded_rows)(d);
-    padded.W = FN(padded_cols)(d);
-    padded.PT = padded.PL = 0;
-    return padded;
-}
-
 static void FN(single_channel_backward_weight)(T *dweight, const T *dout, const T *inp,
                                                const fc_conv2d_dims *d, T *xpad, int nthreads) {
-    FN(pad_single_channel)(xpad, inp, d, nthreads);
+    FN(pad_input)(xpad, inp, d, nthreads);
     FC_CAT(direct_c1_backward_weight, TSFX)(dweight, xpad, dout, d, FN(padded_rows)(d),
                                             FN(padded_cols)(d), nthreads);
 }
@@ -218,80 +223,22 @@ static int FN(gemm_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads
 }
 
 static int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
-    size_t gemm, padded;
-    if (!FN(gemm_forward_workspace_size)(d, nthreads, &gemm)) return 0;
-    if (!FN(is_single_channel)(d)) return (*elements = gemm), 1;
-    return FN(single_channel_workspace)(d, &padded) && fc_add_size(gemm, padded, elements);
+    if (FN(is_first_layer)(d)) return FN(padded_workspace)(d, elements);
+    return FN(gemm_forward_workspace_size)(d, nthreads, elements);
 }
 
 static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bias,
                              const fc_conv2d_dims *d, int relu, T *workspace, int nthreads);
 
-/* Forward pass of one input channel over the padded copy `xpad` (d: its padding-free geometry,
-   KH*KW <= KC). An im2col row is one value per tap, read at fixed offsets from the pixel's window
-   origin, so packing needs no bounds checks and no run tables. Each task packs MC pixels of one
-   image (across output rows, so only the image's last sliver is a partial tile) and runs the
-   micro-kernels over all output channels with the whole kernel as one panel. */
-static void FN(single_channel_forward)(T *out, const T *xpad, const T *weight, const T *bias,
-                                       const fc_conv2d_dims *d, int relu, T *workspace,
-                                       int nthreads) {
-    const int64_t taps = d->KH * d->KW, OC = d->OC, P = d->OH * d->OW;
-    const int64_t wsize = taps * fc_round_up(OC, NR);
-    T *wpack = workspace, *panels = workspace + wsize;
-    FN(fc_pack_b)(wpack, weight, OC, 1, taps, OC);
-    const int64_t chunks = (P + MC - 1) / MC, tasks = d->N * chunks;
-    int64_t offset[FC_KC]; /* of each tap's cell from its window's origin */
-    for (int64_t tap = 0; tap < taps; tap++)
-        offset[tap] = (tap / d->KW) * d->DH * d->W + (tap % d->KW) * d->DW;
-    (void)nthreads;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nthreads)
-#endif
-    {
-        const fc_fp_state fp = fc_fp_fast();
-        T *apack = panels + (size_t)FN(thread_id)() * MC * FC_KC;
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-        for (int64_t t = 0; t < tasks; t++) {
-            const int64_t n = t / chunks, p0 = (t % chunks) * MC;
-            const int64_t mc = P - p0 < MC ? P - p0 : MC;
-            const T *image = xpad + n * d->H * d->W;
-            int64_t oh = p0 / d->OW, ow = p0 % d->OW;
-            T *dst = apack;
-            for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += taps * MR) {
-                const int64_t mr = mc - i0 < MR ? mc - i0 : MR;
-                for (int64_t i = 0; i < MR; i++) {
-                    if (i >= mr) {
-                        for (int64_t tap = 0; tap < taps; tap++) dst[tap * MR + i] = 0;
-                        continue;
-                    }
-                    const T *origin = image + oh * d->SH * d->W + ow * d->SW;
-                    for (int64_t tap = 0; tap < taps; tap++) dst[tap * MR + i] = origin[offset[tap]];
-                    if (++ow == d->OW) ow = 0, oh++;
-                }
-            }
-            FN(fc_macro_kernel)(mc, OC, taps, apack, wpack, taps * NR, out + (n * P + p0) * OC, OC,
-                                relu ? FC_RELU : 0, bias);
-        }
-        fc_fp_restore(fp);
-    }
-}
-
 static void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
                         const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
-    if (FN(is_single_channel)(d)) {
-        /* One input channel: im2col rows are only KH*KW long, so bounds checks would dominate
-           the packing; pack from a zero-padded copy instead. */
-        const fc_conv2d_dims padded = FN(padded_dims)(d);
-        T *gemm_workspace = workspace + padded.N * padded.H * padded.W;
-        FN(pad_single_channel)(workspace, inp, d, nthreads);
-        if (FN(kg)(d) <= FC_KC)
-            FN(single_channel_forward)(out, workspace, weight, bias, &padded, relu, gemm_workspace,
-                                       nthreads);
-        else
-            FN(gemm_forward)(out, workspace, weight, bias, &padded, relu, gemm_workspace, nthreads);
+    if (FN(is_first_layer)(d)) {
+        /* A few input channels: im2col rows are only KH*KW*C long, so packing them would cost
+           more than the arithmetic; the direct kernel reads a zero-padded copy instead. */
+        FN(pad_input)(workspace, inp, d, nthreads);
+        FC_CAT(first_layer_forward, TSFX)(out, workspace, weight, bias, d, FN(padded_rows)(d),
+                                          FN(padded_cols)(d), relu, nthreads);
         return;
     }
     FN(gemm_forward)(out, inp, weight, bias, d, relu, workspace, nthreads);
@@ -530,7 +477,7 @@ static int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, in
                                               size_t *elements) {
     size_t partials, per_thread, threads, total;
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G;
-    if (FN(is_single_channel)(d)) return FN(single_channel_workspace)(d, elements);
+    if (FN(is_single_channel)(d)) return FN(padded_workspace)(d, elements);
     if (!fc_mul_size((size_t)Fg * (size_t)d->G, (size_t)Kg, &partials) ||
         !fc_mul_size(partials, (size_t)FN(wgrad_segments)(d), &partials) ||
         !fc_mul_size((size_t)fc_round_up(Fg, MR), (size_t)FC_KC, &per_thread) ||

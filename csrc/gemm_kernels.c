@@ -43,78 +43,32 @@
 #undef NAME
 
 #ifdef FC_HAVE_X86
-#include <immintrin.h>
-
 /* AVX2 + FMA: 6 x 16 float32 (6 x 8 float64) in 12 ymm accumulators. */
 #define NAME avx2
 #define TARGET FC_TARGET_AVX2
 #define MR FC_NARROW_MR
-
 #define T float
 #define SFX f32
 #define NR FC_NARROW_NR_F32
-#define VT __m256
-#define VW 8
-#define VZERO _mm256_setzero_ps()
-#define VLOAD _mm256_loadu_ps
-#define VSTORE _mm256_storeu_ps
-#define VSET1 _mm256_set1_ps
-#define VFMA _mm256_fmadd_ps
-#define VADD _mm256_add_ps
-#define VMAX _mm256_max_ps
-#define VM __m256i
-#define VMASK(n) _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
-#define VLOADM(p, m) _mm256_maskload_ps(p, m)
-#define VSTOREM(p, m, v) _mm256_maskstore_ps(p, m, v)
+#define FC_VEC_F32
+#include "vec_avx2.h"
 #include "gemm_kernels_impl.h"
+#include "vec_undef.h"
+#undef FC_VEC_F32
 #undef T
 #undef SFX
 #undef NR
-#undef VT
-#undef VW
-#undef VZERO
-#undef VLOAD
-#undef VSTORE
-#undef VSET1
-#undef VFMA
-#undef VADD
-#undef VMAX
-#undef VMASK
-#undef VLOADM
-#undef VSTOREM
-
 #define T double
 #define SFX f64
 #define NR FC_NARROW_NR_F64
-#define VT __m256d
-#define VW 4
-#define VZERO _mm256_setzero_pd()
-#define VLOAD _mm256_loadu_pd
-#define VSTORE _mm256_storeu_pd
-#define VSET1 _mm256_set1_pd
-#define VFMA _mm256_fmadd_pd
-#define VADD _mm256_add_pd
-#define VMAX _mm256_max_pd
-#define VMASK(n) _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(n)), _mm256_setr_epi64x(0, 1, 2, 3))
-#define VLOADM(p, m) _mm256_maskload_pd(p, m)
-#define VSTOREM(p, m, v) _mm256_maskstore_pd(p, m, v)
+#define FC_VEC_F64
+#include "vec_avx2.h"
 #include "gemm_kernels_impl.h"
+#include "vec_undef.h"
+#undef FC_VEC_F64
 #undef T
 #undef SFX
 #undef NR
-#undef VT
-#undef VW
-#undef VZERO
-#undef VLOAD
-#undef VSTORE
-#undef VSET1
-#undef VFMA
-#undef VADD
-#undef VMAX
-#undef VM
-#undef VMASK
-#undef VLOADM
-#undef VSTOREM
 #undef MR
 #undef TARGET
 #undef NAME

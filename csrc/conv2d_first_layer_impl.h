@@ -1,0 +1,114 @@
+/* Direct forward kernel for first layers: a few input channels (G == 1, C <= 3), where an im2col
+   row is only KH*KW*C long and packing it would cost more than the arithmetic. It reads a
+   zero-padded NHWC copy of the images (xpad: N x Hp x Wp x C, conv2d_impl.h), so every window
+   cell is in bounds, and computes PX pixels x two vectors of output channels in registers:
+   out[p, f] = bias[f] + sum over taps t = (kh, kw, c), in weight order, of x[p + offset[t]] *
+   weight[t, f], fused multiply-adds from the bias, so it rounds like the GEMM tiles do.
+   Included by conv2d.c once per type and ISA level with T, SFX, NAME, TARGET and, for a SIMD
+   body, the vector macros of vec_*.h. */
+#define FC_CAT3_(a, b, c) a##_##b##_##c
+#define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
+#define KERNEL FC_CAT3(first_layer_forward, SFX, NAME)
+
+#ifdef VT
+#define PX 8 /* pixels per step: 16 accumulators, 2 weight vectors, 1 broadcast */
+#define FOR_PX(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define DECLARE(p) VT acc##p##0 = init0, acc##p##1 = init1;
+#define STEP(p)                                                                                    \
+    {                                                                                              \
+        const VT xv = VSET1(px[(p) * step + offset[t]]);                                           \
+        acc##p##0 = VFMA(xv, w0, acc##p##0);                                                       \
+        acc##p##1 = VFMA(xv, w1, acc##p##1);                                                       \
+    }
+#define STORE(p)                                                                                   \
+    {                                                                                              \
+        T *o = orow + (ow + (p)) * OC + f0;                                                        \
+        if (relu) acc##p##0 = VMAX(VZERO, acc##p##0), acc##p##1 = VMAX(VZERO, acc##p##1);          \
+        VSTOREM(o, m0, acc##p##0);                                                                 \
+        VSTOREM(o + VW, m1, acc##p##1);                                                            \
+    }
+#endif
+
+TARGET static void KERNEL(T *out, const T *xpad, const T *weight, const T *bias,
+                          const fc_conv2d_dims *d, int64_t Hp, int64_t Wp, int relu,
+                          int nthreads) {
+    const int64_t OC = d->OC, C = d->C, taps = d->KH * d->KW * C, step = d->SW * C;
+    int64_t offset[FC_KC]; /* of each tap's cell from its window's origin; taps <= FC_KC */
+    for (int64_t t = 0; t < taps; t++) {
+        const int64_t tap = t / C;
+        offset[t] = ((tap / d->KW) * d->DH * Wp + (tap % d->KW) * d->DW) * C + t % C;
+    }
+#ifdef VT
+    const int64_t fblock = 2 * VW;
+#else
+    const int64_t fblock = OC;
+#endif
+    const int64_t fblocks = (OC + fblock - 1) / fblock, rows = d->N * d->OH;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        const fc_fp_state fp = fc_fp_fast();
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t task = 0; task < rows * fblocks; task++) {
+            const int64_t row = task / fblocks, f0 = (task % fblocks) * fblock;
+            const int64_t n = row / d->OH, oh = row % d->OH;
+            const T *xrow = xpad + ((n * Hp + oh * d->SH) * Wp) * C;
+            T *orow = out + row * d->OW * OC;
+#ifdef VT
+            const VM m0 = VMASK(OC - f0), m1 = VMASK(OC - f0 - VW);
+            const VT init0 = bias ? VLOADM(bias + f0, m0) : VZERO;
+            const VT init1 = bias ? VLOADM(bias + f0 + VW, m1) : VZERO;
+            int64_t ow = 0;
+            for (; ow + PX <= d->OW; ow += PX) {
+                const T *px = xrow + ow * step;
+                FOR_PX(DECLARE)
+                for (int64_t t = 0; t < taps; t++) {
+                    const VT w0 = VLOADM(weight + t * OC + f0, m0);
+                    const VT w1 = VLOADM(weight + t * OC + f0 + VW, m1);
+                    FOR_PX(STEP)
+                }
+                FOR_PX(STORE)
+            }
+            for (; ow < d->OW; ow++) { /* the row's last pixels, one at a time, same arithmetic */
+                const T *px = xrow + ow * step;
+                DECLARE(0)
+                for (int64_t t = 0; t < taps; t++) {
+                    const VT w0 = VLOADM(weight + t * OC + f0, m0);
+                    const VT w1 = VLOADM(weight + t * OC + f0 + VW, m1);
+                    STEP(0)
+                }
+                STORE(0)
+            }
+#else
+            (void)f0;
+            for (int64_t ow = 0; ow < d->OW; ow++) {
+                const T *px = xrow + ow * step;
+                T *o = orow + ow * OC;
+                for (int64_t f = 0; f < OC; f++) o[f] = bias ? bias[f] : 0;
+                for (int64_t t = 0; t < taps; t++) {
+                    const T x = px[offset[t]];
+                    const T *w = weight + t * OC;
+                    FC_SIMD
+                    for (int64_t f = 0; f < OC; f++) o[f] += x * w[f];
+                }
+                if (relu)
+                    for (int64_t f = 0; f < OC; f++) o[f] = o[f] < 0 ? 0 : o[f];
+            }
+#endif
+        }
+        fc_fp_restore(fp);
+    }
+}
+
+#undef PX
+#undef FOR_PX
+#undef DECLARE
+#undef STEP
+#undef STORE
+#undef KERNEL
+#undef FC_CAT3
+#undef FC_CAT3_
