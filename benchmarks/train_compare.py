@@ -4,6 +4,7 @@
     python benchmarks/train_compare.py --model large --steps 60 --rounds 3
     python benchmarks/train_compare.py --model large --steps 60 --rounds 3 --only fastconv
     python benchmarks/train_compare.py --model large --steps 60 --rounds 3 --only pytorch
+    python benchmarks/train_compare.py --threads 2 --contend 1   # another busy process running
 
 Both frameworks train the same network with Adam on the same random batches of 28x28x1 images
 (`--model`):
@@ -24,6 +25,10 @@ Keras-style loop (shuffling, metrics, callbacks); PyTorch's is a bare forward/ba
 which favours PyTorch. PyTorch's network is NCHW (its Flatten takes C, H, W order; the same
 arithmetic). Without PyTorch installed, fastconv runs alone.
 
+Contention (`--contend N`): N other processes spin on the CPU for the whole timed run, as another
+tenant of a shared machine would; compare each framework's step time with and without it to see
+how much each slows down (both share the same contention, interleaved).
+
 Peak memory: at the end the script prints the process's peak resident set size (`getrusage`
 `ru_maxrss`), and the peak before any model was built (interpreter, imports, the random data).
 When both frameworks run they share the process, so that peak mixes them up (it is at least the
@@ -33,9 +38,11 @@ PyTorch; `--only pytorch` still imports fastconv, a few MB).
 """
 
 import argparse
+import contextlib
 import math
 import resource
 import statistics
+import subprocess
 import sys
 import time
 
@@ -184,13 +191,30 @@ def parse_args(argv):
     parser.add_argument("--batch", type=int, default=None,
                         help="default: 32 for tutorial, 100 for large")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--contend", type=int, default=0,
+                        help="busy processes spinning during the timings (default 0)")
     args = parser.parse_args(argv)
     if args.batch is None:
         args.batch = MODELS[args.model][2]
     for name in ("threads", "steps", "batch", "rounds"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
+    if args.contend < 0:
+        parser.error("--contend must be at least 0")
     return args
+
+
+@contextlib.contextmanager
+def busy_processes(count, max_seconds=3600):
+    """`count` processes that spin (bounded in time) until the block ends."""
+    spin = f"import time\nend = time.time() + {max_seconds}\nwhile time.time() < end: pass"
+    procs = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
 
 
 def make_runners(args, x, y, torch):
@@ -221,7 +245,8 @@ def report(args, samples, frameworks, data_mib, rss_before):
     params, epoch_samples, _ = MODELS[args.model]
     epoch_steps = math.ceil(epoch_samples / args.batch)
     print(f"model={args.model} ({params:,} parameters) threads={args.threads} "
-          f"batch={args.batch} steps/round={args.steps} rounds={args.rounds}")
+          f"batch={args.batch} steps/round={args.steps} rounds={args.rounds} "
+          f"busy processes={args.contend}")
     # A stale installed copy shadows the source tree unless PYTHONPATH points at it: say which ran.
     print(f"fastconv {keras.__version__} from {keras.__file__}")
     print(f"| framework | train ms/step | epoch ({epoch_steps:,} steps) s | "
@@ -258,7 +283,8 @@ def main(argv=None):
     rss_before = peak_rss_mib()
 
     runners = make_runners(args, x, y, torch)
-    samples = run_interleaved(runners, args.rounds)
+    with busy_processes(args.contend):
+        samples = run_interleaved(runners, args.rounds)
     report(args, samples, list(runners), (x.nbytes + y.nbytes) / 2**20, rss_before)
     return 0
 
