@@ -6,6 +6,8 @@
    (the name the kernels are exported under). */
 #define FC_CAT_(a, b) a##_##b
 #define FC_CAT(a, b) FC_CAT_(a, b)
+#define UKR FC_CAT(FC_CAT(fc_ukr, FC_NEON_ISA), SFX)
+#define UKRI FC_CAT(FC_CAT(fc_ukri, FC_NEON_ISA), SFX)
 
 /* 24 accumulators (6 rows x 4 vectors), all starting from `init`. */
 #define ACCUMULATORS(init)                                                                         \
@@ -88,14 +90,11 @@ static void FC_CAT(store_edge, SFX)(const T tile[MR * NR], T *c, int64_t ldc, in
         }
 }
 
-void FC_CAT(FC_CAT(fc_ukr, FC_NEON_ISA), SFX)(int64_t kc, const T *a, const T *b, T *c,
-                                                int64_t ldc, int flags, const T *bias,
-                                                int64_t mr, int64_t nr) {
+void UKR(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int flags, const T *bias,
+         int64_t mr, int64_t nr) {
     if (mr != MR || nr != NR) {
         T tile[MR * NR], padded[NR];
-        FC_CAT(FC_CAT(fc_ukr, FC_NEON_ISA), SFX)(kc, a, b, tile, NR, 0,
-                                                 FC_CAT(edge_bias, SFX)(padded, bias, flags, nr),
-                                                 MR, NR);
+        UKR(kc, a, b, tile, NR, 0, FC_CAT(edge_bias, SFX)(padded, bias, flags, nr), MR, NR);
         FC_CAT(store_edge, SFX)(tile, c, ldc, flags, mr, nr);
         return;
     }
@@ -110,15 +109,12 @@ void FC_CAT(FC_CAT(fc_ukr, FC_NEON_ISA), SFX)(int64_t kc, const T *a, const T *b
 }
 
 /* The same tile with row i's values read at rows[r*MR + i][k]: no packed copy of A. */
-void FC_CAT(FC_CAT(fc_ukri, FC_NEON_ISA), SFX)(int64_t nruns, const T *const *rows,
-                                                 const int64_t *lens, const T *b, T *c,
-                                                 int64_t ldc, int flags, const T *bias,
-                                                 int64_t mr, int64_t nr) {
+void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, T *c,
+          int64_t ldc, int flags, const T *bias, int64_t mr, int64_t nr) {
     if (mr != MR || nr != NR) {
         T tile[MR * NR], padded[NR];
-        FC_CAT(FC_CAT(fc_ukri, FC_NEON_ISA), SFX)(nruns, rows, lens, b, tile, NR, 0,
-                                                  FC_CAT(edge_bias, SFX)(padded, bias, flags, nr),
-                                                  MR, NR);
+        UKRI(nruns, rows, lens, b, tile, NR, 0, FC_CAT(edge_bias, SFX)(padded, bias, flags, nr),
+             MR, NR);
         FC_CAT(store_edge, SFX)(tile, c, ldc, flags, mr, nr);
         return;
     }
@@ -143,5 +139,7 @@ void FC_CAT(FC_CAT(fc_ukri, FC_NEON_ISA), SFX)(int64_t nruns, const T *const *ro
 #undef ROW
 #undef INIT_FROM_BIAS
 #undef ACCUMULATORS
+#undef UKR
+#undef UKRI
 #undef FC_CAT
 #undef FC_CAT_
