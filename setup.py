@@ -5,8 +5,8 @@ Environment switches (all optional):
   FASTCONV_SANITIZE=1     AddressSanitizer + UBSan build (for the sanitizer CI job)
   FASTCONV_BOUNDSCHECK=1  turn Cython bounds checking back on (debugging)
   FASTCONV_ONLY=NAME      build only extension NAME (e.g. fastconv._pool) while iterating
-  FASTCONV_EMULATE=1      add the test-only kernel set "avx512emu" (the AVX-512 kernels through
-                          SIMDe on AVX2; needs `pip install simde-py`)
+  FASTCONV_EMULATE=1      add the test-only kernel sets "avx512emu" and "neonemu" (the AVX-512
+                          and NEON kernels through SIMDe on AVX2; needs `pip install simde-py`)
 """
 import glob
 import os
@@ -21,7 +21,7 @@ from setuptools.command.build_ext import build_ext
 CSRC = "csrc"
 # One extension per kernel family; each lists the C files it links.
 EXTENSIONS = {
-    "fastconv._conv": ["cpu.c", "gemm.c", "gemm_kernels.c", "gemm_kernels_avx512emu.c", "conv2d.c", "probe.c", "optim.c", "activation.c"],
+    "fastconv._conv": ["cpu.c", "gemm.c", "gemm_kernels.c", "gemm_kernels_neon.c", "gemm_kernels_avx512emu.c", "gemm_kernels_neonemu.c", "conv2d.c", "probe.c", "optim.c", "activation.c"],
     "fastconv._pool": ["cpu.c", "pool2d.c"],
 }
 
@@ -69,7 +69,7 @@ class BuildExt(build_ext):
         if _flag("FASTCONV_EMULATE"):
             import simde_py  # the SIMDe headers: pip install simde-py
 
-            macros.append(("FC_HAVE_AVX512EMU", "1"))
+            macros += [("FC_HAVE_AVX512EMU", "1"), ("FC_HAVE_NEONEMU", "1")]
             includes.append(simde_py.get_include())
         for ext in self.extensions:
             ext.extra_compile_args = cflags

@@ -9,7 +9,7 @@
 #endif
 
 static const char *const isa_names[FC_ISA_COUNT] = {"generic", "avx2", "avx512", "neon", "generic512",
-                                                      "avx512emu"};
+                                                      "avx512emu", "neonemu"};
 
 const char *fc_isa_name(fc_isa isa) { return isa_names[isa]; }
 
@@ -38,6 +38,9 @@ int fc_isa_available(fc_isa isa) {
     if (isa == FC_ISA_GENERIC || isa == FC_ISA_GENERIC512) return 1;
 #ifdef FC_HAVE_AVX512EMU
     if (isa == FC_ISA_AVX512EMU) return fc_isa_available(FC_ISA_AVX2);
+#endif
+#ifdef FC_HAVE_NEONEMU
+    if (isa == FC_ISA_NEONEMU) return fc_isa_available(FC_ISA_AVX2);
 #endif
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
     /* GCC's check includes the OS-enabled register state (XGETBV). */

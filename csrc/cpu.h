@@ -10,13 +10,15 @@ typedef enum {
     FC_ISA_AVX512 = 2,  /* x86-64: AVX-512 F/BW/DQ/VL (+ AVX2, FMA) */
     FC_ISA_NEON = 3,    /* aarch64: Advanced SIMD (always present there) */
     /* Test levels, never chosen on their own. generic512: the portable C micro-kernels in the
-       AVX-512 tile geometry, so the wide drivers run on every CPU. avx512emu: the AVX-512
-       micro-kernel source through SIMDe on AVX2 (only in a FASTCONV_EMULATE=1 build). */
+       AVX-512 tile geometry, so the wide drivers run on every CPU. avx512emu, neonemu: the
+       AVX-512 and NEON micro-kernel sources through SIMDe on AVX2 (only in a FASTCONV_EMULATE=1
+       build). */
     FC_ISA_GENERIC512 = 4,
-    FC_ISA_AVX512EMU = 5
+    FC_ISA_AVX512EMU = 5,
+    FC_ISA_NEONEMU = 6
 } fc_isa;
 
-#define FC_ISA_COUNT 6
+#define FC_ISA_COUNT 7
 #define FC_ISA_REAL_COUNT 4 /* levels a CPU can be detected to have */
 
 /* Best ISA this CPU supports, lowered by the environment variable

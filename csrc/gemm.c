@@ -76,6 +76,9 @@ static const fc_kernel_set kernel_sets[FC_ISA_COUNT] = {
 #ifdef FC_HAVE_AVX512EMU
     [FC_ISA_AVX512EMU] = {FC_GEOMETRY_WIDE, KERNELS(avx512emu)},
 #endif
+#ifdef FC_HAVE_NEONEMU
+    [FC_ISA_NEONEMU] = {FC_GEOMETRY_NARROW, KERNELS(neonemu)},
+#endif
 };
 
 static fc_geometry geometry = FC_GEOMETRY_NARROW;

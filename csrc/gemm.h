@@ -112,8 +112,9 @@ void fc_gemm_f64(double *c, const double *a, const double *b, int64_t m, int64_t
 /* Workspace of fc_gemm_f32/f64 in elements; 0 when the size overflows (never for valid input). */
 size_t fc_gemm_workspace_size(int nthreads);
 
-/* Micro-kernels (gemm_kernels.c), named fc_ukr[i]_<kernels>_<type>: the portable C ones in both
-   geometries, and one per SIMD level. */
+/* Micro-kernels, named fc_ukr[i]_<kernels>_<type>: the portable C ones in both geometries, and
+   one per SIMD level (gemm_kernels.c; NEON in gemm_kernels_neon.c; the test-only emulated sets
+   in gemm_kernels_<isa>emu.c). */
 #define FC_UKR_DECLARE(NAME, T, SFX)                                                               \
     void fc_ukr_##NAME##_##SFX(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int flags,   \
                                const T *bias, int64_t mr, int64_t nr);                             \
@@ -130,15 +131,11 @@ FC_UKR_DECLARE_BOTH(avx512)
 #ifdef FC_HAVE_AVX512EMU
 FC_UKR_DECLARE_BOTH(avx512emu)
 #endif
-#ifdef FC_HAVE_NEON /* gemm_kernels_neon.c */
-void fc_ukr_neon_f32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int flags,
-                     const float *bias);
-void fc_ukr_neon_f64(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,
-                     int flags, const double *bias);
-void fc_ukri_neon_f32(int64_t nruns, const float *const *rows, const int64_t *lens,
-                      const float *b, float *c, int64_t ldc, int flags, const float *bias);
-void fc_ukri_neon_f64(int64_t nruns, const double *const *rows, const int64_t *lens,
-                      const double *b, double *c, int64_t ldc, int flags, const double *bias);
+#ifdef FC_HAVE_NEON
+FC_UKR_DECLARE_BOTH(neon)
+#endif
+#ifdef FC_HAVE_NEONEMU
+FC_UKR_DECLARE_BOTH(neonemu)
 #endif
 
 /* Overflow-checked size arithmetic: returns 0 and leaves *out untouched on overflow. */

@@ -1,7 +1,9 @@
 /* NEON micro-kernels, aarch64's baseline SIMD: the 6x16 float32 / 6x8 float64 tile of the AVX2
    kernels as four 128-bit vectors per row (24 accumulators of the 32 q registers), with the same
    k order, fused multiply-adds, bias start and ReLU, so their results are bit-identical with the
-   AVX2 kernels and with the portable kernel built with FMA contraction.
+   AVX2 kernels and with the portable kernel built with FMA contraction. Edge tiles are partial
+   tiles: the full tile computed into a local buffer, its valid part stored (no masked stores in
+   NEON), so they round exactly like full tiles.
    gemm_kernels_neonemu.c compiles this file a second time, on x86 through SIMDe, for the tests. */
 #include "gemm.h"
 
@@ -22,9 +24,10 @@
 #endif
 
 #ifdef FC_NEON_ISA
+#define MR FC_NARROW_MR
 #define T float
 #define SFX f32
-#define NR FC_NR_F32
+#define NR FC_NARROW_NR_F32
 #define VT float32x4_t
 #define VW 4
 #define VZERO vdupq_n_f32(0.0f)
@@ -66,7 +69,7 @@
 
 #define T double
 #define SFX f64
-#define NR FC_NR_F64
+#define NR FC_NARROW_NR_F64
 #define VT float64x2_t
 #define VW 2
 #define VZERO vdupq_n_f64(0.0)
@@ -86,4 +89,5 @@
 #define A_4 vdupq_laneq_f64(a45, 0)
 #define A_5 vdupq_laneq_f64(a45, 1)
 #include "gemm_kernels_neon_impl.h"
+#undef MR
 #endif

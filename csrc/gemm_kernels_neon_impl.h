@@ -1,11 +1,13 @@
 /* Type-generic NEON micro-kernels; included by gemm_kernels_neon.c once per type.
-   Needs T, SFX, NR (four vectors of VW lanes), VT, VW, VZERO, VLOAD, VSTORE, VFMA
+   Needs T, SFX, MR (6), NR (four vectors of VW lanes), VT, VW, VZERO, VLOAD, VSTORE, VFMA
    (VFMA(acc, x, y) = acc + x*y, fused), VADD, VLESS (lane mask of x < y), VSELECT, VDUP,
    LOAD_A (loads the MR values of a packed A step at `a` into few registers) with A_0 ... A_5
    (row i's value broadcast from them), FC_SPLIT_LOADS (a compiler barrier), and FC_NEON_ISA
    (the name the kernels are exported under). */
 #define FC_CAT_(a, b) a##_##b
 #define FC_CAT(a, b) FC_CAT_(a, b)
+#define UKR FC_CAT(FC_CAT(fc_ukr, FC_NEON_ISA), SFX)
+#define UKRI FC_CAT(FC_CAT(fc_ukri, FC_NEON_ISA), SFX)
 
 /* 24 accumulators (6 rows x 4 vectors), all starting from `init`. */
 #define ACCUMULATORS(init)                                                                         \
@@ -66,10 +68,38 @@
         VSTORE(ci + 3 * VW, c##i##3);                                                              \
     }
 
-void FC_CAT(FC_CAT(fc_ukr, FC_NEON_ISA), SFX)(int64_t kc, const T *a, const T *b, T *c,
-                                                int64_t ldc, int flags, const T *bias) {
+/* Edge tiles (mr < MR or nr < NR): the kernel computes the full tile into a local MR x NR
+   buffer, starting from a zero-padded copy of the bias (bias[nr..NR) may lie past the end of
+   the array), then stores its first mr rows and nr columns with the full tiles' epilogue, so
+   every tile rounds alike. NEON has no masked stores; edge tiles are a small share of the work. */
+static const T *FC_CAT(edge_bias, SFX)(T padded[NR], const T *bias, int flags, int64_t nr) {
+    if (bias == NULL || (flags & FC_ACCUMULATE)) return NULL;
+    for (int64_t j = 0; j < NR; j++) padded[j] = j < nr ? bias[j] : 0;
+    return padded;
+}
+
+/* The epilogue of OUT, lane by lane: c + tile, then v < 0 ? 0 : v. */
+static void FC_CAT(store_edge, SFX)(const T tile[MR * NR], T *c, int64_t ldc, int flags,
+                                    int64_t mr, int64_t nr) {
+    for (int64_t i = 0; i < mr; i++)
+        for (int64_t j = 0; j < nr; j++) {
+            T v = tile[i * NR + j];
+            if (flags & FC_ACCUMULATE) v = c[i * ldc + j] + v;
+            if ((flags & FC_RELU) && v < 0) v = 0;
+            c[i * ldc + j] = v;
+        }
+}
+
+void UKR(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int flags, const T *bias,
+         int64_t mr, int64_t nr) {
+    if (mr != MR || nr != NR) {
+        T tile[MR * NR], padded[NR];
+        UKR(kc, a, b, tile, NR, 0, FC_CAT(edge_bias, SFX)(padded, bias, flags, nr), MR, NR);
+        FC_CAT(store_edge, SFX)(tile, c, ldc, flags, mr, nr);
+        return;
+    }
     INIT_FROM_BIAS
-    for (int64_t k = 0; k < kc; k++, a += FC_MR, b += NR) {
+    for (int64_t k = 0; k < kc; k++, a += MR, b += NR) {
         /* A in 2-3 registers rather than 6 broadcasts: 24 accumulators + 4 B + A fit the 32. */
         LOAD_A
         LOAD_B
@@ -79,11 +109,17 @@ void FC_CAT(FC_CAT(fc_ukr, FC_NEON_ISA), SFX)(int64_t kc, const T *a, const T *b
 }
 
 /* The same tile with row i's values read at rows[r*MR + i][k]: no packed copy of A. */
-void FC_CAT(FC_CAT(fc_ukri, FC_NEON_ISA), SFX)(int64_t nruns, const T *const *rows,
-                                                 const int64_t *lens, const T *b, T *c,
-                                                 int64_t ldc, int flags, const T *bias) {
+void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, T *c,
+          int64_t ldc, int flags, const T *bias, int64_t mr, int64_t nr) {
+    if (mr != MR || nr != NR) {
+        T tile[MR * NR], padded[NR];
+        UKRI(nruns, rows, lens, b, tile, NR, 0, FC_CAT(edge_bias, SFX)(padded, bias, flags, nr),
+             MR, NR);
+        FC_CAT(store_edge, SFX)(tile, c, ldc, flags, mr, nr);
+        return;
+    }
     INIT_FROM_BIAS
-    for (int64_t r = 0; r < nruns; r++, rows += FC_MR) {
+    for (int64_t r = 0; r < nruns; r++, rows += MR) {
         const T *a0 = rows[0], *a1 = rows[1], *a2 = rows[2], *a3 = rows[3], *a4 = rows[4];
         const T *a5 = rows[5];
         const int64_t len = lens[r];
@@ -103,5 +139,7 @@ void FC_CAT(FC_CAT(fc_ukri, FC_NEON_ISA), SFX)(int64_t nruns, const T *const *ro
 #undef ROW
 #undef INIT_FROM_BIAS
 #undef ACCUMULATORS
+#undef UKR
+#undef UKRI
 #undef FC_CAT
 #undef FC_CAT_

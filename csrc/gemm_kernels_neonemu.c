@@ -1,9 +1,14 @@
-/* Test-only: gemm_kernels_neon.c compiled on x86 through SIMDe's NEON emulation, as the
-   fc_ukr_neonemu_* kernels. Not part of the default library build: it needs the SIMDe headers
-   (simde-py) on the include path. SIMDe emulates vfmaq with the FMA instruction only when the
-   compiler targets FMA (__FMA__); otherwise it multiplies and adds with two roundings and the
-   emulation stops being bit-exact. GCC's target pragma turns AVX2 + FMA on for this file alone,
-   so it builds with the library's flags; other compilers need -mavx2 -mfma. */
+/* Test-only kernel set "neonemu": gemm_kernels_neon.c compiled on x86 through SIMDe's emulation
+   of the NEON intrinsics, so any CPU with AVX2 + FMA tests the NEON source bit for bit against
+   the AVX2 kernels. Built only when FASTCONV_EMULATE=1 finds the SIMDe headers (pip install
+   simde-py); never chosen unless FASTCONV_ISA=neonemu. */
+#include "gemm.h"
+
+#ifdef FC_HAVE_NEONEMU
+/* SIMDe emulates vfmaq with the FMA instruction only when the compiler targets FMA (__FMA__);
+   otherwise it multiplies and adds with two roundings and stops being bit-exact. GCC's target
+   pragma turns AVX2 + FMA on for this file alone, so it builds with the library's flags; other
+   compilers need -mavx2 -mfma. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC target("avx2,fma")
 #endif
@@ -14,7 +19,6 @@
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/arm/neon.h>
 
-#include "gemm_kernels_neonemu.h"
-
 #define FC_NEON_ISA neonemu
 #include "gemm_kernels_neon.c"
+#endif

@@ -18,7 +18,15 @@
 /* Loops have no tile geometry: the test levels run the loops of the level they stand for. */
 static inline fc_isa fc_loop_isa(void) {
     const fc_isa isa = fc_selected_isa();
-    return isa == FC_ISA_GENERIC512 ? FC_ISA_GENERIC : isa == FC_ISA_AVX512EMU ? FC_ISA_AVX2 : isa;
+    switch (isa) {
+    case FC_ISA_GENERIC512:
+        return FC_ISA_GENERIC;
+    case FC_ISA_AVX512EMU:
+    case FC_ISA_NEONEMU: /* the emulation runs on AVX2 */
+        return FC_ISA_AVX2;
+    default:
+        return isa;
+    }
 }
 
 /* Defines static void NAME_avx512/NAME_avx2/NAME_generic params, each calling NAME_body args.

@@ -2,8 +2,8 @@
 
 Stated contract (docs/threads-and-numerics.md): for a given shape, results are bit-identical
 across thread counts on every level; float32 and float64 results are bit-identical between the
-FMA kernel sets (avx2, avx512 and, on aarch64, neon), whose tiles all sum in the same k order
-from the bias; and bit-identical between the portable kernels in both tile geometries
+FMA kernel sets (avx2, avx512 and, on aarch64, neon; and the test-only avx512emu and neonemu
+of a FASTCONV_EMULATE=1 build), whose tiles all sum in the same k order from the bias; and bit-identical between the portable kernels in both tile geometries
 (generic, generic512). The two families differ in rounding (fused vs separate multiply-add).
 """
 import json
@@ -20,7 +20,8 @@ from fastconv._ext import _conv
 from fastconv.ops.conv2d import _geometry
 
 LEVELS = _conv.simd_available()
-FMA_LEVELS = [level for level in ("avx2", "avx512", "neon", "avx512emu") if level in LEVELS]
+FMA_LEVELS = [level for level in ("avx2", "avx512", "neon", "avx512emu", "neonemu")
+              if level in LEVELS]
 PORTABLE_LEVELS = ["generic", "generic512"]
 
 # Computes every kernel family on fixed data and prints one digest per result.

@@ -1,10 +1,13 @@
 """The NEON micro-kernels' C harness (tests/c), built and run on this machine.
 
-On x86-64 the NEON kernel source is compiled through SIMDe (the simde-py headers) and must equal
-the AVX2 kernels and a scalar fused-multiply-add model bit for bit; on aarch64 the real kernels
-run. .ci/neon.sh also runs the real kernels under qemu-aarch64. Without make, a C compiler or the
-SIMDe headers the test skips, except in CI on Linux (CI=true), where that fails instead: a
-missing tool must not turn the check off quietly.
+Full and edge tiles (every mr x nr stored of the 6 x NR computed) must equal a scalar
+fused-multiply-add model and a twin kernel bit for bit, write nothing outside the stored region
+and read no bias value past nr. On x86-64 the NEON kernel source is compiled through SIMDe (the
+simde-py headers), twinned with the AVX2 kernels, and the real kernels also run under
+qemu-aarch64 when the cross compiler and qemu are installed; on aarch64 the real kernels run,
+twinned with the portable kernels. .ci/neon.sh adds the sanitizers and the library's entry
+points. Without make, a C compiler or the SIMDe headers the native test skips, except in CI on
+Linux (CI=true), where that fails instead: a missing tool must not turn the check off quietly.
 """
 
 import os
@@ -43,11 +46,9 @@ def _make_arguments():
     pytest.skip(f"no NEON kernel harness for {machine}")
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="the harness builds with make and cc")
-def test_neon_kernels_harness(tmp_path):
-    args = _make_arguments()
+def _run_harness(args, out):
     run = subprocess.run(
-        ["make", "--no-print-directory", "-C", str(HARNESS), *args, f"O={tmp_path}"],
+        ["make", "--no-print-directory", "-C", str(HARNESS), *args, f"O={out}"],
         capture_output=True, text=True, timeout=300,
     )
     log = run.stdout + run.stderr
@@ -56,3 +57,17 @@ def test_neon_kernels_harness(tmp_path):
     counts = re.search(r"^(\d+) passed, (\d+) failed$", run.stdout, re.MULTILINE)
     assert run.returncode == 0 and counts, log
     assert int(counts[1]) > 0 and int(counts[2]) == 0, log
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the harness builds with make and cc")
+def test_neon_kernels_harness(tmp_path):
+    _run_harness(_make_arguments(), tmp_path)
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64")
+                    or not sys.platform.startswith("linux"), reason="qemu-user runs on x86-64 Linux")
+def test_real_neon_kernels_under_qemu(tmp_path):
+    tools = ("make", "aarch64-linux-gnu-gcc", "qemu-aarch64")
+    if not all(shutil.which(tool) for tool in tools):
+        pytest.skip(f"needs {', '.join(tools)} (.ci/neon.sh installs them)")
+    _run_harness(["check-neon"], tmp_path)

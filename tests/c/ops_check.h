@@ -1,5 +1,6 @@
 /* Type-generic checks of the library's conv2d and gemm entry points; included by
-   test_ops.c once per type. Needs T, SFX, EPS (T's machine epsilon) and the harness's helpers. */
+   test_ops.c once per type. Needs T, SFX, EPS (T's machine epsilon), SUBNORMAL, SCALE and TINY
+   (see check_flush) and the harness's helpers. */
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
 #define FN(name) CAT(name, SFX)
@@ -167,6 +168,35 @@ static void FN(check_gemm)(int64_t m, int64_t n, int64_t k, int ta, int flags, i
            why);
     free(got[0]), free(got[1]);
     free(a), free(b), free(bias), free(c0), free(ref), free(mag);
+}
+
+/* Flush to zero inside the kernels (cpu.h's fc_fp_fast): a subnormal input reads as zero
+   (SUBNORMAL * SCALE would be a normal number) and a subnormal result is written as zero
+   (TINY * TINY is subnormal), on full and edge tiles; and the caller's own arithmetic keeps
+   subnormals after the call. */
+static void FN(check_flush)(void) {
+    enum { m = 7, n = 17, k = 3 }; /* one full tile and edge tiles on every ISA */
+    const T as[2] = {SUBNORMAL, TINY}, bs[2] = {SCALE, TINY};
+    const char *names[2] = {"subnormal inputs", "subnormal products"};
+    T a[m * k], b[k * n], c[m * n];
+    T *ws = aligned_alloc(64, (sizeof(T) * fc_gemm_workspace_size(1) + 64) / 64 * 64);
+    char what[80], why[200];
+    for (int t = 0; t < 2; t++) {
+        for (int i = 0; i < m * k; i++) a[i] = as[t];
+        for (int i = 0; i < k * n; i++) b[i] = bs[t];
+        FN(fc_gemm)(c, a, b, m, n, k, k, 1, n, 1, n, 0, NULL, ws, 1);
+        int zeros = 1;
+        for (int i = 0; i < m * n; i++) zeros = zeros && c[i] == 0;
+        snprintf(what, sizeof what, "%s gemm of %s", STR(SFX), names[t]);
+        snprintf(why, sizeof why, "c[0] = %a", (double)c[0]);
+        record(zeros, what, "flushed to zero", why);
+    }
+    volatile T x = SUBNORMAL, y = TINY;
+    snprintf(what, sizeof what, "%s arithmetic after the kernels", STR(SFX));
+    snprintf(why, sizeof why, "%a * %a = %a, %a^2 = %a", (double)x, (double)SCALE,
+             (double)(x * SCALE), (double)y, (double)(y * y));
+    record(x * SCALE != 0 && y * y != 0, what, "subnormals kept", why);
+    free(ws);
 }
 
 #undef FN

@@ -1,12 +1,15 @@
 /* The NEON micro-kernels against a scalar model of their arithmetic (bit for bit), their twin
    kernel (bit for bit) and a wide-precision reference (within rounding), over depths, row runs,
-   row strides, epilogue flags, bias and special values. Prints "N passed, N failed".
+   row strides, epilogue flags, bias, special values and every edge tile (mr x nr stored of the
+   MR x NR computed: nothing else written, no bias value past nr read). Prints "N passed,
+   N failed".
 
    On aarch64 it tests the real NEON kernels, with the portable kernel as twin: built with
-   -ffp-contract=fast (as setup.py builds) its sums are the same fused chains, except that it adds
-   the bias after the sum. On x86 it tests the same source compiled through SIMDe
-   (gemm_kernels_neonemu.c, -mavx2 -mfma) with the AVX2 kernel as twin; the portable kernel has no
-   FMA there and meets only the reference. .ci/neon.sh and tests/test_neon_harness.py build it. */
+   -ffp-contract=fast (as setup.py builds) its sums are the same fused chains from the bias. On
+   x86 it tests the same source compiled through SIMDe (gemm_kernels_neonemu.c, built with
+   FC_HAVE_NEONEMU and AVX2 + FMA) with the AVX2 kernel as twin; the portable kernel has no FMA
+   there and meets only the reference. .ci/neon.sh and tests/test_neon_harness.py build it, also
+   under AddressSanitizer, which reports any access past the exact-size C and bias blocks. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,18 +17,25 @@
 #include <string.h>
 
 #include "gemm.h"
-#ifndef FC_HAVE_NEON
-#include "gemm_kernels_neonemu.h"
-#endif
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define MAX_KERNELS 3
 
+#define MR FC_NARROW_MR
+
 enum exactness {
-    NEAR,              /* only near the reference */
-    EXACT,             /* bit for bit with the scalar FMA model */
-    EXACT_UNLESS_BIAS, /* the same, except where it adds a bias after the sum */
+    NEAR,  /* only near the reference */
+    EXACT, /* bit for bit with the scalar FMA model */
+};
+
+/* One call of a kernel: A packed (one run of lens[0]) or read in place in nruns runs, C with row
+   stride ldc, of which the first mr rows and nr columns are stored. */
+struct tile_case {
+    int packed, nruns;
+    const int64_t *lens;
+    int64_t ldc, mr, nr;
+    int flags, with_bias, specials;
 };
 
 static long passed, failed;
@@ -51,7 +61,7 @@ static double next_random(void) {
 
 #define T float
 #define SFX f32
-#define NR FC_NR_F32
+#define NR FC_NARROW_NR_F32
 #define R double
 #define FMA fmaf
 #define EPS 0x1p-23
@@ -69,23 +79,31 @@ static double next_random(void) {
 
 #define T double
 #define SFX f64
-#define NR FC_NR_F64
+#define NR FC_NARROW_NR_F64
 #define R long double
 #define FMA fma
 #define EPS 0x1p-52
 #define UKR fc_ukr_f64
 #define UKRI fc_ukri_f64
 #include "gemm_kernels_check.h"
+#undef T
+#undef SFX
+#undef NR
+#undef R
+#undef FMA
+#undef EPS
+#undef UKR
+#undef UKRI
 
 /* Kernels under test; twins[n] names the kernel that kernel n must equal bit for bit. */
 #ifdef FC_HAVE_NEON
 static const kernel_f32 kernels_f32[] = {
     {"neon", fc_ukr_neon_f32, fc_ukri_neon_f32, EXACT},
-    {"generic", fc_ukr_generic_f32, fc_ukri_generic_f32, EXACT_UNLESS_BIAS},
+    {"generic", fc_ukr_generic_f32, fc_ukri_generic_f32, EXACT},
 };
 static const kernel_f64 kernels_f64[] = {
     {"neon", fc_ukr_neon_f64, fc_ukri_neon_f64, EXACT},
-    {"generic", fc_ukr_generic_f64, fc_ukri_generic_f64, EXACT_UNLESS_BIAS},
+    {"generic", fc_ukr_generic_f64, fc_ukri_generic_f64, EXACT},
 };
 static const int twins[] = {1, -1};
 #else
@@ -110,31 +128,61 @@ static const int64_t run_sets[][10] = {
     {0}, {1, 1}, {1, 5}, {2, 0, 3}, {3, 2, 2, 2}, {4, 1, 0, 4, 7},
     {9, 3, 3, 3, 3, 3, 3, 3, 3, 3}, {3, 16, 16, 16}, {2, 64, 1}, {1, 256}, {4, 9, 0, 0, 9},
 }; /* {nruns, lens...} */
+/* Edge tiles: a short and a longer depth packed, runs with an empty one in place. */
+static const int64_t edge_depths[] = {1, 17};
+static const int64_t edge_runs[] = {3, 5, 0, 9}; /* {nruns, lens...} */
 
-static void run_all(int64_t nr, int dtype64) {
-    const int64_t ldcs[] = {nr, nr + 1, 2 * nr + 3};
-    for (int specials = 0; specials < 2; specials++)
-        for (int with_bias = 0; with_bias < 2; with_bias++)
-            for (int flags = 0; flags < 4; flags++)
+static void check(const struct tile_case *tc, int dtype64) {
+    if (dtype64)
+        check_case_f64(kernels_f64, NKERNELS, twins, tc);
+    else
+        check_case_f32(kernels_f32, NKERNELS, twins, tc);
+}
+
+/* Every case for one type, whose full tile is MR x full_nr. */
+static void run_all(int64_t full_nr, int dtype64) {
+    struct tile_case tc;
+    for (tc.specials = 0; tc.specials < 2; tc.specials++)
+        for (tc.with_bias = 0; tc.with_bias < 2; tc.with_bias++)
+            for (tc.flags = 0; tc.flags < 4; tc.flags++) {
+                /* Full tiles, on row strides equal to, just past and well past the tile. */
+                const int64_t ldcs[] = {full_nr, full_nr + 1, 2 * full_nr + 3};
+                tc.mr = MR;
+                tc.nr = full_nr;
                 for (size_t l = 0; l < 3; l++) {
+                    tc.ldc = ldcs[l];
+                    tc.packed = 1;
+                    tc.nruns = 1;
                     for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
-                        if (dtype64)
-                            check_case_f64(kernels_f64, NKERNELS, twins, 1, 1, &depths[d],
-                                           ldcs[l], flags, with_bias, specials);
-                        else
-                            check_case_f32(kernels_f32, NKERNELS, twins, 1, 1, &depths[d],
-                                           ldcs[l], flags, with_bias, specials);
+                        tc.lens = &depths[d];
+                        check(&tc, dtype64);
                     }
+                    tc.packed = 0;
                     for (size_t s = 0; s < sizeof run_sets / sizeof run_sets[0]; s++) {
-                        const int nruns = (int)run_sets[s][0];
-                        if (dtype64)
-                            check_case_f64(kernels_f64, NKERNELS, twins, 0, nruns,
-                                           &run_sets[s][1], ldcs[l], flags, with_bias, specials);
-                        else
-                            check_case_f32(kernels_f32, NKERNELS, twins, 0, nruns,
-                                           &run_sets[s][1], ldcs[l], flags, with_bias, specials);
+                        tc.nruns = (int)run_sets[s][0];
+                        tc.lens = &run_sets[s][1];
+                        check(&tc, dtype64);
                     }
                 }
+                /* Every edge tile, rows packed tight (ldc = nr) and with a gap. */
+                for (tc.mr = 1; tc.mr <= MR; tc.mr++)
+                    for (tc.nr = 1; tc.nr <= full_nr; tc.nr++) {
+                        if (tc.mr == MR && tc.nr == full_nr) continue;
+                        for (tc.ldc = tc.nr; tc.ldc <= tc.nr + 3; tc.ldc += 3) {
+                            tc.packed = 1;
+                            tc.nruns = 1;
+                            for (size_t d = 0; d < sizeof edge_depths / sizeof edge_depths[0];
+                                 d++) {
+                                tc.lens = &edge_depths[d];
+                                check(&tc, dtype64);
+                            }
+                            tc.packed = 0;
+                            tc.nruns = (int)edge_runs[0];
+                            tc.lens = &edge_runs[1];
+                            check(&tc, dtype64);
+                        }
+                    }
+            }
 }
 
 int main(void) {
@@ -145,8 +193,8 @@ int main(void) {
         return 2;
     }
 #endif
-    run_all(FC_NR_F32, 0);
-    run_all(FC_NR_F64, 1);
+    run_all(FC_NARROW_NR_F32, 0);
+    run_all(FC_NARROW_NR_F64, 1);
     printf("kernels:");
     for (int n = 0; n < NKERNELS; n++) printf(" %s", kernels_f32[n].name);
     printf("\n%ld passed, %ld failed\n", passed, failed);

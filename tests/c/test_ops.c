@@ -1,7 +1,8 @@
 /* The library's C entry points (conv2d forward, input and weight gradients; gemm) on whatever
    machine runs this, with the kernels the CPU-feature detector picks: .ci/neon.sh builds it for
    aarch64 and runs it under qemu-user, the only run the aarch64 drivers get on an x86 machine.
-   Fast paths against the float64 naive twins within rounding, and 1 vs 2 threads bit for bit.
+   Fast paths against the float64 naive twins within rounding, and 1 vs 2 threads bit for bit;
+   subnormals flushed to zero inside the kernels and kept outside them.
    Prints a digest of every fast-path result (equal digests from two machines or ISAs: the
    results are bit-identical), then "N passed, N failed". */
 #include <math.h>
@@ -59,14 +60,23 @@ WIDEN(double)
 #define T float
 #define SFX f32
 #define EPS 0x1p-24
+#define SUBNORMAL 0x1p-128f /* * SCALE: 2^-28 unless flushed */
+#define SCALE 0x1p100f
+#define TINY 0x1p-70f /* squared: 2^-140, subnormal */
 #include "ops_check.h"
 #undef T
 #undef SFX
 #undef EPS
+#undef SUBNORMAL
+#undef SCALE
+#undef TINY
 
 #define T double
 #define SFX f64
 #define EPS 0x1p-53
+#define SUBNORMAL 0x1p-1024 /* * SCALE: 2^-424 unless flushed */
+#define SCALE 0x1p600
+#define TINY 0x1p-520 /* squared: 2^-1040, subnormal */
 #include "ops_check.h"
 
 /* Shapes that cross the tile, panel (KC = 256) and block (MC) edges, and every conv path:
@@ -108,6 +118,8 @@ int main(void) {
                     check_gemm_f32(g[0], g[1], g[2], ta, flags, with_bias);
                     check_gemm_f64(g[0], g[1], g[2], ta, flags, with_bias);
                 }
+    check_flush_f32();
+    check_flush_f64();
     printf("isa: %s\nresults digest: %016llx\n", fc_isa_name(isa),
            (unsigned long long)results_digest);
     printf("%ld passed, %ld failed\n", passed, failed);
