@@ -184,7 +184,10 @@ class MinMaxNorm(Constraint):
 
 
 # Keras's lowercase aliases of the classes.
-max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
+max_norm = MaxNorm
+non_neg = NonNeg
+unit_norm = UnitNorm
+min_max_norm = MinMaxNorm
 
 _CLASSES = {cls.__name__: cls for cls in (Constraint, MaxNorm, NonNeg, UnitNorm, MinMaxNorm)}
 # Keras 3's `get` strings: the class names in snake case.

@@ -228,7 +228,10 @@ class OrthogonalRegularizer(Regularizer):
 
 
 # Keras's lowercase aliases of the classes.
-l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
+l1 = L1
+l2 = L2
+l1_l2 = L1L2
+orthogonal_regularizer = OrthogonalRegularizer
 
 _CLASSES = {cls.__name__: cls for cls in (Regularizer, L1, L2, L1L2, OrthogonalRegularizer)}
 # Keras 3's `get` strings (the class names in snake case), plus Keras 2's "l1_l2".
