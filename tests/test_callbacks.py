@@ -233,6 +233,20 @@ def test_learning_rate_scheduler():
         fit(model, [callbacks.LearningRateScheduler(lambda epoch: "fast")], [{"loss": 1.0}])
 
 
+def test_learning_rate_callbacks_refuse_a_schedule():
+    """Keras 3: an optimizer built with a LearningRateSchedule refuses a number as its rate."""
+    schedule = optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    model = FakeModel()
+    model.optimizer = optimizers.SGD(learning_rate=schedule)
+    with pytest.raises(TypeError, match="created with a `LearningRateSchedule`"):
+        fit(model, [callbacks.LearningRateScheduler(lambda epoch, lr: lr)], [{"loss": 1.0}])
+    model.optimizer = optimizers.SGD(learning_rate=schedule)
+    reducer = callbacks.ReduceLROnPlateau(monitor="loss", patience=1)
+    fit(model, [reducer], [{"loss": 1.0}])  # no reduction yet: the schedule's rate is logged
+    with pytest.raises(TypeError, match="learning rate is not settable"):
+        fit(model, [reducer], [{"loss": 1.0}, {"loss": 1.0}])
+
+
 def test_lambda_callback_rejects_unknown_hooks():
     with pytest.raises(TypeError, match="unknown hook"):
         callbacks.LambdaCallback(on_epoch_ending=print)

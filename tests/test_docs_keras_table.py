@@ -13,7 +13,7 @@ def table_rows():
     rows = {}
     for line in GUIDE.read_text().splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and re.fullmatch(r"`fastconv\.\w+`", cells[0]):
+        if len(cells) == 3 and re.fullmatch(r"`fastconv(\.\w+)+`", cells[0]):
             names = re.findall(r"`(\w+)`", cells[1])
             strings = re.findall(r'`"(\w+)"`', cells[2])
             rows[cells[0].strip("`")] = (names, strings)

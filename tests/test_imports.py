@@ -16,7 +16,8 @@ print("\\n".join(loaded))
 
 HEAVY = ("fastconv.models", "fastconv.saving", "fastconv.layers", "fastconv.callbacks",
          "fastconv.optimizers", "fastconv.losses", "fastconv.metrics", "fastconv.datasets",
-         "fastconv.trainers", "urllib", "http", "zipfile", "json")
+         "fastconv.trainers", "fastconv.regularizers", "fastconv.constraints", "urllib", "http",
+         "zipfile", "json")
 
 
 def run(code):

@@ -15,6 +15,11 @@ class LearningRateScheduler(Callback):
         schedule: `schedule(epoch, lr) -> new_lr` (or `schedule(epoch)`),
             epochs counted from 0.
         verbose: 1 prints each new rate.
+
+    Raises:
+        ValueError: if `schedule` returns something other than a number.
+        TypeError: at the first epoch start if the optimizer was built with
+            a `LearningRateSchedule` (its rate is not settable, as in Keras 3).
     """
 
     def __init__(self, schedule, verbose=0):

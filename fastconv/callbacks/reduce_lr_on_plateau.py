@@ -30,6 +30,8 @@ class ReduceLROnPlateau(MonitorCallback):
     Raises:
         ValueError: if `factor >= 1`; at the first epoch end in mode "auto"
             if the direction of `monitor` cannot be determined.
+        TypeError: when it reduces the rate of an optimizer built with a
+            `LearningRateSchedule` (its rate is not settable, as in Keras 3).
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",

@@ -2,8 +2,10 @@
 
 One module per optimizer on the shared `base_optimizer.Optimizer`, as in Keras 3; this
 module resolves names, configs and classes (`get`, `serialize`, `deserialize`).
+Learning-rate schedules are in `fastconv.optimizers.schedules`.
 """
 
+from fastconv.optimizers import schedules
 from fastconv.optimizers.adagrad import Adagrad
 from fastconv.optimizers.adam import Adam
 from fastconv.optimizers.adamw import AdamW

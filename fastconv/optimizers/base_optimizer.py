@@ -19,19 +19,10 @@ import operator
 
 import numpy as np
 
-
-def check_number(name, value, low=None, high=None, low_open=False, high_open=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
-        raise ValueError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
-    value = float(value)
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        span = f"{left}{low if low is not None else '-inf'}, {high if high is not None else 'inf'}{right}"
-        raise ValueError(f"Argument `{name}` must be in {span}. Received: {name}={value}")
-    return value
+from fastconv.optimizers.schedules import LearningRateSchedule
+from fastconv.optimizers.schedules import deserialize as deserialize_schedule
+from fastconv.optimizers.schedules import serialize as serialize_schedule
+from fastconv.utils.argument_validation import check_number
 
 
 class Optimizer:
@@ -43,8 +34,11 @@ class Optimizer:
     1-based step number, and `scratch` is a free array shaped like `var`.
 
     Args:
-        learning_rate: a float >= 0, or a schedule: a callable taking the
-            step count (`iterations`) and returning the learning rate.
+        learning_rate: a float >= 0, a `LearningRateSchedule`
+            (`fastconv.optimizers.schedules`), or a callable taking the step
+            count and returning the learning rate. A schedule is called with
+            `iterations` (the updates already applied: 0 for the first)
+            before each update, as in Keras 3.
         weight_decay: if set, each step first does
             `var -= var * weight_decay * learning_rate` (decoupled decay).
         clipnorm: if set, each gradient is rescaled so its L2 norm is at
@@ -97,7 +91,12 @@ class Optimizer:
     # ----------------------------------------------------------- learning rate
     @property
     def learning_rate(self):
-        """The learning rate of the next step, as a float (settable)."""
+        """The learning rate of the next step, as a float.
+
+        Settable to a number or a schedule, except that an optimizer built
+        with a `LearningRateSchedule` refuses a number, as Keras 3 does (so
+        `ReduceLROnPlateau` and `LearningRateScheduler` refuse it).
+        """
         if self._schedule is not None:
             return float(self._schedule(self.iterations))
         return self._learning_rate
@@ -108,6 +107,13 @@ class Optimizer:
             self._schedule = value
             self._learning_rate = None
             return
+        if isinstance(self._schedule, LearningRateSchedule):
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` object as its "
+                "`learning_rate` constructor argument, hence its learning rate is not "
+                "settable. If you need the learning rate to be settable, you should "
+                "instantiate the optimizer with a float `learning_rate` argument."
+            )
         if isinstance(value, np.ndarray) and value.size == 1:
             value = value.item()
         self._schedule = None
@@ -342,10 +348,10 @@ class Optimizer:
 
     # ---------------------------------------------------------------- config
     def get_config(self):
-        if self._schedule is not None:
-            schedule = self._schedule
-            learning_rate = ({"class_name": type(schedule).__name__, "config": schedule.get_config()}
-                             if hasattr(schedule, "get_config") else schedule)
+        if isinstance(self._schedule, LearningRateSchedule):
+            learning_rate = serialize_schedule(self._schedule)
+        elif self._schedule is not None:
+            learning_rate = self._schedule  # a plain callable: saving refuses it
         else:
             learning_rate = self._learning_rate
         config = {
@@ -361,7 +367,16 @@ class Optimizer:
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
+        """Builds the optimizer from `get_config()`'s output.
+
+        A `learning_rate` dict is a serialized schedule; `custom_objects`
+        maps the class names of schedules defined outside fastconv to their
+        classes.
+        """
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = deserialize_schedule(config["learning_rate"], custom_objects)
         return cls(**config)
 
     def __repr__(self):
