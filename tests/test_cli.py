@@ -16,6 +16,7 @@ import fastconv
 from fastconv import cli
 
 # The child processes import the same fastconv as this one (a source tree or an installed copy).
+TESTS_DIR = str(pathlib.Path(__file__).resolve().parent)
 PACKAGE_ROOT = str(pathlib.Path(fastconv.__file__).resolve().parents[1])
 
 OFFLINE = """
@@ -45,7 +46,10 @@ def run(*args, code=None, timeout=120):
     """Runs `fastconv ARGS` (or `code` with ARGS) in a child process; returns it finished."""
     env = dict(os.environ, PYTHONPATH=PACKAGE_ROOT)
     command = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "fastconv", *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+    # From tests/, not the repository root: the root's fastconv/ (no compiled core after a plain
+    # `pip install .`) would shadow the installed package.
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout,
+                          cwd=TESTS_DIR)
 
 
 # ------------------------------------------------------------------ missing data set, offline

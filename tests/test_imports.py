@@ -1,5 +1,6 @@
 """Importing fastconv: `fastconv.ops` alone stays light; the Keras namespaces load on use."""
 
+import os
 import subprocess
 import sys
 
@@ -21,8 +22,9 @@ HEAVY = ("fastconv.models", "fastconv.saving", "fastconv.layers", "fastconv.call
 
 
 def run(code):
+    # From tests/, not the repository root, so the installed package is the one imported.
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+                            check=True, cwd=os.path.dirname(os.path.abspath(__file__)))
     return result.stdout.split()
 
 

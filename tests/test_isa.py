@@ -20,6 +20,9 @@ from fastconv._ext import _conv
 from fastconv.ops.conv2d import _geometry
 
 LEVELS = _conv.simd_available()
+# Child processes run from tests/, not the repository root, whose fastconv/ (no compiled core
+# after a plain `pip install .`) would shadow the installed package.
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 FMA_LEVELS = [level for level in ("avx2", "avx512", "neon", "avx512emu", "neonemu")
               if level in LEVELS]
 PORTABLE_LEVELS = ["generic", "generic512"]
@@ -59,7 +62,7 @@ print(json.dumps(digests))
 def digests(level):
     env = dict(os.environ, FASTCONV_ISA=level)
     run = subprocess.run([sys.executable, "-c", DIGEST_SCRIPT], env=env, capture_output=True,
-                         text=True, timeout=300, check=True)
+                         text=True, timeout=300, check=True, cwd=TESTS_DIR)
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result.pop("isa") == level, f"FASTCONV_ISA={level} did not select {level}"
     return result
@@ -150,7 +153,7 @@ def test_unavailable_level_warns_and_falls_back():
     env = dict(os.environ, FASTCONV_ISA="no-such-isa")
     script = "from fastconv._ext import _conv; print(_conv.simd_level())"
     run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                         timeout=120, check=True)
+                         timeout=120, check=True, cwd=TESTS_DIR)
     assert "FASTCONV_ISA='no-such-isa' is not available" in run.stderr
     best = [level for level in ("avx512", "avx2", "neon", "generic") if level in LEVELS][0]
     assert run.stdout.strip() == best
