@@ -60,10 +60,12 @@ class Step:
         needs_input_grad: whether its backward pass must return dL/dinputs.
         relu_below: whether its backward pass also takes the ReLU ending its parent's layer
             (`grad_through_relu`), the parent then receiving a pre-activation gradient.
+        routes: `(position in the input gradients, parent value)` of the parents that
+            need the gradient (not the model input, not a branch with nothing to train).
     """
 
     __slots__ = ("layer", "parents", "value", "multiple_inputs", "active", "needs_input_grad",
-                 "relu_below")
+                 "relu_below", "routes")
 
     def __init__(self, layer, parents, value):
         self.layer = layer
@@ -73,6 +75,7 @@ class Step:
         self.active = False
         self.needs_input_grad = False
         self.relu_below = False
+        self.routes = ()
 
 
 class Plan:
@@ -86,6 +89,7 @@ class Plan:
 
     Attributes:
         steps: the `Step`s in execution order.
+        backward_steps: `(index, step)` of the active steps, last first.
         output_value: the index of the model's output value.
         fused_output: whether the last step's backward starts from the loss's logits gradient.
         trainable_steps: `(step index, trainable weights)` of the layers the optimizer updates.
@@ -102,10 +106,14 @@ class Plan:
             weights = step.layer.trainable_weights if trainable else []
             if weights:
                 self.trainable_steps.append((index, weights))
-            step.needs_input_grad = any(active[p] for p in step.parents)
+            step.routes = tuple((position, parent) for position, parent in enumerate(step.parents)
+                                if active[parent])
+            step.needs_input_grad = bool(step.routes)
             step.active = active[step.value] = step.needs_input_grad or bool(weights)
             for parent in step.parents:
                 consumers[parent] += 1
+        self.backward_steps = [(index, step) for index, step in enumerate(self.steps)
+                               if step.active][::-1]
         for step in self.steps:
             if (_fuses_relu_below(step.layer) and step.needs_input_grad
                     and len(step.parents) == 1 and step.parents[0] > 0):

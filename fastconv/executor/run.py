@@ -48,31 +48,31 @@ class Run:
     def backward(self, output_grad):
         """Runs the backward pass from dL/d(output) (dL/d(logits) when `plan.fused_output`);
         the weight gradients land in the states (see `grads_and_vars`)."""
-        plan = self.plan
+        plan, states = self.plan, self.states
         grads = [None] * (len(plan.steps) + 1)
         logits = [False] * (len(plan.steps) + 1)
         grads[plan.output_value] = output_grad
         logits[plan.output_value] = plan.fused_output
-        steps = plan.steps
-        for index in range(len(steps) - 1, -1, -1):
-            step = steps[index]
+        for index, step in plan.backward_steps:
             dy = grads[step.value]
-            if not step.active or dy is None:
+            if dy is None:  # nothing downstream of this step reaches the loss
                 continue
             grads[step.value] = None
-            layer, state = step.layer, self.states[index]
+            layer, state = step.layer, states[index]
             if logits[step.value]:
                 dx = layer.grad_logits(state, dy)
             elif step.relu_below and (dx := layer.grad_through_relu(state, dy)) is not None:
                 logits[step.parents[0]] = True
             else:
                 dx = layer.grad(state, dy)
-            if not step.needs_input_grad:
+            if not step.routes:
                 continue
-            for parent, grad in zip(step.parents, dx if step.multiple_inputs else (dx,)):
-                if grad is None or parent == 0 or not steps[parent - 1].active:
-                    continue  # the model input, or a branch with nothing to train below
-                grads[parent] = grad if grads[parent] is None else grads[parent] + grad
+            if not step.multiple_inputs:
+                dx = (dx,)
+            for position, parent in step.routes:
+                grad = dx[position]
+                if grad is not None:
+                    grads[parent] = grad if grads[parent] is None else grads[parent] + grad
 
     def grads_and_vars(self):
         """(gradient, weight) pairs of the last backward pass, in the model's weight order."""
