@@ -5,6 +5,8 @@ Environment switches (all optional):
   FASTCONV_SANITIZE=1     AddressSanitizer + UBSan build (for the sanitizer CI job)
   FASTCONV_BOUNDSCHECK=1  turn Cython bounds checking back on (debugging)
   FASTCONV_ONLY=NAME      build only extension NAME (e.g. fastconv._pool) while iterating
+  FASTCONV_EMULATE=1      add the test-only kernel set "avx512emu" (the AVX-512 kernels through
+                          SIMDe on AVX2; needs `pip install simde-py`)
 """
 import glob
 import os
@@ -19,8 +21,8 @@ from setuptools.command.build_ext import build_ext
 CSRC = "csrc"
 # One extension per kernel family; each lists the C files it links.
 EXTENSIONS = {
-    "fastconv._conv": ["cpu.c", "gemm.c", "gemm_kernels.c", "conv2d.c", "probe.c", "optim.c", "activation.c"],
-    "fastconv._pool": ["pool2d.c"],
+    "fastconv._conv": ["cpu.c", "gemm.c", "gemm_kernels.c", "gemm_kernels_avx512emu.c", "conv2d.c", "probe.c", "optim.c", "activation.c"],
+    "fastconv._pool": ["cpu.c", "pool2d.c"],
 }
 
 
@@ -62,12 +64,21 @@ class BuildExt(build_ext):
                    "-fno-sanitize-recover=undefined"]
             cflags = [f for f in cflags if f != "-O3"] + ["-O1", "-g"] + san
             ldflags += san
+        macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+        includes = []
+        if _flag("FASTCONV_EMULATE"):
+            import simde_py  # the SIMDe headers: pip install simde-py
+
+            macros.append(("FC_HAVE_AVX512EMU", "1"))
+            includes.append(simde_py.get_include())
         for ext in self.extensions:
             ext.extra_compile_args = cflags
             ext.extra_link_args = ldflags
-            ext.define_macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+            ext.define_macros = macros
+            ext.include_dirs = ext.include_dirs + includes
         print(f"fastconv build: openmp={'on' if openmp else 'off'}, "
               f"sanitize={'on' if _flag('FASTCONV_SANITIZE') else 'off'}, "
+              f"emulate={'on' if _flag('FASTCONV_EMULATE') else 'off'}, "
               f"cflags={' '.join(cflags)}", file=sys.stderr)
         super().build_extensions()
 

@@ -17,10 +17,13 @@
 #endif
 
 #define FC_DIRECT_TAPS 3 /* taps accumulated together in the weight gradient (acc0..acc2) */
+/* Output rows summed into a block partial before it joins the running total: a two-level sum
+   whose rounding error grows with the block and the block count, not with N*OH*OW. */
+#define FC_DIRECT_ROWS 16
 
 /* dweight[tap, f] = sum over images and pixels of xpad[tap window cell] * dout[pixel, f].
-   A task owns FC_DIRECT_TAPS taps x NR channels and sums every pixel in order, so the result
-   does not depend on the thread count. */
+   A task owns FC_DIRECT_TAPS taps x NR channels and sums every pixel in a fixed order (blocks of
+   FC_DIRECT_ROWS output rows), so the result does not depend on the thread count. */
 TARGET static void FNI(direct_c1_backward_weight)(T *dweight, const T *xpad, const T *dout,
                                                   const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,
                                                   int nthreads) {
@@ -29,54 +32,71 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, const T *xpad, con
     const int64_t f_blocks = (OC + NR - 1) / NR;
     (void)nthreads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic) num_threads(nthreads)
+#pragma omp parallel num_threads(nthreads)
 #endif
-    for (int64_t task = 0; task < tap_blocks * f_blocks; task++) {
-        const int64_t t0 = (task / f_blocks) * FC_DIRECT_TAPS, f0 = (task % f_blocks) * NR;
-        const int64_t nt = taps - t0 < FC_DIRECT_TAPS ? taps - t0 : FC_DIRECT_TAPS;
-        const int64_t nf = OC - f0 < NR ? OC - f0 : NR;
-        int64_t offset[FC_DIRECT_TAPS];
-        T sum[FC_DIRECT_TAPS][NR] = {{0}};
-        /* Missing taps of the last block repeat tap t0; their sums are never stored. */
-        for (int i = 0; i < FC_DIRECT_TAPS; i++) {
-            const int64_t t = i < nt ? t0 + i : t0;
-            offset[i] = (t / d->KW) * d->DH * Wp + (t % d->KW) * d->DW;
-        }
-        if (nf == NR) {
-            /* Constant trip counts and block-local accumulators: they live in registers. */
-            T acc0[NR] = {0}, acc1[NR] = {0}, acc2[NR] = {0};
-            for (int64_t row = 0; row < d->N * d->OH; row++) {
-                const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
-                const T *g = dout + row * d->OW * OC + f0;
-                for (int64_t ow = 0; ow < d->OW; ow++, g += OC) {
-                    const T *xo = xrow + ow * d->SW;
-                    const T x0 = xo[offset[0]], x1 = xo[offset[1]], x2 = xo[offset[2]];
-                    FC_SIMD
-                    for (int j = 0; j < NR; j++) {
-                        acc0[j] += x0 * g[j];
-                        acc1[j] += x1 * g[j];
-                        acc2[j] += x2 * g[j];
+    {
+        const fc_fp_state fp = fc_fp_fast();
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (int64_t task = 0; task < tap_blocks * f_blocks; task++) {
+            const int64_t t0 = (task / f_blocks) * FC_DIRECT_TAPS, f0 = (task % f_blocks) * NR;
+            const int64_t nt = taps - t0 < FC_DIRECT_TAPS ? taps - t0 : FC_DIRECT_TAPS;
+            const int64_t nf = OC - f0 < NR ? OC - f0 : NR;
+            int64_t offset[FC_DIRECT_TAPS];
+            T sum[FC_DIRECT_TAPS][NR] = {{0}};
+            /* Missing taps of the last block repeat tap t0; their sums are never stored. */
+            for (int i = 0; i < FC_DIRECT_TAPS; i++) {
+                const int64_t t = i < nt ? t0 + i : t0;
+                offset[i] = (t / d->KW) * d->DH * Wp + (t % d->KW) * d->DW;
+            }
+            const int64_t rows = d->N * d->OH;
+            for (int64_t row0 = 0; row0 < rows; row0 += FC_DIRECT_ROWS) {
+                const int64_t row1 = rows - row0 < FC_DIRECT_ROWS ? rows : row0 + FC_DIRECT_ROWS;
+                if (nf == NR) {
+                    /* Constant trip counts and block-local accumulators: they live in
+                       registers. */
+                    T acc0[NR] = {0}, acc1[NR] = {0}, acc2[NR] = {0};
+                    for (int64_t row = row0; row < row1; row++) {
+                        const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
+                        const T *g = dout + row * d->OW * OC + f0;
+                        for (int64_t ow = 0; ow < d->OW; ow++, g += OC) {
+                            const T *xo = xrow + ow * d->SW;
+                            const T x0 = xo[offset[0]], x1 = xo[offset[1]], x2 = xo[offset[2]];
+                            FC_SIMD
+                            for (int j = 0; j < NR; j++) {
+                                acc0[j] += x0 * g[j];
+                                acc1[j] += x1 * g[j];
+                                acc2[j] += x2 * g[j];
+                            }
+                        }
                     }
-                }
-            }
-            for (int j = 0; j < NR; j++) sum[0][j] = acc0[j], sum[1][j] = acc1[j], sum[2][j] = acc2[j];
-        } else {
-            for (int64_t row = 0; row < d->N * d->OH; row++) {
-                const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
-                const T *g = dout + row * d->OW * OC + f0;
-                for (int64_t ow = 0; ow < d->OW; ow++, g += OC) {
-                    const T *xo = xrow + ow * d->SW;
+                    for (int j = 0; j < NR; j++)
+                        sum[0][j] += acc0[j], sum[1][j] += acc1[j], sum[2][j] += acc2[j];
+                } else {
+                    T acc[FC_DIRECT_TAPS][NR] = {{0}};
+                    for (int64_t row = row0; row < row1; row++) {
+                        const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
+                        const T *g = dout + row * d->OW * OC + f0;
+                        for (int64_t ow = 0; ow < d->OW; ow++, g += OC) {
+                            const T *xo = xrow + ow * d->SW;
+                            for (int i = 0; i < FC_DIRECT_TAPS; i++)
+                                for (int64_t j = 0; j < nf; j++) acc[i][j] += xo[offset[i]] * g[j];
+                        }
+                    }
                     for (int i = 0; i < FC_DIRECT_TAPS; i++)
-                        for (int64_t j = 0; j < nf; j++) sum[i][j] += xo[offset[i]] * g[j];
+                        for (int64_t j = 0; j < nf; j++) sum[i][j] += acc[i][j];
                 }
             }
+            for (int64_t i = 0; i < nt; i++)
+                for (int64_t j = 0; j < nf; j++) dweight[(t0 + i) * OC + f0 + j] = sum[i][j];
         }
-        for (int64_t i = 0; i < nt; i++)
-            for (int64_t j = 0; j < nf; j++) dweight[(t0 + i) * OC + f0 + j] = sum[i][j];
+        fc_fp_restore(fp);
     }
 }
 
 #undef FC_DIRECT_TAPS
+#undef FC_DIRECT_ROWS
 #undef FNI
 #undef FC_CAT3
 #undef FC_CAT3_

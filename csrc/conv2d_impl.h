@@ -1,4 +1,5 @@
-/* Type-generic body of conv2d.c; included once per type with T, SFX and NR defined.
+/* Type- and geometry-generic body of conv2d.c; included once per (type, geometry) with T, TSFX
+   (type suffix), SFX (e.g. f32_wide), MR, NR and MC defined.
    GEMM views (per image n and group g, P = OH*OW pixels, Kg = KH*KW*C/G, Fg = OC/G):
      forward          out (P x Fg)    = im2col(inp) (P x Kg) * weight (Kg x Fg)
      backward input   dcol (P x Kg)   = dout (P x Fg) * weight^T (Fg x Kg), then col2im into dinp
@@ -41,26 +42,26 @@ static int64_t fc_tap_runs(fc_tap_run *runs, const fc_conv2d_dims *d, int64_t g,
    MR-row slivers (kc columns), as fc_pack_a would from a materialized matrix. */
 static void FN(pack_im2col)(T *dst, const T *x, const fc_conv2d_dims *d, const fc_tap_run *runs,
                             int64_t nruns, int64_t m0, int64_t mc, int64_t kc) {
-    const int64_t mpad = fc_round_up(mc, FC_MR);
+    const int64_t mpad = fc_round_up(mc, MR);
     for (int64_t r = 0; r < mpad; r++) {
-        T *row = dst + (r / FC_MR) * kc * FC_MR + r % FC_MR;
+        T *row = dst + (r / MR) * kc * MR + r % MR;
         if (r >= mc) {
-            for (int64_t k = 0; k < kc; k++) row[k * FC_MR] = 0;
+            for (int64_t k = 0; k < kc; k++) row[k * MR] = 0;
             continue;
         }
         const int64_t p = m0 + r;
         const int64_t ih0 = (p / d->OW) * d->SH - d->PT, iw0 = (p % d->OW) * d->SW - d->PL;
         for (const fc_tap_run *run = runs; run < runs + nruns; run++) {
             const int64_t ih = ih0 + run->dh, iw = iw0 + run->dw;
-            T *o = row + run->col * FC_MR;
+            T *o = row + run->col * MR;
             if (ih >= 0 && ih < d->H && iw >= 0 && iw < d->W) {
                 const T *src = x + (ih * d->W + iw) * d->C + run->src;
                 if (run->len == 1) /* one channel per tap: skip the loop's set-up */
                     o[0] = src[0];
                 else
-                    for (int64_t t = 0; t < run->len; t++) o[t * FC_MR] = src[t];
+                    for (int64_t t = 0; t < run->len; t++) o[t * MR] = src[t];
             } else {
-                for (int64_t t = 0; t < run->len; t++) o[t * FC_MR] = 0;
+                for (int64_t t = 0; t < run->len; t++) o[t * MR] = 0;
             }
         }
     }
@@ -118,18 +119,18 @@ static const T FN(zero_run)[FC_KC];
    (per MR-row sliver, per run, MR pointers); padding and rows past the block read zeros. */
 static void FN(im2col_rows)(const T **rows, const T *x, const fc_conv2d_dims *d,
                             const fc_tap_run *runs, int64_t nruns, int64_t m0, int64_t mc) {
-    const int64_t mpad = fc_round_up(mc, FC_MR);
+    const int64_t mpad = fc_round_up(mc, MR);
     for (int64_t r = 0; r < mpad; r++) {
-        const T **row = rows + (r / FC_MR) * nruns * FC_MR + r % FC_MR;
+        const T **row = rows + (r / MR) * nruns * MR + r % MR;
         if (r >= mc) {
-            for (int64_t k = 0; k < nruns; k++) row[k * FC_MR] = FN(zero_run);
+            for (int64_t k = 0; k < nruns; k++) row[k * MR] = FN(zero_run);
             continue;
         }
         const int64_t p = m0 + r;
         const int64_t ih0 = (p / d->OW) * d->SH - d->PT, iw0 = (p % d->OW) * d->SW - d->PL;
         for (int64_t k = 0; k < nruns; k++) {
             const int64_t ih = ih0 + runs[k].dh, iw = iw0 + runs[k].dw;
-            row[k * FC_MR] = ih >= 0 && ih < d->H && iw >= 0 && iw < d->W
+            row[k * MR] = ih >= 0 && ih < d->H && iw >= 0 && iw < d->W
                                  ? x + (ih * d->W + iw) * d->C + runs[k].src
                                  : FN(zero_run);
         }
@@ -181,15 +182,8 @@ static fc_conv2d_dims FN(padded_dims)(const fc_conv2d_dims *d) {
 static void FN(single_channel_backward_weight)(T *dweight, const T *dout, const T *inp,
                                                const fc_conv2d_dims *d, T *xpad, int nthreads) {
     FN(pad_single_channel)(xpad, inp, d, nthreads);
-#ifdef FC_HAVE_X86
-    if (fc_selected_isa() >= FC_ISA_AVX2) {
-        FC_CAT(FN(direct_c1_backward_weight), avx2)(dweight, xpad, dout, d, FN(padded_rows)(d),
-                                                    FN(padded_cols)(d), nthreads);
-        return;
-    }
-#endif
-    FC_CAT(FN(direct_c1_backward_weight), generic)(dweight, xpad, dout, d, FN(padded_rows)(d),
-                                                   FN(padded_cols)(d), nthreads);
+    FC_CAT(direct_c1_backward_weight, TSFX)(dweight, xpad, dout, d, FN(padded_rows)(d),
+                                            FN(padded_cols)(d), nthreads);
 }
 
 /* dst[i] += src[i]; the buffers never overlap, which lets the compiler vectorize. */
@@ -218,12 +212,12 @@ static int FN(gemm_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads
     size_t packed_weights, panels;
     if (!fc_mul_size((size_t)FN(kg)(d), (size_t)fc_round_up(d->OC / d->G, NR), &packed_weights) ||
         !fc_mul_size(packed_weights, (size_t)d->G, &packed_weights) ||
-        !fc_mul_size((size_t)FC_MC * FC_KC, (size_t)nthreads, &panels))
+        !fc_mul_size((size_t)MC * FC_KC, (size_t)nthreads, &panels))
         return 0;
     return fc_add_size(packed_weights, panels, elements);
 }
 
-int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
+static int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
     size_t gemm, padded;
     if (!FN(gemm_forward_workspace_size)(d, nthreads, &gemm)) return 0;
     if (!FN(is_single_channel)(d)) return (*elements = gemm), 1;
@@ -245,7 +239,7 @@ static void FN(single_channel_forward)(T *out, const T *xpad, const T *weight, c
     const int64_t wsize = taps * fc_round_up(OC, NR);
     T *wpack = workspace, *panels = workspace + wsize;
     FN(fc_pack_b)(wpack, weight, OC, 1, taps, OC);
-    const int64_t chunks = (P + FC_MC - 1) / FC_MC, tasks = d->N * chunks;
+    const int64_t chunks = (P + MC - 1) / MC, tasks = d->N * chunks;
     int64_t offset[FC_KC]; /* of each tap's cell from its window's origin */
     for (int64_t tap = 0; tap < taps; tap++)
         offset[tap] = (tap / d->KW) * d->DH * d->W + (tap % d->KW) * d->DW;
@@ -254,35 +248,37 @@ static void FN(single_channel_forward)(T *out, const T *xpad, const T *weight, c
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
-        T *apack = panels + (size_t)FN(thread_id)() * FC_MC * FC_KC;
+        const fc_fp_state fp = fc_fp_fast();
+        T *apack = panels + (size_t)FN(thread_id)() * MC * FC_KC;
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
         for (int64_t t = 0; t < tasks; t++) {
-            const int64_t n = t / chunks, p0 = (t % chunks) * FC_MC;
-            const int64_t mc = P - p0 < FC_MC ? P - p0 : FC_MC;
+            const int64_t n = t / chunks, p0 = (t % chunks) * MC;
+            const int64_t mc = P - p0 < MC ? P - p0 : MC;
             const T *image = xpad + n * d->H * d->W;
             int64_t oh = p0 / d->OW, ow = p0 % d->OW;
             T *dst = apack;
-            for (int64_t i0 = 0; i0 < mc; i0 += FC_MR, dst += taps * FC_MR) {
-                const int64_t mr = mc - i0 < FC_MR ? mc - i0 : FC_MR;
-                for (int64_t i = 0; i < FC_MR; i++) {
+            for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += taps * MR) {
+                const int64_t mr = mc - i0 < MR ? mc - i0 : MR;
+                for (int64_t i = 0; i < MR; i++) {
                     if (i >= mr) {
-                        for (int64_t tap = 0; tap < taps; tap++) dst[tap * FC_MR + i] = 0;
+                        for (int64_t tap = 0; tap < taps; tap++) dst[tap * MR + i] = 0;
                         continue;
                     }
                     const T *origin = image + oh * d->SH * d->W + ow * d->SW;
-                    for (int64_t tap = 0; tap < taps; tap++) dst[tap * FC_MR + i] = origin[offset[tap]];
+                    for (int64_t tap = 0; tap < taps; tap++) dst[tap * MR + i] = origin[offset[tap]];
                     if (++ow == d->OW) ow = 0, oh++;
                 }
             }
             FN(fc_macro_kernel)(mc, OC, taps, apack, wpack, taps * NR, out + (n * P + p0) * OC, OC,
                                 relu ? FC_RELU : 0, bias);
         }
+        fc_fp_restore(fp);
     }
 }
 
-void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
+static void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
                         const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     if (FN(is_single_channel)(d)) {
@@ -309,7 +305,7 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
     for (int64_t g = 0; g < d->G; g++)
         FN(fc_pack_b)(wpack + g * wsize, weight + g * Fg, d->OC, 1, Kg, Fg);
 
-    const int64_t mtiles = (P + FC_MC - 1) / FC_MC, tasks = d->N * d->G * mtiles;
+    const int64_t mtiles = (P + MC - 1) / MC, tasks = d->N * d->G * mtiles;
     const int64_t kstep = fc_k_step(Kg);
     const int indirect = d->C / d->G >= FC_INDIRECT_MIN_CHANNELS;
     (void)nthreads;
@@ -317,13 +313,14 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
-        T *apack = panels + (size_t)FN(thread_id)() * FC_MC * FC_KC;
+        const fc_fp_state fp = fc_fp_fast();
+        T *apack = panels + (size_t)FN(thread_id)() * MC * FC_KC;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
         for (int64_t t = 0; t < tasks; t++) {
-            const int64_t n = t / (d->G * mtiles), g = (t / mtiles) % d->G, m0 = (t % mtiles) * FC_MC;
-            const int64_t mc = P - m0 < FC_MC ? P - m0 : FC_MC;
+            const int64_t n = t / (d->G * mtiles), g = (t / mtiles) % d->G, m0 = (t % mtiles) * MC;
+            const int64_t mc = P - m0 < MC ? P - m0 : MC;
             const T *x = inp + n * d->H * d->W * d->C;
             T *y = out + (n * P + m0) * d->OC + g * Fg;
             for (int64_t k0 = 0; k0 < Kg; k0 += kstep) {
@@ -334,7 +331,7 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
                 const int flags = (k0 > 0 ? FC_ACCUMULATE : 0) | (relu && k0 + kc == Kg ? FC_RELU : 0);
                 const T *wpanel = wpack + g * wsize + k0 * NR, *gbias = bias ? bias + g * Fg : NULL;
                 if (indirect) {
-                    const T *rows[FC_MC * FC_INDIRECT_MAX_RUNS];
+                    const T *rows[MC * FC_INDIRECT_MAX_RUNS];
                     int64_t lens[FC_INDIRECT_MAX_RUNS];
                     for (int64_t r = 0; r < nruns; r++) lens[r] = runs[r].len;
                     FN(im2col_rows)(rows, x, d, runs, nruns, m0, mc);
@@ -346,17 +343,71 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
                 FN(fc_macro_kernel)(mc, Fg, kc, apack, wpanel, Kg * NR, y, d->OC, flags, gbias);
             }
         }
+        fc_fp_restore(fp);
     }
 }
 
-int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int nthreads,
+/* With stride 1 the input gradient is a forward convolution of dout with the kernel rotated by
+   180 degrees and its channel axes swapped,
+     dinp[n, ih, iw, c] = sum dout[n, ih + PT - kh*DH, iw + PL - kw*DW, f] * weight[kh, kw, c, f],
+   i.e. weight'[kh, kw, f, c] = weight[KH-1-kh, KW-1-kw, c, f] with padding (KH-1)*DH - PT on top
+   and (KW-1)*DW - PL on the left. That reduction runs KH*KW*OC/G deep in the forward kernels
+   with no col2im pass, where GEMM + col2im reduces only OC/G deep and then scatters; it needs
+   enough channels on both sides to fill the register tiles. */
+#ifndef FC_ROTATED_MIN_CHANNELS
+#define FC_ROTATED_MIN_CHANNELS 8
+#endif
+
+static int FN(rotated_input_gradient)(const fc_conv2d_dims *d) {
+    return d->SH == 1 && d->SW == 1 && d->OC / d->G >= FC_INDIRECT_MIN_CHANNELS &&
+           d->C / d->G >= FC_ROTATED_MIN_CHANNELS;
+}
+
+static fc_conv2d_dims FN(rotated_dims)(const fc_conv2d_dims *d) {
+    fc_conv2d_dims r = *d;
+    r.H = d->OH, r.W = d->OW, r.C = d->OC;
+    r.OH = d->H, r.OW = d->W, r.OC = d->C;
+    r.PT = (d->KH - 1) * d->DH - d->PT;
+    r.PL = (d->KW - 1) * d->DW - d->PL;
+    return r;
+}
+
+/* Elements of the rotated kernel, rounded up so the forward workspace after it stays 64-byte
+   aligned. */
+static int64_t FN(rotated_kernel_size)(const fc_conv2d_dims *d) {
+    return fc_round_up(d->KH * d->KW * (d->C / d->G) * d->OC, 64 / (int64_t)sizeof(T));
+}
+
+static void FN(rotated_input_gradient_pass)(T *dinp, const T *dout, const T *weight,
+                                            const fc_conv2d_dims *d, T *workspace, int nthreads) {
+    const fc_conv2d_dims r = FN(rotated_dims)(d);
+    const int64_t Fg = d->OC / d->G, Cg = d->C / d->G;
+    T *rotated = workspace;
+    for (int64_t tap = 0; tap < d->KH * d->KW; tap++) {
+        const int64_t from = (d->KH - 1 - tap / d->KW) * d->KW + (d->KW - 1 - tap % d->KW);
+        for (int64_t g = 0; g < d->G; g++)
+            for (int64_t f = 0; f < Fg; f++)
+                for (int64_t c = 0; c < Cg; c++)
+                    rotated[(tap * Fg + f) * d->C + g * Cg + c] =
+                        weight[(from * Cg + c) * d->OC + g * Fg + f];
+    }
+    FN(gemm_forward)(dinp, dout, rotated, NULL, &r, 0, workspace + FN(rotated_kernel_size)(d),
+                     nthreads);
+}
+
+static int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                              size_t *elements) {
     size_t packed_weights, per_thread, threads, total;
+    if (FN(rotated_input_gradient)(d)) {
+        const fc_conv2d_dims r = FN(rotated_dims)(d);
+        return FN(gemm_forward_workspace_size)(&r, nthreads, &total) &&
+               fc_add_size(total, (size_t)FN(rotated_kernel_size)(d), elements);
+    }
     const int64_t Kg = FN(kg)(d);
     if (!fc_mul_size((size_t)(d->OC / d->G), (size_t)fc_round_up(Kg, NR), &packed_weights) ||
         !fc_mul_size(packed_weights, (size_t)d->G, &packed_weights) ||
-        !fc_mul_size((size_t)FC_MC, (size_t)Kg, &per_thread) ||
-        !fc_add_size(per_thread, (size_t)FC_MC * FC_KC, &per_thread) ||
+        !fc_mul_size((size_t)MC, (size_t)Kg, &per_thread) ||
+        !fc_add_size(per_thread, (size_t)MC * FC_KC, &per_thread) ||
         !fc_mul_size(per_thread, (size_t)nthreads, &threads) ||
         !fc_add_size(packed_weights, threads, &total))
         return 0;
@@ -364,9 +415,13 @@ int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int nthrea
     return 1;
 }
 
-void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc_conv2d_dims *d,
+static void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc_conv2d_dims *d,
                                T *workspace, int nthreads) {
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
+    if (FN(rotated_input_gradient)(d)) {
+        FN(rotated_input_gradient_pass)(dinp, dout, weight, d, workspace, nthreads);
+        return;
+    }
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, Cg = d->C / d->G, P = d->OH * d->OW;
     const int64_t wsize = Fg * fc_round_up(Kg, NR), image = d->H * d->W * d->C;
     const int64_t fstep = fc_k_step(Fg);
@@ -381,8 +436,9 @@ void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
-        T *apack = scratch + (size_t)FN(thread_id)() * (FC_MC * FC_KC + FC_MC * Kg);
-        T *dcol = apack + FC_MC * FC_KC;
+        const fc_fp_state fp = fc_fp_fast();
+        T *apack = scratch + (size_t)FN(thread_id)() * (MC * FC_KC + MC * Kg);
+        T *dcol = apack + MC * FC_KC;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
@@ -390,15 +446,15 @@ void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc
             T *dx = dinp + n * image;
             for (int64_t i = 0; i < image; i++) dx[i] = 0;
             for (int64_t g = 0; g < d->G; g++) {
-                for (int64_t m0 = 0; m0 < P; m0 += FC_MC) {
-                    const int64_t mc = P - m0 < FC_MC ? P - m0 : FC_MC;
+                for (int64_t m0 = 0; m0 < P; m0 += MC) {
+                    const int64_t mc = P - m0 < MC ? P - m0 : MC;
                     const T *dy = dout + (n * P + m0) * d->OC + g * Fg;
                     for (int64_t f0 = 0; f0 < Fg; f0 += fstep) {
                         const int64_t fc = Fg - f0 < fstep ? Fg - f0 : fstep;
                         FN(fc_pack_a)(apack, dy + f0, d->OC, 1, mc, fc);
                         /* All MR rows of the last sliver (zeros packed past mc) land in dcol,
                            which has room: full register tiles, no edge path. */
-                        FN(fc_macro_kernel)(fc_round_up(mc, FC_MR), Kg, fc, apack,
+                        FN(fc_macro_kernel)(fc_round_up(mc, MR), Kg, fc, apack,
                                             wpack + g * wsize + f0 * NR, Fg * NR, dcol, Kg,
                                             f0 > 0 ? FC_ACCUMULATE : 0, NULL);
                     }
@@ -414,26 +470,45 @@ void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc
                 }
             }
         }
+        fc_fp_restore(fp);
     }
 }
 
 /* Channels per task of the bias gradient: one cache line of float. */
 #define FC_BIAS_BLOCK 16
+/* Pixels summed into a chunk before it joins the running total: a two-level sum whose rounding
+   error grows with the chunk and the chunk count, not with N*OH*OW. */
+#define FC_BIAS_ROWS 256
 
-/* dbias[f] = sum of dout over images and pixels, in pixel order; nothing when dbias is NULL.
+/* dbias[f] = sum of dout over images and pixels, in pixel order, chunked; nothing when dbias is
+   NULL.
    Threads split the channels, so each sum's order is the same whatever the thread count. */
 static void FN(bias_gradient)(T *dbias, const T *dout, const fc_conv2d_dims *d, int nthreads) {
     if (!dbias) return;
     const int64_t rows = d->N * d->OH * d->OW, OC = d->OC;
     (void)nthreads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nthreads)
+#pragma omp parallel num_threads(nthreads)
 #endif
-    for (int64_t f0 = 0; f0 < OC; f0 += FC_BIAS_BLOCK) {
-        const int64_t fn = OC - f0 < FC_BIAS_BLOCK ? OC - f0 : FC_BIAS_BLOCK;
-        T sum[FC_BIAS_BLOCK] = {0}; /* local: blocks of dbias may share a cache line */
-        for (int64_t row = 0; row < rows; row++) FN(add_row)(sum, dout + row * OC + f0, fn);
-        for (int64_t f = 0; f < fn; f++) dbias[f0 + f] = sum[f];
+    {
+        const fc_fp_state fp = fc_fp_fast();
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t f0 = 0; f0 < OC; f0 += FC_BIAS_BLOCK) {
+            const int64_t fn = OC - f0 < FC_BIAS_BLOCK ? OC - f0 : FC_BIAS_BLOCK;
+            /* local: blocks of dbias may share a cache line */
+            T sum[FC_BIAS_BLOCK] = {0}, chunk[FC_BIAS_BLOCK];
+            for (int64_t row0 = 0; row0 < rows; row0 += FC_BIAS_ROWS) {
+                const int64_t row1 = rows - row0 < FC_BIAS_ROWS ? rows : row0 + FC_BIAS_ROWS;
+                for (int64_t f = 0; f < fn; f++) chunk[f] = 0;
+                for (int64_t row = row0; row < row1; row++)
+                    FN(add_row)(chunk, dout + row * OC + f0, fn);
+                FN(add_row)(sum, chunk, fn);
+            }
+            for (int64_t f = 0; f < fn; f++) dbias[f0 + f] = sum[f];
+        }
+        fc_fp_restore(fp);
     }
 }
 
@@ -451,14 +526,14 @@ static int64_t FN(wgrad_segments)(const fc_conv2d_dims *d) {
     return segments;
 }
 
-int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthreads,
+static int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                               size_t *elements) {
     size_t partials, per_thread, threads, total;
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G;
     if (FN(is_single_channel)(d)) return FN(single_channel_workspace)(d, elements);
     if (!fc_mul_size((size_t)Fg * (size_t)d->G, (size_t)Kg, &partials) ||
         !fc_mul_size(partials, (size_t)FN(wgrad_segments)(d), &partials) ||
-        !fc_mul_size((size_t)fc_round_up(Fg, FC_MR), (size_t)FC_KC, &per_thread) ||
+        !fc_mul_size((size_t)fc_round_up(Fg, MR), (size_t)FC_KC, &per_thread) ||
         !fc_add_size(per_thread, (size_t)FC_KC * NR, &per_thread) ||
         !fc_mul_size(per_thread, (size_t)nthreads, &threads) ||
         !fc_add_size(partials, threads, &total))
@@ -467,7 +542,7 @@ int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthre
     return 1;
 }
 
-void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *inp,
+static void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *inp,
                                 const fc_conv2d_dims *d, T *workspace, int nthreads) {
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     /* Computed transposed, dweight^T (Fg x Kg) = dout^T (Fg x P) * im2col (P x Kg), so that both
@@ -493,8 +568,9 @@ void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *in
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
-        T *apack = scratch + (size_t)FN(thread_id)() * (fc_round_up(Fg, FC_MR) * FC_KC + FC_KC * NR);
-        T *bpack = apack + fc_round_up(Fg, FC_MR) * FC_KC;
+        const fc_fp_state fp = fc_fp_fast();
+        T *apack = scratch + (size_t)FN(thread_id)() * (fc_round_up(Fg, MR) * FC_KC + FC_KC * NR);
+        T *bpack = apack + fc_round_up(Fg, MR) * FC_KC;
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
@@ -546,64 +622,16 @@ void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *in
             for (int64_t g = 0; g < d->G; g++)
                 for (int64_t f = 0; f < Fg; f++)
                     dweight[k * d->OC + g * Fg + f] = partials[(g * Fg + f) * Kg + k];
+        fc_fp_restore(fp);
     }
     FN(bias_gradient)(dbias, dout, d, nthreads);
 }
 
 #undef FC_BIAS_BLOCK
+#undef FC_BIAS_ROWS
 #undef FC_WGRAD_SEGMENTS
 #undef FC_WGRAD_PARTIAL_MAX
 
-/* ---- plain twins ---------------------------------------------------------------------------- */
-
-/* Calls BODY for every (output pixel, output channel, tap, input channel) with in-bounds input,
-   binding: o (out index), i (inp index), w (weight index), f (output channel). */
-#define FOR_EACH_TERM(d, BODY)                                                                     \
-    for (int64_t n = 0; n < d->N; n++)                                                             \
-        for (int64_t oh = 0; oh < d->OH; oh++)                                                     \
-            for (int64_t ow = 0; ow < d->OW; ow++)                                                 \
-                for (int64_t f = 0; f < d->OC; f++) {                                              \
-                    const int64_t Cg = d->C / d->G, g = f / (d->OC / d->G);                        \
-                    const int64_t o = ((n * d->OH + oh) * d->OW + ow) * d->OC + f;                 \
-                    for (int64_t kh = 0; kh < d->KH; kh++)                                         \
-                        for (int64_t kw = 0; kw < d->KW; kw++) {                                   \
-                            const int64_t ih = oh * d->SH - d->PT + kh * d->DH;                    \
-                            const int64_t iw = ow * d->SW - d->PL + kw * d->DW;                    \
-                            if (ih < 0 || ih >= d->H || iw < 0 || iw >= d->W) continue;            \
-                            for (int64_t c = 0; c < Cg; c++) {                                     \
-                                const int64_t i = ((n * d->H + ih) * d->W + iw) * d->C + g * Cg + c; \
-                                const int64_t w = ((kh * d->KW + kw) * Cg + c) * d->OC + f;        \
-                                BODY;                                                              \
-                            }                                                                      \
-                        }                                                                          \
-                }
-
-void FN(conv2d_forward_naive)(T *out, const T *inp, const T *weight, const T *bias,
-                              const fc_conv2d_dims *d, int relu) {
-    const int64_t size = d->N * d->OH * d->OW * d->OC;
-    for (int64_t o = 0; o < size; o++) out[o] = bias ? bias[o % d->OC] : 0;
-    FOR_EACH_TERM(d, out[o] += inp[i] * weight[w])
-    if (relu)
-        for (int64_t o = 0; o < size; o++) out[o] = out[o] < 0 ? 0 : out[o];
-}
-
-void FN(conv2d_backward_input_naive)(T *dinp, const T *dout, const T *weight,
-                                     const fc_conv2d_dims *d) {
-    for (int64_t i = 0; i < d->N * d->H * d->W * d->C; i++) dinp[i] = 0;
-    FOR_EACH_TERM(d, dinp[i] += dout[o] * weight[w])
-}
-
-void FN(conv2d_backward_weight_naive)(T *dweight, T *dbias, const T *dout, const T *inp,
-                                      const fc_conv2d_dims *d) {
-    for (int64_t w = 0; w < FN(kg)(d) * d->OC; w++) dweight[w] = 0;
-    FOR_EACH_TERM(d, dweight[w] += dout[o] * inp[i])
-    if (dbias) {
-        for (int64_t f = 0; f < d->OC; f++) dbias[f] = 0;
-        for (int64_t o = 0; o < d->N * d->OH * d->OW * d->OC; o++) dbias[o % d->OC] += dout[o];
-    }
-}
-
-#undef FOR_EACH_TERM
 #undef FN
 #undef FC_CAT
 #undef FC_CAT_

@@ -8,7 +8,8 @@
 #include <immintrin.h>
 #endif
 
-static const char *const isa_names[FC_ISA_COUNT] = {"generic", "avx2", "avx512", "neon"};
+static const char *const isa_names[FC_ISA_COUNT] = {"generic", "avx2", "avx512", "neon", "generic512",
+                                                      "avx512emu"};
 
 const char *fc_isa_name(fc_isa isa) { return isa_names[isa]; }
 
@@ -34,7 +35,10 @@ static int msvc_supports(fc_isa isa) {
 #endif
 
 int fc_isa_available(fc_isa isa) {
-    if (isa == FC_ISA_GENERIC) return 1;
+    if (isa == FC_ISA_GENERIC || isa == FC_ISA_GENERIC512) return 1;
+#ifdef FC_HAVE_AVX512EMU
+    if (isa == FC_ISA_AVX512EMU) return fc_isa_available(FC_ISA_AVX2);
+#endif
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
     /* GCC's check includes the OS-enabled register state (XGETBV). */
     __builtin_cpu_init();
@@ -52,7 +56,7 @@ int fc_isa_available(fc_isa isa) {
 }
 
 fc_isa fc_supported_isa(void) {
-    for (int i = FC_ISA_COUNT - 1; i > 0; i--)
+    for (int i = FC_ISA_REAL_COUNT - 1; i > 0; i--)
         if (fc_isa_available((fc_isa)i)) return (fc_isa)i;
     return FC_ISA_GENERIC;
 }
@@ -61,7 +65,7 @@ static fc_isa requested_isa(fc_isa supported) {
     const char *env = getenv("FASTCONV_ISA");
     if (env == NULL || env[0] == '\0') return supported;
     for (int i = 0; i < FC_ISA_COUNT; i++)
-        if (strcmp(env, isa_names[i]) == 0 && i <= (int)supported && fc_isa_available((fc_isa)i))
+        if (strcmp(env, isa_names[i]) == 0 && fc_isa_available((fc_isa)i))
             return (fc_isa)i;
     return supported; /* unknown or unsupported request: the Python layer warns */
 }

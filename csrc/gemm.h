@@ -14,34 +14,60 @@
 
 #include "cpu.h"
 
-#define FC_MR 6
-#define FC_NR_F32 16
-#define FC_NR_F64 8
-#define FC_KC 256 /* depth of a packed panel: one B sliver (KC x NR) fits L1 */
-#define FC_MC 72  /* rows of a packed A block: it stays in L2 */
+/* Register tiles come in two geometries, each with its own instantiation of the drivers (packers,
+   macro-kernels, conv passes), so MR/NR/MC stay compile-time constants inside each:
+     FC_GEOMETRY_NARROW: MR 6 x NR 16 float32 (6 x 8 float64), MC 72: 256-bit and 128-bit SIMD;
+     FC_GEOMETRY_WIDE: MR 14 x NR 32 float32 (14 x 16 float64), MC 140: AVX-512 (28 of 32 zmm
+   accumulate; MC a multiple of 14 keeps an A block in L2).
+   The depth of a panel, FC_KC, is the same for both: its chunk boundaries fix the order of every
+   reduction, so the geometries give the same float32 sums. */
+#define FC_KC 256
+#define FC_NARROW_MR 6
+#define FC_NARROW_NR_F32 16
+#define FC_NARROW_NR_F64 8
+#define FC_NARROW_MC 72
+#define FC_WIDE_MR 14
+#define FC_WIDE_NR_F32 32
+#define FC_WIDE_NR_F64 16
+#define FC_WIDE_MC 140
+#define FC_MR_MAX FC_WIDE_MR
+#define FC_MC_MAX FC_WIDE_MC
 
-/* Chooses the micro-kernels for `isa`; called once when the extension loads. */
+typedef enum { FC_GEOMETRY_NARROW = 0, FC_GEOMETRY_WIDE = 1 } fc_geometry;
+
+
+/* Chooses the kernel set of `isa`; called once when the extension loads. */
 void fc_gemm_init(fc_isa isa);
+
+/* The geometry of the kernel set in use. */
+fc_geometry fc_gemm_geometry(void);
+
+/* Blocking of the kernel set in use, for tests that pick shapes crossing its boundaries. */
+void fc_gemm_blocking(int64_t *mr, int64_t *nr_f32, int64_t *nr_f64, int64_t *mc, int64_t *kc);
 
 /* Epilogue flags of the micro- and macro-kernels. Without FC_ACCUMULATE, c = bias + a*b (bias
    NULL: zero); with it, c += a*b and bias is ignored. FC_RELU then clamps c at zero (NaN stays). */
 enum { FC_ACCUMULATE = 1, FC_RELU = 2 };
 
-/* c[MR x NR] = epilogue(a (packed kc x MR) * b (packed kc x NR)); bias holds NR values or NULL. */
+/* c[mr x nr] = epilogue(a (packed kc x MR) * b (packed kc x NR)), of a full MR x NR register tile
+   whose first mr rows and nr columns are stored (edges are masked inside the kernel, and round
+   exactly like full tiles: every tile starts from the bias). bias holds nr values or NULL. */
 typedef void (*fc_ukr_f32)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                           int flags, const float *bias);
+                           int flags, const float *bias, int64_t mr, int64_t nr);
 typedef void (*fc_ukr_f64)(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,
-                           int flags, const double *bias);
+                           int flags, const double *bias, int64_t mr, int64_t nr);
 
 /* The indirect micro-kernel: the same tile, but A is read in place rather than packed. Row i of
    the tile takes, for each run r of consecutive k, lens[r] contiguous values at rows[r*MR + i]
    (an im2col row is one such run per kernel tap). b holds sum(lens) packed rows as usual. */
 typedef void (*fc_ukri_f32)(int64_t nruns, const float *const *rows, const int64_t *lens,
-                            const float *b, float *c, int64_t ldc, int flags, const float *bias);
+                            const float *b, float *c, int64_t ldc, int flags, const float *bias,
+                            int64_t mr, int64_t nr);
 typedef void (*fc_ukri_f64)(int64_t nruns, const double *const *rows, const int64_t *lens,
                             const double *b, double *c, int64_t ldc, int flags,
-                            const double *bias);
+                            const double *bias, int64_t mr, int64_t nr);
 
+/* The building blocks of one geometry's instantiation (SFX: f32_narrow, f64_wide, ...). */
 #define FC_GEMM_DECLARE(T, SFX)                                                                    \
     /* Packs rows [0, m) x columns [0, kc) of the strided matrix a (row stride rs, column stride   \
        cs) into MR-row slivers. */                                                                 \
@@ -60,59 +86,58 @@ typedef void (*fc_ukri_f64)(int64_t nruns, const double *const *rows, const int6
                                         const T *const *rows, const int64_t *lens, const T *b,    \
                                         int64_t b_sliver_stride, T *c, int64_t ldc, int flags,    \
                                         const T *bias);                                            \
-    /* c (m x n, row stride ldc) = epilogue(a (m x k) * b (k x n)) per the flags above, a and b    \
-       strided as in the packers, bias n values or NULL. Threads split c into blocks; the k       \
-       reduction runs in chunks fixed by k (fc_k_step), so results do not depend on nthreads.     \
-       workspace: fc_gemm_workspace_size elements. */                                             \
     void fc_gemm_##SFX(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k,              \
                        int64_t rsa, int64_t csa, int64_t rsb, int64_t csb, int64_t ldc,             \
-                       int flags, const T *bias, T *workspace, int nthreads);
+                       int flags, const T *bias, T *workspace, int nthreads);                      \
+    size_t fc_gemm_workspace_size_##SFX(int nthreads);
 
-FC_GEMM_DECLARE(float, f32)
-FC_GEMM_DECLARE(double, f64)
+FC_GEMM_DECLARE(float, f32_narrow)
+FC_GEMM_DECLARE(double, f64_narrow)
+FC_GEMM_DECLARE(float, f32_wide)
+FC_GEMM_DECLARE(double, f64_wide)
 
-/* The epilogue in plain C: c[mr x nr] (row stride ldc) = per the flags above, the tile's
-   values (row stride ld) plus c or the bias, then ReLU. Edge tiles and the portable kernels. */
-#define FC_STORE_TILE_DEFINE(T, SFX)                                                               \
-    static inline void fc_store_tile_##SFX(const T *tile, int64_t ld, int64_t mr, int64_t nr,      \
-                                           T *c, int64_t ldc, int flags, const T *bias) {          \
-        for (int64_t i = 0; i < mr; i++)                                                           \
-            for (int64_t j = 0; j < nr; j++) {                                                     \
-                T v = tile[i * ld + j];                                                            \
-                if (flags & FC_ACCUMULATE)                                                         \
-                    v += c[i * ldc + j];                                                           \
-                else if (bias)                                                                     \
-                    v += bias[j];                                                                  \
-                if ((flags & FC_RELU) && v < 0) v = 0;                                             \
-                c[i * ldc + j] = v;                                                                \
-            }                                                                                      \
-    }
-FC_STORE_TILE_DEFINE(float, f32)
-FC_STORE_TILE_DEFINE(double, f64)
-#undef FC_STORE_TILE_DEFINE
+/* c (m x n, row stride ldc) = epilogue(a (m x k) * b (k x n)) per the flags above, a and b strided
+   as in the packers, bias n values or NULL, on the kernel set in use. Threads split c into
+   blocks; the k reduction runs in chunks fixed by k (fc_k_step), so results do not depend on
+   nthreads. workspace: fc_gemm_workspace_size elements, 64-byte aligned. */
+void fc_gemm_f32(float *c, const float *a, const float *b, int64_t m, int64_t n, int64_t k,
+                 int64_t rsa, int64_t csa, int64_t rsb, int64_t csb, int64_t ldc, int flags,
+                 const float *bias, float *workspace, int nthreads);
+void fc_gemm_f64(double *c, const double *a, const double *b, int64_t m, int64_t n, int64_t k,
+                 int64_t rsa, int64_t csa, int64_t rsb, int64_t csb, int64_t ldc, int flags,
+                 const double *bias, double *workspace, int nthreads);
 
 #define FC_NC_MAX 512 /* widest block of c columns one task packs B for */
 
 /* Workspace of fc_gemm_f32/f64 in elements; 0 when the size overflows (never for valid input). */
 size_t fc_gemm_workspace_size(int nthreads);
 
-/* Micro-kernels per ISA (gemm_kernels.c). */
-void fc_ukr_generic_f32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                        int flags, const float *bias);
-void fc_ukr_generic_f64(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,
-                        int flags, const double *bias);
-void fc_ukri_generic_f32(int64_t nruns, const float *const *rows, const int64_t *lens,
-                         const float *b, float *c, int64_t ldc, int flags, const float *bias);
-void fc_ukri_generic_f64(int64_t nruns, const double *const *rows, const int64_t *lens,
-                         const double *b, double *c, int64_t ldc, int flags, const double *bias);
+/* Micro-kernels (gemm_kernels.c), named fc_ukr[i]_<kernels>_<type>: the portable C ones in both
+   geometries, and one per SIMD level. */
+#define FC_UKR_DECLARE(NAME, T, SFX)                                                               \
+    void fc_ukr_##NAME##_##SFX(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int flags,   \
+                               const T *bias, int64_t mr, int64_t nr);                             \
+    void fc_ukri_##NAME##_##SFX(int64_t nruns, const T *const *rows, const int64_t *lens,          \
+                                const T *b, T *c, int64_t ldc, int flags, const T *bias,           \
+                                int64_t mr, int64_t nr);
+#define FC_UKR_DECLARE_BOTH(NAME) FC_UKR_DECLARE(NAME, float, f32) FC_UKR_DECLARE(NAME, double, f64)
+FC_UKR_DECLARE_BOTH(generic)
+FC_UKR_DECLARE_BOTH(generic_wide)
 #ifdef FC_HAVE_X86
-void fc_ukr_avx2_f32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int flags,
+FC_UKR_DECLARE_BOTH(avx2)
+FC_UKR_DECLARE_BOTH(avx512)
+#endif
+#ifdef FC_HAVE_AVX512EMU
+FC_UKR_DECLARE_BOTH(avx512emu)
+#endif
+#ifdef FC_HAVE_NEON /* gemm_kernels_neon.c */
+void fc_ukr_neon_f32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int flags,
                      const float *bias);
-void fc_ukr_avx2_f64(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,
+void fc_ukr_neon_f64(int64_t kc, const double *a, const double *b, double *c, int64_t ldc,
                      int flags, const double *bias);
-void fc_ukri_avx2_f32(int64_t nruns, const float *const *rows, const int64_t *lens,
+void fc_ukri_neon_f32(int64_t nruns, const float *const *rows, const int64_t *lens,
                       const float *b, float *c, int64_t ldc, int flags, const float *bias);
-void fc_ukri_avx2_f64(int64_t nruns, const double *const *rows, const int64_t *lens,
+void fc_ukri_neon_f64(int64_t nruns, const double *const *rows, const int64_t *lens,
                       const double *b, double *c, int64_t ldc, int flags, const double *bias);
 #endif
 

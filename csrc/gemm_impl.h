@@ -1,24 +1,26 @@
-/* Type-generic body of the packing routines and the macro-kernel; included by gemm.c once per
-   type with T (element type), SFX (name suffix) and NR defined. */
+/* Type- and geometry-generic body of the packing routines, the macro-kernels and the GEMM driver;
+   included by gemm.c once per (type, geometry) with T (element type), SFX (name suffix, e.g.
+   f32_wide), MR, NR and MC defined. */
 #define FC_CAT_(a, b) a##_##b
 #define FC_CAT(a, b) FC_CAT_(a, b)
 #define FN(name) FC_CAT(name, SFX)
 
-static FC_CAT(fc_ukr, SFX) FN(ukr) = FN(fc_ukr_generic);
-static FC_CAT(fc_ukri, SFX) FN(ukri) = FN(fc_ukri_generic);
+/* The micro-kernels of the kernel set in use (fc_gemm_init). */
+static FC_CAT(fc_ukr, TSFX) FN(ukr);
+static FC_CAT(fc_ukri, TSFX) FN(ukri);
 
 /* Zeros that stand in for the rows past the edge of a block read in place (at most KC long). */
 static const T FN(zero_run)[FC_KC];
 
 void FN(fc_pack_a)(T *dst, const T *a, int64_t rs, int64_t cs, int64_t m, int64_t kc) {
-    for (int64_t i0 = 0; i0 < m; i0 += FC_MR) {
-        int64_t mr = m - i0 < FC_MR ? m - i0 : FC_MR;
+    for (int64_t i0 = 0; i0 < m; i0 += MR) {
+        int64_t mr = m - i0 < MR ? m - i0 : MR;
         for (int64_t k = 0; k < kc; k++) {
             const T *src = a + i0 * rs + k * cs;
             int64_t i = 0;
             for (; i < mr; i++) dst[i] = src[i * rs];
-            for (; i < FC_MR; i++) dst[i] = 0;
-            dst += FC_MR;
+            for (; i < MR; i++) dst[i] = 0;
+            dst += MR;
         }
     }
 }
@@ -41,21 +43,13 @@ void FN(fc_pack_b)(T *dst, const T *b, int64_t rs, int64_t cs, int64_t kc, int64
 
 void FN(fc_macro_kernel)(int64_t m, int64_t n, int64_t kc, const T *a, const T *b,
                          int64_t b_sliver_stride, T *c, int64_t ldc, int flags, const T *bias) {
-    T edge[FC_MR * NR];
     for (int64_t j0 = 0; j0 < n; j0 += NR) {
         const T *bs = b + (j0 / NR) * b_sliver_stride;
-        int64_t nr = n - j0 < NR ? n - j0 : NR;
-        for (int64_t i0 = 0; i0 < m; i0 += FC_MR) {
-            const T *as = a + (i0 / FC_MR) * kc * FC_MR;
-            int64_t mr = m - i0 < FC_MR ? m - i0 : FC_MR;
-            T *ct = c + i0 * ldc + j0;
-            if (mr == FC_MR && nr == NR) {
-                FN(ukr)(kc, as, bs, ct, ldc, flags, bias ? bias + j0 : NULL);
-                continue;
-            }
-            /* Edge tile: compute the full register tile aside, keep its valid part. */
-            FN(ukr)(kc, as, bs, edge, NR, 0, NULL);
-            FN(fc_store_tile)(edge, NR, mr, nr, ct, ldc, flags, bias ? bias + j0 : NULL);
+        const int64_t nr = n - j0 < NR ? n - j0 : NR;
+        for (int64_t i0 = 0; i0 < m; i0 += MR) {
+            const int64_t mr = m - i0 < MR ? m - i0 : MR;
+            FN(ukr)(kc, a + (i0 / MR) * kc * MR, bs, c + i0 * ldc + j0, ldc, flags,
+                    bias ? bias + j0 : NULL, mr, nr);
         }
     }
 }
@@ -63,23 +57,24 @@ void FN(fc_macro_kernel)(int64_t m, int64_t n, int64_t kc, const T *a, const T *
 void FN(fc_indirect_macro_kernel)(int64_t m, int64_t n, int64_t nruns, const T *const *rows,
                                   const int64_t *lens, const T *b, int64_t b_sliver_stride, T *c,
                                   int64_t ldc, int flags, const T *bias) {
-    T edge[FC_MR * NR];
     for (int64_t j0 = 0; j0 < n; j0 += NR) {
         const T *bs = b + (j0 / NR) * b_sliver_stride;
         const int64_t nr = n - j0 < NR ? n - j0 : NR;
-        for (int64_t i0 = 0; i0 < m; i0 += FC_MR) {
-            const T *const *rs = rows + (i0 / FC_MR) * nruns * FC_MR;
-            const int64_t mr = m - i0 < FC_MR ? m - i0 : FC_MR;
-            T *ct = c + i0 * ldc + j0;
-            const T *bias_j = bias ? bias + j0 : NULL;
-            if (mr == FC_MR && nr == NR) {
-                FN(ukri)(nruns, rs, lens, bs, ct, ldc, flags, bias_j);
-                continue;
-            }
-            FN(ukri)(nruns, rs, lens, bs, edge, NR, 0, NULL);
-            FN(fc_store_tile)(edge, NR, mr, nr, ct, ldc, flags, bias_j);
+        for (int64_t i0 = 0; i0 < m; i0 += MR) {
+            const int64_t mr = m - i0 < MR ? m - i0 : MR;
+            FN(ukri)(nruns, rows + (i0 / MR) * nruns * MR, lens, bs, c + i0 * ldc + j0, ldc,
+                     flags, bias ? bias + j0 : NULL, mr, nr);
         }
     }
+}
+
+static size_t FN(per_thread_workspace)(void) {
+    return (size_t)MC * FC_KC + (size_t)FC_KC * FC_NC_MAX;
+}
+
+size_t FN(fc_gemm_workspace_size)(int nthreads) {
+    size_t total;
+    return fc_mul_size(FN(per_thread_workspace)(), (size_t)nthreads, &total) ? total : 0;
 }
 
 void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, int64_t rsa,
@@ -88,7 +83,7 @@ void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, 
     nthreads = fc_threads_for(2.0 * (double)m * (double)n * (double)k, nthreads);
     /* Enough column blocks that every thread has work even when m is one block (a dense layer's
        batch); block sizes never change the order of the k reduction. */
-    const int64_t mblocks = (m + FC_MC - 1) / FC_MC;
+    const int64_t mblocks = (m + MC - 1) / MC;
     int64_t want = (2 * nthreads + mblocks - 1) / mblocks;
     if (want < 1) want = 1;
     int64_t nc = fc_round_up((n + want - 1) / want, NR);
@@ -107,18 +102,19 @@ void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, 
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
+        const fc_fp_state fp = fc_fp_fast();
 #ifdef _OPENMP
-        T *apack = workspace + (size_t)omp_get_thread_num() * (FC_MC * FC_KC + FC_KC * FC_NC_MAX);
+        T *apack = workspace + (size_t)omp_get_thread_num() * FN(per_thread_workspace)();
 #else
         T *apack = workspace;
 #endif
-        T *bpack = apack + FC_MC * FC_KC;
+        T *bpack = apack + MC * FC_KC;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
         for (int64_t t = 0; t < tasks; t++) {
-            const int64_t i0 = (t / nblocks) * FC_MC, j0 = (t % nblocks) * nc;
-            const int64_t mc = m - i0 < FC_MC ? m - i0 : FC_MC, ncols = n - j0 < nc ? n - j0 : nc;
+            const int64_t i0 = (t / nblocks) * MC, j0 = (t % nblocks) * nc;
+            const int64_t mc = m - i0 < MC ? m - i0 : MC, ncols = n - j0 < nc ? n - j0 : nc;
             for (int64_t k0 = 0; k0 < k; k0 += kstep) {
                 const int64_t kc = k - k0 < kstep ? k - k0 : kstep;
                 const int first = k0 == 0, last = k0 + kc == k;
@@ -126,9 +122,9 @@ void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, 
                                        (last ? flags & FC_RELU : 0);
                 FN(fc_pack_b)(bpack, b + k0 * rsb + j0 * csb, rsb, csb, kc, ncols);
                 if (csa == 1) { /* rows of a are contiguous: read them in place, one run each */
-                    const T *rows[FC_MC];
+                    const T *rows[MC];
                     const int64_t len = kc;
-                    for (int64_t r = 0; r < fc_round_up(mc, FC_MR); r++)
+                    for (int64_t r = 0; r < fc_round_up(mc, MR); r++)
                         rows[r] = r < mc ? a + (i0 + r) * rsa + k0 : FN(zero_run);
                     FN(fc_indirect_macro_kernel)(mc, ncols, 1, rows, &len, bpack, kc * NR,
                                                  c + i0 * ldc + j0, ldc, step_flags,
@@ -140,6 +136,7 @@ void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, 
                                     step_flags, bias ? bias + j0 : NULL);
             }
         }
+        fc_fp_restore(fp);
     }
 }
 

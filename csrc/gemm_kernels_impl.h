@@ -1,36 +1,86 @@
-/* Type-generic micro-kernels; included by gemm_kernels.c once per type and ISA.
-   Needs T, SFX, NR and, for a SIMD body, VT/VW/VZERO/VLOAD/VSTORE/VSET1/VFMA/VADD and
-   TARGET (the function attribute that enables the ISA). */
+/* Type-generic micro-kernels; included by gemm_kernels.c once per type and kernel set.
+   Needs T, SFX (type suffix), NAME (kernel set), MR, NR and, for a SIMD body, TARGET (the function
+   attribute enabling the ISA) and the vector macros: VT (vector type), VW (lanes), VZERO, VLOAD,
+   VSTORE, VSET1, VFMA(a, b, c) = a*b + c fused, VADD, VMAX, and masked memory access VM (mask
+   type), VMASK(n) (first n lanes, n clamped to [0, VW]), VLOADM(p, m) (masked-off lanes read 0
+   and never fault), VSTOREM(p, m, v). A SIMD tile is MR rows x two vectors (NR == 2*VW). */
 #define FC_CAT_(a, b) a##_##b
 #define FC_CAT(a, b) FC_CAT_(a, b)
+#define UKR FC_CAT(FC_CAT(fc_ukr, NAME), SFX)
+#define UKRI FC_CAT(FC_CAT(fc_ukri, NAME), SFX)
 
 #ifndef VT
-/* Portable: plain loops over a local tile the compiler can keep in vector registers. */
-void FC_CAT(fc_ukr_generic, SFX)(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int flags,
-                                 const T *bias) {
-    T tile[FC_MR][NR] = {{0}};
-    for (int64_t k = 0; k < kc; k++, a += FC_MR, b += NR)
-        for (int i = 0; i < FC_MR; i++)
-            for (int j = 0; j < NR; j++) tile[i][j] += a[i] * b[j];
-    FC_CAT(fc_store_tile, SFX)(&tile[0][0], NR, FC_MR, NR, c, ldc, flags, bias);
+/* Portable: plain loops over a local tile the compiler can keep in vector registers. The tile
+   starts from the bias, as the SIMD tiles do, so both round alike. */
+static inline void FC_CAT(FC_CAT(init_tile, NAME), SFX)(T tile[MR][NR], int flags, const T *bias,
+                                                        int64_t nr) {
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NR; j++)
+            tile[i][j] = bias && !(flags & FC_ACCUMULATE) && j < nr ? bias[j] : 0;
 }
 
-void FC_CAT(fc_ukri_generic, SFX)(int64_t nruns, const T *const *rows, const int64_t *lens,
-                                  const T *b, T *c, int64_t ldc, int flags, const T *bias) {
-    T tile[FC_MR][NR] = {{0}};
-    for (int64_t r = 0; r < nruns; r++, rows += FC_MR)
+static inline void FC_CAT(FC_CAT(store_tile, NAME), SFX)(T tile[MR][NR], T *c, int64_t ldc,
+                                                         int flags, int64_t mr, int64_t nr) {
+    for (int64_t i = 0; i < mr; i++)
+        for (int64_t j = 0; j < nr; j++) {
+            T v = tile[i][j];
+            if (flags & FC_ACCUMULATE) v = c[i * ldc + j] + v;
+            if ((flags & FC_RELU) && v < 0) v = 0;
+            c[i * ldc + j] = v;
+        }
+}
+
+void UKR(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int flags, const T *bias,
+         int64_t mr, int64_t nr) {
+    T tile[MR][NR];
+    FC_CAT(FC_CAT(init_tile, NAME), SFX)(tile, flags, bias, nr);
+    for (int64_t k = 0; k < kc; k++, a += MR, b += NR)
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < NR; j++) tile[i][j] += a[i] * b[j];
+    FC_CAT(FC_CAT(store_tile, NAME), SFX)(tile, c, ldc, flags, mr, nr);
+}
+
+void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, T *c, int64_t ldc,
+          int flags, const T *bias, int64_t mr, int64_t nr) {
+    T tile[MR][NR];
+    FC_CAT(FC_CAT(init_tile, NAME), SFX)(tile, flags, bias, nr);
+    for (int64_t r = 0; r < nruns; r++, rows += MR)
         for (int64_t k = 0; k < lens[r]; k++, b += NR)
-            for (int i = 0; i < FC_MR; i++)
+            for (int i = 0; i < MR; i++)
                 for (int j = 0; j < NR; j++) tile[i][j] += rows[i][k] * b[j];
-    FC_CAT(fc_store_tile, SFX)(&tile[0][0], NR, FC_MR, NR, c, ldc, flags, bias);
+    FC_CAT(FC_CAT(store_tile, NAME), SFX)(tile, c, ldc, flags, mr, nr);
 }
 #else
-/* MR rows x two vectors: 12 accumulators, two B loads and one broadcast live per step. */
+/* FOR_ROWS(X) expands X(i) for every row of the tile. */
+#if MR == 6
+#define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#elif MR == 14
+#define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
+#else
+#error "no row list for this MR"
+#endif
+
+/* Two accumulators per row start from the bias (folding its add into the sum for free). */
+#define DECLARE(i) VT c##i##0 = init0, c##i##1 = init1;
+/* One step: two B vectors, one broadcast of A per row. */
 #define ROW(i)                                                                                     \
     {                                                                                              \
-        VT ai = VSET1(a[i]);                                                                       \
+        const VT ai = VSET1(a[i]);                                                                 \
         c##i##0 = VFMA(ai, b0, c##i##0);                                                           \
         c##i##1 = VFMA(ai, b1, c##i##1);                                                           \
+    }
+#define IROW(i)                                                                                    \
+    {                                                                                              \
+        const VT ai = VSET1(a##i[k]);                                                              \
+        c##i##0 = VFMA(ai, b0, c##i##0);                                                           \
+        c##i##1 = VFMA(ai, b1, c##i##1);                                                           \
+    }
+#define IPTR(i) const T *a##i = rows[i];
+/* max(0, v) keeps a NaN v: the second operand wins on NaN. */
+#define RELU(i)                                                                                    \
+    if (flags & FC_RELU) {                                                                         \
+        c##i##0 = VMAX(VZERO, c##i##0);                                                            \
+        c##i##1 = VMAX(VZERO, c##i##1);                                                            \
     }
 #define OUT(i)                                                                                     \
     {                                                                                              \
@@ -39,56 +89,72 @@ void FC_CAT(fc_ukri_generic, SFX)(int64_t nruns, const T *const *rows, const int
             c##i##0 = VADD(VLOAD(ci), c##i##0);                                                    \
             c##i##1 = VADD(VLOAD(ci + VW), c##i##1);                                               \
         }                                                                                          \
-        if (flags & FC_RELU) { /* max(0, v) keeps a NaN v: the second operand wins on NaN */      \
-            c##i##0 = VMAX(VZERO, c##i##0);                                                        \
-            c##i##1 = VMAX(VZERO, c##i##1);                                                        \
-        }                                                                                          \
+        RELU(i)                                                                                    \
         VSTORE(ci, c##i##0);                                                                       \
         VSTORE(ci + VW, c##i##1);                                                                  \
     }
-TARGET void FC_CAT(FC_CAT(fc_ukr, ISA), SFX)(int64_t kc, const T *a, const T *b, T *c, int64_t ldc,
-                                             int flags, const T *bias) {
-    /* Starting from the bias folds the bias add into the accumulation for free. */
-    const int with_bias = bias && !(flags & FC_ACCUMULATE);
-    const VT init0 = with_bias ? VLOAD(bias) : VZERO, init1 = with_bias ? VLOAD(bias + VW) : VZERO;
-    VT c00 = init0, c01 = init1, c10 = init0, c11 = init1, c20 = init0, c21 = init1;
-    VT c30 = init0, c31 = init1, c40 = init0, c41 = init1, c50 = init0, c51 = init1;
-    for (int64_t k = 0; k < kc; k++, a += FC_MR, b += NR) {
-        VT b0 = VLOAD(b), b1 = VLOAD(b + VW);
-        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+/* Edge tiles: rows past mr are computed (A is zero there) but not stored; columns are masked. */
+#define OUT_EDGE(i)                                                                                \
+    if (i < mr) {                                                                                  \
+        T *ci = c + i * ldc;                                                                       \
+        if (flags & FC_ACCUMULATE) {                                                               \
+            c##i##0 = VADD(VLOADM(ci, m0), c##i##0);                                               \
+            c##i##1 = VADD(VLOADM(ci + VW, m1), c##i##1);                                          \
+        }                                                                                          \
+        RELU(i)                                                                                    \
+        VSTOREM(ci, m0, c##i##0);                                                                  \
+        VSTOREM(ci + VW, m1, c##i##1);                                                             \
     }
-    OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5)
+#define PROLOGUE                                                                                   \
+    const VM m0 = VMASK(nr), m1 = VMASK(nr - VW);                                                  \
+    const int with_bias = bias && !(flags & FC_ACCUMULATE);                                        \
+    const VT init0 = with_bias ? VLOADM(bias, m0) : VZERO;                                         \
+    const VT init1 = with_bias ? VLOADM(bias + VW, m1) : VZERO;                                    \
+    FOR_ROWS(DECLARE)
+#define EPILOGUE                                                                                   \
+    if (mr == MR && nr == NR) {                                                                    \
+        FOR_ROWS(OUT)                                                                              \
+    } else {                                                                                       \
+        FOR_ROWS(OUT_EDGE)                                                                         \
+    }
+
+TARGET void UKR(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int flags, const T *bias,
+                int64_t mr, int64_t nr) {
+    PROLOGUE
+    for (int64_t k = 0; k < kc; k++, a += MR, b += NR) {
+        const VT b0 = VLOAD(b), b1 = VLOAD(b + VW);
+        FOR_ROWS(ROW)
+    }
+    EPILOGUE
 }
 
 /* The same tile with row i's values read at rows[r*MR + i][k]: no packed copy of A. */
-#define IROW(i)                                                                                    \
-    {                                                                                              \
-        VT ai = VSET1(a##i[k]);                                                                    \
-        c##i##0 = VFMA(ai, b0, c##i##0);                                                           \
-        c##i##1 = VFMA(ai, b1, c##i##1);                                                           \
-    }
-TARGET void FC_CAT(FC_CAT(fc_ukri, ISA), SFX)(int64_t nruns, const T *const *rows,
-                                              const int64_t *lens, const T *b, T *c, int64_t ldc,
-                                              int flags, const T *bias) {
-    const int with_bias = bias && !(flags & FC_ACCUMULATE);
-    const VT init0 = with_bias ? VLOAD(bias) : VZERO, init1 = with_bias ? VLOAD(bias + VW) : VZERO;
-    VT c00 = init0, c01 = init1, c10 = init0, c11 = init1, c20 = init0, c21 = init1;
-    VT c30 = init0, c31 = init1, c40 = init0, c41 = init1, c50 = init0, c51 = init1;
-    for (int64_t r = 0; r < nruns; r++, rows += FC_MR) {
-        const T *a0 = rows[0], *a1 = rows[1], *a2 = rows[2], *a3 = rows[3], *a4 = rows[4];
-        const T *a5 = rows[5];
+TARGET void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, T *c,
+                 int64_t ldc, int flags, const T *bias, int64_t mr, int64_t nr) {
+    PROLOGUE
+    for (int64_t r = 0; r < nruns; r++, rows += MR) {
+        FOR_ROWS(IPTR)
         const int64_t len = lens[r];
         for (int64_t k = 0; k < len; k++, b += NR) {
-            VT b0 = VLOAD(b), b1 = VLOAD(b + VW);
-            IROW(0) IROW(1) IROW(2) IROW(3) IROW(4) IROW(5)
+            const VT b0 = VLOAD(b), b1 = VLOAD(b + VW);
+            FOR_ROWS(IROW)
         }
     }
-    OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5)
+    EPILOGUE
 }
-#undef IROW
+#undef FOR_ROWS
+#undef DECLARE
 #undef ROW
+#undef IROW
+#undef IPTR
+#undef RELU
 #undef OUT
+#undef OUT_EDGE
+#undef PROLOGUE
+#undef EPILOGUE
 #endif
 
+#undef UKR
+#undef UKRI
 #undef FC_CAT
 #undef FC_CAT_

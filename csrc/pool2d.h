@@ -59,8 +59,7 @@
 FC_POOL2D_DECLARE(float, f32)
 FC_POOL2D_DECLARE(double, f64)
 
-/* The SIMD variant the fast kernels run: "avx2" or "generic" (FASTCONV_ISA=generic forces the
-   portable one). */
+/* The ISA level the fast kernels run (cpu.h: "avx512", "avx2", "neon", "generic"). */
 const char *pool2d_simd_level(void);
 
 #endif

@@ -23,7 +23,7 @@ FC_INLINE void FN(window_max)(T *FC_RESTRICT m, const T *FC_RESTRICT img, int64_
 }
 
 /* One output row: out_row (OW, C) of image img (H, W, C). */
-FC_INLINE void FN(max_forward_row_body)(T *FC_RESTRICT out_row, const T *FC_RESTRICT img,
+FC_INLINE void FC_CAT(FN(max_forward_row), body)(T *FC_RESTRICT out_row, const T *FC_RESTRICT img,
                                         const fc_pool_dims *d, int64_t oh) {
     int64_t h0, h1;
     window_span(oh, d->SH, d->PT, d->KH, d->H, &h0, &h1);
@@ -39,7 +39,7 @@ FC_INLINE void FN(max_forward_row_body)(T *FC_RESTRICT out_row, const T *FC_REST
     }
 }
 
-FC_INLINE void FN(avg_forward_row_body)(T *FC_RESTRICT out_row, const T *FC_RESTRICT img,
+FC_INLINE void FC_CAT(FN(avg_forward_row), body)(T *FC_RESTRICT out_row, const T *FC_RESTRICT img,
                                         const fc_pool_dims *d, int64_t oh) {
     int64_t h0, h1;
     window_span(oh, d->SH, d->PT, d->KH, d->H, &h0, &h1);
@@ -65,7 +65,7 @@ FC_INLINE void FN(avg_forward_row_body)(T *FC_RESTRICT out_row, const T *FC_REST
    max is recomputed, then the first cell equal to it (or the first NaN when the max is NaN)
    takes the gradient, found without branches by zeroing g once it has been given. With relu,
    a window whose max is not > 0 gives 0: ReLU's gradient at that cell. */
-FC_INLINE void FN(max_backward_unit_body)(T *FC_RESTRICT dimg, const T *FC_RESTRICT dout_img,
+FC_INLINE void FC_CAT(FN(max_backward_unit), body)(T *FC_RESTRICT dimg, const T *FC_RESTRICT dout_img,
                                           const T *FC_RESTRICT img, const fc_pool_dims *d,
                                           int64_t oh0, int64_t oh1, int64_t r0, int64_t r1,
                                           int relu) {
@@ -108,7 +108,7 @@ FC_INLINE void FN(max_backward_unit_body)(T *FC_RESTRICT dimg, const T *FC_RESTR
 
 /* One input row: drow (W, C) = the sum, over the windows covering each cell in output order,
    of dout / (real cells in the window). Gathering keeps the writes owned by this row. */
-FC_INLINE void FN(avg_backward_row_body)(T *FC_RESTRICT drow, const T *FC_RESTRICT dout_img,
+FC_INLINE void FC_CAT(FN(avg_backward_row), body)(T *FC_RESTRICT drow, const T *FC_RESTRICT dout_img,
                                          const fc_pool_dims *d, int64_t ih) {
     int64_t oh_lo, oh_hi;
     covering_windows(ih, d->SH, d->PT, d->KH, d->OH, &oh_lo, &oh_hi);
@@ -131,15 +131,15 @@ FC_INLINE void FN(avg_backward_row_body)(T *FC_RESTRICT drow, const T *FC_RESTRI
     }
 }
 
-FC_POOL_VARIANTS(max_forward_row, (T *out_row, const T *img, const fc_pool_dims *d, int64_t oh),
+FC_ISA_VARIANTS(FN(max_forward_row), (T *out_row, const T *img, const fc_pool_dims *d, int64_t oh),
                  (out_row, img, d, oh))
-FC_POOL_VARIANTS(avg_forward_row, (T *out_row, const T *img, const fc_pool_dims *d, int64_t oh),
+FC_ISA_VARIANTS(FN(avg_forward_row), (T *out_row, const T *img, const fc_pool_dims *d, int64_t oh),
                  (out_row, img, d, oh))
-FC_POOL_VARIANTS(max_backward_unit,
+FC_ISA_VARIANTS(FN(max_backward_unit),
                  (T *dimg, const T *dout_img, const T *img, const fc_pool_dims *d, int64_t oh0,
                   int64_t oh1, int64_t r0, int64_t r1, int relu),
                  (dimg, dout_img, img, d, oh0, oh1, r0, r1, relu))
-FC_POOL_VARIANTS(avg_backward_row, (T *drow, const T *dout_img, const fc_pool_dims *d, int64_t ih),
+FC_ISA_VARIANTS(FN(avg_backward_row), (T *drow, const T *dout_img, const fc_pool_dims *d, int64_t ih),
                  (drow, dout_img, d, ih))
 
 /* Runs a row kernel over the N*OH output rows. */
@@ -148,11 +148,18 @@ static void FN(forward_rows)(void (*row)(T *, const T *, const fc_pool_dims *, i
     const int64_t rows = d->N * d->OH;
     (void)nthreads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (parallel_worth_it(d))
+#pragma omp parallel num_threads(nthreads) if (parallel_worth_it(d))
 #endif
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t n = r / d->OH, oh = r % d->OH;
-        row(out + r * d->OW * d->C, inp + n * d->H * d->W * d->C, d, oh);
+    {
+        const fc_fp_state fp = fc_fp_fast();
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t n = r / d->OH, oh = r % d->OH;
+            row(out + r * d->OW * d->C, inp + n * d->H * d->W * d->C, d, oh);
+        }
+        fc_fp_restore(fp);
     }
 }
 
@@ -160,14 +167,14 @@ void FN(max_pool2d_forward)(T *out, const T *inp, int64_t N, int64_t H, int64_t 
                             int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
                             int64_t PT, int64_t PL, int nthreads) {
     const fc_pool_dims d = {N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL};
-    FN(forward_rows)(FC_POOL_PICK(max_forward_row), out, inp, &d, nthreads);
+    FN(forward_rows)(FC_ISA_PICK(FN(max_forward_row)), out, inp, &d, nthreads);
 }
 
 void FN(avg_pool2d_forward)(T *out, const T *inp, int64_t N, int64_t H, int64_t W, int64_t C,
                             int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
                             int64_t PT, int64_t PL, int nthreads) {
     const fc_pool_dims d = {N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL};
-    FN(forward_rows)(FC_POOL_PICK(avg_forward_row), out, inp, &d, nthreads);
+    FN(forward_rows)(FC_ISA_PICK(FN(avg_forward_row)), out, inp, &d, nthreads);
 }
 
 void FN(max_pool2d_backward)(T *dinp, const T *dout, const T *inp, int64_t N, int64_t H,
@@ -176,7 +183,7 @@ void FN(max_pool2d_backward)(T *dinp, const T *dout, const T *inp, int64_t N, in
                              int nthreads) {
     const fc_pool_dims d = {N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL};
     void (*unit)(T *, const T *, const T *, const fc_pool_dims *, int64_t, int64_t, int64_t,
-                 int64_t, int) = FC_POOL_PICK(max_backward_unit);
+                 int64_t, int) = FC_ISA_PICK(FN(max_backward_unit));
     /* When windows do not overlap vertically, output row oh owns input rows
        [oh*SH - PT, (oh+1)*SH - PT) (the first and last rows also own the margins); otherwise a
        unit is a whole image. */
@@ -185,21 +192,28 @@ void FN(max_pool2d_backward)(T *dinp, const T *dout, const T *inp, int64_t N, in
     const int64_t image = H * W * C;
     (void)nthreads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (parallel_worth_it(&d))
+#pragma omp parallel num_threads(nthreads) if (parallel_worth_it(&d))
 #endif
-    for (int64_t u = 0; u < units; u++) {
-        const int64_t n = u / per_image;
-        int64_t oh0 = 0, oh1 = OH, r0 = 0, r1 = H;
-        if (by_rows) {
-            oh0 = u % per_image;
-            oh1 = oh0 + 1;
-            r0 = oh0 == 0 ? 0 : oh0 * SH - PT;
-            r1 = oh1 == OH ? H : oh1 * SH - PT;
-            r0 = r0 < 0 ? 0 : r0 > H ? H : r0;
-            r1 = r1 < r0 ? r0 : r1 > H ? H : r1;
+    {
+        const fc_fp_state fp = fc_fp_fast();
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t u = 0; u < units; u++) {
+            const int64_t n = u / per_image;
+            int64_t oh0 = 0, oh1 = OH, r0 = 0, r1 = H;
+            if (by_rows) {
+                oh0 = u % per_image;
+                oh1 = oh0 + 1;
+                r0 = oh0 == 0 ? 0 : oh0 * SH - PT;
+                r1 = oh1 == OH ? H : oh1 * SH - PT;
+                r0 = r0 < 0 ? 0 : r0 > H ? H : r0;
+                r1 = r1 < r0 ? r0 : r1 > H ? H : r1;
+            }
+            unit(dinp + n * image, dout + n * OH * OW * C, inp + n * image, &d, oh0, oh1, r0, r1,
+                 relu);
         }
-        unit(dinp + n * image, dout + n * OH * OW * C, inp + n * image, &d, oh0, oh1, r0, r1,
-             relu);
+        fc_fp_restore(fp);
     }
 }
 
@@ -207,15 +221,22 @@ void FN(avg_pool2d_backward)(T *dinp, const T *dout, int64_t N, int64_t H, int64
                              int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH,
                              int64_t SW, int64_t PT, int64_t PL, int nthreads) {
     const fc_pool_dims d = {N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL};
-    void (*row)(T *, const T *, const fc_pool_dims *, int64_t) = FC_POOL_PICK(avg_backward_row);
+    void (*row)(T *, const T *, const fc_pool_dims *, int64_t) = FC_ISA_PICK(FN(avg_backward_row));
     const int64_t rows = N * H;
     (void)nthreads;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (parallel_worth_it(&d))
+#pragma omp parallel num_threads(nthreads) if (parallel_worth_it(&d))
 #endif
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t n = r / H, ih = r % H;
-        row(dinp + r * W * C, dout + n * OH * OW * C, &d, ih);
+    {
+        const fc_fp_state fp = fc_fp_fast();
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t n = r / H, ih = r % H;
+            row(dinp + r * W * C, dout + n * OH * OW * C, &d, ih);
+        }
+        fc_fp_restore(fp);
     }
 }
 

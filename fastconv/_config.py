@@ -2,12 +2,26 @@
 
 import operator
 import os
+import warnings
 
 from fastconv._ext import _conv
 from fastconv._version import __version__
 
 _default_threads = max(1, _conv.max_threads())
 _num_threads = _default_threads
+# OpenMP's thread pool does not survive os.fork(): a child that starts a thread team hangs. A
+# child (multiprocessing's default start method on Linux) therefore runs the kernels on one
+# thread; the 'spawn' and 'forkserver' start methods give workers a pool of their own.
+_forked_child = False
+
+
+def _after_fork_in_child():
+    global _forked_child
+    _forked_child = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def set_num_threads(n=None):
@@ -35,22 +49,37 @@ def set_num_threads(n=None):
         return
     if n < 0:
         raise ValueError(f"set_num_threads expects an int >= 1, 0 or None. Received: n={n}")
+    if n > 1 and _forked_child:
+        warnings.warn(
+            f"set_num_threads({n}) in a process made by os.fork(): fastconv's kernels run on one "
+            "thread here, since OpenMP's thread pool does not survive a fork. Start workers with "
+            "multiprocessing's 'spawn' or 'forkserver' method to use several threads each.",
+            RuntimeWarning, stacklevel=2)
     _num_threads = n
 
 
 def get_num_threads():
-    """Returns the number of threads fastconv's kernels use."""
-    return _num_threads
+    """Returns the number of threads fastconv's kernels use (1 in a process made by os.fork())."""
+    return 1 if _forked_child else _num_threads
 
 
 def show_config():
-    """Returns (and prints) the build and runtime configuration.
+    """Returns the build and runtime configuration; prints nothing (see `print_config`).
 
     Returns:
-        A dict with at least `version`, `simd` (the SIMD level in use:
-        "avx2", "generic", ...), `simd_available`, `threads`, `openmp`.
+        A dict with `version`, `simd` (the SIMD level in use: "avx512",
+        "avx2", "neon" or "generic"), `simd_available` (every level this
+        CPU and build can run), `threads`, `openmp` (whether the build has
+        OpenMP) and `FASTCONV_ISA` (the environment override, "" when unset).
+
+    Example:
+
+    >>> import fastconv
+    >>> config = fastconv.show_config()
+    >>> config["threads"] == fastconv.get_num_threads()
+    True
     """
-    config = {
+    return {
         "version": __version__,
         "simd": _conv.simd_level(),
         "simd_available": _conv.simd_available(),
@@ -58,6 +87,17 @@ def show_config():
         "openmp": bool(_conv.openmp_enabled()),
         "FASTCONV_ISA": os.environ.get("FASTCONV_ISA", ""),
     }
-    for key, value in config.items():
+
+
+def print_config():
+    """Prints `show_config()` as a table, one `name: value` line each (also `fastconv config`).
+
+    Example:
+
+    >>> import fastconv
+    >>> fastconv.print_config()  # doctest: +ELLIPSIS
+            version: ...
+               simd: ...
+    """
+    for key, value in show_config().items():
         print(f"{key:>15}: {value}")
-    return config

@@ -24,6 +24,7 @@ cdef extern from "cpu.h":
 
 cdef extern from "gemm.h":
     void fc_gemm_init(fc_isa isa)
+    void fc_gemm_blocking(int64_t *mr, int64_t *nr_f32, int64_t *nr_f64, int64_t *mc, int64_t *kc)
     size_t fc_gemm_workspace_size(int nthreads)
     enum:
         FC_ACCUMULATE
@@ -114,6 +115,15 @@ def simd_level():
 def simd_available():
     """Every SIMD level this CPU can run, lowest first."""
     return [fc_isa_name(<fc_isa>i).decode() for i in range(FC_ISA_COUNT) if fc_isa_available(<fc_isa>i)]
+
+
+def blocking():
+    """The register tile and cache blocking of the kernels in use (tests pick shapes that cross
+    them): mr rows x nr columns per tile (nr per dtype), mc rows per packed block, kc deep panels."""
+    cdef int64_t mr, nr_f32, nr_f64, mc, kc
+    fc_gemm_blocking(&mr, &nr_f32, &nr_f64, &mc, &kc)
+    return {"isa": simd_level(), "mr": mr, "nr": {"float32": nr_f32, "float64": nr_f64},
+            "mc": mc, "kc": kc}
 
 
 def openmp_enabled():

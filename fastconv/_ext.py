@@ -11,4 +11,15 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
         "source tree shadows an installed copy: change directory first."
     ) from exc
 
+import os
+import warnings
+
+# The C detector quietly ignores a level this CPU cannot run; say so once, at import.
+_requested = os.environ.get("FASTCONV_ISA", "")
+if _requested and _requested != _conv.simd_level():
+    warnings.warn(
+        f"FASTCONV_ISA={_requested!r} is not available on this CPU (available: "
+        f"{', '.join(_conv.simd_available())}); using {_conv.simd_level()!r}.",
+        RuntimeWarning, stacklevel=2)
+
 __all__ = ["_conv", "_pool"]

@@ -77,7 +77,7 @@ cdef extern from "pool2d.h":
 
 
 def simd_level():
-    """The SIMD variant the pooling kernels run ("avx2" or "generic")."""
+    """The ISA level the pooling kernels run ("avx512", "avx2", "neon" or "generic")."""
     return pool2d_simd_level().decode()
 
 

@@ -2,7 +2,12 @@
 
     fastconv train                      # MNIST, 5 epochs, batch 64, Adam 1e-3
     fastconv train --dataset fashion_mnist --epochs 10 --threads 2
-    python -m fastconv train --output mnist_cnn.keras
+    python -m fastconv train --output mnist_cnn.keras --plot curves.png
+    fastconv config                     # version, SIMD level, threads, OpenMP
+
+Mistakes the user can fix (a missing data set while offline, a bad option,
+an output path that cannot be written) print one message naming the cause
+and the fix and exit with status 2; `--debug` shows the traceback instead.
 
 Defaults: 5 epochs at batch size 64 with Adam (learning rate 0.001), seed 0.
 Measured with this model: test accuracy 98.4% after 1 epoch, 98.9% after 3,
@@ -13,6 +18,7 @@ while still taking ~940 steps per epoch, enough to converge in a few epochs.
 """
 
 import argparse
+import os
 import sys
 import time
 
@@ -20,6 +26,10 @@ DEFAULT_EPOCHS = 5
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_LEARNING_RATE = 1e-3
 DEFAULT_SEED = 0
+
+
+class UsageError(Exception):
+    """A mistake the user can fix: printed as one message naming the cause and the fix, exit 2."""
 
 
 def build_model(num_classes=10):
@@ -44,7 +54,22 @@ def load_dataset(name):
     from fastconv import datasets
 
     loader = {"mnist": datasets.mnist, "fashion_mnist": datasets.fashion_mnist}[name]
-    (x_train, y_train), (x_test, y_test) = loader.load_data()
+    try:
+        (x_train, y_train), (x_test, y_test) = loader.load_data()
+    except datasets.DatasetNotFoundError as error:
+        data = os.environ.get("FASTCONV_DATA")
+        where = (f"FASTCONV_DATA={data} holds no complete {loader.NAME}/" if data
+                 else "FASTCONV_DATA is unset")
+        raise UsageError(
+            f"the {name} data set is not on this machine ({where}) and could not be downloaded "
+            f"(offline?). Fix: put its four .gz files in <dir>/{loader.NAME}/ and set "
+            f"FASTCONV_DATA=<dir>, or retry with a network connection."
+        ) from error
+    except datasets.ChecksumError as error:
+        raise UsageError(
+            f"the downloaded {name} files were corrupt (checksum mismatch); nothing was kept. "
+            f"Fix: retry later, or put the files in <dir>/{loader.NAME}/ and set FASTCONV_DATA=<dir>."
+        ) from error
 
     def prepare(images):
         return (images.astype("float32") / 255.0)[..., None]
@@ -63,10 +88,51 @@ def _metric_value(result, names, wanted):
     return result if wanted == "loss" else None
 
 
+def _check_writable(path, option):
+    """Fails before training, not after, when `path` cannot be written (asks the OS itself)."""
+    existed = os.path.exists(path)
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise UsageError(
+            f"cannot write {option} {path}: {error.strerror}. "
+            f"Fix: give a file name in an existing directory you can write to."
+        ) from error
+    if not existed:
+        os.remove(path)
+
+
+def _check_plot_path(path):
+    """--plot needs matplotlib and an image format it writes; both are checked before training."""
+    try:
+        import matplotlib
+    except ImportError as error:
+        raise UsageError(
+            "--plot needs matplotlib, which is not installed. "
+            "Fix: pip install matplotlib (or pip install 'fastconv[plot]'), or drop --plot."
+        ) from error
+    matplotlib.use("Agg")  # writes files only: no window, no display needed
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    formats = FigureCanvasAgg.get_supported_filetypes()
+    suffix = os.path.splitext(path)[1].lstrip(".").lower()
+    if suffix and suffix not in formats:
+        raise UsageError(
+            f"--plot {path}: matplotlib cannot write .{suffix} files. "
+            f"Fix: end the name with one of {', '.join('.' + f for f in sorted(formats))}."
+        )
+
+
 def train(args):
     import fastconv
     from fastconv import callbacks, optimizers, utils
 
+    for path, option in ((args.output, "--output"), (args.plot, "--plot")):
+        if path:
+            _check_writable(path, option)
+    if args.plot:
+        _check_plot_path(args.plot)
     if args.threads is not None:
         fastconv.set_num_threads(args.threads)
     if args.seed is not None:
@@ -91,7 +157,7 @@ def train(args):
         def on_epoch_end(self, epoch, logs=None):
             epoch_seconds.append(time.perf_counter() - self._start)
 
-    model.fit(
+    history = model.fit(
         x_train, y_train,
         batch_size=args.batch_size,
         epochs=args.epochs,
@@ -111,11 +177,15 @@ def train(args):
     print(f"Threads: {fastconv.get_num_threads()}")
 
     if args.output:
-        if hasattr(model, "save"):
+        try:
             model.save(args.output)
-            print(f"Saved the model to {args.output}")
-        else:
-            print(f"Not saving to {args.output}: model saving is not available in this version yet.")
+        except OSError as error:
+            raise UsageError(f"could not save the model to {args.output}: {error}. "
+                             f"Fix: free some space or choose another path.") from error
+        print(f"Saved the model to {args.output}")
+    if args.plot:
+        utils.plot_history(history, path=args.plot)
+        print(f"Saved the training curves to {args.plot}")
 
     if args.require_accuracy is not None and (accuracy is None or accuracy < args.require_accuracy):
         print(f"Test accuracy {accuracy} is below the required {args.require_accuracy}.", file=sys.stderr)
@@ -123,29 +193,66 @@ def train(args):
     return 0
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+def print_config(args):
+    import fastconv
+
+    fastconv.print_config()
+    return 0
+
+
+# Option types: argparse turns an ArgumentTypeError into "argument --x: <message>", exit 2.
+def _number(text, kind, ok, expected):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
     return value
+
+
+def _positive_int(text):
+    return _number(text, int, lambda v: v >= 1, "an integer >= 1")
+
+
+def _positive_float(text):
+    return _number(text, float, lambda v: v > 0, "a number > 0")
 
 
 def _fraction(text):
-    value = float(text)
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
-    return value
+    return _number(text, float, lambda v: 0.0 <= v < 1.0, "a fraction in [0, 1)")
+
+
+def _accuracy(text):
+    return _number(text, float, lambda v: 0.0 <= v <= 1.0, "a fraction in [0, 1]")
+
+
+def _integer(text):
+    return _number(text, int, lambda v: True, "an integer")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports a bad option as one line pointing at --help, rather than the whole usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
 def make_parser():
-    parser = argparse.ArgumentParser(
-        prog="fastconv", description="fastconv: fast CPU convolutions with a Keras-style API."
+    # --debug is accepted before or after the command; SUPPRESS keeps a subcommand's default
+    # from overwriting `fastconv --debug train`.
+    debug = _Parser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the full traceback of an error instead of a one-line message")
+    parser = _Parser(
+        prog="fastconv", parents=[debug],
+        description="fastconv: fast CPU convolutions with a Keras-style API.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="{train,bench,config}")
     commands.required = True
 
     train_parser = commands.add_parser(
-        "train", help="train the tutorial CNN on MNIST or Fashion-MNIST",
+        "train", parents=[debug], help="train the tutorial CNN on MNIST or Fashion-MNIST",
         description="Train the Keras tutorial CNN (Conv32-Pool-Conv64-Pool-Dense100-Dropout-Dense10) "
                     "with Adam and report the test accuracy.",
     )
@@ -155,19 +262,22 @@ def make_parser():
                               help=f"number of epochs (default: {DEFAULT_EPOCHS})")
     train_parser.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE,
                               help=f"batch size (default: {DEFAULT_BATCH_SIZE})")
-    train_parser.add_argument("--learning-rate", type=float, default=DEFAULT_LEARNING_RATE,
+    train_parser.add_argument("--learning-rate", type=_positive_float, default=DEFAULT_LEARNING_RATE,
                               help=f"Adam learning rate (default: {DEFAULT_LEARNING_RATE})")
     train_parser.add_argument("--threads", type=_positive_int, default=None,
                               help="threads for the kernels (default: all cores)")
-    train_parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+    train_parser.add_argument("--seed", type=_integer, default=DEFAULT_SEED,
                               help=f"random seed (default: {DEFAULT_SEED})")
     train_parser.add_argument("--validation-split", type=_fraction, default=0.0,
                               help="fraction of the training data held out for validation (default: 0)")
-    train_parser.add_argument("--output", default=None,
-                              help="save the trained model to this path")
+    train_parser.add_argument("--output", default=None, metavar="PATH",
+                              help="save the trained model to this file (e.g. model.keras)")
+    train_parser.add_argument("--plot", default=None, metavar="PATH",
+                              help="save the training curves to this image (e.g. curves.png); "
+                                   "needs matplotlib")
     train_parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                               help="0 silent, 1 progress bar, 2 one line per epoch (default: 1)")
-    train_parser.add_argument("--require-accuracy", type=float, default=None, metavar="FRACTION",
+    train_parser.add_argument("--require-accuracy", type=_accuracy, default=None, metavar="FRACTION",
                               help="exit with status 1 if the test accuracy is below this")
     train_parser.set_defaults(handler=train)
 
@@ -176,27 +286,37 @@ def make_parser():
                         help="time the kernels against NumPy (and PyTorch when installed); "
                              "`fastconv bench --help` for options")
 
-    config_parser = commands.add_parser("config", help="print the build and runtime configuration")
-    config_parser.set_defaults(handler=lambda args: _show_config())
+    config_parser = commands.add_parser(
+        "config", parents=[debug], help="print the version, SIMD level, threads and OpenMP status")
+    config_parser.set_defaults(handler=print_config)
     return parser
 
 
-def _show_config():
-    import fastconv
-
-    fastconv.show_config()
-    return 0
-
-
 def main(argv=None):
-    """Entry point of the `fastconv` console script."""
+    """Entry point of the `fastconv` console script; returns the exit status.
+
+    Bad options exit with status 2 through argparse; a `UsageError` raised
+    while running a command is printed as one message, also status 2; Ctrl-C
+    prints one line and exits with 130.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:
         from fastconv import bench
 
         return bench.main(argv[1:], prog="fastconv bench")
     args = make_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except UsageError as error:
+        if getattr(args, "debug", False):
+            raise
+        print(f"fastconv {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if getattr(args, "debug", False):
+            raise
+        print(f"fastconv {args.command}: interrupted", file=sys.stderr)
+        return 130  # the shell's status for Ctrl-C (128 + SIGINT)
 
 
 if __name__ == "__main__":

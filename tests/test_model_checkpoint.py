@@ -11,11 +11,11 @@ import fastconv as keras
 from fastconv import callbacks, layers
 
 
-def small_model(seed=0):
+def small_model(seed=0, metrics=("accuracy",)):
     keras.utils.set_random_seed(seed)
     model = keras.Sequential([layers.Input(shape=(4,)), layers.Dense(8, activation="relu"),
                               layers.Dense(3, activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=list(metrics))
     return model
 
 
@@ -66,7 +66,7 @@ def test_save_best_only_saves_on_improvement_only(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == ["best-01.h5", "best-02.h5", "best-04.h5"]
     assert checkpoint.best == 0.4
     out = capsys.readouterr().out
-    assert ("Epoch 1: val_loss improved from inf to 0.90000, saving model to "
+    assert ("Epoch 1: val_loss improved from None to 0.90000, saving model to "
             f"{tmp_path / 'best-01.h5'}") in out
     assert "Epoch 3: val_loss did not improve from 0.50000" in out
     assert "Epoch 5: val_loss did not improve from 0.40000" in out
@@ -107,12 +107,45 @@ def test_save_weights_only(tmp_path):
     np.testing.assert_array_equal(model.predict(x), other.predict(x))
 
 
-def test_missing_monitor_warns_and_skips(tmp_path):
+def test_missing_monitor_warns_and_saves_every_epoch(tmp_path):
+    # Keras 3: a save_best_only checkpoint whose monitor is absent from the logs warns and
+    # falls back to saving (it used to warn and write nothing for the whole run).
+    x, y = data()
+    checkpoint = callbacks.ModelCheckpoint(str(tmp_path / "m-{epoch}.keras"), monitor="val_acc",
+                                           mode="max", save_best_only=True)
+    with pytest.warns(UserWarning, match="Can save best model only with val_acc available"):
+        small_model().fit(x, y, epochs=2, verbose=0, callbacks=[checkpoint])
+    assert sorted(os.listdir(tmp_path)) == ["m-1.keras", "m-2.keras"]
+    assert checkpoint.best is None
+    assert kind(tmp_path / "m-2.keras") == "model"
+
+
+def test_missing_val_acc_in_auto_mode_saves(tmp_path):
+    # The case: monitor="val_acc", no validation data. The compiled "acc" is an
+    # accuracy (maximized); val_acc is missing from the logs: warn and save.
+    x, y = data()
+    checkpoint = callbacks.ModelCheckpoint(tmp_path / "m.keras", monitor="val_acc",
+                                           save_best_only=True)
+    with pytest.warns(UserWarning, match="val_acc available"):
+        small_model(metrics=["acc"]).fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])
+    assert os.listdir(tmp_path) == ["m.keras"]
+
+
+def test_non_scalar_monitor_falls_back_to_saving(tmp_path):
     x, y = data()
     checkpoint = callbacks.ModelCheckpoint(tmp_path / "m.keras", save_best_only=True)
-    with pytest.warns(UserWarning, match="Can save best model only with val_loss available"):
+    with pytest.warns(UserWarning, match="Falling back to `save_best_only=False`"):
+        small_model().fit(x, y, epochs=1, verbose=0, validation_split=0.2,
+                          callbacks=[ScriptedLogs([np.array([0.5, 0.4])]), checkpoint])
+    assert os.listdir(tmp_path) == ["m.keras"]
+
+
+def test_unknown_direction_in_auto_mode_raises(tmp_path):
+    x, y = data()
+    checkpoint = callbacks.ModelCheckpoint(tmp_path / "m.keras", monitor="score",
+                                           save_best_only=True)
+    with pytest.raises(ValueError, match="ModelCheckpoint callback received monitor=score"):
         small_model().fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])
-    assert os.listdir(tmp_path) == []
 
 
 def test_integer_save_freq_saves_every_n_batches(tmp_path):

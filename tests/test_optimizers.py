@@ -183,6 +183,30 @@ def test_variable_count_change_raises():
         opt.apply_gradients([(np.ones(3), a), (np.ones(3), b)])
 
 
+def test_variables_are_checked_once_per_variable_set(monkeypatch):
+    opt = optimizers.Adam(0.1)
+    a, b = np.zeros(3), np.zeros((2, 2))
+    checks = []
+    original = optimizers.Optimizer._check_variable
+    monkeypatch.setattr(optimizers.Optimizer, "_check_variable",
+                        staticmethod(lambda i, var: checks.append(i) or original(i, var)))
+    for _ in range(5):
+        opt.apply_gradients([(np.ones(3), a), (np.ones((2, 2)), b)])
+    assert checks == [0, 1, 0, 1]  # build, then the first step's check; none after
+    # Other arrays (same shapes) are a new variable set: checked again, and refused if bad.
+    frozen = np.zeros((2, 2))
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="Variable 1 is read-only"):
+        opt.apply_gradients([(np.ones(3), a), (np.ones((2, 2)), frozen)])
+    # The same array reshaped in place is caught too.
+    b.shape = (4,)
+    with pytest.raises(ValueError, match="Variable 1 changed since the optimizer was built"):
+        opt.apply_gradients([(np.ones(3), a), (np.ones(4), b)])
+    b.shape = (2, 2)
+    opt.apply_gradients([(np.ones(3), a), (np.ones((2, 2)), b)])
+    assert opt.iterations == 6
+
+
 def test_none_gradient_skips_the_variable():
     a, b = np.zeros(3), np.zeros(2)
     optimizers.Adam(0.1).apply_gradients([(None, a), (np.ones(2), b)])

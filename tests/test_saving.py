@@ -4,6 +4,8 @@ import io
 import json
 import os
 import struct
+import time
+import warnings
 import zipfile
 
 import numpy as np
@@ -756,3 +758,31 @@ def test_new_file_has_normal_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (os.stat(path).st_mode & 0o777) == (0o666 & ~umask)
+
+
+# --------------------------------------------------------------------------- crafted-file stalls
+def _time_refusal(path, match):
+    start = time.perf_counter()
+    with pytest.raises(ModelFileError, match=match):
+        keras.models.load_model(path)
+    return time.perf_counter() - start
+
+
+def test_config_with_many_repeated_keys_is_refused_quickly(tmp_path):
+    # 30,000 keys each given twice: the duplicate check used to take ~36 s (quadratic).
+    path, _ = saved(tmp_path)
+    body = ", ".join(f'"k{i}": 0, "k{i}": 0' for i in range(30_000))
+    crafted = rewrite(path, tmp_path / "keys.keras", replace={"config.json": ("{" + body + "}").encode()})
+    elapsed = _time_refusal(crafted, r"duplicate keys \['k0', 'k1', .*\(30000 in all\)")
+    assert elapsed < 1.0, f"load_model took {elapsed:.2f} s to refuse the crafted config"
+
+
+def test_archive_with_many_repeated_entries_is_refused_quickly(tmp_path):
+    # 30,000 array entries each given twice (60,000 < the 100,000-entry limit).
+    items = [(f"weights/{i:05d}.npy", b"") for i in range(30_000)] * 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns on each duplicate name
+        crafted = write_zip(tmp_path / "entries.keras", items)
+    elapsed = _time_refusal(crafted, r"duplicate zip entries \['weights/00000.npy', .*"
+                                     r"\(30000 in all\)")
+    assert elapsed < 1.0, f"load_model took {elapsed:.2f} s to refuse the crafted archive"

@@ -8,6 +8,7 @@ import numpy as np
 
 from fastconv import activations, backend, initializers, ops
 from fastconv.layers.call_state import CallState
+from fastconv.ops._args import output_size, result_dtype  # noqa: F401 - the layers' one rule
 
 __all__ = ["Layer", "KerasTensor"]
 
@@ -459,21 +460,6 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-def result_dtype(*operands):
-    """The dtype the ops give results of `operands`: float64 if any is, else float32."""
-    return np.result_type(np.float32, *operands)
-
-
-def output_size(size, window, stride, padding, dilation=1):
-    """One spatial axis of a conv/pool output: Keras's `valid` / `same` arithmetic (None stays None)."""
-    if size is None:
-        return None
-    effective = (window - 1) * dilation + 1
-    if padding == "same":
-        return -(-size // stride)
-    return (size - effective) // stride + 1 if size >= effective else 0
 
 
 def prod_or_none(dims):

@@ -25,8 +25,10 @@ class BatchNormalization(Layer):
         epsilon: added to the variance before the square root.
         center: whether to add the learned offset `beta`.
         scale: whether to multiply by the learned scale `gamma`.
-        beta_initializer, gamma_initializer, moving_mean_initializer,
-        moving_variance_initializer: initializers of the four weights.
+        beta_initializer: initializer of `beta`.
+        gamma_initializer: initializer of `gamma`.
+        moving_mean_initializer: initializer of `moving_mean`.
+        moving_variance_initializer: initializer of `moving_variance`.
         **kwargs: base `Layer` arguments.
 
     Input shape:

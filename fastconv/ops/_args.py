@@ -1,8 +1,10 @@
-"""Argument checking and normalization shared by every op.
+"""Argument checking and normalization: the one module the ops and the layers share.
 
 Everything the C kernels assume is established here (or in the Cython layer):
 native-endian, aligned, C-contiguous float32/float64 arrays, positive integer
 hyper-parameters, and explicit per-side padding that leaves a non-empty window.
+The layers take their checks from here too (through `fastconv/layers/_args.py`), and
+the one output-size rule (`output_size`) and result-dtype rule (`result_dtype`) of both.
 """
 
 import operator
@@ -31,7 +33,8 @@ def as_float_array(value, name):
 
 
 def result_dtype(*arrays):
-    """float64 if any floating input is float64 (or wider), else float32."""
+    """The dtype of the ops' results, and so of the layers' buffers: float64 if any floating
+    input is float64 (or wider), else float32 (ints, bools and float16 give float32)."""
     for array in arrays:
         if array is not None and array.dtype.kind == "f" and array.dtype.itemsize >= 8:
             return np.dtype(np.float64)
@@ -54,14 +57,33 @@ def check_ndim(array, ndim, name, layout):
         )
 
 
-def normalize_data_format(data_format):
-    fmt = str(data_format).lower() if isinstance(data_format, str) else data_format
+def normalize_data_format(data_format, allow_none=False):
+    """'channels_last' or 'channels_first' (case-insensitive).
+
+    None means 'channels_last' (Keras's image_data_format default) where `allow_none` (the
+    layers); the ops refuse it.
+    """
+    if data_format is None and allow_none:
+        return "channels_last"
+    fmt = data_format.lower() if isinstance(data_format, str) else data_format
     if fmt not in _DATA_FORMATS:
         raise ValueError(
-            "`data_format` must be 'channels_last' or 'channels_first'. "
+            "The `data_format` argument must be one of 'channels_first', 'channels_last'. "
             f"Received: data_format={data_format!r}"
         )
     return fmt
+
+
+def positive_int(value, name):
+    """`value` as an int > 0 (TypeError for a non-int, ValueError otherwise), Keras's form."""
+    if isinstance(value, bool) or not isinstance(value, int) and not hasattr(value, "__index__"):
+        raise TypeError(f"Argument `{name}` must be an int. Received: {name}={value!r}")
+    if int(value) <= 0:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected a strictly positive value. "
+            f"Received {name}={value}."
+        )
+    return int(value)
 
 
 def normalize_pair(value, name, minimum=1):
@@ -88,16 +110,23 @@ def normalize_pair(value, name, minimum=1):
     return tuple(result)
 
 
-def normalize_padding(padding):
-    """'valid', 'same', or explicit ((top, bottom), (left, right)) of ints >= 0."""
+def normalize_padding(padding, explicit=True):
+    """'valid', 'same', or (where `explicit`, the ops) ((top, bottom), (left, right)) of
+    ints >= 0, also given as an int or a pair. The layers take the two strings only."""
     if isinstance(padding, str):
         mode = padding.lower()
-        if mode not in ("valid", "same"):
-            raise ValueError(
-                "`padding` must be 'valid', 'same', an int, a pair or "
-                f"((top, bottom), (left, right)). Received: padding={padding!r}"
-            )
-        return mode
+        if mode in ("valid", "same"):
+            return mode
+    if not explicit:
+        raise ValueError(
+            "The `padding` argument must be a string, one of 'valid' or 'same'. "
+            f"Received: padding={padding!r}"
+        )
+    if isinstance(padding, str):
+        raise ValueError(
+            "`padding` must be 'valid', 'same', an int, a pair or "
+            f"((top, bottom), (left, right)). Received: padding={padding!r}"
+        )
     if isinstance(padding, (list, tuple)) and len(padding) == 2 and all(
         isinstance(p, (list, tuple)) for p in padding
     ):
@@ -106,6 +135,21 @@ def normalize_padding(padding):
         return (top_bottom, left_right)
     ph, pw = normalize_pair(padding, "padding", minimum=0)
     return ((ph, ph), (pw, pw))
+
+
+def output_size(size, window, stride, padding, dilation=1):
+    """One spatial axis of a conv/pool output, for the ops and the layers (None stays None).
+
+    "same": ceil(size / stride). "valid" (or already padded): floor((size - effective) /
+    stride) + 1 with effective = (window - 1) * dilation + 1, and 0 when the window does
+    not fit (the ops refuse that case before, with a message).
+    """
+    if size is None:
+        return None
+    if padding == "same":
+        return -(-size // stride)
+    effective = (window - 1) * dilation + 1
+    return (size - effective) // stride + 1 if size >= effective else 0
 
 
 def resolve_axis(padding_mode, axis, size, window, stride, dilation, what):
@@ -119,7 +163,7 @@ def resolve_axis(padding_mode, axis, size, window, stride, dilation, what):
     if padding_mode == "valid":
         before = after = 0
     elif padding_mode == "same":
-        out = -(-size // stride)
+        out = output_size(size, window, stride, "same", dilation)
         total = max((out - 1) * stride + effective - size, 0)
         before, after = total // 2, total - total // 2
     else:
@@ -138,7 +182,8 @@ def resolve_axis(padding_mode, axis, size, window, stride, dilation, what):
             f"The {what} (effective {side} {effective}) is larger than the padded input "
             f"{side} {padded} (input {size} + padding {before}+{after})."
         )
-    return (padded - effective) // stride + 1, before, after
+    # on the padded size, "valid" arithmetic gives "same"'s ceil(size / stride) too
+    return output_size(padded, window, stride, "valid", dilation), before, after
 
 
 def plain_key(*values):

@@ -31,6 +31,16 @@ def adam_update(var, m, v, grad, *, alpha, beta_1, beta_2, epsilon):
                 f"({var.dtype}, shape {var.shape}). Received: {name}.shape="
                 f"{getattr(array, 'shape', None)}, dtype={getattr(array, 'dtype', None)}"
             )
+    adam_update_checked(var, m, v, grad, alpha=alpha, beta_1=beta_1, beta_2=beta_2,
+                        epsilon=epsilon)
+
+
+def adam_update_checked(var, m, v, grad, *, alpha, beta_1, beta_2, epsilon):
+    """`adam_update` for a caller that has already checked `var`, `m` and `v` as it does.
+
+    An optimizer checks its variables once per variable set and creates `m` and `v` itself,
+    so its steps skip those checks; `grad`, new at every step, is still converted and checked.
+    """
     grad = np.ascontiguousarray(grad, dtype=var.dtype)
     if grad.shape != var.shape:
         raise ValueError(f"`grad` must have shape {var.shape}. Received: grad.shape={grad.shape}")

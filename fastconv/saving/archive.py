@@ -9,6 +9,7 @@ their header has been validated, and every problem is a `ModelFileError`
 (a `ValueError`) naming the file. Reading never writes anything.
 """
 
+import collections
 import io
 import json
 import os
@@ -192,11 +193,22 @@ def _check_entry_name(path, name):
                                    "and optimizer/NNNNN.npy)")
 
 
+def _duplicates(names):
+    """The names given more than once, sorted, counted in one pass (a crafted file may hold
+    tens of thousands of repeats: the check must stay linear in the input)."""
+    return sorted(name for name, count in collections.Counter(names).items() if count > 1)
+
+
+def _listing(names, most=10):
+    shown = ", ".join(repr(name) for name in names[:most])
+    return f"[{shown}]" if len(names) <= most else f"[{shown}, ...] ({len(names)} in all)"
+
+
 def _json_key_check(pairs):
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
-        raise ValueError(f"duplicate keys {sorted(k for k in set(keys) if keys.count(k) > 1)}")
-    return dict(pairs)
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise ValueError(f"duplicate keys {_listing(_duplicates(key for key, _ in pairs))}")
+    return document
 
 
 class ArchiveReader:
@@ -244,8 +256,7 @@ class ArchiveReader:
         for name in names:
             _check_entry_name(path, name)
         if len(set(names)) != len(names):
-            duplicates = sorted({name for name in names if names.count(name) > 1})
-            raise ModelFileError(path, f"duplicate zip entries {duplicates}")
+            raise ModelFileError(path, f"duplicate zip entries {_listing(_duplicates(names))}")
         total = 0
         for info in infos:
             if info.flag_bits & 0x1:

@@ -144,7 +144,9 @@ def deserialize_model(entry, custom_objects=None):
     cls = registry.get(class_name)
     if cls is None:
         raise ValueError(f"Unknown model class {class_name!r:.100}. Known models: "
-                         f"{', '.join(sorted(registry))}.")
+                         f"{', '.join(sorted(registry)) or 'none'} (fastconv's model classes "
+                         "register when `fastconv.models` is imported, as "
+                         "`keras.models.load_model` does).")
     layers = config.get("layers")
     _require(isinstance(layers, list), f"The {class_name} config needs a 'layers' list. "
                                        f"Received: {layers!r:.200}")

@@ -1,0 +1,106 @@
+"""Keras-style losses with the analytic gradients the model's backward pass needs.
+
+Each `Loss` gives the batch loss (`loss(y_true, y_pred)`, reduced as Keras's
+default "sum_over_batch_size": the mean of the per-sample losses), its
+gradient with respect to `y_pred` (`loss.gradient`), and for the
+crossentropies the fused gradient with respect to the logits feeding a final
+softmax (resp. sigmoid) layer (`loss.logits_gradient`), which is both faster
+and better conditioned than chaining through the activation.
+
+Values follow Keras 3 (`keras/src/backend/numpy/nn.py`): probability inputs of
+the categorical losses are renormalized to sum to 1 along the class axis and
+clipped to `[1e-7, 1 - 1e-7]` (the gradient is zero where the clip is
+active); `from_logits=True` uses log-sum-exp forms.
+
+One module per family, as Keras 3 groups them: `loss.py` (the base and shared input
+checks), `categorical.py`, `elementwise.py`; this module resolves identifiers.
+"""
+
+from fastconv.losses.categorical import (
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+    categorical_crossentropy,
+    sparse_categorical_crossentropy,
+)
+from fastconv.losses.elementwise import (
+    BinaryCrossentropy,
+    MeanSquaredError,
+    binary_crossentropy,
+    mean_squared_error,
+)
+from fastconv.losses.loss import Loss
+
+__all__ = [
+    "Loss", "SparseCategoricalCrossentropy", "CategoricalCrossentropy",
+    "BinaryCrossentropy", "MeanSquaredError",
+    "sparse_categorical_crossentropy", "categorical_crossentropy",
+    "binary_crossentropy", "mean_squared_error", "mse", "get",
+]
+
+mse = MSE = mean_squared_error
+
+_BY_NAME = {
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+}
+_BY_CLASS_NAME = {cls.__name__.lower(): cls for cls in set(_BY_NAME.values())}
+_BY_FUNCTION = {
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    categorical_crossentropy: CategoricalCrossentropy,
+    binary_crossentropy: BinaryCrossentropy,
+    mean_squared_error: MeanSquaredError,
+}
+
+
+def serialize(loss):
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def get(identifier):
+    """Resolves a loss from a name, a config dict, a class, a function or an instance.
+
+    Args:
+        identifier: a snake_case name ('sparse_categorical_crossentropy',
+            'categorical_crossentropy', 'binary_crossentropy', 'mse',
+            'mean_squared_error'), a class name ('SparseCategoricalCrossentropy'),
+            a dict `{"class_name", "config"}`, a `Loss` subclass or instance,
+            one of this module's loss functions, or None.
+
+    Returns:
+        A `Loss` instance (None for None).
+
+    Raises:
+        ValueError: for an unknown name, or a custom loss function (fastconv
+            needs its gradient: subclass `Loss` and implement `call` and
+            `gradient` instead).
+    """
+    if identifier is None or isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        cls = _BY_NAME.get(key) or _BY_CLASS_NAME.get(key)
+        if cls is None:
+            valid = ", ".join(repr(name) for name in _BY_NAME)
+            raise ValueError(f"Unknown loss: {identifier!r}. Valid names are {valid}.")
+        return cls()
+    if isinstance(identifier, dict):
+        if "class_name" not in identifier:
+            raise ValueError(f"A loss config needs a 'class_name' key. Received: {identifier!r}")
+        cls = _BY_CLASS_NAME.get(str(identifier["class_name"]).lower())
+        if cls is None:
+            raise ValueError(f"Unknown loss class: {identifier['class_name']!r}")
+        return cls.from_config(dict(identifier.get("config") or {}))
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if identifier in _BY_FUNCTION:
+        return _BY_FUNCTION[identifier]()
+    if callable(identifier):
+        raise ValueError(
+            f"Custom loss functions are not supported: {identifier!r}. fastconv trains with "
+            "analytic gradients; subclass fastconv.losses.Loss and implement `call` and "
+            "`gradient` instead."
+        )
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")

@@ -1,0 +1,8 @@
+"""Keras-style utilities: one-hot encoding, seeding, plotting and the progress bar."""
+
+from fastconv.utils.numerical_utils import to_categorical
+from fastconv.utils.plot_history import plot_history
+from fastconv.utils.progbar import Progbar
+from fastconv.utils.rng_utils import set_random_seed
+
+__all__ = ["to_categorical", "set_random_seed", "plot_history", "Progbar"]
