@@ -320,10 +320,13 @@ class Layer:
         return (type(self).grad_logits is not Layer.grad_logits
                 or type(self).backward_logits is not Layer.backward_logits)
 
-    def call(self, inputs, training=False):
-        """The forward pass on a batch, eagerly; keeps the state `backward` needs."""
+    def call(self, inputs, training=None):
+        """The forward pass on a batch, eagerly; keeps the state `backward` needs.
+
+        `training=None` means the layer's `training_default`, as for `layer(x)`.
+        """
         state = CallState()
-        outputs = self.forward(state, inputs, training)
+        outputs = self.forward(state, inputs, self.resolve_training(training))
         self._eager_state = state
         return outputs
 

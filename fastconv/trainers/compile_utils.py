@@ -94,8 +94,9 @@ class MetricsTracker:
 
     def detached(self):
         """A reset copy whose updates do not touch these metric objects."""
-        tracker = MetricsTracker(*copy.deepcopy(
-            (self.loss_tracker, self.metrics, self.weighted_metrics)))
+        with _publish_lock:  # not while another thread publishes into these objects
+            tracker = MetricsTracker(*copy.deepcopy(
+                (self.loss_tracker, self.metrics, self.weighted_metrics)))
         tracker.reset()
         return tracker
 
