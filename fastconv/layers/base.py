@@ -132,7 +132,7 @@ class Layer:
                 f"Received: name={name!r}"
             )
         self.name = name
-        self._trainable = bool(trainable)
+        self.trainable = bool(trainable)
         self.dtype = self._check_dtype(dtype)
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
@@ -162,16 +162,6 @@ class Layer:
                 f"{backend.floatx()}). Received: dtype={dtype!r}"
             )
         return resolved.name
-
-    @property
-    def trainable(self):
-        """Whether the optimizer updates this layer's weights (and BatchNormalization its
-        moving statistics); setting it changes `trainable_weights` at once."""
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        self._trainable = bool(value)
 
     # The value of `training` when a call does not give one: Keras 3 reads it from the
     # default of `call`'s `training` argument (True for the augmentation layers).

@@ -106,7 +106,7 @@ class Model(Trainer):
     def trainable(self, value):
         self._trainable = bool(value)
         for layer in self._chain:
-            layer.trainable = value
+            layer.trainable = self._trainable
 
     @property
     def trainable_weights(self):
