@@ -5,10 +5,10 @@
 
 A tiny model, Input 4x4x1 -> Conv2D(2, 3, "same", relu) -> MaxPooling2D(2) -> Flatten ->
 Dense(4, relu) -> Dropout(0.5) -> ReLU -> Activation("relu") -> Dense(2, softmax), is built and
-run once at batch 1; then each layer's forward `layer.call(x, training=True)` and backward
-`layer.backward(dy)` are timed directly on that layer's own input, as the model's loops run them
-(reused output arrays, input gradient computed; the softmax output layer through
-`backward_logits`, the gradient the fused crossentropy hands it). Each time is the median of
+run once at batch 1; then each layer's forward `layer.forward(state, x, True)` and backward
+`layer.grad(state, dy)` are timed directly on that layer's own input, as the model's executor
+runs them (a `CallState` with reused output arrays, input gradient computed; the softmax output
+layer through `grad_logits`, the gradient the fused crossentropy hands it). Each time is the median of
 `--samples` samples of `--calls` calls (`time.perf_counter_ns`), in microseconds per call, against
 the performance issue's target of < 20 us per layer call. Then the whole step:
 `model.train_on_batch` at batch 1 (Adam, sparse categorical crossentropy, accuracy) and
@@ -19,7 +19,6 @@ per call (an empty lambda), included in every other row.
 """
 
 import argparse
-import contextlib
 import os
 import platform
 import statistics
@@ -29,6 +28,7 @@ import time
 import numpy as np
 
 import fastconv as keras
+from fastconv.layers.call_state import CallState
 
 TARGET_US = 20.0
 
@@ -74,31 +74,24 @@ def tiny_model():
     return model
 
 
-def model_loop_buffers(model):
-    """The state the model's own loops run the layers in (reused output arrays)."""
-    reusing = getattr(model, "_reusing_buffers", None)
-    return reusing() if reusing is not None else contextlib.nullcontext()
-
-
 def layer_rows(model, x, calls, samples):
     """(call, input shape, us/call, budget us) per layer pass, in model order."""
     rows = []
-    with model_loop_buffers(model):
-        inputs = []
-        for layer in model.layers:  # one forward pass: every layer's own input
-            inputs.append(x)
-            x = layer.call(x, training=True)
-        last = model.layers[-1]
-        for layer, x_in in zip(model.layers, inputs):
-            layer.compute_input_gradient = True
-            name = describe(layer)
-            rows.append((f"{name}.call", x_in.shape,
-                         per_call_us(lambda: layer.call(x_in, training=True), calls, samples),
-                         TARGET_US))
-            dy = np.ones_like(layer.call(x_in, training=True))
-            backward = layer.backward_logits if layer is last else layer.backward
-            rows.append((f"{name}.{backward.__name__}", dy.shape,
-                         per_call_us(lambda: backward(dy), calls, samples), TARGET_US))
+    states = [CallState(reuse_buffers=True) for _ in model.layers]
+    inputs = []
+    for layer, state in zip(model.layers, states):  # one forward pass: every layer's own input
+        inputs.append(x)
+        x = layer.forward(state, x, True)
+    last = model.layers[-1]
+    for layer, state, x_in in zip(model.layers, states, inputs):
+        name = describe(layer)
+        rows.append((f"{name}.forward", x_in.shape,
+                     per_call_us(lambda: layer.forward(state, x_in, True), calls, samples),
+                     TARGET_US))
+        dy = np.ones_like(layer.forward(state, x_in, True))
+        backward = layer.grad_logits if layer is last else layer.grad
+        rows.append((f"{name}.{backward.__name__}", dy.shape,
+                     per_call_us(lambda: backward(state, dy), calls, samples), TARGET_US))
     return rows
 
 
@@ -155,7 +148,7 @@ def main(argv=None):
     x = rng.random((args.steps, 4, 4, 1), dtype=np.float32)
     y = rng.integers(0, 2, args.steps).astype(np.uint8)
     model = tiny_model()
-    model.train_on_batch(x[:1], y[:1])  # optimizer state and kept buffers exist from here on
+    model.train_on_batch(x[:1], y[:1])  # optimizer state exists from here on
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"cpu: {cpu_name()} | python {platform.python_version()} | numpy {np.__version__} | "

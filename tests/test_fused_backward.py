@@ -62,19 +62,19 @@ def test_model_fuses_pool_and_relu_gradients_without_changing_them(monkeypatch):
     x = rng.standard_normal((12, 10, 10, 2)).astype(np.float32)
     y = rng.integers(0, 3, 12)
     fused_calls = []
-    fused_pass = fastconv.layers.MaxPooling2D.backward_through_relu
+    fused_pass = fastconv.layers.MaxPooling2D.grad_through_relu
 
-    def counted(self, dy):
+    def counted(self, state, dy):
         fused_calls.append(self.name)
-        return fused_pass(self, dy)
+        return fused_pass(self, state, dy)
 
-    monkeypatch.setattr(fastconv.layers.MaxPooling2D, "backward_through_relu", counted)
+    monkeypatch.setattr(fastconv.layers.MaxPooling2D, "grad_through_relu", counted)
     fused = _conv_pool_model(1)
     fused.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
     assert len(fused_calls) == 2 * 3 * 2  # both pools, every step
 
-    monkeypatch.setattr(fastconv.layers.MaxPooling2D, "backward_through_relu",
-                        lambda self, dy: None)  # the layer-by-layer path
+    monkeypatch.setattr(fastconv.layers.MaxPooling2D, "grad_through_relu",
+                        lambda self, state, dy: None)  # the layer-by-layer path
     plain = _conv_pool_model(1)
     plain.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
     for a, b in zip(fused.get_weights(), plain.get_weights()):

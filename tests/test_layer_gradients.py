@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import fastconv
+from executor_steps import forward, forward_backward, fused_output
 from fastconv import activations, layers
 
 EPS = 1e-6
@@ -186,14 +187,13 @@ def test_model_gradient_matches_finite_differences():
         layers.Dense(4, activation="softmax", bias_initializer="random_normal", **F64),
     ])
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    assert model._fused
     x = _x(3, 5, 5, 2)
     y = np.array([0, 3, 1])
+    assert fused_output(model, x)
     loss = losses.SparseCategoricalCrossentropy()
-    probs = model._forward(x, training=True)
-    model._backward(y, probs, None)
-    pairs = model._grads_and_vars()
+    _, run = forward_backward(model, x, y)
+    pairs = run.grads_and_vars()
     assert len(pairs) == 4
     for grad, var in pairs:
-        numerical = _numerical(lambda: loss(y, model._forward(x, training=False)), var)
+        numerical = _numerical(lambda: loss(y, forward(model, x)), var)
         np.testing.assert_allclose(grad, numerical, rtol=1e-5, atol=1e-7)

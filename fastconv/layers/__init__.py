@@ -1,19 +1,10 @@
 """Keras-style layers on NumPy arrays: config in `__init__`, weights in `build`,
 forward in `call`, gradients in `backward`."""
 
-from fastconv.layers.activation import ReLU, Softmax
+from fastconv.layers.activations import Activation, ReLU, Softmax
 from fastconv.layers.base import KerasTensor, Layer
 from fastconv.layers.convolutional import Conv2D, Convolution2D
-from fastconv.layers.core import (
-    Activation,
-    Dense,
-    Dropout,
-    Flatten,
-    Input,
-    InputLayer,
-    Rescaling,
-    Reshape,
-)
+from fastconv.layers.core import Dense, Input, InputLayer
 from fastconv.layers.merging import Add, Average, Concatenate, Multiply
 from fastconv.layers.normalization import BatchNormalization
 from fastconv.layers.pooling import (
@@ -31,7 +22,10 @@ from fastconv.layers.preprocessing import (
     RandomRotation,
     RandomTranslation,
     RandomZoom,
+    Rescaling,
 )
+from fastconv.layers.regularization import Dropout
+from fastconv.layers.reshaping import Flatten, Reshape
 
 __all__ = [
     "Input", "InputLayer", "Layer", "KerasTensor", "Conv2D", "Convolution2D",

@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from fastconv import activations, backend, initializers, ops
+from fastconv.layers.call_state import CallState
 from fastconv.ops._args import output_size, result_dtype  # noqa: F401 - the layers' one rule
 
 __all__ = ["Layer", "KerasTensor"]
@@ -90,9 +91,17 @@ class Layer:
 
     Subclasses store and check their config in `__init__`, create weights in
     `build(input_shape)` with `add_weight`, compute the forward pass in
-    `call(x, training=False)` (keeping what `backward` needs), return dL/dx
-    from `backward(dy)` while storing dL/dweights in `self.grads` (aligned with
-    `trainable_weights`), and describe shapes in `compute_output_shape`.
+    `forward(state, x, training)` (keeping what the backward pass needs on the
+    `CallState`, never on the layer), return dL/dx from `grad(state, dy)` while
+    storing dL/dweights in `state.grads` (aligned with `trainable_weights`), and
+    describe shapes in `compute_output_shape`. A model's executor owns the
+    states, so one model can run in several threads at once.
+
+    The eager API wraps those: `call(x, training)` (and `layer(x)`) runs
+    `forward` on a state the layer keeps for the next `backward(dy)` /
+    `backward_logits(dz)`, which set `layer.grads`. A subclass may instead
+    override `call` and `backward` (keeping state on itself, setting
+    `self.grads`): it works in models, but not from several threads at once.
 
     Args:
         name: the layer's name; by default the snake_case class name made
@@ -136,11 +145,8 @@ class Layer:
         self._weight_records = []  # (array, trainable) in creation order
         self._build_input_shape = None
         self.grads = []
-        # The model clears this on its first layer: no input gradient is needed there.
-        self.compute_input_gradient = True
-        # Arrays reused from one batch to the next, by key: a dict only while a model runs its
-        # own loops (no result outlives a batch there), None for eager calls.
-        self._scratch = None
+        # The state of the last eager call, for `backward` (models keep theirs in their run).
+        self._eager_state = None
 
     @staticmethod
     def _check_dtype(dtype):
@@ -156,6 +162,10 @@ class Layer:
                 f"{backend.floatx()}). Received: dtype={dtype!r}"
             )
         return resolved.name
+
+    # The value of `training` when a call does not give one: Keras 3 reads it from the
+    # default of `call`'s `training` argument (True for the augmentation layers).
+    training_default = False
 
     # -------------------------------------------------------------- weights
     def add_weight(self, name=None, shape=None, initializer="glorot_uniform", trainable=True,
@@ -247,61 +257,105 @@ class Layer:
     def build(self, input_shape):
         """Creates the weights for inputs of `input_shape` (batch axis first)."""
 
-    def call(self, inputs, training=False):
-        """The forward pass on a batch; keeps what `backward` needs."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement `call`.")
+    def forward(self, state, inputs, training):
+        """The forward pass on a batch; keeps what the backward pass needs on `state`.
 
-    def backward(self, dy):
-        """dL/dinputs of the last `call`, given dL/doutputs; sets `self.grads`."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement `backward`.")
-
-    def backward_logits(self, dz):
-        """Like `backward`, but `dz` is the gradient before the layer's final activation.
-
-        The model uses it to skip a softmax (or sigmoid) whose gradient the
-        loss has fused with the crossentropy's.
+        The default runs a subclass's own `call` (which keeps its state on the layer).
         """
+        if type(self).call is Layer.call:
+            raise NotImplementedError(f"{type(self).__name__} implements neither `forward` "
+                                      "nor `call`.")
+        return self.call(inputs, training=training)
+
+    def grad(self, state, dy):
+        """dL/dinputs of the call that filled `state`, given dL/doutputs; sets `state.grads`.
+
+        Returns None when `state.needs_input_grad` is False (only the weight gradients
+        are wanted). The default runs a subclass's own `backward`.
+        """
+        if type(self).backward is Layer.backward:
+            raise NotImplementedError(f"{type(self).__name__} implements neither `grad` "
+                                      "nor `backward`.")
+        self.compute_input_gradient = state.needs_input_grad
+        dx = self.backward(dy)
+        state.grads = list(self.grads)
+        return dx
+
+    def grad_logits(self, state, dz):
+        """Like `grad`, but `dz` is the gradient before the layer's final activation.
+
+        The executor uses it to skip a softmax (or sigmoid) whose gradient the
+        loss has fused with the crossentropy's, or a ReLU fused into the next
+        layer's backward pass (`grad_through_relu`).
+        """
+        if type(self).backward_logits is not Layer.backward_logits:  # a subclass's own
+            self.compute_input_gradient = state.needs_input_grad
+            dx = self.backward_logits(dz)
+            state.grads = list(self.grads)
+            return dx
         raise NotImplementedError(f"{type(self).__name__} has no fused output activation.")
 
-    def _buffer(self, key, shape, dtype):
-        """An array to write this batch's `key` result into, or None (let the op allocate).
-
-        Inside a model's loops the same array comes back batch after batch, so the step
-        touches no fresh memory; eager calls always get None and return new arrays.
-        """
-        if self._scratch is None:
-            return None
-        shape = tuple(shape)
-        buffer = self._scratch.get(key)
-        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
-            buffer = self._scratch[key] = np.empty(shape, dtype)
-        return buffer
-
-    def _nhwc_buffer(self, key, shape, dtype):
-        """`_buffer` for a result the ops write in NHWC: None with channels_first data, whose
-        results the ops transpose into new arrays."""
-        if getattr(self, "data_format", "channels_last") != "channels_last":
-            return None
-        return self._buffer(key, shape, dtype)
-
-    def _backward_through_activation(self, dy):
-        """`backward` of a layer whose output is `self.activation` of what `backward_logits`
-        takes: ReLU's gradient goes into a reusable buffer, others through NumPy."""
-        if self.activation is activations.relu:
-            dz = ops.relu_backward(dy, self._outputs, out=self._buffer(
-                "dz", dy.shape, result_dtype(dy, self._outputs)))
-        else:
-            dz = activations.backward(self.activation, dy, self._outputs)
-        return self.backward_logits(dz)
-
-    def backward_through_relu(self, dy):
+    def grad_through_relu(self, state, dy):
         """dL/d(pre-activation) of the layer below when that layer ends in a ReLU whose output
         is this layer's input; None when this layer has no such fused pass (the default).
 
-        The model then skips the ReLU's own gradient pass: it calls this and hands the
-        result to the lower layer's `backward_logits`.
+        The executor then skips the ReLU's own gradient pass: it calls this and hands the
+        result to the lower layer's `grad_logits`.
         """
         return None
+
+    @property
+    def has_fused_output_activation(self):
+        """Whether `grad_logits` skips the layer's final activation."""
+        return (type(self).grad_logits is not Layer.grad_logits
+                or type(self).backward_logits is not Layer.backward_logits)
+
+    def call(self, inputs, training=None):
+        """The forward pass on a batch, eagerly; keeps the state `backward` needs.
+
+        `training=None` means the layer's `training_default`, as for `layer(x)`.
+        """
+        state = CallState()
+        outputs = self.forward(state, inputs, self.resolve_training(training))
+        self._eager_state = state
+        return outputs
+
+    def _last_eager_state(self, method):
+        if self._eager_state is None:
+            raise ValueError(f"Layer '{self.name}': `{method}` needs a call first "
+                             "(`layer(x)` or `layer.call(x)`).")
+        return self._eager_state
+
+    def backward(self, dy):
+        """dL/dinputs of the last eager call, given dL/doutputs; sets `self.grads`."""
+        state = self._last_eager_state("backward")
+        dx = self.grad(state, dy)
+        self.grads = state.grads
+        return dx
+
+    def backward_logits(self, dz):
+        """`backward` of the last eager call, given the gradient before the final activation."""
+        state = self._last_eager_state("backward_logits")
+        dx = self.grad_logits(state, dz)
+        self.grads = state.grads
+        return dx
+
+    def _nhwc_buffer(self, state, key, shape, dtype):
+        """`state.buffer` for a result the ops write in NHWC: None with channels_first data,
+        whose results the ops transpose into new arrays."""
+        if getattr(self, "data_format", "channels_last") != "channels_last":
+            return None
+        return state.buffer(key, shape, dtype)
+
+    def _grad_through_activation(self, state, dy):
+        """`grad` of a layer whose output is `self.activation` of what `grad_logits`
+        takes: ReLU's gradient goes into a reusable buffer, others through NumPy."""
+        if self.activation is activations.relu:
+            dz = ops.relu_backward(dy, state.outputs, out=state.buffer(
+                "dz", dy.shape, result_dtype(dy, state.outputs)))
+        else:
+            dz = activations.backward(self.activation, dy, state.outputs)
+        return self.grad_logits(state, dz)
 
     def compute_output_shape(self, input_shape):
         """The output shape for `input_shape` (batch axis first, may be None)."""
@@ -330,12 +384,14 @@ class Layer:
             )
         return np.asarray(array, dtype=self.dtype)
 
-    def __call__(self, inputs, training=False, **kwargs):
+    def __call__(self, inputs, training=None, **kwargs):
         """Runs the layer eagerly on an array, or symbolically on a KerasTensor.
 
         Args:
             inputs: an array-like batch, or a KerasTensor (functional API).
-            training: whether to run in training mode (Dropout is active).
+            training: whether to run in training mode (Dropout is active); None
+                means the layer's `training_default` (as Keras 3: False, but True
+                for the augmentation layers, so `RandomFlip()(images)` flips).
 
         Returns:
             An ndarray, or a KerasTensor for a KerasTensor input.
@@ -347,11 +403,11 @@ class Layer:
             return KerasTensor(output_shape, self.dtype, self, parent=inputs)
         inputs = self.cast_input(inputs)
         self.build_for(inputs.shape)
-        scratch, self._scratch = self._scratch, None  # an eager call returns new arrays
-        try:
-            return self.call(inputs, training=bool(training))
-        finally:
-            self._scratch = scratch
+        return self.call(inputs, training=self.resolve_training(training))
+
+    def resolve_training(self, training):
+        """`training` as a bool, None meaning the layer's default."""
+        return self.training_default if training is None else bool(training)
 
     # --------------------------------------------------------------- shapes
     @property

@@ -126,32 +126,33 @@ class Conv2D(Layer):
         return dict(strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate,
                     groups=self.groups, data_format=self.data_format)
 
-    def call(self, inputs, training=False):
+    def forward(self, state, inputs, training):
         fused_relu = self.activation is activations.relu
         out_shape = self.compute_output_shape(inputs.shape)
         outputs = ops.conv2d(inputs, self.kernel, self.bias,
                              activation="relu" if fused_relu else None,
-                             out=self._nhwc_buffer("outputs", out_shape,
+                             out=self._nhwc_buffer(state, "outputs", out_shape,
                                                    result_dtype(inputs, self.kernel)),
                              **self._op_args())
         if not fused_relu:
             outputs = self.activation(outputs)
-        self._inputs, self._outputs = inputs, outputs
+        state.inputs, state.outputs = inputs, outputs
         return outputs
 
-    def backward(self, dy):
-        return self._backward_through_activation(dy)
+    def grad(self, state, dy):
+        return self._grad_through_activation(state, dy)
 
-    def backward_logits(self, dz):
-        dtype = result_dtype(dz, self._inputs, self.kernel)
-        dx = self._nhwc_buffer("dx", self._inputs.shape, dtype)
+    def grad_logits(self, state, dz):
+        inputs = state.inputs
+        dtype = result_dtype(dz, inputs, self.kernel)
+        need_dx = state.needs_input_grad
         dx, dkernel, dbias = ops.conv2d_backward(
-            dz, self._inputs, self.kernel, compute_dx=self.compute_input_gradient,
-            out=(dx if self.compute_input_gradient else None,
-                 self._buffer("dkernel", self.kernel.shape, dtype),
-                 self._buffer("dbias", (self.filters,), dtype)),
+            dz, inputs, self.kernel, compute_dx=need_dx,
+            out=(self._nhwc_buffer(state, "dx", inputs.shape, dtype) if need_dx else None,
+                 state.buffer("dkernel", self.kernel.shape, dtype),
+                 state.buffer("dbias", (self.filters,), dtype)),
             **self._op_args())
-        self.grads = [dkernel, dbias] if self.use_bias else [dkernel]
+        state.grads = [dkernel, dbias] if self.use_bias else [dkernel]
         return dx
 
     def get_config(self):

@@ -19,7 +19,7 @@ __all__ = ["Merge", "Add", "Multiply", "Average", "Concatenate"]
 class Merge(Layer):
     """Base class of the layers that combine a list of at least two inputs.
 
-    Subclasses implement `_merge(inputs)` and `_merge_backward(dy)`; shapes
+    Subclasses implement `_merge(inputs)` and `_merge_backward(dy, inputs)`; shapes
     must match exactly (None matches anything), except along the axis of a
     `Concatenate`.
     """
@@ -64,7 +64,7 @@ class Merge(Layer):
             self._build_input_shape = [(None,) + shape[1:] for shape in input_shapes]
         return self.compute_output_shape(input_shapes)
 
-    def __call__(self, inputs, training=False, **kwargs):
+    def __call__(self, inputs, training=None, **kwargs):
         """Merges a list of arrays eagerly, or of KerasTensors symbolically."""
         if kwargs:
             raise TypeError(f"Unrecognized arguments in the call to layer '{self.name}': {kwargs}")
@@ -80,17 +80,16 @@ class Merge(Layer):
             return KerasTensor(output_shape, self.dtype, self, parent=inputs)
         arrays = [self.cast_input(x) for x in inputs]
         self.build_for([x.shape for x in arrays])
-        return self.call(arrays, training=bool(training))
+        return self.call(arrays, training=self.resolve_training(training))
 
-    def call(self, inputs, training=False):
+    def forward(self, state, inputs, training):
         inputs = self._check_list(inputs)
-        self._inputs = inputs
+        state.inputs = inputs
         return self._merge(inputs)
 
-    def backward(self, dy):
-        """A list with dL/dinput for every input of the last `call`."""
-        self.grads = []
-        return self._merge_backward(dy)
+    def grad(self, state, dy):
+        """A list with dL/dinput for every input of the call that filled `state`."""
+        return self._merge_backward(dy, state.inputs)
 
     @staticmethod
     def _unbroadcast(grad, shape):
@@ -116,8 +115,8 @@ class Add(Merge):
             out += x
         return out
 
-    def _merge_backward(self, dy):
-        return [self._unbroadcast(dy, x.shape) for x in self._inputs]
+    def _merge_backward(self, dy, inputs):
+        return [self._unbroadcast(dy, x.shape) for x in inputs]
 
 
 class Average(Merge):
@@ -136,9 +135,9 @@ class Average(Merge):
         out *= out.dtype.type(1.0 / len(inputs))
         return out
 
-    def _merge_backward(self, dy):
-        scaled = dy * dy.dtype.type(1.0 / len(self._inputs))
-        return [self._unbroadcast(scaled, x.shape) for x in self._inputs]
+    def _merge_backward(self, dy, inputs):
+        scaled = dy * dy.dtype.type(1.0 / len(inputs))
+        return [self._unbroadcast(scaled, x.shape) for x in inputs]
 
 
 class Multiply(Merge):
@@ -156,11 +155,11 @@ class Multiply(Merge):
             out *= x
         return out
 
-    def _merge_backward(self, dy):
+    def _merge_backward(self, dy, inputs):
         grads = []
-        for i, x in enumerate(self._inputs):
+        for i, x in enumerate(inputs):
             grad = dy.copy()
-            for j, other in enumerate(self._inputs):
+            for j, other in enumerate(inputs):
                 if j != i:
                     grad *= other
             grads.append(self._unbroadcast(grad, x.shape))
@@ -222,9 +221,9 @@ class Concatenate(Merge):
     def _merge(self, inputs):
         return np.concatenate(inputs, axis=self._resolved_axis(inputs[0].ndim))
 
-    def _merge_backward(self, dy):
+    def _merge_backward(self, dy, inputs):
         axis = self._resolved_axis(dy.ndim)
-        splits = np.cumsum([x.shape[axis] for x in self._inputs])[:-1]
+        splits = np.cumsum([x.shape[axis] for x in inputs])[:-1]
         return [np.ascontiguousarray(g) for g in np.split(dy, splits, axis=axis)]
 
     def get_config(self):

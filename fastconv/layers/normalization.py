@@ -70,7 +70,6 @@ class BatchNormalization(Layer):
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.gamma = self.beta = self.moving_mean = self.moving_variance = None
-        self._cache = None
 
     def _axis(self, ndim):
         axis = self.axis + ndim if self.axis < 0 else self.axis
@@ -113,7 +112,7 @@ class BatchNormalization(Layer):
         shape[self._axis(ndim)] = -1
         return values.reshape(shape)
 
-    def call(self, inputs, training=False):
+    def forward(self, state, inputs, training):
         ndim = inputs.ndim
         axis = self._axis(ndim)
         reduce = tuple(i for i in range(ndim) if i != axis)
@@ -140,11 +139,11 @@ class BatchNormalization(Layer):
             outputs = outputs * self._broadcast(self.gamma.astype(inputs.dtype, copy=False), ndim)
         if self.center:
             outputs = outputs + self._broadcast(self.beta.astype(inputs.dtype, copy=False), ndim)
-        self._cache = (normalized, inv_std, reduce, batch_stats)
+        state.cache = (normalized, inv_std, reduce, batch_stats)
         return outputs
 
-    def backward(self, dy):
-        normalized, inv_std, reduce, batch_stats = self._cache
+    def grad(self, state, dy):
+        normalized, inv_std, reduce, batch_stats = state.cache
         ndim = dy.ndim
         grads = {}
         if self.scale:
@@ -154,9 +153,9 @@ class BatchNormalization(Layer):
             dnormalized = dy
         if self.center:
             grads["beta"] = np.sum(dy, axis=reduce)
-        self.grads = [grads[name] for name in ("gamma", "beta") if name in grads] \
+        state.grads = [grads[name] for name in ("gamma", "beta") if name in grads] \
             if self.trainable else []
-        if not self.compute_input_gradient:
+        if not state.needs_input_grad:
             return None
         if not batch_stats:
             return dnormalized * inv_std

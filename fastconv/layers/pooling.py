@@ -52,19 +52,18 @@ class _Pooling2D(Layer):
         return dict(pool_size=self.pool_size, strides=self.strides, padding=self.padding,
                     data_format=self.data_format)
 
-    def call(self, inputs, training=False):
-        self._inputs = inputs
-        out = self._nhwc_buffer("outputs", self.compute_output_shape(inputs.shape),
+    def forward(self, state, inputs, training):
+        state.inputs = inputs
+        out = self._nhwc_buffer(state, "outputs", self.compute_output_shape(inputs.shape),
                                 result_dtype(inputs))
         return type(self)._forward(inputs, out=out, **self._op_args())
 
-    def _dx_buffer(self, dy):
-        return self._nhwc_buffer("dx", self._inputs.shape, result_dtype(dy, self._inputs))
+    def _dx_buffer(self, state, dy):
+        return self._nhwc_buffer(state, "dx", state.inputs.shape, result_dtype(dy, state.inputs))
 
-    def backward(self, dy):
-        self.grads = []
-        dx = self._dx_buffer(dy)
-        return type(self)._backward(dy, self._inputs, out=dx, **self._op_args())
+    def grad(self, state, dy):
+        return type(self)._backward(dy, state.inputs, out=self._dx_buffer(state, dy),
+                                    **self._op_args())
 
     def get_config(self):
         config = super().get_config()
@@ -99,11 +98,10 @@ class MaxPooling2D(_Pooling2D):
     _forward = staticmethod(ops.max_pool2d)
     _backward = staticmethod(ops.max_pool2d_backward)
 
-    def backward_through_relu(self, dy):
+    def grad_through_relu(self, state, dy):
         # The window's max is the ReLU output at the cell it picks: one pass masks both.
-        self.grads = []
-        return ops.max_pool2d_backward(dy, self._inputs, out=self._dx_buffer(dy), relu=True,
-                                       **self._op_args())
+        return ops.max_pool2d_backward(dy, state.inputs, out=self._dx_buffer(state, dy),
+                                       relu=True, **self._op_args())
 
 
 class AveragePooling2D(_Pooling2D):
@@ -182,15 +180,14 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
         (2, 4)
     """
 
-    def call(self, inputs, training=False):
-        self._input_shape = inputs.shape
+    def forward(self, state, inputs, training):
+        state.input_shape = inputs.shape
         return np.mean(inputs, axis=self._axes(), keepdims=self.keepdims)
 
-    def backward(self, dy):
-        self.grads = []
+    def grad(self, state, dy):
         axes = self._axes()
-        count = self._input_shape[axes[0]] * self._input_shape[axes[1]]
-        return np.broadcast_to(self._expand(dy) / count, self._input_shape).copy()
+        count = state.input_shape[axes[0]] * state.input_shape[axes[1]]
+        return np.broadcast_to(self._expand(dy) / count, state.input_shape).copy()
 
 
 class GlobalMaxPooling2D(_GlobalPooling2D):
@@ -222,21 +219,21 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
         n, h, w, c = inputs.shape
         return inputs.reshape(n, h * w, c)
 
-    def call(self, inputs, training=False):
-        self._inputs = inputs
+    def forward(self, state, inputs, training):
+        state.inputs = inputs
         return np.max(inputs, axis=self._axes(), keepdims=self.keepdims)
 
-    def backward(self, dy):
-        self.grads = []
-        flat = self._flat(self._inputs)
+    def grad(self, state, dy):
+        inputs = state.inputs
+        flat = self._flat(inputs)
         first_max = np.argmax(flat, axis=1)  # (N, C); first occurrence, NaN wins as in np.max
         dflat = np.zeros(flat.shape, dtype=np.result_type(dy, flat))
         n, c = first_max.shape
         dy_nc = self._expand(dy).reshape(n, c)
         dflat[np.arange(n)[:, None], first_max, np.arange(c)[None, :]] = dy_nc
         if self.data_format == "channels_last":
-            return dflat.reshape(self._inputs.shape)
-        n, ch, h, w = self._inputs.shape
+            return dflat.reshape(inputs.shape)
+        n, ch, h, w = inputs.shape
         return np.ascontiguousarray(dflat.reshape(n, h, w, ch).transpose(0, 3, 1, 2))
 
 

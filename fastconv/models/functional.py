@@ -4,8 +4,9 @@ Calling a layer on a KerasTensor records an edge (the output tensor keeps the
 tensors it was computed from). `Functional` walks those edges back from the
 output, orders the layers as Keras does (by decreasing depth, i.e. longest
 path to the output, ties broken by first visit in a depth-first walk from
-the output), runs them forward in that order, and backward in reverse,
-summing the gradients of a tensor that feeds several layers.
+the output), and hands that order to the executor as its graph: the executor
+runs it forward, and backward in reverse, summing the gradients of a tensor
+that feeds several layers.
 
 Each layer appears once in the graph (shared layers, i.e. one layer called at
 two places of the same model, are refused), and a model has one input and one
@@ -15,7 +16,9 @@ output.
 import numpy as np
 
 from fastconv.layers.base import KerasTensor
+from fastconv.layers.core import InputLayer
 from fastconv.models.model import Model
+from fastconv.saving import serialization
 
 __all__ = ["Functional"]
 
@@ -141,12 +144,18 @@ class Functional(Model):
         """The layers were built when they were called on the graph's tensors."""
         self._input_shape = (None,) + tuple(self.inputs[0].shape[1:])
         self._output_shape = (None,) + tuple(self.outputs[0].shape[1:])
+        position = {id(node): index for index, node in enumerate(self._nodes)}
+        self._set_graph([(node.layer, tuple(position[id(parent)] for parent in node.parents))
+                         for node in self._nodes[1:]])
         self.built = True
 
-    def _cast(self, x):
-        return np.asarray(x, dtype=self.inputs[0].dtype)
+    def _input_dtype(self):
+        return np.dtype(self.inputs[0].dtype)
 
-    def __call__(self, inputs, training=False):
+    def _output_dtype(self):
+        return np.dtype(self.outputs[0].dtype)
+
+    def __call__(self, inputs, training=None):
         """Runs the model eagerly on an array batch (calling it on a KerasTensor is not supported)."""
         if isinstance(inputs, KerasTensor) or (
                 isinstance(inputs, (list, tuple)) and any(isinstance(x, KerasTensor) for x in inputs)):
@@ -155,55 +164,6 @@ class Functional(Model):
                 "supported by fastconv; call its layers instead."
             )
         return super().__call__(inputs, training=training)
-
-    # ---------------------------------------------------------------- compute
-    def _forward(self, x, training):
-        values = {id(self.inputs[0]): self._cast(x)}
-        for node in self._nodes:
-            if not node.parents:
-                continue
-            args = [values[id(parent)] for parent in node.parents]
-            layer = node.layer
-            values[id(node)] = layer.call(
-                args if getattr(layer, "multiple_inputs", False) else args[0], training=training)
-        return values[id(self.outputs[0])]
-
-    def _backward(self, y_true, y_pred, sample_weight):
-        if not self.trainable:
-            return
-        # A tensor needs its gradient when its layer or one upstream has trainable weights.
-        active = {}
-        for node in self._nodes:
-            upstream = any(active[id(parent)] for parent in node.parents)
-            node.layer.compute_input_gradient = upstream
-            active[id(node)] = upstream or bool(node.layer.trainable_weights)
-        output = self.outputs[0]
-        if not active[id(output)]:
-            return
-        if self._fused:
-            loss_grad = self.loss.logits_gradient(y_true, y_pred, sample_weight=sample_weight)
-        else:
-            loss_grad = self.loss.gradient(y_true, y_pred, sample_weight=sample_weight)
-        grads = {id(output): self._scaled(loss_grad)}
-        for node in reversed(self._nodes):
-            if not node.parents or not active[id(node)]:
-                continue
-            layer = node.layer
-            dy = grads.pop(id(node), None)
-            if dy is None:  # cannot happen in a graph that ends at the output; kept safe
-                dy = np.zeros((len(y_pred),) + tuple(node.shape[1:]), dtype=y_pred.dtype)
-            if node is output and self._fused:
-                dx = layer.backward_logits(dy)
-            else:
-                dx = layer.backward(dy)
-            if not layer.compute_input_gradient:
-                continue
-            dxs = dx if getattr(layer, "multiple_inputs", False) else [dx]
-            for parent, grad in zip(node.parents, dxs):
-                if not active[id(parent)] or grad is None:
-                    continue
-                key = id(parent)
-                grads[key] = grad if key not in grads else grads[key] + grad
 
     # ---------------------------------------------------------------- summary
     def _summary_connections(self):
@@ -218,3 +178,71 @@ class Functional(Model):
             return None
         return {node.layer.name: ", ".join(f"{p.layer.name}[0][0]" for p in node.parents) or "-"
                 for node in self._nodes}
+
+    # ----------------------------------------------------------------- config
+    def get_config(self):
+        """The layers in topological order, each with the names of the layers that feed it
+        (`inbound_layers`), and the names of the input and output layers."""
+        entries = []
+        for node in self._nodes:
+            entry = serialization.serialize_layer(node.layer)
+            entry["name"] = node.layer.name
+            entry["inbound_layers"] = [parent.layer.name for parent in node.parents]
+            entries.append(entry)
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": entries,
+            "input_layers": [tensor.layer.name for tensor in self.inputs],
+            "output_layers": [tensor.layer.name for tensor in self.outputs],
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A new functional model from `get_config()`'s output.
+
+        Raises:
+            ValueError: unknown layer classes or an inconsistent config.
+        """
+        entries = config.get("layers")
+        _require(isinstance(entries, list), "The functional config needs a 'layers' list.")
+        tensors = {}
+        for index, entry in enumerate(entries):
+            layer = serialization.deserialize_layer(entry, custom_objects)
+            inbound = entry.get("inbound_layers", [])
+            _require(isinstance(inbound, list) and all(isinstance(n, str) for n in inbound),
+                     f"Layer entry {index}: 'inbound_layers' must be a list of layer names.")
+            _require(layer.name not in tensors, f"Duplicate layer name {layer.name!r:.100}.")
+            if isinstance(layer, InputLayer):
+                _require(not inbound,
+                         f"Input layer {layer.name!r:.100} cannot have inbound layers.")
+                tensors[layer.name] = layer.output
+                continue
+            missing = [name for name in inbound if name not in tensors]
+            _require(inbound and not missing,
+                     f"Layer {layer.name!r:.100} is fed by unknown or later layers: "
+                     f"{missing or inbound}")
+            inputs = [tensors[name] for name in inbound]
+            tensors[layer.name] = layer(inputs[0] if len(inputs) == 1 else inputs)
+        names = {}
+        for key in ("input_layers", "output_layers"):
+            value = config.get(key)
+            _require(isinstance(value, list) and value
+                     and all(isinstance(n, str) and n in tensors for n in value),
+                     f"'{key}' must be a non-empty list of names of layers in the config. "
+                     f"Received: {value!r:.200}")
+            names[key] = [tensors[n] for n in value]
+        inputs, outputs = names["input_layers"], names["output_layers"]
+        trainable = config.get("trainable", True)
+        _require(isinstance(trainable, bool), "'trainable' must be true or false.")
+        return cls(inputs=inputs[0] if len(inputs) == 1 else inputs,
+                   outputs=outputs[0] if len(outputs) == 1 else outputs,
+                   name=config.get("name"), trainable=trainable)
+
+
+def _require(condition, message):
+    if not condition:
+        raise ValueError(message)
+
+
+serialization.register_model_class(Functional)

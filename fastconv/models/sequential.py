@@ -3,6 +3,7 @@
 from fastconv.layers.base import KerasTensor, Layer
 from fastconv.layers.core import InputLayer
 from fastconv.models.model import Model
+from fastconv.saving import serialization
 
 __all__ = ["Sequential"]
 
@@ -112,12 +113,12 @@ class Sequential(Model):
         return [first.output] if isinstance(first, InputLayer) else None
 
     def get_config(self):
-        """`{"name", "trainable", "layers": [{"class_name", "config"}, ...]}`, as Keras."""
+        """`{"name", "trainable", "layers": [{"class_name", "config"}, ...]}` (InputLayer
+        first), as Keras."""
         return {
             "name": self.name,
             "trainable": self.trainable,
-            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
-                       for layer in self._layers],
+            "layers": [serialization.serialize_layer(layer) for layer in self._layers],
         }
 
     @classmethod
@@ -127,5 +128,16 @@ class Sequential(Model):
         Layer classes are looked up in `fastconv.saving.layer_registry` (plus
         `custom_objects`); unknown names raise ValueError.
         """
-        from fastconv.saving import serialization
-        return serialization.sequential_from_config(cls, config, custom_objects)
+        layers = config.get("layers", [])
+        if not isinstance(layers, list):
+            raise ValueError("The Sequential config needs a 'layers' list.")
+        trainable = config.get("trainable", True)
+        if not isinstance(trainable, bool):
+            raise ValueError(f"'trainable' must be true or false. Received: {trainable!r:.100}")
+        model = cls(name=config.get("name"), trainable=trainable)
+        for entry in layers:
+            model.add(serialization.deserialize_layer(entry, custom_objects))
+        return model
+
+
+serialization.register_model_class(Sequential)

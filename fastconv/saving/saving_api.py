@@ -55,8 +55,7 @@ def _metadata(kind, contents):
 
 
 def _check_model(model, method):
-    from fastconv.models.model import Model
-    if not isinstance(model, Model):
+    if not serialization.is_model(model):
         raise TypeError(f"`{method}` expects a fastconv Model. Received: {model!r}")
     if not model.built:
         raise ValueError(

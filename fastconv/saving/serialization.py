@@ -1,20 +1,27 @@
 """Configs of layers, models and `compile()` arguments, and the class registries.
 
 Deserialization only ever looks class names up in explicit registries (the
-Layer subclasses that `fastconv.layers` exports, the model classes, plus what
-the caller registers or passes as `custom_objects`); an unknown name is a
-`ValueError`. Nothing is imported, evaluated or called by name.
+Layer subclasses that `fastconv.layers` exports, the model classes that
+`fastconv.models` registers, plus what the caller registers or passes as
+`custom_objects`); an unknown name is a `ValueError`. Nothing is imported,
+evaluated or called by name.
+
+This module knows no model class: a model's config and its constructor from a
+config are the model's own `get_config` / `from_config`, and the model classes
+register themselves with `register_model_class` (models import saving, never
+the reverse).
 """
 
 import inspect
 
 __all__ = [
     "register_layer", "layer_registry", "serialize_layer", "deserialize_layer",
-    "serialize_model", "deserialize_model", "functional_config", "functional_from_config",
+    "serialize_model", "deserialize_model", "register_model_class", "is_model",
     "compile_config", "compile_from_config",
 ]
 
 _CUSTOM_LAYERS = {}
+_MODEL_CLASSES = {}  # class name -> model class, filled by fastconv.models
 
 
 def register_layer(cls, name=None):
@@ -48,17 +55,27 @@ def layer_registry(custom_objects=None):
     return registry
 
 
+def register_model_class(cls):
+    """Registers a model class (by its `__name__`) so saved models of that class load.
+
+    `fastconv.models` registers `Model`, `Sequential` and `Functional`.
+
+    Returns:
+        `cls`, so it can be used as a decorator.
+    """
+    _MODEL_CLASSES[cls.__name__] = cls
+    return cls
+
+
+def is_model(value):
+    """Whether `value` is an instance of a registered model class."""
+    return isinstance(value, tuple(_MODEL_CLASSES.values()))
+
+
 def _model_registry(custom_objects=None):
-    from fastconv import models
-    from fastconv.models.model import Model
-    registry = {"Sequential": models.Sequential, "Model": Model}
-    for name in dir(models):
-        value = getattr(models, name)
-        if isinstance(value, type) and issubclass(value, Model) and not name.startswith("_"):
-            registry.setdefault(name, value)
-    registry.setdefault("Functional", Model)  # Model(inputs, outputs) builds the functional model
+    registry = dict(_MODEL_CLASSES)
     for name, value in (custom_objects or {}).items():
-        if isinstance(value, type) and issubclass(value, Model):
+        if isinstance(value, type) and issubclass(value, tuple(_MODEL_CLASSES.values())):
             registry[name] = value
     return registry
 
@@ -112,12 +129,8 @@ def deserialize_layer(entry, custom_objects=None):
 
 # --------------------------------------------------------------------------- models
 def serialize_model(model):
-    """`{"class_name", "config"}` of a model (Keras calls a functional model "Functional")."""
-    from fastconv.models.model import Model
-    class_name = type(model).__name__
-    if type(model) is Model:
-        class_name = "Functional"  # Keras's name for a `Model(inputs, outputs)`
-    return {"class_name": class_name, "config": model.get_config()}
+    """`{"class_name", "config"}` of a model (`Model(inputs, outputs)` is a "Functional")."""
+    return {"class_name": type(model).__name__, "config": model.get_config()}
 
 
 def deserialize_model(entry, custom_objects=None):
@@ -131,7 +144,9 @@ def deserialize_model(entry, custom_objects=None):
     cls = registry.get(class_name)
     if cls is None:
         raise ValueError(f"Unknown model class {class_name!r:.100}. Known models: "
-                         f"{', '.join(sorted(registry))}.")
+                         f"{', '.join(sorted(registry)) or 'none'} (fastconv's model classes "
+                         "register when `fastconv.models` is imported, as "
+                         "`keras.models.load_model` does).")
     layers = config.get("layers")
     _require(isinstance(layers, list), f"The {class_name} config needs a 'layers' list. "
                                        f"Received: {layers!r:.200}")
@@ -149,104 +164,6 @@ def deserialize_model(entry, custom_objects=None):
         return cls.from_config(dict(config), **kwargs)
     except (TypeError, KeyError, AttributeError, IndexError, OverflowError) as error:
         raise ValueError(f"Invalid {class_name} config: {type(error).__name__}: {error}") from None
-
-
-def sequential_config(model):
-    """Keras's Sequential config: name, trainable, and every layer (InputLayer first)."""
-    return {
-        "name": model.name,
-        "trainable": model.trainable,
-        "layers": [serialize_layer(layer) for layer in model._layers],
-    }
-
-
-def sequential_from_config(cls, config, custom_objects=None):
-    """A Sequential model of class `cls` from `sequential_config`'s output."""
-    layers = config.get("layers", [])
-    _require(isinstance(layers, list), "The Sequential config needs a 'layers' list.")
-    trainable = config.get("trainable", True)
-    _require(isinstance(trainable, bool), f"'trainable' must be true or false. "
-                                          f"Received: {trainable!r:.100}")
-    model = cls(name=config.get("name"), trainable=trainable)
-    for entry in layers:
-        model.add(deserialize_layer(entry, custom_objects))
-    return model
-
-
-def _inbound_tensors(tensor):
-    parents = getattr(tensor, "parents", None)
-    if parents is not None:
-        return list(parents)
-    return [] if tensor.parent is None else [tensor.parent]
-
-
-def functional_config(model):
-    """The config of a functional model: its layers in topological order, each with the
-    names of the layers that feed it, and the names of the input and output layers."""
-    order, seen = [], set()
-    stack = [(tensor, False) for tensor in reversed(model.outputs)]
-    while stack:  # iterative depth-first post-order
-        tensor, expanded = stack.pop()
-        if id(tensor) in seen:
-            continue
-        if expanded:
-            seen.add(id(tensor))
-            order.append(tensor)
-            continue
-        stack.append((tensor, True))
-        stack.extend((parent, False) for parent in reversed(_inbound_tensors(tensor))
-                     if id(parent) not in seen)
-    entries = []
-    for tensor in order:
-        entry = serialize_layer(tensor.layer)
-        entry["name"] = tensor.layer.name
-        entry["inbound_layers"] = [parent.layer.name for parent in _inbound_tensors(tensor)]
-        entries.append(entry)
-    return {
-        "name": model.name,
-        "trainable": model.trainable,
-        "layers": entries,
-        "input_layers": [tensor.layer.name for tensor in model.inputs],
-        "output_layers": [tensor.layer.name for tensor in model.outputs],
-    }
-
-
-def functional_from_config(cls, config, custom_objects=None):
-    """A functional model of class `cls` from `functional_config`'s output."""
-    from fastconv.layers.core import InputLayer
-    entries = config.get("layers")
-    _require(isinstance(entries, list), "The functional config needs a 'layers' list.")
-    tensors = {}
-    for index, entry in enumerate(entries):
-        layer = deserialize_layer(entry, custom_objects)
-        inbound = entry.get("inbound_layers", [])
-        _require(isinstance(inbound, list) and all(isinstance(n, str) for n in inbound),
-                 f"Layer entry {index}: 'inbound_layers' must be a list of layer names.")
-        _require(layer.name not in tensors, f"Duplicate layer name {layer.name!r:.100}.")
-        if isinstance(layer, InputLayer):
-            _require(not inbound, f"Input layer {layer.name!r:.100} cannot have inbound layers.")
-            tensors[layer.name] = layer.output
-            continue
-        missing = [name for name in inbound if name not in tensors]
-        _require(inbound and not missing,
-                 f"Layer {layer.name!r:.100} is fed by unknown or later layers: "
-                 f"{missing or inbound}")
-        inputs = [tensors[name] for name in inbound]
-        tensors[layer.name] = layer(inputs[0] if len(inputs) == 1 else inputs)
-    names = {}
-    for key in ("input_layers", "output_layers"):
-        value = config.get(key)
-        _require(isinstance(value, list) and value
-                 and all(isinstance(n, str) and n in tensors for n in value),
-                 f"'{key}' must be a non-empty list of names of layers in the config. "
-                 f"Received: {value!r:.200}")
-        names[key] = [tensors[n] for n in value]
-    inputs, outputs = names["input_layers"], names["output_layers"]
-    trainable = config.get("trainable", True)
-    _require(isinstance(trainable, bool), "'trainable' must be true or false.")
-    return cls(inputs=inputs[0] if len(inputs) == 1 else inputs,
-               outputs=outputs[0] if len(outputs) == 1 else outputs,
-               name=config.get("name"), trainable=trainable)
 
 
 # --------------------------------------------------------------------------- compile

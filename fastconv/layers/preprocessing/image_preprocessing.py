@@ -1,7 +1,8 @@
 """Image augmentation layers: RandomFlip, RandomRotation, RandomTranslation, RandomZoom.
 
-They transform only when called with `training=True` (as inside `fit`) and are
-the identity at inference, as in Keras. Each sample of a batch gets its own
+They transform when called with `training=True` (as inside `fit`) or, as in
+Keras 3, when called directly without `training` (`RandomFlip()(images)`
+flips); they are the identity with `training=False` (`predict`, `evaluate`). Each sample of a batch gets its own
 random transform; with `seed=` a layer draws from its own generator, so two
 layers built with the same seed give the same outputs, otherwise from
 `fastconv.backend.random_generator()`.
@@ -130,7 +131,6 @@ class _RandomImageLayer(Layer):
         self.seed = seed
         self.data_format = _args.data_format(data_format)
         self._generator = None if seed is None else np.random.default_rng(seed)
-        self._state = None
 
     def _rng(self):
         return self._generator or backend.random_generator()
@@ -155,20 +155,23 @@ class _RandomImageLayer(Layer):
         x = np.ascontiguousarray(x)
         return x[0] if unbatched else x
 
-    def call(self, inputs, training=False):
+    # Keras 3's image preprocessing layers default `training` to True: called directly,
+    # `RandomFlip("horizontal")(images)` flips (the Deep Learning with Python pattern).
+    training_default = True
+
+    def forward(self, state, inputs, training):
         if not training:
-            self._state = None
+            state.transform = None
             return inputs
         images, unbatched = self._to_nhwc(inputs)
-        out = self._augment(images, self._rng())
-        return self._from_nhwc(out, unbatched)
+        state.transform = self._draw(images.shape, self._rng())
+        return self._from_nhwc(self._apply(state.transform, images), unbatched)
 
-    def backward(self, dy):
-        self.grads = []
-        if self._state is None:
+    def grad(self, state, dy):
+        if state.transform is None:
             return dy
         grads, unbatched = self._to_nhwc(dy)
-        return self._from_nhwc(self._adjoint(grads), unbatched)
+        return self._from_nhwc(self._adjoint(state.transform, grads), unbatched)
 
     def get_config(self):
         config = super().get_config()
@@ -177,7 +180,7 @@ class _RandomImageLayer(Layer):
 
 
 class RandomFlip(_RandomImageLayer):
-    """Flips each image left-right and/or upside-down with probability 1/2 (training only).
+    """Flips each image left-right and/or upside-down with probability 1/2 (when training).
 
     Args:
         mode: "horizontal" (left-right), "vertical" (upside-down) or
@@ -195,7 +198,10 @@ class RandomFlip(_RandomImageLayer):
     Example:
         >>> import numpy as np
         >>> x = np.arange(4.0).reshape(1, 2, 2, 1)
-        >>> RandomFlip("horizontal")(x).ravel().tolist()  # inference: the identity
+        >>> RandomFlip("horizontal")(x, training=False).ravel().tolist()  # inference
+        [0.0, 1.0, 2.0, 3.0]
+        >>> flipped = RandomFlip("horizontal", seed=1)(x)  # called directly: augments
+        >>> sorted(flipped.ravel().tolist())
         [0.0, 1.0, 2.0, 3.0]
     """
 
@@ -208,8 +214,14 @@ class RandomFlip(_RandomImageLayer):
             )
         self.mode = mode
 
-    def _flip(self, images):
-        flip_h, flip_v = self._state
+    def _draw(self, shape, rng):
+        n = shape[0]
+        flip_h = rng.random(n) < 0.5 if self.mode != VERTICAL else None
+        flip_v = rng.random(n) < 0.5 if self.mode != HORIZONTAL else None
+        return flip_h, flip_v
+
+    def _apply(self, transform, images):
+        flip_h, flip_v = transform
         out = images
         if flip_h is not None:
             out = np.where(flip_h[:, None, None, None], out[:, :, ::-1], out)
@@ -217,15 +229,8 @@ class RandomFlip(_RandomImageLayer):
             out = np.where(flip_v[:, None, None, None], out[:, ::-1], out)
         return np.ascontiguousarray(out)
 
-    def _augment(self, images, rng):
-        n = images.shape[0]
-        flip_h = rng.random(n) < 0.5 if self.mode != VERTICAL else None
-        flip_v = rng.random(n) < 0.5 if self.mode != HORIZONTAL else None
-        self._state = (flip_h, flip_v)
-        return self._flip(images)
-
-    def _adjoint(self, dy):
-        return self._flip(dy)  # a flip is its own transpose
+    def _adjoint(self, transform, dy):
+        return self._apply(transform, dy)  # a flip is its own transpose
 
     def get_config(self):
         config = super().get_config()
@@ -252,19 +257,21 @@ class _AffineLayer(_RandomImageLayer):
         """(a0, a1, a2, b0, b1, b2), each (n,): output (x, y) reads input (a.(x,y,1), b.(x,y,1))."""
         raise NotImplementedError
 
-    def _augment(self, images, rng):
-        n, h, w, _ = images.shape
+    def _draw(self, shape, rng):
+        n, h, w, _ = shape
         a0, a1, a2, b0, b1, b2 = (m.reshape(n, 1, 1) for m in self._matrices(n, h, w, rng))
         y, x = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64),
                            indexing="ij")
         x_in = a0 * x + a1 * y + a2
         y_in = b0 * x + b1 * y + b2
-        self._state = _Sampler(x_in, y_in, (n, h, w), self.interpolation, self.fill_mode,
-                               self.fill_value)
-        return self._state.forward(images)
+        return _Sampler(x_in, y_in, (n, h, w), self.interpolation, self.fill_mode,
+                        self.fill_value)
 
-    def _adjoint(self, dy):
-        return self._state.adjoint(dy)
+    def _apply(self, transform, images):
+        return transform.forward(images)
+
+    def _adjoint(self, transform, dy):
+        return transform.adjoint(dy)
 
     def get_config(self):
         config = super().get_config()
@@ -274,7 +281,7 @@ class _AffineLayer(_RandomImageLayer):
 
 
 class RandomRotation(_AffineLayer):
-    """Rotates each image by a random angle about its center (training only).
+    """Rotates each image by a random angle about its center (when training).
 
     Args:
         factor: a fraction of a full turn (2*pi): a float f draws angles in
@@ -320,7 +327,7 @@ class RandomRotation(_AffineLayer):
 
 
 class RandomTranslation(_AffineLayer):
-    """Shifts each image by a random fraction of its height and width (training only).
+    """Shifts each image by a random fraction of its height and width (when training).
 
     Args:
         height_factor: a fraction of the height: f shifts by a random amount
@@ -369,7 +376,7 @@ class RandomTranslation(_AffineLayer):
 
 
 class RandomZoom(_AffineLayer):
-    """Zooms each image in or out about its center by a random amount (training only).
+    """Zooms each image in or out about its center by a random amount (when training).
 
     As in Keras 3, a positive factor zooms OUT (the image shrinks, the border
     is filled) and a negative one zooms in: the input is read at

@@ -1,11 +1,10 @@
-"""Activation layers with their own arguments: ReLU and Softmax."""
+"""ReLU with Keras's options (max_value, negative_slope, threshold)."""
 
 import numpy as np
 
-from fastconv import activations
 from fastconv.layers.base import Layer
 
-__all__ = ["ReLU", "Softmax"]
+__all__ = ["ReLU"]
 
 
 class ReLU(Layer):
@@ -46,8 +45,8 @@ class ReLU(Layer):
         self.negative_slope = negative_slope
         self.threshold = threshold
 
-    def call(self, inputs, training=False):
-        self._inputs = inputs
+    def forward(self, state, inputs, training):
+        state.inputs = inputs
         dtype = inputs.dtype.type
         if self.negative_slope == 0 and self.threshold == 0:
             outputs = np.maximum(inputs, dtype(0))
@@ -58,9 +57,8 @@ class ReLU(Layer):
             outputs = np.minimum(outputs, dtype(self.max_value))
         return outputs
 
-    def backward(self, dy):
-        self.grads = []
-        x = self._inputs
+    def grad(self, state, dy):
+        x = state.inputs
         slope = np.where(x >= self.threshold, 1.0, self.negative_slope).astype(dy.dtype)
         if self.max_value is not None:
             slope[x >= self.max_value] = 0
@@ -70,51 +68,4 @@ class ReLU(Layer):
         config = super().get_config()
         config.update({"max_value": self.max_value, "negative_slope": self.negative_slope,
                        "threshold": self.threshold})
-        return config
-
-
-class Softmax(Layer):
-    """Softmax along `axis` (the last by default).
-
-    Args:
-        axis: the axis to normalize over.
-        **kwargs: base `Layer` arguments.
-
-    Input shape:
-        Any.
-
-    Output shape:
-        Same as the input.
-
-    Example:
-        >>> import numpy as np
-        >>> Softmax()(np.zeros((1, 4))).tolist()
-        [[0.25, 0.25, 0.25, 0.25]]
-    """
-
-    def __init__(self, axis=-1, **kwargs):
-        super().__init__(**kwargs)
-        self.axis = axis
-
-    @property
-    def activation(self):
-        """`activations.softmax` when this is a last-axis softmax the loss can fuse with."""
-        return activations.softmax if self.axis == -1 else None
-
-    def call(self, inputs, training=False):
-        self._outputs = activations.softmax(inputs, axis=self.axis)
-        return self._outputs
-
-    def backward(self, dy):
-        self.grads = []
-        y = self._outputs
-        return y * (dy - np.sum(dy * y, axis=self.axis, keepdims=True))
-
-    def backward_logits(self, dz):
-        self.grads = []
-        return dz
-
-    def get_config(self):
-        config = super().get_config()
-        config["axis"] = self.axis
         return config

@@ -1,4 +1,5 @@
-"""Input checks, validation split and batching for fit / evaluate / predict."""
+"""NumPy array inputs of fit / evaluate / predict: checks, validation split, class weights,
+and the sample order of each batch."""
 
 import math
 
@@ -109,30 +110,36 @@ def num_batches(num_samples, batch_size):
     return -(-num_samples // batch_size)
 
 
-def batch_indices(num_samples, batch_size, shuffle=False, steps=None):
-    """The sample indices of each batch: slices in order, or index arrays when shuffled.
+def class_weights_to_sample_weights(y, class_weight):
+    """Per-sample weights from `{class index: weight}` (classes not listed weigh 1).
 
-    Args:
-        num_samples: the number of samples.
-        batch_size: the batch size; the last batch may be smaller.
-        shuffle: whether to permute the samples (with fastconv's generator).
-        steps: the number of batches wanted; the data is gone through again
-            (freshly shuffled) if more batches are needed than it holds.
+    The class of a sample is its label, or the argmax of a one-hot / probability row.
 
-    Returns:
-        A list of slices or integer arrays.
+    Raises:
+        ValueError: if `class_weight` is not a dict of class index -> number.
     """
-    per_pass = num_batches(num_samples, batch_size)
-    steps = per_pass if steps is None else steps
-    batches = []
-    while len(batches) < steps:
-        if shuffle:
-            order = backend.random_generator().permutation(num_samples)
-            batches.extend(order[i:i + batch_size] for i in range(0, num_samples, batch_size))
-        else:
-            batches.extend(slice(i, min(i + batch_size, num_samples))
-                           for i in range(0, num_samples, batch_size))
-    return batches[:steps]
+    if not isinstance(class_weight, dict):
+        raise ValueError("`class_weight` must be a dict mapping class indices to weights. "
+                         f"Received: class_weight={class_weight!r}")
+    labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y))
+    labels = labels.astype(np.intp)
+    table = np.ones(int(labels.max()) + 1 if labels.size else 0)
+    for label, weight in class_weight.items():
+        if 0 <= int(label) < len(table):
+            table[int(label)] = float(weight)
+    return table[labels]
+
+
+def batch_orders(num_samples, batch_size, shuffle):
+    """One pass over the data: the sample indices of each batch, in order.
+
+    Slices when in order (views, no copy), index arrays when shuffled (with fastconv's
+    generator, so `set_random_seed` makes it reproducible); the last batch may be smaller.
+    """
+    if shuffle:
+        order = backend.random_generator().permutation(num_samples)
+        return [order[i:i + batch_size] for i in range(0, num_samples, batch_size)]
+    return [slice(i, min(i + batch_size, num_samples)) for i in range(0, num_samples, batch_size)]
 
 
 def take(array, index):

@@ -1,0 +1,111 @@
+"""Dense: a densely-connected layer on the last axis, with a fused ReLU."""
+
+import numpy as np
+
+from fastconv import activations, initializers, ops
+from fastconv.layers import _args
+from fastconv.layers.base import Layer, result_dtype
+
+__all__ = ["Dense"]
+
+
+class Dense(Layer):
+    """Densely-connected layer: `activation(inputs @ kernel + bias)` on the last axis.
+
+    Args:
+        units: the output size.
+        activation: None, "relu", "sigmoid", "softmax", "tanh" or "linear"
+            (ReLU is fused into the matrix product).
+        use_bias: whether to add a bias.
+        kernel_initializer: initializer of the `(input_dim, units)` kernel.
+        bias_initializer: initializer of the `(units,)` bias.
+        **kwargs: base `Layer` arguments (name, trainable, dtype, input_shape, input_dim).
+
+    Input shape:
+        `(batch, ..., input_dim)`, rank >= 2.
+
+    Output shape:
+        `(batch, ..., units)`.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = Dense(3, kernel_initializer="ones")
+        >>> layer(np.ones((2, 4))).tolist()
+        [[4.0, 4.0, 4.0], [4.0, 4.0, 4.0]]
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.units = _args.positive_int(units, "units")
+        self.activation = _args.activation(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel = None
+        self.bias = None
+
+    def check_input_shape(self, input_shape):
+        if len(input_shape) < 2:
+            raise self._incompatible(f"expected min_ndim=2, found ndim={len(input_shape)}",
+                                     input_shape)
+        if input_shape[-1] is None:
+            raise ValueError("The last dimension of the inputs to a Dense layer should be "
+                             f"defined. Found None. Full input shape received: {input_shape}")
+        if self.built and input_shape[-1] != self.kernel.shape[0]:
+            raise self._incompatible(
+                f"expected axis -1 of input shape to have value {self.kernel.shape[0]}",
+                input_shape)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units),
+                                      initializer=self.kernel_initializer)
+        if self.use_bias:
+            self.bias = self.add_weight(name="bias", shape=(self.units,),
+                                        initializer=self.bias_initializer)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def forward(self, state, inputs, training):
+        fused_relu = self.activation is activations.relu
+        flat = inputs.reshape(-1, inputs.shape[-1])
+        outputs = ops.matmul(flat, self.kernel, self.bias,
+                             activation="relu" if fused_relu else None,
+                             out=state.buffer("outputs", (len(flat), self.units),
+                                              result_dtype(flat, self.kernel)))
+        outputs = outputs.reshape(inputs.shape[:-1] + (self.units,))
+        if not fused_relu:
+            outputs = self.activation(outputs)
+        state.inputs, state.outputs = inputs, outputs
+        return outputs
+
+    def grad(self, state, dy):
+        return self._grad_through_activation(state, dy)
+
+    def grad_logits(self, state, dz):
+        inputs = state.inputs
+        flat_dz = dz.reshape(-1, self.units)
+        flat_x = inputs.reshape(-1, inputs.shape[-1])
+        dtype = result_dtype(flat_x, flat_dz, self.kernel)
+        dkernel = ops.matmul(flat_x.T, flat_dz, out=state.buffer("dkernel", self.kernel.shape, dtype))
+        if self.use_bias:
+            dbias = state.buffer("dbias", (self.units,), dtype)
+            state.grads = [dkernel, np.sum(flat_dz, axis=0, out=dbias)]
+        else:
+            state.grads = [dkernel]
+        if not state.needs_input_grad:
+            return None
+        dx = state.buffer("dx", flat_x.shape, dtype)
+        return ops.matmul(flat_dz, self.kernel.T, out=dx).reshape(inputs.shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+        })
+        return config

@@ -1,0 +1,386 @@
+"""Trainer: compile / fit / evaluate / predict, as Keras 3's `trainers/trainer.py`.
+
+`Model` inherits from it. The loops hand batches to the executor (`fastconv.executor`): one
+`Run` per loop owns every per-batch state, so `predict` and `evaluate` may be called on one
+model from several threads at once. Training one model from two threads at once is refused
+with a RuntimeError (Keras's rule: the weights and the optimizer state are shared).
+"""
+
+import contextlib
+import threading
+
+import numpy as np
+
+from fastconv import callbacks as callbacks_module, metrics as metrics_module
+from fastconv.executor import Run, plan_for
+from fastconv.trainers import compile_utils, data_adapters as data
+from fastconv.trainers.epoch_iterator import EpochIterator
+
+__all__ = ["Trainer"]
+
+
+def _verbosity(verbose):
+    return 1 if verbose == "auto" else int(verbose)
+
+
+class Trainer:
+    """The training and inference loops of a model (mixed into `fastconv.Model`).
+
+    The model side provides `_graph`, `_plans`, `_input_dtype()`, `_output_dtype()`,
+    `_check_input(x)`, `_output_shape` and `trainable`.
+    """
+
+    def _init_trainer(self):
+        self.compiled = False
+        self.optimizer = None
+        self.loss = None
+        self.history = None
+        self.stop_training = False
+        self._compiled_loss = None
+        self._metrics = []
+        self._weighted_metrics = []
+        self._tracker = None
+        self._kept_run = None  # train_on_batch / test_on_batch reuse it across calls
+        self._training_lock = threading.Lock()
+
+    # ------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Configures the model for training.
+
+        Args:
+            optimizer: an optimizer name ("adam", "sgd", ...) or instance.
+            loss: a loss name ("sparse_categorical_crossentropy", ...) or instance.
+            loss_weights: None, or one float (a one-element list or dict is
+                accepted) that scales the loss.
+            metrics: a metric name ("accuracy", ...), instance, or a list of them.
+            weighted_metrics: metrics that also receive the sample weights.
+            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss:
+                accepted for Keras compatibility; fastconv always runs eagerly
+                one batch at a time.
+
+        Raises:
+            ValueError: for unknown optimizer, loss or metric identifiers.
+        """
+        del run_eagerly, steps_per_execution, jit_compile, auto_scale_loss
+        optimizer, compiled_loss, metrics, weighted = compile_utils.resolve_compile_arguments(
+            optimizer, loss, loss_weights, metrics, weighted_metrics)
+        self.optimizer, self.loss, self._compiled_loss = optimizer, compiled_loss.loss, compiled_loss
+        self._metrics, self._weighted_metrics = metrics, weighted
+        self._tracker = compile_utils.MetricsTracker(
+            metrics_module.Mean(name="loss"), metrics, weighted)
+        self._kept_run = None
+        self.compiled = True
+
+    @property
+    def _loss_weight(self):
+        return self._compiled_loss.weight if self._compiled_loss else 1.0
+
+    @property
+    def metrics(self):
+        """The loss tracker (a `Mean` named "loss") and the compiled metrics ([] before
+        `compile`), as Keras: what `reset_metrics()` resets and callbacks in `mode="auto"`
+        look up by name."""
+        return self._tracker.all if self._tracker else []
+
+    @property
+    def metrics_names(self):
+        if self._tracker is None:
+            return []
+        return [metric.name for metric in self._tracker.all]
+
+    def reset_metrics(self):
+        """Resets the state of every metric in `model.metrics`."""
+        if self._tracker is not None:
+            self._tracker.reset()
+
+    def _require_compiled(self, method, need_loss=True):
+        if not self.compiled:
+            raise ValueError(f"You must call `compile()` before using the model (`{method}`).")
+        if need_loss and self.loss is None:
+            raise ValueError(f"The model was compiled without a `loss`; `{method}` needs one. "
+                             "Pass `loss=` to `compile()`.")
+
+    @contextlib.contextmanager
+    def _training(self, method):
+        """Holds the model's training lock, or refuses a second training thread."""
+        if not self._training_lock.acquire(blocking=False):
+            raise RuntimeError(
+                f"Model '{self.name}' is already training in another thread (`{method}` was "
+                "called while `fit` or `train_on_batch` runs). Training one model from "
+                "several threads at once is not supported; predict and evaluate are.")
+        try:
+            yield
+        finally:
+            self._training_lock.release()
+
+    # -------------------------------------------------------------- steps
+    def _new_run(self, x, reuse_buffers):
+        """A run of the model's plan for batches like `x`."""
+        return Run(plan_for(self, (x.shape[1:], x.dtype), self.loss), reuse_buffers)
+
+    def _train_step(self, run, tracker, x, y, sample_weight):
+        y_pred = run.forward(x, training=True)
+        loss_value = self._compiled_loss(y, y_pred, sample_weight)
+        if run.plan.trainable_steps:
+            run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight,
+                                                             run.plan.fused_output))
+            self.optimizer.apply_gradients(run.grads_and_vars())
+        tracker.update(loss_value, y, y_pred, sample_weight)
+
+    def _test_step(self, run, tracker, x, y, sample_weight):
+        y_pred = run.forward(x, training=False)
+        tracker.update(self._compiled_loss(y, y_pred, sample_weight), y, y_pred, sample_weight)
+
+    def _prepare(self, x, y, sample_weight, method):
+        x, y, sample_weight = data.check_data(x, y, sample_weight)
+        self._check_input(x)
+        if y is None:
+            raise ValueError(f"`{method}` needs targets: pass `y`.")
+        self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
+        return x, y, sample_weight
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None,
+            validation_batch_size=None, validation_freq=1):
+        """Trains the model for `epochs` passes over the data.
+
+        Args:
+            x: inputs, `(samples, ...)` matching the model's input shape.
+            y: targets (class labels or one-hot rows, as the loss expects).
+            batch_size: samples per gradient step (default 32).
+            epochs: the epoch index to stop before.
+            verbose: 0 silent, 1 (or "auto") progress bar, 2 one line per epoch.
+            callbacks: a list of `fastconv.callbacks.Callback`.
+            validation_split: the fraction of the samples, taken from the end
+                before shuffling, to evaluate on after each epoch.
+            validation_data: `(x_val, y_val)` or `(x_val, y_val, sample_weight_val)`;
+                overrides `validation_split`.
+            shuffle: whether to shuffle the training samples every epoch.
+            class_weight: optional dict class index -> weight of its samples' loss,
+                applied to the training samples only (not to the validation loss).
+            sample_weight: optional per-sample weights of the loss.
+            initial_epoch: the epoch to start from (to resume training).
+            steps_per_epoch: batches per epoch (default: one pass over the data);
+                the data continues from one epoch to the next, as in Keras.
+            validation_batch_size: batch size of the validation (default `batch_size`).
+            validation_freq: validate every this many epochs.
+
+        Returns:
+            The `History` callback: `.history` maps "loss", the metrics and
+            their "val_" versions to per-epoch lists.
+
+        Raises:
+            ValueError: the model is not compiled, the data is empty or its
+                shapes do not match, or an argument is out of range.
+            RuntimeError: the model is already training in another thread.
+        """
+        self._require_compiled("fit")
+        verbose = _verbosity(verbose)
+        batch_size = data.check_batch_size(batch_size)
+        if validation_batch_size is not None:
+            validation_batch_size = data.check_batch_size(validation_batch_size,
+                                                          "validation_batch_size")
+        data.check_positive_int(validation_freq, "validation_freq")
+        data.check_positive_int(epochs, "epochs", minimum=0)
+        if steps_per_epoch is not None:
+            data.check_positive_int(steps_per_epoch, "steps_per_epoch")
+        x, y, sample_weight = self._prepare(x, y, sample_weight, "fit")
+        if validation_data is not None:
+            if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+                raise ValueError("`validation_data` must be a tuple (x_val, y_val) or "
+                                 "(x_val, y_val, sample_weight_val).")
+            val = self._prepare(*(tuple(validation_data) + (None,))[:3], method="fit")
+        elif validation_split:
+            (x, y, sample_weight), val = data.split_validation(validation_split, x, y, sample_weight)
+        else:
+            val = None
+        if class_weight:  # after the split: it weighs the training loss only, as in Keras
+            weights = data.class_weights_to_sample_weights(y, class_weight)
+            sample_weight = weights if sample_weight is None else sample_weight * weights
+        iterator = EpochIterator(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+        callback_list = callbacks_module.CallbackList(
+            callbacks, model=self, add_history=True, add_progbar=verbose != 0, verbose=verbose,
+            epochs=epochs, steps=iterator.steps, validation_freq=validation_freq)
+        with self._training("fit"):
+            self.stop_training = False
+            callback_list.on_train_begin()
+            logs = self._fit_epochs(iterator, val, validation_batch_size or batch_size,
+                                    validation_freq, initial_epoch, epochs, callback_list)
+            callback_list.on_train_end(logs)
+        return callback_list.history
+
+    def _fit_epochs(self, iterator, val, validation_batch_size, validation_freq, initial_epoch,
+                    epochs, callback_list):
+        """The epoch loop of `fit`; returns the last epoch's logs."""
+        run = self._new_run(iterator.arrays[0], reuse_buffers=True)
+        val_run = None
+        tracker = self._tracker
+        logs = {}
+        for epoch in range(initial_epoch, epochs):
+            tracker.reset()
+            callback_list.on_epoch_begin(epoch)
+            for step, batch in iterator.enumerate_epoch():
+                callback_list.on_train_batch_begin(step)
+                self._train_step(run, tracker, *batch)
+                callback_list.on_train_batch_end(step, tracker.logs())
+                if self.stop_training:
+                    break
+            logs = tracker.logs()
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                val_run = val_run or self._new_run(val[0], reuse_buffers=True)
+                val_logs = self._evaluate_loop(val_run, val, validation_batch_size, callback_list)
+                logs.update({"val_" + key: value for key, value in val_logs.items()})
+            callback_list.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        return logs
+
+    # ----------------------------------------------------------- evaluate
+    def _evaluate_loop(self, run, arrays, batch_size, callback_list):
+        """The loss and metrics over `arrays` (x, y, sample_weight), on a detached tracker
+        published into the model's at the end."""
+        tracker = self._tracker.detached()
+        callback_list.on_test_begin()
+        for step, batch in EpochIterator(*arrays, batch_size=batch_size).enumerate_epoch():
+            callback_list.on_test_batch_begin(step)
+            self._test_step(run, tracker, *batch)
+            callback_list.on_test_batch_end(step, tracker.logs())
+        logs = tracker.logs()
+        tracker.publish(self._tracker)
+        callback_list.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """The loss and metrics on `(x, y)`, in inference mode, batch by batch.
+
+        Safe to call from several threads at once on one model.
+
+        Args:
+            x, y: inputs and targets.
+            batch_size: samples per batch (default 32).
+            verbose: 0 silent, 1 (or "auto") progress bar.
+            sample_weight: optional per-sample weights of the loss.
+            steps: optional number of batches to evaluate.
+            callbacks: a list of callbacks.
+            return_dict: return `{"loss": ..., metric: ...}` instead of a list.
+
+        Returns:
+            The loss (a float) if no metrics were compiled, else
+            `[loss, metric, ...]` in `metrics_names` order, or a dict.
+        """
+        self._require_compiled("evaluate")
+        verbose = _verbosity(verbose)
+        batch_size = data.check_batch_size(batch_size)
+        x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
+        if steps is not None:
+            end = min(len(x), steps * batch_size)
+            x, y, sample_weight = x[:end], y[:end], data.take(sample_weight, slice(0, end))
+        callback_list = callbacks_module.CallbackList(
+            callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
+            steps=data.num_batches(len(x), batch_size))
+        logs = self._evaluate_loop(self._new_run(x, reuse_buffers=True), (x, y, sample_weight),
+                                   batch_size, callback_list)
+        return self._batch_result(logs, return_dict)
+
+    @staticmethod
+    def _batch_result(logs, return_dict):
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    # ------------------------------------------------------------ predict
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
+        """The model's outputs for `x`, computed batch by batch in inference mode.
+
+        Safe to call from several threads at once on one model.
+
+        Args:
+            x: inputs, `(samples, ...)`.
+            batch_size: samples per batch (default 32).
+            verbose: 0 silent (default), 1 (or "auto") progress bar.
+            steps: optional number of batches to run.
+            callbacks: a list of callbacks.
+
+        Returns:
+            An array `(samples,) + output_shape[1:]`.
+        """
+        verbose = _verbosity(verbose)
+        batch_size = data.check_batch_size(batch_size)
+        x, _, _ = data.check_data(x)
+        self._check_input(x)
+        if steps is not None:
+            x = x[:steps * batch_size]
+        iterator = EpochIterator(x, batch_size=batch_size)
+        callback_list = callbacks_module.CallbackList(
+            callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
+            steps=iterator.num_batches)
+        run = self._new_run(x, reuse_buffers=True)
+        result = None
+        callback_list.on_predict_begin()
+        for step, (batch_x, _, _) in iterator.enumerate_epoch():
+            callback_list.on_predict_batch_begin(step)
+            batch = run.forward(batch_x, training=False)
+            if result is None:
+                result = np.empty((len(x),) + batch.shape[1:], batch.dtype)
+            outputs = result[step * batch_size:step * batch_size + len(batch)]
+            outputs[...] = batch  # the run writes the next batch into the same arrays
+            callback_list.on_predict_batch_end(step, {"outputs": outputs})
+        callback_list.on_predict_end()
+        if result is None:  # steps=0: no batch ran
+            return np.empty((0,) + tuple(self._output_shape[1:]), self._output_dtype())
+        return result
+
+    # ---------------------------------------------------------- on_batch
+    def _kept(self, x):
+        """The run train_on_batch / test_on_batch keep across calls (the user's own loop)."""
+        run = self._kept_run
+        plan = plan_for(self, (x.shape[1:], x.dtype), self.loss)
+        if run is None or run.plan is not plan:
+            run = self._kept_run = Run(plan, reuse_buffers=True)
+        return run
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       reset_metrics=True, return_dict=False):
+        """One gradient step on one batch.
+
+        Returns:
+            The loss, or `[loss, metric, ...]`, or a dict with `return_dict`
+            (values of this batch when `reset_metrics`, else running means).
+
+        Raises:
+            RuntimeError: the model is already training in another thread.
+        """
+        self._require_compiled("train_on_batch")
+        x, y, sample_weight = self._prepare(x, y, sample_weight, "train_on_batch")
+        if class_weight:
+            weights = data.class_weights_to_sample_weights(y, class_weight)
+            sample_weight = weights if sample_weight is None else sample_weight * weights
+        with self._training("train_on_batch"):
+            if reset_metrics:
+                self._tracker.reset()
+            run = self._kept(x)
+            self._train_step(run, self._tracker, x, y, sample_weight)
+            run.forget_batch()
+        return self._batch_result(self._tracker.logs(), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+        """The loss (and metrics) on one batch, without updating the weights."""
+        self._require_compiled("test_on_batch")
+        x, y, sample_weight = self._prepare(x, y, sample_weight, "test_on_batch")
+        if reset_metrics:
+            self._tracker.reset()
+        run = Run(plan_for(self, (x.shape[1:], x.dtype), self.loss))
+        self._test_step(run, self._tracker, x, y, sample_weight)
+        return self._batch_result(self._tracker.logs(), return_dict)
+
+    def predict_on_batch(self, x):
+        """The model's outputs for one batch, in inference mode."""
+        x, _, _ = data.check_data(x)
+        self._check_input(x)
+        return Run(plan_for(self, (x.shape[1:], x.dtype), self.loss)).forward(x, training=False)
