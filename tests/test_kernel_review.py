@@ -85,6 +85,7 @@ import reference as ref
 import fastconv
 from fastconv import ops
 from fastconv._ext import _conv
+from fastconv.ops.conv2d import _geometry
 
 def fp_mode_is_ieee():
     tiny = np.array([np.finfo(np.float32).tiny / 4], np.float32)  # a subnormal
@@ -97,11 +98,16 @@ def rel(got, want):
         return 0.0
     return float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-30))
 
+def fresh():
+    # A workspace of exactly the requested size for the next call (the cached one only grows),
+    # so that under the sanitizer build a kernel overrunning its workspace size is reported.
+    _conv._scratch.buf = None
+
 def digest(arrays):
     return [zlib.crc32(np.ascontiguousarray(a).tobytes()) for a in arrays]
 
 errors, digests = {}, {}
-ieee = True
+ieee = same_dx = True
 for threads in (1, 2):
     fastconv.set_num_threads(threads)
     for dt in (np.float32, np.float64):
@@ -111,10 +117,18 @@ for threads in (1, 2):
             w = rng.standard_normal((KH, KW, C // g, F)).astype(dt)
             b = rng.standard_normal(F).astype(dt)
             kw = dict(strides=s, padding=pad, dilation_rate=dil, groups=g)
+            fresh()
             y = ops.conv2d(x, w, b, **kw)
+            fresh()
             yr = ops.conv2d(x, w, b, activation="relu", **kw)
             dy = rng.standard_normal(y.shape).astype(dt)
+            fresh()
             dx, dw, db = ops.conv2d_backward(dy, x, w, **kw)
+            # the input gradient again on its own, in a workspace of its own size
+            dx_alone = np.empty_like(x)
+            fresh()
+            _conv.backward_input(dy, w, dx_alone, _geometry(x.shape, w.shape, s, pad, dil, g)[0],
+                                 fastconv.get_num_threads())
             ieee &= fp_mode_is_ieee()
             want_y = ref.conv2d_ref(x, w, b, strides=s, padding=pad, dilation=dil, groups=g)
             want = ref.conv2d_backward_ref(dy, x, w, strides=s, padding=pad, dilation=dil, groups=g)
@@ -122,12 +136,14 @@ for threads in (1, 2):
             errors[key] = max(rel(y, want_y), rel(yr, np.maximum(want_y, 0)),
                               *(rel(got, exp) for got, exp in zip((dx, dw, db), want)))
             digests[f"{key}/{threads}"] = digest((y, yr, dx, dw, db))
+            same_dx &= bool(np.array_equal(dx, dx_alone))
         for (name, m, k, n, trans, rev, with_bias) in MATMUL_CASES:
             a = rng.standard_normal((k, m) if trans else (m, k)).astype(dt)
             a = a.T if trans else a
             a = a[::-1] if rev else a
             bm = rng.standard_normal((k, n)).astype(dt)
             bias = rng.standard_normal(n).astype(dt) if with_bias else None
+            fresh()
             got = ops.matmul(a, bm, bias)
             ieee &= fp_mode_is_ieee()
             want = np.asarray(a, np.float64) @ np.asarray(bm, np.float64)
@@ -151,7 +167,7 @@ for threads in (1, 2):
                               rel(dav, ref.avg_pool2d_backward_ref(dy, x, pool, s, pad)))
             digests[f"{key}/{threads}"] = digest((mx, av, dmx, dav))
 print(json.dumps({"isa": _conv.simd_level(), "errors": errors, "digests": digests,
-                  "ieee": ieee}))
+                  "ieee": ieee, "same_dx": same_dx}))
 """
 
 
@@ -213,3 +229,9 @@ def test_levels_of_one_family_agree_bit_for_bit(family):
         other = results(level)["digests"]
         differ = sorted(key for key in first if first[key] != other[key])
         assert not differ, f"{family[0]} and {level} differ on {differ}"
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_input_gradient_alone_matches_the_one_from_conv2d_backward(level):
+    # run in a workspace sized for the input gradient alone (not one left by the weight gradient)
+    assert results(level)["same_dx"], f"FASTCONV_ISA={level}: the input gradients differ"
