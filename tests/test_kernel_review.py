@@ -23,9 +23,9 @@ import pytest
 
 from fastconv._ext import _conv
 
-LEVELS = [level for level in ("generic", "generic512", "avx2", "avx512", "avx512emu")
+LEVELS = [level for level in ("generic", "generic512", "avx2", "avx512", "avx512emu", "neonemu")
           if level in _conv.simd_available()]
-FMA_LEVELS = [level for level in ("avx2", "avx512", "avx512emu") if level in LEVELS]
+FMA_LEVELS = [level for level in ("avx2", "avx512", "avx512emu", "neonemu") if level in LEVELS]
 PORTABLE_LEVELS = [level for level in ("generic", "generic512") if level in LEVELS]
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
