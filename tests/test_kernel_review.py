@@ -11,6 +11,8 @@ and at 2 threads and whether the caller's floating-point mode survived. The test
   - thread-count independence (1 vs 2 threads, bit for bit);
   - the bit-identity families of docs/threads-and-numerics.md (FMA levels agree, portable levels
     agree);
+  - that edge tiles round like full tiles (a few columns or one row on their own equal the same
+    part of the full result);
   - that no call leaves flush-to-zero / denormals-are-zero set in the calling thread or in the
     OpenMP worker threads.
 """
@@ -183,8 +185,35 @@ for threads in (1, 2):
                                   np.abs(dy).max()))
             digests[f"{key}/{threads}"] = digest((mx, av, dmx, dav))
     workers &= workers_ieee()
+
+# Edge tiles round like full tiles: a slice of the columns (or one row) computed on its own, in
+# a partial tile, equals the same slice of the full result bit for bit.
+edges = {}
+for dt in (np.float32, np.float64):
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((37, 300)).astype(dt)
+    bm = rng.standard_normal((300, 45)).astype(dt)
+    bias = rng.standard_normal(45).astype(dt)
+    full = ops.matmul(a, bm, bias, activation="relu")
+    for j0, j1 in ((0, 3), (16, 33), (40, 45)):
+        part = ops.matmul(a, bm[:, j0:j1], bias[j0:j1], activation="relu")
+        edges[f"matmul/cols{j0}:{j1}/{dt.__name__}"] = bool(np.array_equal(part, full[:, j0:j1]))
+    for i in (0, 13, 36):
+        part = ops.matmul(a[i:i + 1], bm, bias, activation="relu")
+        edges[f"matmul/row{i}/{dt.__name__}"] = bool(np.array_equal(part, full[i:i + 1]))
+    for (name, N, H, W, C, F, KH, KW, s, pad, dil, g) in CONV_CASES:
+        if g != 1 or F < 5:
+            continue
+        x = rng.standard_normal((N, H, W, C)).astype(dt)
+        w = rng.standard_normal((KH, KW, C, F)).astype(dt)
+        b = rng.standard_normal(F).astype(dt)
+        kw = dict(strides=s, padding=pad, dilation_rate=dil, groups=g)
+        full = ops.conv2d(x, w, b, **kw)
+        f0, f1 = F // 2, F // 2 + 3
+        part = ops.conv2d(x, w[..., f0:f1], b[f0:f1], **kw)
+        edges[f"conv/{name}/{dt.__name__}"] = bool(np.array_equal(part, full[..., f0:f1]))
 print(json.dumps({"isa": _conv.simd_level(), "errors": errors, "digests": digests,
-                  "ieee": ieee, "workers_ieee": workers, "same_dx": same_dx}))
+                  "ieee": ieee, "workers_ieee": workers, "same_dx": same_dx, "edges": edges}))
 """
 
 
@@ -254,3 +283,10 @@ def test_levels_of_one_family_agree_bit_for_bit(family):
 def test_input_gradient_alone_matches_the_one_from_conv2d_backward(level):
     # run in a workspace sized for the input gradient alone (not one left by the weight gradient)
     assert results(level)["same_dx"], f"FASTCONV_ISA={level}: the input gradients differ"
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_edge_tiles_round_like_full_tiles(level):
+    edges = results(level)["edges"]
+    differ = sorted(key for key, same in edges.items() if not same)
+    assert not differ, f"FASTCONV_ISA={level}: partial tiles differ from full ones on {differ}"
