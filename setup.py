@@ -19,7 +19,7 @@ from setuptools.command.build_ext import build_ext
 CSRC = "csrc"
 # One extension per kernel family; each lists the C files it links.
 EXTENSIONS = {
-    "fastconv._conv": ["cpu.c", "gemm.c", "gemm_kernels.c", "conv2d.c", "probe.c", "optim.c", "activation.c"],
+    "fastconv._conv": ["cpu.c", "gemm.c", "gemm_kernels.c", "conv2d.c", "conv2d_depthwise.c", "probe.c", "optim.c", "activation.c"],
     "fastconv._pool": ["pool2d.c"],
 }
 

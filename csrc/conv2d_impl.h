@@ -4,6 +4,8 @@
      backward input   dcol (P x Kg)   = dout (P x Fg) * weight^T (Fg x Kg), then col2im into dinp
      backward weight  dweight (Kg x Fg) = sum over images of im2col(inp)^T (Kg x P) * dout (P x Fg)
    im2col column k is the tap (kh, kw) = divmod(k / (C/G), KW) at input channel k % (C/G). */
+#include "conv2d_depthwise.h" /* one input channel per group: direct kernels */
+
 #define FC_CAT_(a, b) a##_##b
 #define FC_CAT(a, b) FC_CAT_(a, b)
 #define FN(name) FC_CAT(name, SFX)
@@ -225,6 +227,7 @@ static int FN(gemm_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads
 
 int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
     size_t gemm, padded;
+    if (conv2d_depthwise_applies(d)) return FN(conv2d_depthwise_forward_workspace_size)(d, nthreads, elements);
     if (!FN(gemm_forward_workspace_size)(d, nthreads, &gemm)) return 0;
     if (!FN(is_single_channel)(d)) return (*elements = gemm), 1;
     return FN(single_channel_workspace)(d, &padded) && fc_add_size(gemm, padded, elements);
@@ -284,6 +287,10 @@ static void FN(single_channel_forward)(T *out, const T *xpad, const T *weight, c
 
 void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
                         const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
+    if (conv2d_depthwise_applies(d)) {
+        FN(conv2d_depthwise_forward)(out, inp, weight, bias, d, relu, workspace, nthreads);
+        return;
+    }
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     if (FN(is_single_channel)(d)) {
         /* One input channel: im2col rows are only KH*KW long, so bounds checks would dominate
@@ -353,6 +360,8 @@ int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int nthrea
                                              size_t *elements) {
     size_t packed_weights, per_thread, threads, total;
     const int64_t Kg = FN(kg)(d);
+    if (conv2d_depthwise_applies(d))
+        return FN(conv2d_depthwise_backward_input_workspace_size)(d, nthreads, elements);
     if (!fc_mul_size((size_t)(d->OC / d->G), (size_t)fc_round_up(Kg, NR), &packed_weights) ||
         !fc_mul_size(packed_weights, (size_t)d->G, &packed_weights) ||
         !fc_mul_size((size_t)FC_MC, (size_t)Kg, &per_thread) ||
@@ -366,6 +375,10 @@ int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int nthrea
 
 void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc_conv2d_dims *d,
                                T *workspace, int nthreads) {
+    if (conv2d_depthwise_applies(d)) {
+        FN(conv2d_depthwise_backward_input)(dinp, dout, weight, d, workspace, nthreads);
+        return;
+    }
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, Cg = d->C / d->G, P = d->OH * d->OW;
     const int64_t wsize = Fg * fc_round_up(Kg, NR), image = d->H * d->W * d->C;
@@ -455,6 +468,8 @@ int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthre
                                               size_t *elements) {
     size_t partials, per_thread, threads, total;
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G;
+    if (conv2d_depthwise_applies(d))
+        return FN(conv2d_depthwise_backward_weight_workspace_size)(d, nthreads, elements);
     if (FN(is_single_channel)(d)) return FN(single_channel_workspace)(d, elements);
     if (!fc_mul_size((size_t)Fg * (size_t)d->G, (size_t)Kg, &partials) ||
         !fc_mul_size(partials, (size_t)FN(wgrad_segments)(d), &partials) ||
@@ -469,6 +484,10 @@ int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthre
 
 void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, const T *inp,
                                 const fc_conv2d_dims *d, T *workspace, int nthreads) {
+    if (conv2d_depthwise_applies(d)) {
+        FN(conv2d_depthwise_backward_weight)(dweight, dbias, dout, inp, d, workspace, nthreads);
+        return;
+    }
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     /* Computed transposed, dweight^T (Fg x Kg) = dout^T (Fg x P) * im2col (P x Kg), so that both
        panels pack from contiguous runs. A task owns one image segment of one group and a band of

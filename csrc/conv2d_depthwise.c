@@ -1,0 +1,134 @@
+#include "conv2d_depthwise.h"
+
+#include "gemm.h" /* fc_mul_size, fc_add_size, fc_threads_for */
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Channel block of the widest kernel (avx512: four 64-byte vectors): workspaces fit every ISA. */
+#define FC_DW_MAX_BLOCK_BYTES 256
+
+int conv2d_depthwise_applies(const fc_conv2d_dims *d) { return d->C == d->G; }
+
+/* Padded rows one output row reads (the ring's size) and padded columns of a row buffer:
+   exactly the cells some output window reads. */
+static int64_t fc_dw_ring_rows(const fc_conv2d_dims *d) { return (d->KH - 1) * d->DH + 1; }
+static int64_t fc_dw_padded_cols(const fc_conv2d_dims *d) {
+    return (d->OW - 1) * d->SW + (d->KW - 1) * d->DW + 1;
+}
+
+/* Bands of rows per (image, channel block) unit: enough tasks to balance the threads. The split
+   never changes a result: every output element is computed whole by one task. */
+static int64_t fc_dw_bands(int64_t units, int64_t rows, int nthreads) {
+    const int64_t bands = (4 * (int64_t)nthreads + units - 1) / units;
+    return bands < 1 ? 1 : bands > rows ? rows : bands;
+}
+
+/* Fixed segments of the N*OH output rows for the weight gradient: set by the shape alone. */
+#define FC_DW_SEGMENTS 8
+static int64_t fc_dw_segments(const fc_conv2d_dims *d) {
+    const int64_t rows = d->N * d->OH;
+    return rows < FC_DW_SEGMENTS ? rows : FC_DW_SEGMENTS;
+}
+
+static int fc_dw_thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static double fc_dw_flops(const fc_conv2d_dims *d) {
+    return 2.0 * (double)d->N * (double)d->OH * (double)d->OW * (double)(d->KH * d->KW) * (double)d->OC;
+}
+
+/* Per-thread row buffers (`rows` padded rows of one channel block) plus `extra`, times nthreads,
+   plus `shared`: the workspace in elements of `size`-byte values. */
+static int fc_dw_workspace(const fc_conv2d_dims *d, int nthreads, size_t size, int64_t rows,
+                           size_t extra, size_t shared, size_t *elements) {
+    const size_t block = FC_DW_MAX_BLOCK_BYTES / size;
+    size_t per_thread, total;
+    if (!fc_mul_size((size_t)rows * block, (size_t)fc_dw_padded_cols(d), &per_thread) ||
+        !fc_add_size(per_thread, extra * block, &per_thread) ||
+        !fc_mul_size(per_thread, (size_t)nthreads, &total) || !fc_add_size(total, shared, &total))
+        return 0;
+    *elements = total;
+    return 1;
+}
+
+static int fc_dw_forward_workspace(const fc_conv2d_dims *d, int nthreads, size_t size, size_t *elements) {
+    return fc_dw_workspace(d, nthreads, size, fc_dw_ring_rows(d), 0, 0, elements);
+}
+static int fc_dw_backward_input_workspace(const fc_conv2d_dims *d, int nthreads, size_t size,
+                                          size_t *elements) {
+    return fc_dw_workspace(d, nthreads, size, 1, 0, 0, elements);
+}
+static int fc_dw_backward_weight_workspace(const fc_conv2d_dims *d, int nthreads, size_t size,
+                                           size_t *elements) {
+    /* Per thread: an image sum and a segment sum of taps + bias; shared: one slot per segment. */
+    const size_t taps = (size_t)d->KH * (size_t)d->KW;
+    size_t partials;
+    if (!fc_mul_size((taps + 1) * (size_t)fc_dw_segments(d), (size_t)d->OC, &partials)) return 0;
+    return fc_dw_workspace(d, nthreads, size, fc_dw_ring_rows(d), 2 * (taps + 1), partials, elements);
+}
+
+/* The kernels once per type and ISA. */
+#define T float
+#define SFX f32
+#define ISA generic
+#define TARGET
+#define VBYTES 16
+#include "conv2d_depthwise_impl.h"
+#undef ISA
+#undef TARGET
+#undef VBYTES
+#ifdef FC_HAVE_X86
+#define ISA avx2
+#define TARGET FC_TARGET_AVX2
+#define VBYTES 32
+#include "conv2d_depthwise_impl.h"
+#undef ISA
+#undef TARGET
+#undef VBYTES
+#define ISA avx512
+#define TARGET FC_TARGET_AVX512
+#define VBYTES 64
+#include "conv2d_depthwise_impl.h"
+#undef ISA
+#undef TARGET
+#undef VBYTES
+#endif
+#include "conv2d_depthwise_api_impl.h"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX f64
+#define ISA generic
+#define TARGET
+#define VBYTES 16
+#include "conv2d_depthwise_impl.h"
+#undef ISA
+#undef TARGET
+#undef VBYTES
+#ifdef FC_HAVE_X86
+#define ISA avx2
+#define TARGET FC_TARGET_AVX2
+#define VBYTES 32
+#include "conv2d_depthwise_impl.h"
+#undef ISA
+#undef TARGET
+#undef VBYTES
+#define ISA avx512
+#define TARGET FC_TARGET_AVX512
+#define VBYTES 64
+#include "conv2d_depthwise_impl.h"
+#undef ISA
+#undef TARGET
+#undef VBYTES
+#endif
+#include "conv2d_depthwise_api_impl.h"
+#undef T
+#undef SFX

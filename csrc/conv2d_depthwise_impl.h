@@ -1,0 +1,357 @@
+/* Depthwise kernels (C/G == 1, multiplier M = OC/G), the body of conv2d_depthwise.c. Included once
+   per type and ISA with T, SFX, ISA, TARGET (the function attribute enabling the ISA) and VBYTES
+   (the ISA's vector width in bytes) defined.
+
+   Output channel f reads input channel f / M, so in NHWC both run contiguously along the
+   channel axis: every loop below is a plain loop over a block of BLK consecutive output channels
+   that the compiler vectorizes. BLK is four vectors; two output pixels at a time then keep eight
+   independent accumulator vectors in registers.
+
+   Padding without bounds checks: the forward pass and the weight gradient read input rows through
+   a small ring of padded, channel-expanded row buffers (cell p of a buffer holds input column
+   p - PL of one row, repeated M times per channel, for the block's output channels; zeros
+   outside the image). The input gradient scatters into one such padded buffer per input row and
+   then crops it. Every output element's sum runs in the same order on every ISA and thread count:
+   the FMA ISAs (avx2, avx512) give bit-identical results; generic has no FMA on x86-64. */
+#define FC_CAT3_(a, b, c) a##_##b##_##c
+#define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
+#define FNI(name) FC_CAT3(name, SFX, ISA)
+#define BLK ((int64_t)(4 * VBYTES / sizeof(T)))
+
+#ifndef FC_SIMD
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_SIMD _Pragma("omp simd")
+#else
+#define FC_SIMD
+#endif
+#endif
+
+#ifndef FC_ALWAYS_INLINE
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define FC_ALWAYS_INLINE inline
+#endif
+#endif
+
+/* Cell p of padded row `prow` (input row prow - PT) of image x, output channels [f0, f0 + len):
+   dst[p * BLK + j] = x[prow - PT, p - PL, (f0 + j) / M], zero outside the image. */
+TARGET static void FNI(dw_fill_row)(T *restrict dst, const T *restrict x, const fc_conv2d_dims *d,
+                                    int64_t prow, int64_t f0, int64_t len, int64_t Wp) {
+    const int64_t ih = prow - d->PT, M = d->OC / d->C;
+    int64_t p0 = d->PL < Wp ? d->PL : Wp, p1 = d->PL + d->W < Wp ? d->PL + d->W : Wp;
+    if (ih < 0 || ih >= d->H) p0 = p1 = Wp; /* a padding row: all zeros */
+    for (int64_t p = 0; p < Wp; p++) {
+        T *cell = dst + p * BLK;
+        if (p < p0 || p >= p1) {
+            for (int64_t j = 0; j < len; j++) cell[j] = 0;
+            continue;
+        }
+        const T *src = x + (ih * d->W + p - d->PL) * d->C;
+        if (M == 1) {
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) cell[j] = src[f0 + j];
+        } else {
+            int64_t c = f0 / M, m = f0 % M;
+            for (int64_t j = 0; j < len; j++) {
+                cell[j] = src[c];
+                if (++m == M) m = 0, c++;
+            }
+        }
+    }
+}
+
+/* Makes the ring hold padded rows [top, top + R) (slot = row % R), filling those above `*filled`
+   (the last row filled so far), and returns the slot of row `top`. */
+TARGET static int64_t FNI(dw_advance_ring)(T *ring, int64_t *filled, int64_t top, int64_t R,
+                                           const T *x, const fc_conv2d_dims *d, int64_t f0,
+                                           int64_t len, int64_t Wp) {
+    for (int64_t q = *filled + 1 > top ? *filled + 1 : top; q < top + R; q++)
+        FNI(dw_fill_row)(ring + (q % R) * Wp * BLK, x, d, q, f0, len, Wp);
+    *filled = top + R - 1;
+    return top % R;
+}
+
+/* One output row oh of image n, channels [f0, f0 + len), from the ring (row `top` in `slot0`). */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const T *restrict ring,
+                                                        int64_t slot0, const T *restrict weight,
+                                                        const T *restrict bias, const fc_conv2d_dims *d,
+                                                        int relu, int64_t f0, int64_t len, int64_t R,
+                                                        int64_t Wp) {
+    const int64_t OC = d->OC, SW = d->SW * BLK, DW = d->DW * BLK;
+    T b[BLK];
+    for (int64_t j = 0; j < len; j++) b[j] = bias ? bias[f0 + j] : 0;
+    int64_t ow = 0;
+    for (; ow + 2 <= d->OW; ow += 2) {
+        T a0[BLK], a1[BLK];
+        FC_SIMD
+        for (int64_t j = 0; j < len; j++) a0[j] = b[j], a1[j] = b[j];
+        for (int64_t kh = 0; kh < d->KH; kh++) {
+            int64_t slot = slot0 + kh * d->DH;
+            if (slot >= R) slot -= R;
+            const T *x0 = ring + slot * Wp * BLK + ow * SW;
+            const T *w = weight + kh * d->KW * OC + f0;
+            for (int64_t kw = 0; kw < d->KW; kw++, x0 += DW, w += OC) {
+                const T *x1 = x0 + SW;
+                FC_SIMD
+                for (int64_t j = 0; j < len; j++) {
+                    a0[j] += x0[j] * w[j];
+                    a1[j] += x1[j] * w[j];
+                }
+            }
+        }
+        T *y0 = y + ow * OC + f0, *y1 = y0 + OC;
+        FC_SIMD
+        for (int64_t j = 0; j < len; j++) {
+            y0[j] = relu && a0[j] < 0 ? 0 : a0[j];
+            y1[j] = relu && a1[j] < 0 ? 0 : a1[j];
+        }
+    }
+    for (; ow < d->OW; ow++) {
+        T a0[BLK];
+        FC_SIMD
+        for (int64_t j = 0; j < len; j++) a0[j] = b[j];
+        for (int64_t kh = 0; kh < d->KH; kh++) {
+            int64_t slot = slot0 + kh * d->DH;
+            if (slot >= R) slot -= R;
+            const T *x0 = ring + slot * Wp * BLK + ow * SW;
+            const T *w = weight + kh * d->KW * OC + f0;
+            for (int64_t kw = 0; kw < d->KW; kw++, x0 += DW, w += OC) {
+                FC_SIMD
+                for (int64_t j = 0; j < len; j++) a0[j] += x0[j] * w[j];
+            }
+        }
+        T *y0 = y + ow * OC + f0;
+        FC_SIMD
+        for (int64_t j = 0; j < len; j++) y0[j] = relu && a0[j] < 0 ? 0 : a0[j];
+    }
+}
+
+/* Forward: tasks are (image, channel block, band of output rows); every output element is
+   bias + its taps in (kh, kw) order whatever the split. */
+TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const T *bias,
+                                   const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
+    const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d);
+    const int64_t blocks = (d->OC + BLK - 1) / BLK;
+    const int64_t bands = fc_dw_bands(d->N * blocks, d->OH, nthreads), tasks = d->N * blocks * bands;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        T *ring = workspace + (size_t)fc_dw_thread_id() * R * Wp * BLK;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (int64_t t = 0; t < tasks; t++) {
+            const int64_t n = t / (blocks * bands), block = (t / bands) % blocks, band = t % bands;
+            const int64_t f0 = block * BLK, len = d->OC - f0 < BLK ? d->OC - f0 : BLK;
+            const int64_t oh0 = d->OH * band / bands, oh1 = d->OH * (band + 1) / bands;
+            const T *x = inp + n * d->H * d->W * d->C;
+            int64_t filled = oh0 * d->SH - 1;
+            for (int64_t oh = oh0; oh < oh1; oh++) {
+                const int64_t slot0 = FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
+                T *y = out + (n * d->OH + oh) * d->OW * d->OC;
+                if (len == BLK) /* constant trip counts: the accumulators stay in registers */
+                    FNI(dw_forward_row)(y, ring, slot0, weight, bias, d, relu, f0, BLK, R, Wp);
+                else
+                    FNI(dw_forward_row)(y, ring, slot0, weight, bias, d, relu, f0, len, R, Wp);
+            }
+        }
+    }
+}
+
+/* Scatters output row oh (image n, channels [f0, f0 + len)) through kernel row kh into the padded
+   buffer of one input row: buf[ow*SW + kw*DW] += dout[oh, ow] * weight[kh, kw]. kw outer, so
+   consecutive updates touch different cells. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_scatter_row)(T *restrict buf, const T *restrict dy,
+                                                        const T *restrict weight,
+                                                        const fc_conv2d_dims *d, int64_t kh,
+                                                        int64_t f0, int64_t len) {
+    const int64_t OC = d->OC;
+    for (int64_t kw = 0; kw < d->KW; kw++) {
+        const T *w = weight + (kh * d->KW + kw) * OC + f0;
+        T *cell = buf + kw * d->DW * BLK;
+        for (int64_t ow = 0; ow < d->OW; ow++, cell += d->SW * BLK) {
+            const T *g = dy + ow * OC + f0;
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) cell[j] += g[j] * w[j];
+        }
+    }
+}
+
+/* Input gradient: tasks are (image, group of input channels, band of input rows); each input
+   row gathers its output rows in kh order into a padded buffer (one per sub-block of at most BLK
+   output channels), which is then cropped and, for M > 1, summed over the multiplier in channel
+   order. An input element has one writer and one summation order whatever the split. */
+TARGET static void FNI(dw_backward_input)(T *dinp, const T *dout, const T *weight,
+                                          const fc_conv2d_dims *d, T *workspace, int nthreads) {
+    const int64_t Wp = fc_dw_padded_cols(d), M = d->OC / d->C;
+    const int64_t cg = M <= BLK ? BLK / M : 1; /* input channels per task */
+    const int64_t groups = (d->C + cg - 1) / cg;
+    const int64_t bands = fc_dw_bands(d->N * groups, d->H, nthreads), tasks = d->N * groups * bands;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        T *buf = workspace + (size_t)fc_dw_thread_id() * Wp * BLK;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (int64_t t = 0; t < tasks; t++) {
+            const int64_t n = t / (groups * bands), group = (t / bands) % groups, band = t % bands;
+            const int64_t c0 = group * cg, c1 = c0 + cg < d->C ? c0 + cg : d->C;
+            const int64_t ih0 = d->H * band / bands, ih1 = d->H * (band + 1) / bands;
+            for (int64_t ih = ih0; ih < ih1; ih++) {
+                T *dx = dinp + ((n * d->H + ih) * d->W) * d->C;
+                if (M > 1)
+                    for (int64_t iw = 0; iw < d->W; iw++)
+                        for (int64_t c = c0; c < c1; c++) dx[iw * d->C + c] = 0;
+                for (int64_t f0 = c0 * M; f0 < c1 * M; f0 += BLK) {
+                    const int64_t len = c1 * M - f0 < BLK ? c1 * M - f0 : BLK;
+                    for (int64_t p = 0; p < Wp; p++)
+                        for (int64_t j = 0; j < len; j++) buf[p * BLK + j] = 0;
+                    for (int64_t kh = 0; kh < d->KH; kh++) {
+                        const int64_t r = ih + d->PT - kh * d->DH; /* = oh * SH when oh exists */
+                        if (r < 0 || r % d->SH || r / d->SH >= d->OH) continue;
+                        const T *dy = dout + (n * d->OH + r / d->SH) * d->OW * d->OC;
+                        if (len == BLK)
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, BLK);
+                        else
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, len);
+                    }
+                    /* Crop: input column iw is cell iw + PL (cells past Wp got no gradient). */
+                    const int64_t iw1 = Wp - d->PL < d->W ? Wp - d->PL : d->W;
+                    for (int64_t iw = 0; iw < d->W; iw++) {
+                        const T *cell = buf + (iw + d->PL) * BLK;
+                        T *to = dx + iw * d->C;
+                        if (M == 1) {
+                            if (iw < iw1) {
+                                FC_SIMD
+                                for (int64_t j = 0; j < len; j++) to[f0 + j] = cell[j];
+                            } else {
+                                for (int64_t j = 0; j < len; j++) to[f0 + j] = 0;
+                            }
+                        } else if (iw < iw1) {
+                            for (int64_t j = 0; j < len; j++) to[(f0 + j) / M] += cell[j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Sums one output row's contribution to every tap of a channel block: acc[tap * BLK + j] +=
+   sum over ow of x[tap cell of ow, j] * dout[oh, ow, f0 + j] (the row's sum first, then one add),
+   and accb[j] += sum over ow of dout[oh, ow, f0 + j]. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row)(T *restrict acc, T *restrict accb,
+                                                       const T *restrict ring, int64_t slot0,
+                                                       const T *restrict dy,
+                                                       const fc_conv2d_dims *d, int64_t f0,
+                                                       int64_t len, int64_t R, int64_t Wp) {
+    const int64_t OC = d->OC, SW = d->SW * BLK;
+    for (int64_t kh = 0; kh < d->KH; kh++) {
+        int64_t slot = slot0 + kh * d->DH;
+        if (slot >= R) slot -= R;
+        for (int64_t kw = 0; kw < d->KW; kw++) {
+            const T *x = ring + slot * Wp * BLK + kw * d->DW * BLK;
+            const T *g = dy + f0;
+            T s0[BLK] = {0}, s1[BLK] = {0};
+            int64_t ow = 0;
+            for (; ow + 2 <= d->OW; ow += 2, x += 2 * SW, g += 2 * OC) {
+                FC_SIMD
+                for (int64_t j = 0; j < len; j++) {
+                    s0[j] += x[j] * g[j];
+                    s1[j] += x[SW + j] * g[OC + j];
+                }
+            }
+            if (ow < d->OW) {
+                FC_SIMD
+                for (int64_t j = 0; j < len; j++) s0[j] += x[j] * g[j];
+            }
+            T *a = acc + (kh * d->KW + kw) * BLK;
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) a[j] += s0[j] + s1[j];
+        }
+    }
+    if (accb) {
+        T s0[BLK] = {0};
+        for (int64_t ow = 0; ow < d->OW; ow++) {
+            const T *g = dy + ow * OC + f0;
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) s0[j] += g[j];
+        }
+        FC_SIMD
+        for (int64_t j = 0; j < len; j++) accb[j] += s0[j];
+    }
+}
+
+/* Weight (and bias) gradient. The N*OH output rows are cut into fc_dw_segments(d) fixed segments;
+   a task owns one segment and one channel block and writes its partial sum (taps x block, then
+   the bias block) into that segment's slot of `partials`; the slots are then added in segment
+   order. Within a segment, sums are chunked: each output row is summed on its own, rows add into
+   a per-image sum, images into the segment. The split and the order depend on the shape alone. */
+TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, const T *inp,
+                                           const fc_conv2d_dims *d, T *workspace, int nthreads) {
+    const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), taps = d->KH * d->KW;
+    const int64_t blocks = (d->OC + BLK - 1) / BLK, segments = fc_dw_segments(d);
+    const int64_t rows = d->N * d->OH, part = (taps + 1) * d->OC; /* one segment's slot */
+    T *partials = workspace, *scratch = workspace + segments * part;
+    const int64_t per_thread = R * Wp * BLK + 2 * (taps + 1) * BLK;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        T *ring = scratch + (size_t)fc_dw_thread_id() * per_thread;
+        T *img = ring + R * Wp * BLK, *seg = img + (taps + 1) * BLK; /* taps, then the bias */
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (int64_t t = 0; t < segments * blocks; t++) {
+            const int64_t s = t / blocks, f0 = (t % blocks) * BLK;
+            const int64_t len = d->OC - f0 < BLK ? d->OC - f0 : BLK;
+            const int64_t row0 = rows * s / segments, row1 = rows * (s + 1) / segments;
+            T *accb = dbias ? img + taps * BLK : NULL;
+            for (int64_t i = 0; i < (taps + 1) * BLK; i++) seg[i] = img[i] = 0;
+            int64_t filled = -1;
+            for (int64_t row = row0; row < row1; row++) {
+                const int64_t n = row / d->OH, oh = row % d->OH;
+                if (row == row0 || oh == 0) filled = oh * d->SH - 1; /* a new image: empty ring */
+                const T *x = inp + n * d->H * d->W * d->C;
+                const int64_t slot0 = FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
+                const T *dy = dout + row * d->OW * d->OC;
+                if (len == BLK)
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK, R, Wp);
+                else
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, len, R, Wp);
+                if (oh == d->OH - 1 || row == row1 - 1) { /* the image's rows end here */
+                    for (int64_t i = 0; i < (taps + 1) * BLK; i++) seg[i] += img[i], img[i] = 0;
+                }
+            }
+            T *slot = partials + s * part;
+            for (int64_t tap = 0; tap <= taps; tap++)
+                for (int64_t j = 0; j < len; j++) slot[tap * d->OC + f0 + j] = seg[tap * BLK + j];
+        }
+        /* dweight (taps x OC) then dbias (OC): the segments added in order. */
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t i = 0; i < part; i++) {
+            if (i >= taps * d->OC && !dbias) continue;
+            T sum = partials[i];
+            for (int64_t s = 1; s < segments; s++) sum += partials[s * part + i];
+            if (i < taps * d->OC)
+                dweight[i] = sum;
+            else
+                dbias[i - taps * d->OC] = sum;
+        }
+    }
+}
+
+#undef BLK
+#undef FNI
+#undef FC_CAT3
+#undef FC_CAT3_
