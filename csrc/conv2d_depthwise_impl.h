@@ -34,31 +34,48 @@
 #endif
 #endif
 
-/* Cell p of padded row `prow` (input row prow - PT) of image x, output channels [f0, f0 + len):
+/* Cells [p0, p1) of a padded row from input columns [0, p1 - p0) of input row `src` (channels
+   [f0, f0 + len)), and zeros in the other cells of [0, Wp). Inlined with len constant, a cell is
+   copied with a few vector moves. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_fill_cells)(T *restrict dst, const T *restrict src,
+                                                       int64_t C, int64_t M, int64_t p0,
+                                                       int64_t p1, int64_t f0, int64_t len,
+                                                       int64_t Wp) {
+    for (int64_t p = 0; p < Wp; p++) {
+        T *cell = dst + p * BLK;
+        if (p < p0 || p >= p1) {
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) cell[j] = 0;
+            continue;
+        }
+        const T *from = src + (p - p0) * C;
+        if (M == 1) {
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) cell[j] = from[f0 + j];
+        } else {
+            int64_t c = f0 / M, m = f0 % M;
+            for (int64_t j = 0; j < len; j++) {
+                cell[j] = from[c];
+                if (++m == M) m = 0, c++;
+            }
+        }
+    }
+}
+
+/* Padded row `prow` (input row prow - PT) of image x, output channels [f0, f0 + len):
    dst[p * BLK + j] = x[prow - PT, p - PL, (f0 + j) / M], zero outside the image. */
 TARGET static void FNI(dw_fill_row)(T *restrict dst, const T *restrict x, const fc_conv2d_dims *d,
                                     int64_t prow, int64_t f0, int64_t len, int64_t Wp) {
     const int64_t ih = prow - d->PT, M = d->OC / d->C;
     int64_t p0 = d->PL < Wp ? d->PL : Wp, p1 = d->PL + d->W < Wp ? d->PL + d->W : Wp;
     if (ih < 0 || ih >= d->H) p0 = p1 = Wp; /* a padding row: all zeros */
-    for (int64_t p = 0; p < Wp; p++) {
-        T *cell = dst + p * BLK;
-        if (p < p0 || p >= p1) {
-            for (int64_t j = 0; j < len; j++) cell[j] = 0;
-            continue;
-        }
-        const T *src = x + (ih * d->W + p - d->PL) * d->C;
-        if (M == 1) {
-            FC_SIMD
-            for (int64_t j = 0; j < len; j++) cell[j] = src[f0 + j];
-        } else {
-            int64_t c = f0 / M, m = f0 % M;
-            for (int64_t j = 0; j < len; j++) {
-                cell[j] = src[c];
-                if (++m == M) m = 0, c++;
-            }
-        }
-    }
+    const T *src = ih < 0 || ih >= d->H ? x : x + ih * d->W * d->C;
+    if (len == BLK)
+        FNI(dw_fill_cells)(dst, src, d->C, M, p0, p1, f0, BLK, Wp);
+    else if (len == BLK / 2)
+        FNI(dw_fill_cells)(dst, src, d->C, M, p0, p1, f0, BLK / 2, Wp);
+    else
+        FNI(dw_fill_cells)(dst, src, d->C, M, p0, p1, f0, len, Wp);
 }
 
 /* Makes the ring hold padded rows [top, top + R) (slot = row % R), filling those above `*filled`
@@ -72,59 +89,61 @@ TARGET static int64_t FNI(dw_advance_ring)(T *ring, int64_t *filled, int64_t top
     return top % R;
 }
 
-/* One output row oh of image n, channels [f0, f0 + len), from the ring (row `top` in `slot0`). */
+/* Output pixels [ow, ow + P) (P <= 4) of one output row, channels [f0, f0 + len), from the ring
+   (padded row `top` in `slot0`): the P pixels share each weight load. With P and len constants
+   the accumulators (named arrays: the compiler keeps those in registers) are P * len / V
+   vectors. y, weight and b start at channel f0. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels)(T *restrict y, const T *restrict ring,
+                                                           int64_t slot0, const T *restrict weight,
+                                                           const T *restrict b,
+                                                           const fc_conv2d_dims *d, int relu,
+                                                           int64_t ow, int64_t P, int64_t len,
+                                                           int64_t sw, int64_t dw, int64_t R,
+                                                           int64_t Wp) {
+    const int64_t OC = d->OC, SW = sw * BLK, DW = dw * BLK;
+    T a0[BLK], a1[BLK], a2[BLK], a3[BLK];
+    FC_SIMD
+    for (int64_t j = 0; j < len; j++) a0[j] = a1[j] = a2[j] = a3[j] = b[j];
+    for (int64_t kh = 0; kh < d->KH; kh++) {
+        int64_t slot = slot0 + kh * d->DH;
+        if (slot >= R) slot -= R;
+        const T *x = ring + slot * Wp * BLK + ow * SW;
+        const T *w = weight + kh * d->KW * OC;
+        for (int64_t kw = 0; kw < d->KW; kw++, x += DW, w += OC) {
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) {
+                a0[j] += x[j] * w[j];
+                if (P > 1) a1[j] += x[SW + j] * w[j];
+                if (P > 2) a2[j] += x[2 * SW + j] * w[j];
+                if (P > 3) a3[j] += x[3 * SW + j] * w[j];
+            }
+        }
+    }
+    T *y0 = y + ow * OC;
+    FC_SIMD
+    for (int64_t j = 0; j < len; j++) {
+        y0[j] = relu && a0[j] < 0 ? 0 : a0[j];
+        if (P > 1) y0[OC + j] = relu && a1[j] < 0 ? 0 : a1[j];
+        if (P > 2) y0[2 * OC + j] = relu && a2[j] < 0 ? 0 : a2[j];
+        if (P > 3) y0[3 * OC + j] = relu && a3[j] < 0 ? 0 : a3[j];
+    }
+}
+
+/* One output row, channels [f0, f0 + len): pixels P at a time, then one at a time. y, weight and
+   b start at channel f0. Unit stride and dilation (the common case) get constant addressing. */
 TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const T *restrict ring,
                                                         int64_t slot0, const T *restrict weight,
-                                                        const T *restrict bias, const fc_conv2d_dims *d,
-                                                        int relu, int64_t f0, int64_t len, int64_t R,
+                                                        const T *restrict b, const fc_conv2d_dims *d,
+                                                        int relu, int64_t P, int64_t len, int64_t R,
                                                         int64_t Wp) {
-    const int64_t OC = d->OC, SW = d->SW * BLK, DW = d->DW * BLK;
-    T b[BLK];
-    for (int64_t j = 0; j < len; j++) b[j] = bias ? bias[f0 + j] : 0;
     int64_t ow = 0;
-    for (; ow + 2 <= d->OW; ow += 2) {
-        T a0[BLK], a1[BLK];
-        FC_SIMD
-        for (int64_t j = 0; j < len; j++) a0[j] = b[j], a1[j] = b[j];
-        for (int64_t kh = 0; kh < d->KH; kh++) {
-            int64_t slot = slot0 + kh * d->DH;
-            if (slot >= R) slot -= R;
-            const T *x0 = ring + slot * Wp * BLK + ow * SW;
-            const T *w = weight + kh * d->KW * OC + f0;
-            for (int64_t kw = 0; kw < d->KW; kw++, x0 += DW, w += OC) {
-                const T *x1 = x0 + SW;
-                FC_SIMD
-                for (int64_t j = 0; j < len; j++) {
-                    a0[j] += x0[j] * w[j];
-                    a1[j] += x1[j] * w[j];
-                }
-            }
-        }
-        T *y0 = y + ow * OC + f0, *y1 = y0 + OC;
-        FC_SIMD
-        for (int64_t j = 0; j < len; j++) {
-            y0[j] = relu && a0[j] < 0 ? 0 : a0[j];
-            y1[j] = relu && a1[j] < 0 ? 0 : a1[j];
-        }
-    }
-    for (; ow < d->OW; ow++) {
-        T a0[BLK];
-        FC_SIMD
-        for (int64_t j = 0; j < len; j++) a0[j] = b[j];
-        for (int64_t kh = 0; kh < d->KH; kh++) {
-            int64_t slot = slot0 + kh * d->DH;
-            if (slot >= R) slot -= R;
-            const T *x0 = ring + slot * Wp * BLK + ow * SW;
-            const T *w = weight + kh * d->KW * OC + f0;
-            for (int64_t kw = 0; kw < d->KW; kw++, x0 += DW, w += OC) {
-                FC_SIMD
-                for (int64_t j = 0; j < len; j++) a0[j] += x0[j] * w[j];
-            }
-        }
-        T *y0 = y + ow * OC + f0;
-        FC_SIMD
-        for (int64_t j = 0; j < len; j++) y0[j] = relu && a0[j] < 0 ? 0 : a0[j];
-    }
+    if (d->SW == 1 && d->DW == 1)
+        for (; ow + P <= d->OW; ow += P)
+            FNI(dw_forward_pixels)(y, ring, slot0, weight, b, d, relu, ow, P, len, 1, 1, R, Wp);
+    for (; ow + P <= d->OW; ow += P)
+        FNI(dw_forward_pixels)(y, ring, slot0, weight, b, d, relu, ow, P, len, d->SW, d->DW, R, Wp);
+    for (; ow < d->OW; ow++)
+        FNI(dw_forward_pixels)(y, ring, slot0, weight, b, d, relu, ow, 1, len, d->SW, d->DW, R, Wp);
 }
 
 /* Forward: tasks are (image, channel block, band of output rows); every output element is
@@ -148,14 +167,21 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
             const int64_t f0 = block * BLK, len = d->OC - f0 < BLK ? d->OC - f0 : BLK;
             const int64_t oh0 = d->OH * band / bands, oh1 = d->OH * (band + 1) / bands;
             const T *x = inp + n * d->H * d->W * d->C;
+            T b[BLK];
+            for (int64_t j = 0; j < len; j++) b[j] = bias ? bias[f0 + j] : 0;
             int64_t filled = oh0 * d->SH - 1;
             for (int64_t oh = oh0; oh < oh1; oh++) {
                 const int64_t slot0 = FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
-                T *y = out + (n * d->OH + oh) * d->OW * d->OC;
-                if (len == BLK) /* constant trip counts: the accumulators stay in registers */
-                    FNI(dw_forward_row)(y, ring, slot0, weight, bias, d, relu, f0, BLK, R, Wp);
+                T *y = out + (n * d->OH + oh) * d->OW * d->OC + f0;
+                /* Constant trip counts keep the accumulators in registers: 4 to 8 vectors. */
+                if (len == BLK)
+                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 2, BLK, R, Wp);
+                else if (len == BLK / 2)
+                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 4, BLK / 2, R, Wp);
+                else if (len == BLK / 4)
+                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 4, BLK / 4, R, Wp);
                 else
-                    FNI(dw_forward_row)(y, ring, slot0, weight, bias, d, relu, f0, len, R, Wp);
+                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 2, len, R, Wp);
             }
         }
     }
@@ -218,6 +244,10 @@ TARGET static void FNI(dw_backward_input)(T *dinp, const T *dout, const T *weigh
                         const T *dy = dout + (n * d->OH + r / d->SH) * d->OW * d->OC;
                         if (len == BLK)
                             FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, BLK);
+                        else if (len == BLK / 2)
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, BLK / 2);
+                        else if (len == BLK / 4)
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, BLK / 4);
                         else
                             FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, len);
                     }
@@ -325,6 +355,10 @@ TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, 
                 const T *dy = dout + row * d->OW * d->OC;
                 if (len == BLK)
                     FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK, R, Wp);
+                else if (len == BLK / 2)
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK / 2, R, Wp);
+                else if (len == BLK / 4)
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK / 4, R, Wp);
                 else
                     FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, len, R, Wp);
                 if (oh == d->OH - 1 || row == row1 - 1) { /* the image's rows end here */
