@@ -32,6 +32,22 @@ static int64_t fc_dw_segments(const fc_conv2d_dims *d) {
     return rows < FC_DW_SEGMENTS ? rows : FC_DW_SEGMENTS;
 }
 
+/* With unit strides, multiplier 1 and padding within the kernel's extent, the input gradient is
+   a forward depthwise convolution of dout with the kernel flipped: dinp[ih, iw] = sum of
+   dout[ih + PT - kh*DH, iw + PL - kw*DW] * weight[kh, kw], i.e. the forward pass over a
+   (N, OH, OW, OC) input with padding (KH-1)*DH - PT, (KW-1)*DW - PL, giving (N, H, W, C). It then
+   gathers in registers instead of scattering through memory. */
+static int fc_dw_input_as_forward(const fc_conv2d_dims *d) {
+    return d->OC == d->C && d->SH == 1 && d->SW == 1 && d->PT <= (d->KH - 1) * d->DH &&
+           d->PL <= (d->KW - 1) * d->DW;
+}
+static fc_conv2d_dims fc_dw_input_dims(const fc_conv2d_dims *d) {
+    fc_conv2d_dims t = *d;
+    t.H = d->OH, t.W = d->OW, t.OH = d->H, t.OW = d->W;
+    t.PT = (d->KH - 1) * d->DH - d->PT, t.PL = (d->KW - 1) * d->DW - d->PL;
+    return t;
+}
+
 static int fc_dw_thread_id(void) {
 #ifdef _OPENMP
     return omp_get_thread_num();
@@ -63,6 +79,11 @@ static int fc_dw_forward_workspace(const fc_conv2d_dims *d, int nthreads, size_t
 }
 static int fc_dw_backward_input_workspace(const fc_conv2d_dims *d, int nthreads, size_t size,
                                           size_t *elements) {
+    if (fc_dw_input_as_forward(d)) { /* the flipped kernel, then the forward pass's buffers */
+        const fc_conv2d_dims t = fc_dw_input_dims(d);
+        return fc_dw_workspace(&t, nthreads, size, fc_dw_ring_rows(&t), 0,
+                               (size_t)(d->KH * d->KW * d->OC), elements);
+    }
     return fc_dw_workspace(d, nthreads, size, 1, 0, 0, elements);
 }
 static int fc_dw_backward_weight_workspace(const fc_conv2d_dims *d, int nthreads, size_t size,

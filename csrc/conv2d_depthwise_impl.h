@@ -251,14 +251,25 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_scatter_row)(T *restrict buf, const T
     }
 }
 
-/* Input gradient: tasks are (image, group of input channels, band of input rows); each input
-   row gathers its output rows in kh order into a padded buffer (one per sub-block of at most BLK
+/* Input gradient. A forward pass with the flipped kernel when fc_dw_input_as_forward says so;
+   otherwise tasks are (image, group of input channels, band of input rows); each input row
+   gathers its output rows in kh order into a padded buffer (one per sub-block of at most BLK
    output channels), which is then cropped and, for M > 1, summed over the multiplier in channel
    order. An input element has one writer and one summation order whatever the split. */
 TARGET static void FNI(dw_backward_input)(T *dinp, const T *dout, const T *weight,
                                           const fc_conv2d_dims *d, T *workspace, int nthreads) {
     const int64_t Wp = fc_dw_padded_cols(d), M = d->OC / d->C;
     const int64_t cg = M <= BLK ? BLK / M : 1; /* input channels per task */
+    if (fc_dw_input_as_forward(d)) {
+        const fc_conv2d_dims t = fc_dw_input_dims(d);
+        const int64_t taps = d->KH * d->KW;
+        T *flipped = workspace;
+        for (int64_t tap = 0; tap < taps; tap++)
+            for (int64_t f = 0; f < d->OC; f++)
+                flipped[tap * d->OC + f] = weight[(taps - 1 - tap) * d->OC + f];
+        FNI(dw_forward)(dinp, dout, flipped, NULL, &t, 0, workspace + taps * d->OC, nthreads);
+        return;
+    }
     const int64_t groups = (d->C + cg - 1) / cg;
     const int64_t bands = fc_dw_bands(d->N * groups, d->H, nthreads), tasks = d->N * groups * bands;
     (void)nthreads;
