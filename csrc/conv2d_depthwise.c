@@ -25,11 +25,16 @@ static int64_t fc_dw_bands(int64_t units, int64_t rows, int nthreads) {
     return bands < 1 ? 1 : bands > rows ? rows : bands;
 }
 
-/* Fixed segments of the N*OH output rows for the weight gradient: set by the shape alone. */
+/* Fixed segments of the N*OH output rows for the weight gradient, set by the shape alone: at
+   least 8 (work for the threads), and small enough that a segment's input and dout rows (read
+   once per channel block) stay in L2: about 2^18 elements. */
 #define FC_DW_SEGMENTS 8
+#define FC_DW_SEGMENT_ELEMENTS ((int64_t)1 << 18)
 static int64_t fc_dw_segments(const fc_conv2d_dims *d) {
-    const int64_t rows = d->N * d->OH;
-    return rows < FC_DW_SEGMENTS ? rows : FC_DW_SEGMENTS;
+    const int64_t rows = d->N * d->OH, row = d->SH * d->W * d->C + d->OW * d->OC;
+    int64_t segments = rows * row / FC_DW_SEGMENT_ELEMENTS;
+    if (segments < FC_DW_SEGMENTS) segments = FC_DW_SEGMENTS;
+    return rows < segments ? rows : segments;
 }
 
 /* With unit strides, multiplier 1 and padding within the kernel's extent, the input gradient is

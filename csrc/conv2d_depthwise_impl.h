@@ -329,6 +329,19 @@ TARGET static void FNI(dw_backward_input)(T *dinp, const T *dout, const T *weigh
     }
 }
 
+/* accb[j] += sum over ow of dout[oh, ow, f0 + j] (the row's sum first, then one add). */
+TARGET static void FNI(dw_bias_row)(T *restrict accb, const T *restrict dy, const fc_conv2d_dims *d,
+                                    int64_t f0, int64_t len) {
+    T s0[BLK] = {0};
+    for (int64_t ow = 0; ow < d->OW; ow++) {
+        const T *g = dy + ow * d->OC + f0;
+        FC_SIMD
+        for (int64_t j = 0; j < len; j++) s0[j] += g[j];
+    }
+    FC_SIMD
+    for (int64_t j = 0; j < len; j++) accb[j] += s0[j];
+}
+
 /* Sums one output row's contribution to every tap of a channel block: acc[tap * BLK + j] +=
    sum over ow of x[tap cell of ow, j] * dout[oh, ow, f0 + j] (the row's sum first, then one add),
    and accb[j] += sum over ow of dout[oh, ow, f0 + j]. */
@@ -362,15 +375,54 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row)(T *restrict acc, T *restr
             for (int64_t j = 0; j < len; j++) a[j] += s0[j] + s1[j];
         }
     }
-    if (accb) {
-        T s0[BLK] = {0};
-        for (int64_t ow = 0; ow < d->OW; ow++) {
-            const T *g = dy + ow * OC + f0;
-            FC_SIMD
-            for (int64_t j = 0; j < len; j++) s0[j] += g[j];
-        }
+    if (accb) FNI(dw_bias_row)(accb, dy, d, f0, len);
+}
+
+/* Channels per block of the 3x3 weight gradient: 9 taps x 2 vectors = 18 accumulators on
+   avx512, 9 x 1 on the 16-register ISAs. */
+#undef FC_DW_3X3_WEIGHT_BLOCK
+#define FC_DW_3X3_WEIGHT_BLOCK (VBYTES >= 64 ? BLK / 2 : BLK / 4)
+
+/* dw_weight_row for a 3x3 kernel with unit stride and dilation: one pass over the row feeds all
+   nine taps (each dout vector is loaded once, not nine times). Each tap's row sum is one chain in
+   pixel order. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row_3x3)(T *restrict acc, const T *restrict ring,
+                                                           int64_t slot0, const T *restrict dy,
+                                                           const fc_conv2d_dims *d, int64_t f0,
+                                                           int64_t len, int64_t R, int64_t Wp) {
+    const int64_t OC = d->OC, OW = d->OW;
+    const T *rows[3];
+    for (int64_t kh = 0; kh < 3; kh++) {
+        int64_t slot = slot0 + kh * d->DH;
+        if (slot >= R) slot -= R;
+        rows[kh] = ring + slot * Wp * len;
+    }
+    const T *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *g = dy + f0;
+    /* Named arrays with constant-length loops stay in registers (a zeroing loop would become a
+       memset and push them to memory: the first pixel sets them instead). */
+    T a0[BLK], a1[BLK], a2[BLK], a3[BLK], a4[BLK], a5[BLK], a6[BLK], a7[BLK], a8[BLK];
+    FC_SIMD
+    for (int64_t j = 0; j < len; j++) {
+        const T gj = g[j];
+        a0[j] = r0[j] * gj, a1[j] = r0[len + j] * gj, a2[j] = r0[2 * len + j] * gj;
+        a3[j] = r1[j] * gj, a4[j] = r1[len + j] * gj, a5[j] = r1[2 * len + j] * gj;
+        a6[j] = r2[j] * gj, a7[j] = r2[len + j] * gj, a8[j] = r2[2 * len + j] * gj;
+    }
+    for (int64_t ow = 1; ow < OW; ow++) {
+        const T *x0 = r0 + ow * len, *x1 = r1 + ow * len, *x2 = r2 + ow * len, *go = g + ow * OC;
         FC_SIMD
-        for (int64_t j = 0; j < len; j++) accb[j] += s0[j];
+        for (int64_t j = 0; j < len; j++) {
+            const T gj = go[j];
+            a0[j] += x0[j] * gj, a1[j] += x0[len + j] * gj, a2[j] += x0[2 * len + j] * gj;
+            a3[j] += x1[j] * gj, a4[j] += x1[len + j] * gj, a5[j] += x1[2 * len + j] * gj;
+            a6[j] += x2[j] * gj, a7[j] += x2[len + j] * gj, a8[j] += x2[2 * len + j] * gj;
+        }
+    }
+    FC_SIMD
+    for (int64_t j = 0; j < len; j++) {
+        acc[j] += a0[j], acc[BLK + j] += a1[j], acc[2 * BLK + j] += a2[j];
+        acc[3 * BLK + j] += a3[j], acc[4 * BLK + j] += a4[j], acc[5 * BLK + j] += a5[j];
+        acc[6 * BLK + j] += a6[j], acc[7 * BLK + j] += a7[j], acc[8 * BLK + j] += a8[j];
     }
 }
 
@@ -382,7 +434,11 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row)(T *restrict acc, T *restr
 TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, const T *inp,
                                            const fc_conv2d_dims *d, T *workspace, int nthreads) {
     const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), taps = d->KH * d->KW;
-    const int64_t blocks = (d->OC + BLK - 1) / BLK, segments = fc_dw_segments(d);
+    /* The 3x3 row keeps nine taps' accumulators in registers: narrower blocks (the width only
+       splits the channels, never a sum). */
+    const int is3x3 = d->KH == 3 && d->KW == 3 && d->SW == 1 && d->DW == 1;
+    const int64_t width = is3x3 ? FC_DW_3X3_WEIGHT_BLOCK : BLK;
+    const int64_t blocks = (d->OC + width - 1) / width, segments = fc_dw_segments(d);
     const int64_t rows = d->N * d->OH, part = (taps + 1) * d->OC; /* one segment's slot */
     T *partials = workspace, *scratch = workspace + segments * part;
     const int64_t per_thread = R * Wp * BLK + 2 * (taps + 1) * BLK;
@@ -397,8 +453,8 @@ TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, 
 #pragma omp for schedule(dynamic)
 #endif
         for (int64_t t = 0; t < segments * blocks; t++) {
-            const int64_t s = t / blocks, f0 = (t % blocks) * BLK;
-            const int64_t len = d->OC - f0 < BLK ? d->OC - f0 : BLK;
+            const int64_t s = t / blocks, f0 = (t % blocks) * width;
+            const int64_t len = d->OC - f0 < width ? d->OC - f0 : width;
             const int64_t row0 = rows * s / segments, row1 = rows * (s + 1) / segments;
             T *accb = dbias ? img + taps * BLK : NULL;
             for (int64_t i = 0; i < (taps + 1) * BLK; i++) seg[i] = img[i] = 0;
@@ -409,7 +465,14 @@ TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, 
                 const T *x = inp + n * d->H * d->W * d->C;
                 const int64_t slot0 = FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
                 const T *dy = dout + row * d->OW * d->OC;
-                if (len == BLK)
+                if (is3x3) {
+                    if (len == FC_DW_3X3_WEIGHT_BLOCK)
+                        FNI(dw_weight_row_3x3)(img, ring, slot0, dy, d, f0, FC_DW_3X3_WEIGHT_BLOCK,
+                                               R, Wp);
+                    else
+                        FNI(dw_weight_row_3x3)(img, ring, slot0, dy, d, f0, len, R, Wp);
+                    if (accb) FNI(dw_bias_row)(accb, dy, d, f0, len);
+                } else if (len == BLK)
                     FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK, R, Wp);
                 else if (len == BLK / 2)
                     FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK / 2, R, Wp);
