@@ -9,7 +9,7 @@
 /* Channel block of the widest kernel (avx512: four 64-byte vectors): workspaces fit every ISA. */
 #define FC_DW_MAX_BLOCK_BYTES 256
 
-int conv2d_depthwise_applies(const fc_conv2d_dims *d) { return d->C == d->G; }
+int conv2d_depthwise_applies(const fc_conv2d_dims *d) { return d->C == d->G && d->G > 1; }
 
 /* Padded rows one output row reads (the ring's size) and padded columns of a row buffer:
    exactly the cells some output window reads. */

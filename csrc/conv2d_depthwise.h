@@ -15,7 +15,8 @@
 
 #include "conv2d.h"
 
-/* Whether these kernels cover the geometry: one input channel per group. */
+/* Whether these kernels cover the geometry: one input channel per group, more than one group
+   (a single input channel, G == 1, has its own faster GEMM path in conv2d.c). */
 int conv2d_depthwise_applies(const fc_conv2d_dims *d);
 
 #define FC_CONV2D_DEPTHWISE_DECLARE(T, SFX)                                                        \

@@ -181,10 +181,17 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const T *
                                                         int64_t Wp) {
     const int64_t KH = d->KH, KW = d->KW, SW = d->SW, DW = d->DW;
     int64_t ow = 0;
-    if (KH == 3 && KW == 3 && SW == 1 && DW == 1)
+    if (KH == 3 && KW == 3 && SW == 1 && DW == 1) {
         for (; ow + FC_DW_3X3_PIXELS <= d->OW; ow += FC_DW_3X3_PIXELS)
             FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, FC_DW_3X3_PIXELS,
                                        len, R, Wp);
+        if (FC_DW_3X3_PIXELS > 4 && ow + 4 <= d->OW) /* the row's tail: 4, 2, then 1 pixel */
+            FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, 4, len, R, Wp), ow += 4;
+        if (ow + 2 <= d->OW)
+            FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, 2, len, R, Wp), ow += 2;
+        if (ow < d->OW)
+            FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, 1, len, R, Wp), ow++;
+    }
     for (; ow + P <= d->OW; ow += P)
         FNI(dw_forward_pixels)(y, ring, slot0, weight, b, d, relu, ow, P, len, KH, KW, SW, DW, R, Wp);
     for (; ow < d->OW; ow++)
@@ -320,7 +327,11 @@ TARGET static void FNI(dw_backward_input)(T *dinp, const T *dout, const T *weigh
                                 for (int64_t j = 0; j < len; j++) to[f0 + j] = 0;
                             }
                         } else if (iw < iw1) {
-                            for (int64_t j = 0; j < len; j++) to[(f0 + j) / M] += cell[j];
+                            int64_t c = f0 / M, m = f0 % M;
+                            for (int64_t j = 0; j < len; j++) {
+                                to[c] += cell[j];
+                                if (++m == M) m = 0, c++;
+                            }
                         }
                     }
                 }

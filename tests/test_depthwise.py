@@ -28,7 +28,7 @@ CASES = [
     (2, 9, 8, 4, 1, 3, 3, 2, 1, "same"),                    # stride does not divide the size
     (2, 11, 10, 6, 3, 3, 3, 2, 2, "same"),                  # dilation with stride, M = 3
     (3, 8, 9, 7, 1, 2, 4, 1, 1, "same"),                    # even kernel, same padding
-    (2, 6, 7, 1, 4, 3, 3, 1, 1, "same"),                    # C = 1
+    (2, 6, 7, 1, 4, 3, 3, 1, 1, "same"),                    # C = 1 (G = 1: the GEMM path)
     (2, 6, 6, 17, 2, 3, 3, 1, 1, "same"),                   # C not a multiple of a vector
     (2, 7, 6, 96, 1, 3, 3, 1, 1, "same"),                   # large C
     (1, 10, 9, 24, 3, 5, 3, (3, 2), (1, 2), ((2, 1), (0, 3))),  # explicit, uneven padding
