@@ -9,7 +9,12 @@
 /* Channel block of the widest kernel (avx512: four 64-byte vectors): workspaces fit every ISA. */
 #define FC_DW_MAX_BLOCK_BYTES 256
 
-int conv2d_depthwise_applies(const fc_conv2d_dims *d) { return d->C == d->G && d->G > 1; }
+/* Channels per group the direct kernels take; wider groups have enough depth for the GEMMs. */
+#define FC_DW_MAX_GROUP_CHANNELS 4
+
+int conv2d_depthwise_applies(const fc_conv2d_dims *d) {
+    return d->G > 1 && d->C / d->G <= FC_DW_MAX_GROUP_CHANNELS;
+}
 
 /* Padded rows one output row reads (the ring's size) and padded columns of a row buffer:
    exactly the cells some output window reads. */
@@ -43,7 +48,7 @@ static int64_t fc_dw_segments(const fc_conv2d_dims *d) {
    (N, OH, OW, OC) input with padding (KH-1)*DH - PT, (KW-1)*DW - PL, giving (N, H, W, C). It then
    gathers in registers instead of scattering through memory. */
 static int fc_dw_input_as_forward(const fc_conv2d_dims *d) {
-    return d->OC == d->C && d->SH == 1 && d->SW == 1 && d->PT <= (d->KH - 1) * d->DH &&
+    return d->C == d->G && d->OC == d->C && d->SH == 1 && d->SW == 1 && d->PT <= (d->KH - 1) * d->DH &&
            d->PL <= (d->KW - 1) * d->DW;
 }
 static fc_conv2d_dims fc_dw_input_dims(const fc_conv2d_dims *d) {
@@ -80,7 +85,7 @@ static int fc_dw_workspace(const fc_conv2d_dims *d, int nthreads, size_t size, i
 }
 
 static int fc_dw_forward_workspace(const fc_conv2d_dims *d, int nthreads, size_t size, size_t *elements) {
-    return fc_dw_workspace(d, nthreads, size, fc_dw_ring_rows(d), 0, 0, elements);
+    return fc_dw_workspace(d, nthreads, size, fc_dw_ring_rows(d) * (d->C / d->G), 0, 0, elements);
 }
 static int fc_dw_backward_input_workspace(const fc_conv2d_dims *d, int nthreads, size_t size,
                                           size_t *elements) {
@@ -89,15 +94,17 @@ static int fc_dw_backward_input_workspace(const fc_conv2d_dims *d, int nthreads,
         return fc_dw_workspace(&t, nthreads, size, fc_dw_ring_rows(&t), 0,
                                (size_t)(d->KH * d->KW * d->OC), elements);
     }
-    return fc_dw_workspace(d, nthreads, size, 1, 0, 0, elements);
+    return fc_dw_workspace(d, nthreads, size, d->C / d->G, 0, 0, elements);
 }
 static int fc_dw_backward_weight_workspace(const fc_conv2d_dims *d, int nthreads, size_t size,
                                            size_t *elements) {
-    /* Per thread: an image sum and a segment sum of taps + bias; shared: one slot per segment. */
-    const size_t taps = (size_t)d->KH * (size_t)d->KW;
+    /* Per thread: an image sum and a segment sum of dweight's rows + bias; shared: one slot per
+       segment. */
+    const size_t rows = (size_t)d->KH * (size_t)d->KW * (size_t)(d->C / d->G);
     size_t partials;
-    if (!fc_mul_size((taps + 1) * (size_t)fc_dw_segments(d), (size_t)d->OC, &partials)) return 0;
-    return fc_dw_workspace(d, nthreads, size, fc_dw_ring_rows(d), 2 * (taps + 1), partials, elements);
+    if (!fc_mul_size((rows + 1) * (size_t)fc_dw_segments(d), (size_t)d->OC, &partials)) return 0;
+    return fc_dw_workspace(d, nthreads, size, fc_dw_ring_rows(d) * (d->C / d->G), 2 * (rows + 1),
+                           partials, elements);
 }
 
 /* The kernels once per type and ISA. */

@@ -1,22 +1,22 @@
-/* Direct depthwise conv2d kernels: each group has one input channel (C / G == 1) and M = OC / G
-   output channels (the depth multiplier), any kernel size, stride, dilation and padding.
-   Output channel f = c * M + m reads input channel c alone, so a convolution is KH*KW
-   multiply-adds per output element along the contiguous channel axis: no GEMM, no packing.
+/* Direct conv2d kernels for depthwise convolutions and small groups: each group has Cg = C / G
+   <= 4 input channels and Fg = OC / G output channels (for depthwise, Cg == 1 and Fg is the
+   depth multiplier), any kernel size, stride, dilation and padding. Output channel f reads input
+   channels (f / Fg) * Cg + [0, Cg), so in NHWC a convolution is KH*KW*Cg multiply-adds per output
+   element along the contiguous channel axis: no GEMM, no packing.
 
-   Tensors, geometry and contracts are those of conv2d.h (NHWC, weight (KH, KW, 1, OC), out[n, oh,
-   ow, f] = bias[f] + sum_{kh, kw} inp[n, oh*SH - PT + kh*DH, ow*SW - PL + kw*DW, f / M] *
-   weight[kh, kw, 0, f]). Forward writes out; backward input writes dinp; backward weight writes
-   dweight and, when not NULL, dbias. Results do not depend on nthreads, and the avx2 and avx512
-   kernels give bit-identical results (same FMA sums in the same order). Callers validate and own
-   a workspace of the size the matching *_workspace_size function gives (elements of the type);
-   those return 0 when the size overflows size_t. */
+   Tensors, geometry and contracts are those of conv2d.h (NHWC, weight (KH, KW, Cg, OC)). Forward
+   writes out; backward input writes dinp; backward weight writes dweight and, when not NULL,
+   dbias. Results do not depend on nthreads, and the avx2 and avx512 kernels give bit-identical
+   results (same FMA sums in the same order). Callers validate and own a workspace of the size
+   the matching *_workspace_size function gives (elements of the type); those return 0 when the
+   size overflows size_t. */
 #ifndef FASTCONV_CONV2D_DEPTHWISE_H
 #define FASTCONV_CONV2D_DEPTHWISE_H
 
 #include "conv2d.h"
 
-/* Whether these kernels cover the geometry: one input channel per group, more than one group
-   (a single input channel, G == 1, has its own faster GEMM path in conv2d.c). */
+/* Whether these kernels cover the geometry: more than one group, at most 4 input channels per
+   group (a single group, G == 1, has its own faster paths in conv2d.c, even with one channel). */
 int conv2d_depthwise_applies(const fc_conv2d_dims *d);
 
 #define FC_CONV2D_DEPTHWISE_DECLARE(T, SFX)                                                        \

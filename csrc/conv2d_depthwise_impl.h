@@ -1,18 +1,20 @@
-/* Depthwise kernels (C/G == 1, multiplier M = OC/G), the body of conv2d_depthwise.c. Included once
-   per type and ISA with T, SFX, ISA, TARGET (the function attribute enabling the ISA) and VBYTES
-   (the ISA's vector width in bytes) defined.
+/* Depthwise and small-group kernels, the body of conv2d_depthwise.c. Included once per type and
+   ISA with T, SFX, ISA, TARGET (the function attribute enabling the ISA) and VBYTES (the ISA's
+   vector width in bytes) defined. Cg = C / G input and Fg = OC / G output channels per group.
 
-   Output channel f reads input channel f / M, so in NHWC both run contiguously along the
-   channel axis: every loop below is a plain loop over a block of BLK consecutive output channels
-   that the compiler vectorizes. BLK is four vectors; two output pixels at a time then keep eight
-   independent accumulator vectors in registers.
+   Output channel f reads input channels (f / Fg) * Cg + c, so in NHWC both run contiguously
+   along the channel axis: every loop below is a plain loop over a block of at most BLK (four
+   vectors) consecutive output channels that the compiler vectorizes; with constant block
+   lengths the accumulators of a few output pixels stay in registers.
 
    Padding without bounds checks: the forward pass and the weight gradient read input rows through
    a small ring of padded, channel-expanded row buffers (cell p of a buffer holds input column
-   p - PL of one row, repeated M times per channel, for the block's output channels; zeros
-   outside the image). The input gradient scatters into one such padded buffer per input row and
-   then crops it. Every output element's sum runs in the same order on every ISA and thread count:
-   the FMA ISAs (avx2, avx512) give bit-identical results; generic has no FMA on x86-64. */
+   p - PL of one row as Cg planes of the block's output channels, each plane holding input channel
+   (f / Fg) * Cg + c for output channel f; zeros outside the image). The input gradient scatters
+   into one such padded buffer per input row and then crops it (or, with unit strides and one
+   output per channel, runs the forward pass with the flipped kernel). Every output element's sum
+   runs in the same order on every ISA and thread count: the FMA ISAs (avx2, avx512) give
+   bit-identical results; generic has no FMA on x86-64. */
 #define FC_CAT3_(a, b, c) a##_##b##_##c
 #define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
 #define FNI(name) FC_CAT3(name, SFX, ISA)
@@ -34,48 +36,51 @@
 #endif
 #endif
 
-/* Cells [p0, p1) of a padded row from input columns [0, p1 - p0) of input row `src` (channels
-   [f0, f0 + len)), and zeros in the other cells of [0, Wp). Inlined with len constant, a cell is
-   copied with a few vector moves. */
+/* Cells [p0, p1) of a padded row from input columns [0, p1 - p0) of input row `src` (output
+   channels [f0, f0 + len)), and zeros in the other cells of [0, Wp). A cell holds Cg planes of
+   len values: plane c, value j = input channel ((f0 + j) / Fg) * Cg + c. Inlined with len
+   constant, a depthwise cell is copied with a few vector moves. */
 TARGET static FC_ALWAYS_INLINE void FNI(dw_fill_cells)(T *restrict dst, const T *restrict src,
-                                                       int64_t C, int64_t M, int64_t p0,
-                                                       int64_t p1, int64_t f0, int64_t len,
-                                                       int64_t Wp) {
+                                                       int64_t C, int64_t Cg, int64_t Fg,
+                                                       int64_t p0, int64_t p1, int64_t f0,
+                                                       int64_t len, int64_t Wp) {
     for (int64_t p = 0; p < Wp; p++) {
-        T *cell = dst + p * len;
+        T *cell = dst + p * Cg * len;
         if (p < p0 || p >= p1) {
             FC_SIMD
-            for (int64_t j = 0; j < len; j++) cell[j] = 0;
+            for (int64_t j = 0; j < Cg * len; j++) cell[j] = 0;
             continue;
         }
         const T *from = src + (p - p0) * C;
-        if (M == 1) {
+        if (Cg == 1 && Fg == 1) {
             FC_SIMD
             for (int64_t j = 0; j < len; j++) cell[j] = from[f0 + j];
-        } else {
-            int64_t c = f0 / M, m = f0 % M;
+            continue;
+        }
+        for (int64_t c = 0; c < Cg; c++) {
+            int64_t g = f0 / Fg, m = f0 % Fg;
             for (int64_t j = 0; j < len; j++) {
-                cell[j] = from[c];
-                if (++m == M) m = 0, c++;
+                cell[c * len + j] = from[g * Cg + c];
+                if (++m == Fg) m = 0, g++;
             }
         }
     }
 }
 
-/* Padded row `prow` (input row prow - PT) of image x, output channels [f0, f0 + len):
-   dst[p * len + j] = x[prow - PT, p - PL, (f0 + j) / M], zero outside the image. */
+/* Padded row `prow` (input row prow - PT) of image x, output channels [f0, f0 + len), in the
+   cells of dw_fill_cells; zero outside the image. */
 TARGET static void FNI(dw_fill_row)(T *restrict dst, const T *restrict x, const fc_conv2d_dims *d,
                                     int64_t prow, int64_t f0, int64_t len, int64_t Wp) {
-    const int64_t ih = prow - d->PT, M = d->OC / d->C;
+    const int64_t ih = prow - d->PT, Cg = d->C / d->G, Fg = d->OC / d->G;
     int64_t p0 = d->PL < Wp ? d->PL : Wp, p1 = d->PL + d->W < Wp ? d->PL + d->W : Wp;
     if (ih < 0 || ih >= d->H) p0 = p1 = Wp; /* a padding row: all zeros */
     const T *src = ih < 0 || ih >= d->H ? x : x + ih * d->W * d->C;
-    if (len == BLK)
-        FNI(dw_fill_cells)(dst, src, d->C, M, p0, p1, f0, BLK, Wp);
-    else if (len == BLK / 2)
-        FNI(dw_fill_cells)(dst, src, d->C, M, p0, p1, f0, BLK / 2, Wp);
+    if (Cg == 1 && len == BLK)
+        FNI(dw_fill_cells)(dst, src, d->C, 1, Fg, p0, p1, f0, BLK, Wp);
+    else if (Cg == 1 && len == BLK / 2)
+        FNI(dw_fill_cells)(dst, src, d->C, 1, Fg, p0, p1, f0, BLK / 2, Wp);
     else
-        FNI(dw_fill_cells)(dst, src, d->C, M, p0, p1, f0, len, Wp);
+        FNI(dw_fill_cells)(dst, src, d->C, Cg, Fg, p0, p1, f0, len, Wp);
 }
 
 /* Makes the ring hold padded rows [top, top + R) (slot = row % R), filling those above `*filled`
@@ -84,7 +89,7 @@ TARGET static int64_t FNI(dw_advance_ring)(T *ring, int64_t *filled, int64_t top
                                            const T *x, const fc_conv2d_dims *d, int64_t f0,
                                            int64_t len, int64_t Wp) {
     for (int64_t q = *filled + 1 > top ? *filled + 1 : top; q < top + R; q++)
-        FNI(dw_fill_row)(ring + (q % R) * Wp * len, x, d, q, f0, len, Wp);
+        FNI(dw_fill_row)(ring + (q % R) * Wp * (d->C / d->G) * len, x, d, q, f0, len, Wp);
     *filled = top + R - 1;
     return top % R;
 }
@@ -98,24 +103,28 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels)(T *restrict y, const 
                                                            const T *restrict b,
                                                            const fc_conv2d_dims *d, int relu,
                                                            int64_t ow, int64_t P, int64_t len,
-                                                           int64_t KH, int64_t KW, int64_t sw,
-                                                           int64_t dw, int64_t R, int64_t Wp) {
-    const int64_t OC = d->OC, SW = sw * len, DW = dw * len;
+                                                           int64_t Cg, int64_t KH, int64_t KW,
+                                                           int64_t sw, int64_t dw, int64_t R,
+                                                           int64_t Wp) {
+    const int64_t OC = d->OC, SW = sw * Cg * len, DW = dw * Cg * len;
     T a0[BLK], a1[BLK], a2[BLK], a3[BLK];
     FC_SIMD
     for (int64_t j = 0; j < len; j++) a0[j] = a1[j] = a2[j] = a3[j] = b[j];
     for (int64_t kh = 0; kh < KH; kh++) {
         int64_t slot = slot0 + kh * d->DH;
         if (slot >= R) slot -= R;
-        const T *x = ring + slot * Wp * len + ow * SW;
-        const T *w = weight + kh * KW * OC;
-        for (int64_t kw = 0; kw < KW; kw++, x += DW, w += OC) {
-            FC_SIMD
-            for (int64_t j = 0; j < len; j++) {
-                a0[j] += x[j] * w[j];
-                if (P > 1) a1[j] += x[SW + j] * w[j];
-                if (P > 2) a2[j] += x[2 * SW + j] * w[j];
-                if (P > 3) a3[j] += x[3 * SW + j] * w[j];
+        const T *xk = ring + slot * Wp * Cg * len + ow * SW;
+        const T *wk = weight + kh * KW * Cg * OC;
+        for (int64_t kw = 0; kw < KW; kw++, xk += DW, wk += Cg * OC) {
+            for (int64_t c = 0; c < Cg; c++) { /* the taps in (kh, kw, c) order */
+                const T *x = xk + c * len, *w = wk + c * OC;
+                FC_SIMD
+                for (int64_t j = 0; j < len; j++) {
+                    a0[j] += x[j] * w[j];
+                    if (P > 1) a1[j] += x[SW + j] * w[j];
+                    if (P > 2) a2[j] += x[2 * SW + j] * w[j];
+                    if (P > 3) a3[j] += x[3 * SW + j] * w[j];
+                }
             }
         }
     }
@@ -177,11 +186,11 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels_3x3)(T *restrict y, co
 TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const T *restrict ring,
                                                         int64_t slot0, const T *restrict weight,
                                                         const T *restrict b, const fc_conv2d_dims *d,
-                                                        int relu, int64_t P, int64_t len, int64_t R,
-                                                        int64_t Wp) {
+                                                        int relu, int64_t P, int64_t len, int64_t Cg,
+                                                        int64_t R, int64_t Wp) {
     const int64_t KH = d->KH, KW = d->KW, SW = d->SW, DW = d->DW;
     int64_t ow = 0;
-    if (KH == 3 && KW == 3 && SW == 1 && DW == 1) {
+    if (Cg == 1 && KH == 3 && KW == 3 && SW == 1 && DW == 1) {
         for (; ow + FC_DW_3X3_PIXELS <= d->OW; ow += FC_DW_3X3_PIXELS)
             FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, FC_DW_3X3_PIXELS,
                                        len, R, Wp);
@@ -193,16 +202,18 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const T *
             FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, 1, len, R, Wp), ow++;
     }
     for (; ow + P <= d->OW; ow += P)
-        FNI(dw_forward_pixels)(y, ring, slot0, weight, b, d, relu, ow, P, len, KH, KW, SW, DW, R, Wp);
+        FNI(dw_forward_pixels)(y, ring, slot0, weight, b, d, relu, ow, P, len, Cg, KH, KW, SW, DW, R,
+                               Wp);
     for (; ow < d->OW; ow++)
-        FNI(dw_forward_pixels)(y, ring, slot0, weight, b, d, relu, ow, 1, len, KH, KW, SW, DW, R, Wp);
+        FNI(dw_forward_pixels)(y, ring, slot0, weight, b, d, relu, ow, 1, len, Cg, KH, KW, SW, DW, R,
+                               Wp);
 }
 
 /* Forward: tasks are (image, channel block, band of output rows); every output element is
    bias + its taps in (kh, kw) order whatever the split. */
 TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const T *bias,
                                    const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
-    const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d);
+    const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
     const int64_t blocks = (d->OC + BLK - 1) / BLK;
     const int64_t bands = fc_dw_bands(d->N * blocks, d->OH, nthreads), tasks = d->N * blocks * bands;
     (void)nthreads;
@@ -210,7 +221,7 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
-        T *ring = workspace + (size_t)fc_dw_thread_id() * R * Wp * BLK;
+        T *ring = workspace + (size_t)fc_dw_thread_id() * R * Wp * Cg * BLK;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
@@ -226,47 +237,52 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
                 const int64_t slot0 = FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
                 T *y = out + (n * d->OH + oh) * d->OW * d->OC + f0;
                 /* Constant trip counts keep the accumulators in registers: 4 to 8 vectors. */
-                if (len == BLK)
-                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 2, BLK, R, Wp);
+                if (Cg > 1) /* small groups: the general loops */
+                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 2, len, Cg, R, Wp);
+                else if (len == BLK)
+                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 2, BLK, 1, R, Wp);
                 else if (len == BLK / 2)
-                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 4, BLK / 2, R, Wp);
+                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 4, BLK / 2, 1, R, Wp);
                 else if (len == BLK / 4)
-                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 4, BLK / 4, R, Wp);
+                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 4, BLK / 4, 1, R, Wp);
                 else
-                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 2, len, R, Wp);
+                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 2, len, 1, R, Wp);
             }
         }
     }
 }
 
 /* Scatters output row oh (image n, channels [f0, f0 + len)) through kernel row kh into the padded
-   buffer of one input row: buf[ow*SW + kw*DW] += dout[oh, ow] * weight[kh, kw]. kw outer, so
-   consecutive updates touch different cells. */
+   buffer of one input row (cells of Cg planes, as the ring's): buf[ow*SW + kw*DW, c] +=
+   dout[oh, ow] * weight[kh, kw, c]. kw outer, so consecutive updates touch different cells. */
 TARGET static FC_ALWAYS_INLINE void FNI(dw_scatter_row)(T *restrict buf, const T *restrict dy,
                                                         const T *restrict weight,
                                                         const fc_conv2d_dims *d, int64_t kh,
-                                                        int64_t f0, int64_t len) {
+                                                        int64_t f0, int64_t len, int64_t Cg) {
     const int64_t OC = d->OC;
     for (int64_t kw = 0; kw < d->KW; kw++) {
-        const T *w = weight + (kh * d->KW + kw) * OC + f0;
-        T *cell = buf + kw * d->DW * len;
-        for (int64_t ow = 0; ow < d->OW; ow++, cell += d->SW * len) {
-            const T *g = dy + ow * OC + f0;
-            FC_SIMD
-            for (int64_t j = 0; j < len; j++) cell[j] += g[j] * w[j];
+        for (int64_t c = 0; c < Cg; c++) {
+            const T *w = weight + ((kh * d->KW + kw) * Cg + c) * OC + f0;
+            T *cell = buf + (kw * d->DW * Cg + c) * len;
+            for (int64_t ow = 0; ow < d->OW; ow++, cell += d->SW * Cg * len) {
+                const T *g = dy + ow * OC + f0;
+                FC_SIMD
+                for (int64_t j = 0; j < len; j++) cell[j] += g[j] * w[j];
+            }
         }
     }
 }
 
 /* Input gradient. A forward pass with the flipped kernel when fc_dw_input_as_forward says so;
-   otherwise tasks are (image, group of input channels, band of input rows); each input row
-   gathers its output rows in kh order into a padded buffer (one per sub-block of at most BLK
-   output channels), which is then cropped and, for M > 1, summed over the multiplier in channel
-   order. An input element has one writer and one summation order whatever the split. */
+   otherwise tasks are (image, run of groups, band of input rows); each input row gathers its
+   output rows in kh order into a padded buffer (one per sub-block of at most BLK output
+   channels), which is then cropped and, for Fg > 1 outputs per group, summed over the group's
+   outputs in channel order. An input element has one writer and one summation order whatever
+   the split. */
 TARGET static void FNI(dw_backward_input)(T *dinp, const T *dout, const T *weight,
                                           const fc_conv2d_dims *d, T *workspace, int nthreads) {
-    const int64_t Wp = fc_dw_padded_cols(d), M = d->OC / d->C;
-    const int64_t cg = M <= BLK ? BLK / M : 1; /* input channels per task */
+    const int64_t Wp = fc_dw_padded_cols(d), Cg = d->C / d->G, Fg = d->OC / d->G;
+    const int64_t gpt = Fg <= BLK ? BLK / Fg : 1; /* groups per task */
     if (fc_dw_input_as_forward(d)) {
         const fc_conv2d_dims t = fc_dw_input_dims(d);
         const int64_t taps = d->KH * d->KW;
@@ -277,60 +293,59 @@ TARGET static void FNI(dw_backward_input)(T *dinp, const T *dout, const T *weigh
         FNI(dw_forward)(dinp, dout, flipped, NULL, &t, 0, workspace + taps * d->OC, nthreads);
         return;
     }
-    const int64_t groups = (d->C + cg - 1) / cg;
-    const int64_t bands = fc_dw_bands(d->N * groups, d->H, nthreads), tasks = d->N * groups * bands;
+    const int64_t runs = (d->G + gpt - 1) / gpt;
+    const int64_t bands = fc_dw_bands(d->N * runs, d->H, nthreads), tasks = d->N * runs * bands;
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
-        T *buf = workspace + (size_t)fc_dw_thread_id() * Wp * BLK;
+        T *buf = workspace + (size_t)fc_dw_thread_id() * Wp * Cg * BLK;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
         for (int64_t t = 0; t < tasks; t++) {
-            const int64_t n = t / (groups * bands), group = (t / bands) % groups, band = t % bands;
-            const int64_t c0 = group * cg, c1 = c0 + cg < d->C ? c0 + cg : d->C;
+            const int64_t n = t / (runs * bands), run = (t / bands) % runs, band = t % bands;
+            const int64_t g0 = run * gpt, g1 = g0 + gpt < d->G ? g0 + gpt : d->G;
             const int64_t ih0 = d->H * band / bands, ih1 = d->H * (band + 1) / bands;
             for (int64_t ih = ih0; ih < ih1; ih++) {
                 T *dx = dinp + ((n * d->H + ih) * d->W) * d->C;
-                if (M > 1)
+                if (Fg > 1)
                     for (int64_t iw = 0; iw < d->W; iw++)
-                        for (int64_t c = c0; c < c1; c++) dx[iw * d->C + c] = 0;
-                for (int64_t f0 = c0 * M; f0 < c1 * M; f0 += BLK) {
-                    const int64_t len = c1 * M - f0 < BLK ? c1 * M - f0 : BLK;
-                    for (int64_t p = 0; p < Wp; p++)
-                        for (int64_t j = 0; j < len; j++) buf[p * len + j] = 0;
+                        for (int64_t c = g0 * Cg; c < g1 * Cg; c++) dx[iw * d->C + c] = 0;
+                for (int64_t f0 = g0 * Fg; f0 < g1 * Fg; f0 += BLK) {
+                    const int64_t len = g1 * Fg - f0 < BLK ? g1 * Fg - f0 : BLK;
+                    for (int64_t i = 0; i < Wp * Cg * len; i++) buf[i] = 0;
                     for (int64_t kh = 0; kh < d->KH; kh++) {
                         const int64_t r = ih + d->PT - kh * d->DH; /* = oh * SH when oh exists */
                         if (r < 0 || r % d->SH || r / d->SH >= d->OH) continue;
                         const T *dy = dout + (n * d->OH + r / d->SH) * d->OW * d->OC;
-                        if (len == BLK)
-                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, BLK);
+                        if (Cg > 1)
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, len, Cg);
+                        else if (len == BLK)
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, BLK, 1);
                         else if (len == BLK / 2)
-                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, BLK / 2);
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, BLK / 2, 1);
                         else if (len == BLK / 4)
-                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, BLK / 4);
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, BLK / 4, 1);
                         else
-                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, len);
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, len, 1);
                     }
                     /* Crop: input column iw is cell iw + PL (cells past Wp got no gradient). */
                     const int64_t iw1 = Wp - d->PL < d->W ? Wp - d->PL : d->W;
                     for (int64_t iw = 0; iw < d->W; iw++) {
-                        const T *cell = buf + (iw + d->PL) * len;
                         T *to = dx + iw * d->C;
-                        if (M == 1) {
-                            if (iw < iw1) {
-                                FC_SIMD
-                                for (int64_t j = 0; j < len; j++) to[f0 + j] = cell[j];
-                            } else {
-                                for (int64_t j = 0; j < len; j++) to[f0 + j] = 0;
-                            }
-                        } else if (iw < iw1) {
-                            int64_t c = f0 / M, m = f0 % M;
-                            for (int64_t j = 0; j < len; j++) {
-                                to[c] += cell[j];
-                                if (++m == M) m = 0, c++;
+                        for (int64_t c = 0; c < Cg; c++) {
+                            const T *plane = buf + ((iw + d->PL) * Cg + c) * len;
+                            if (Fg == 1) { /* one output per group: the plane is the gradient */
+                                T *dst = to + f0 * Cg + c;
+                                for (int64_t j = 0; j < len; j++) dst[j * Cg] = iw < iw1 ? plane[j] : 0;
+                            } else if (iw < iw1) {
+                                int64_t g = f0 / Fg, m = f0 % Fg;
+                                for (int64_t j = 0; j < len; j++) {
+                                    to[g * Cg + c] += plane[j];
+                                    if (++m == Fg) m = 0, g++;
+                                }
                             }
                         }
                     }
@@ -353,20 +368,23 @@ TARGET static void FNI(dw_bias_row)(T *restrict accb, const T *restrict dy, cons
     for (int64_t j = 0; j < len; j++) accb[j] += s0[j];
 }
 
-/* Sums one output row's contribution to every tap of a channel block: acc[tap * BLK + j] +=
-   sum over ow of x[tap cell of ow, j] * dout[oh, ow, f0 + j] (the row's sum first, then one add),
-   and accb[j] += sum over ow of dout[oh, ow, f0 + j]. */
+/* Sums one output row's contribution to every (tap, c) row of a channel block of dweight:
+   acc[((kh*KW + kw)*Cg + c) * BLK + j] += sum over ow of x[tap cell of ow, plane c, j] *
+   dout[oh, ow, f0 + j] (the row's sum first, then one add), and accb[j] += sum over ow of
+   dout[oh, ow, f0 + j]. */
 TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row)(T *restrict acc, T *restrict accb,
                                                        const T *restrict ring, int64_t slot0,
                                                        const T *restrict dy,
                                                        const fc_conv2d_dims *d, int64_t f0,
-                                                       int64_t len, int64_t R, int64_t Wp) {
-    const int64_t OC = d->OC, SW = d->SW * len;
+                                                       int64_t len, int64_t Cg, int64_t R,
+                                                       int64_t Wp) {
+    const int64_t OC = d->OC, SW = d->SW * Cg * len;
     for (int64_t kh = 0; kh < d->KH; kh++) {
         int64_t slot = slot0 + kh * d->DH;
         if (slot >= R) slot -= R;
-        for (int64_t kw = 0; kw < d->KW; kw++) {
-            const T *x = ring + (slot * Wp + kw * d->DW) * len;
+        for (int64_t kwc = 0; kwc < d->KW * Cg; kwc++) {
+            const int64_t kw = kwc / Cg, c = kwc % Cg;
+            const T *x = ring + ((slot * Wp + kw * d->DW) * Cg + c) * len;
             const T *g = dy + f0;
             T s0[BLK] = {0}, s1[BLK] = {0};
             int64_t ow = 0;
@@ -381,7 +399,7 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row)(T *restrict acc, T *restr
                 FC_SIMD
                 for (int64_t j = 0; j < len; j++) s0[j] += x[j] * g[j];
             }
-            T *a = acc + (kh * d->KW + kw) * BLK;
+            T *a = acc + (kh * d->KW * Cg + kwc) * BLK;
             FC_SIMD
             for (int64_t j = 0; j < len; j++) a[j] += s0[j] + s1[j];
         }
@@ -444,22 +462,23 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row_3x3)(T *restrict acc, cons
    a per-image sum, images into the segment. The split and the order depend on the shape alone. */
 TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, const T *inp,
                                            const fc_conv2d_dims *d, T *workspace, int nthreads) {
-    const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), taps = d->KH * d->KW;
+    const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
+    const int64_t taps = d->KH * d->KW * Cg; /* rows of dweight */
     /* The 3x3 row keeps nine taps' accumulators in registers: narrower blocks (the width only
        splits the channels, never a sum). */
-    const int is3x3 = d->KH == 3 && d->KW == 3 && d->SW == 1 && d->DW == 1;
+    const int is3x3 = Cg == 1 && d->KH == 3 && d->KW == 3 && d->SW == 1 && d->DW == 1;
     const int64_t width = is3x3 ? FC_DW_3X3_WEIGHT_BLOCK : BLK;
     const int64_t blocks = (d->OC + width - 1) / width, segments = fc_dw_segments(d);
     const int64_t rows = d->N * d->OH, part = (taps + 1) * d->OC; /* one segment's slot */
     T *partials = workspace, *scratch = workspace + segments * part;
-    const int64_t per_thread = R * Wp * BLK + 2 * (taps + 1) * BLK;
+    const int64_t per_thread = R * Wp * Cg * BLK + 2 * (taps + 1) * BLK;
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
         T *ring = scratch + (size_t)fc_dw_thread_id() * per_thread;
-        T *img = ring + R * Wp * BLK, *seg = img + (taps + 1) * BLK; /* taps, then the bias */
+        T *img = ring + R * Wp * Cg * BLK, *seg = img + (taps + 1) * BLK; /* taps, then the bias */
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
@@ -483,14 +502,16 @@ TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, 
                     else
                         FNI(dw_weight_row_3x3)(img, ring, slot0, dy, d, f0, len, R, Wp);
                     if (accb) FNI(dw_bias_row)(accb, dy, d, f0, len);
-                } else if (len == BLK)
-                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK, R, Wp);
+                } else if (Cg > 1)
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, len, Cg, R, Wp);
+                else if (len == BLK)
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK, 1, R, Wp);
                 else if (len == BLK / 2)
-                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK / 2, R, Wp);
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK / 2, 1, R, Wp);
                 else if (len == BLK / 4)
-                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK / 4, R, Wp);
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK / 4, 1, R, Wp);
                 else
-                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, len, R, Wp);
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, len, 1, R, Wp);
                 if (oh == d->OH - 1 || row == row1 - 1) { /* the image's rows end here */
                     for (int64_t i = 0; i < (taps + 1) * BLK; i++) seg[i] += img[i], img[i] = 0;
                 }

@@ -1,5 +1,6 @@
-"""Depthwise convolutions (groups == C: one input channel per group, multiplier M = filters / C),
-which run on the direct kernels of csrc/conv2d_depthwise.c.
+"""Depthwise convolutions (groups == C: one input channel per group, multiplier M = filters / C)
+and small groups (2 to 4 input channels per group), which run on the direct kernels of
+csrc/conv2d_depthwise.c.
 
 Checked against the float64 NumPy reference (reference.py), the plain C twins, float64 finite
 differences, across thread counts (bitwise) and across SIMD levels (one subprocess per
@@ -36,15 +37,33 @@ CASES = [
     (1, 3, 37, 16, 1, 3, 3, 1, 1, "same"),                  # wide rows: pixel-group tails
     (2, 12, 12, 32, 1, 7, 7, 1, 3, "same"),                 # large dilated kernel
 ]
+# Small groups, (N, H, W, C, F, groups, KH, KW, strides, dilation, padding): 2, 3 and 4 input
+# channels per group, one or several outputs per group, block tails.
+SMALL_GROUPS = [
+    (2, 7, 6, 8, 8, 4, 3, 3, 1, 1, "same"),
+    (1, 9, 8, 6, 4, 2, 3, 3, 2, 1, "same"),
+    (2, 6, 7, 12, 36, 3, 3, 2, 1, (1, 2), "same"),
+    (1, 8, 9, 16, 24, 4, 5, 3, (2, 1), 1, ((1, 2), (2, 0))),
+    (1, 5, 5, 96, 72, 24, 3, 3, 1, 1, "valid"),
+    (1, 4, 4, 6, 140, 2, 3, 3, 1, 1, "same"),               # 70 outputs per group
+]
+
+
+def _general(case):
+    """A CASES entry as (N, H, W, C, F, groups, KH, KW, strides, dilation, padding)."""
+    if len(case) == 11:
+        return case
+    N, H, W, C, M, KH, KW, strides, dilation, padding = case
+    return (N, H, W, C, C * M, C, KH, KW, strides, dilation, padding)
 
 
 def _data(case, dtype, seed=0):
-    N, H, W, C, M, KH, KW, strides, dilation, padding = case
+    N, H, W, C, F, G, KH, KW, strides, dilation, padding = _general(case)
     rng = np.random.default_rng(zlib.crc32(repr(case).encode()) + seed)
     x = rng.standard_normal((N, H, W, C))
-    k = rng.standard_normal((KH, KW, 1, C * M))
-    b = rng.standard_normal(C * M)
-    geometry, out_shape = _geometry(x.shape, k.shape, strides, padding, dilation, C)
+    k = rng.standard_normal((KH, KW, C // G, F))
+    b = rng.standard_normal(F)
+    geometry, out_shape = _geometry(x.shape, k.shape, strides, padding, dilation, G)
     dy = rng.standard_normal(out_shape)
     return [a.astype(dtype) for a in (x, k, b, dy)] + [geometry]
 
@@ -59,12 +78,12 @@ def _run(x, k, b, dy, geometry, threads, naive=False, relu=False):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CASES + SMALL_GROUPS)
 def test_matches_float64_reference(case, dtype):
-    N, H, W, C, M, KH, KW, strides, dilation, padding = case
+    N, H, W, C, F, G, KH, KW, strides, dilation, padding = _general(case)
     x, k, b, dy, _ = _data(case, np.float64)
     check_conv(x, k, b, dy, dtype=dtype, strides=strides, padding=padding,
-               dilation_rate=dilation, groups=C)
+               dilation_rate=dilation, groups=G)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -75,7 +94,7 @@ def test_channels_first_matches_reference(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CASES + SMALL_GROUPS)
 def test_matches_naive_twins_at_every_thread_count(case, dtype):
     x, k, b, dy, geometry = _data(case, dtype)
     naive = _run(x, k, b, dy, geometry, 1, naive=True)
@@ -87,7 +106,7 @@ def test_matches_naive_twins_at_every_thread_count(case, dtype):
             assert err <= tol, f"{name} threads={threads}: relative error {err:.2e}"
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CASES + SMALL_GROUPS)
 def test_results_do_not_depend_on_thread_count(case):
     x, k, b, dy, geometry = _data(case, np.float32, seed=1)
     one = _run(x, k, b, dy, geometry, 1)
@@ -97,7 +116,7 @@ def test_results_do_not_depend_on_thread_count(case):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", [CASES[0], CASES[3], CASES[9]])
+@pytest.mark.parametrize("case", [CASES[0], CASES[3], CASES[9], SMALL_GROUPS[2]])
 def test_fused_relu_matches_naive_twin(case, dtype):
     x, k, b, dy, geometry = _data(case, dtype, seed=2)
     fast, naive = np.empty(dy.shape, dtype), np.empty(dy.shape, dtype)
@@ -111,11 +130,12 @@ def test_fused_relu_matches_naive_twin(case, dtype):
 @pytest.mark.parametrize("case", [
     (2, 5, 4, 3, 2, 3, 3, 1, 1, "same"),
     (1, 7, 6, 2, 1, 2, 3, 2, (2, 1), "same"),
+    (1, 5, 6, 6, 4, 2, 3, 2, 2, 1, "same"),
 ])
 def test_gradients_match_finite_differences(case):
-    N, H, W, C, M, KH, KW, strides, dilation, padding = case
+    N, H, W, C, F, G, KH, KW, strides, dilation, padding = _general(case)
     x, k, b, dy, _ = _data(case, np.float64, seed=3)
-    kwargs = dict(strides=strides, padding=padding, dilation_rate=dilation, groups=C)
+    kwargs = dict(strides=strides, padding=padding, dilation_rate=dilation, groups=G)
 
     def loss():
         return float(np.sum(ops.conv2d(x, k, b, **kwargs) * dy))
@@ -146,7 +166,7 @@ sys.path.insert(0, {tests!r})
 import test_depthwise as t
 from fastconv._ext import _conv
 results = {{}}
-for i, case in enumerate(t.CASES):
+for i, case in enumerate(t.CASES + t.SMALL_GROUPS):
     for dtype in (np.float32, np.float64):
         x, k, b, dy, geometry = t._data(case, dtype, seed=5)
         for name, a in zip(("y", "dx", "dk", "db"), t._run(x, k, b, dy, geometry, 2)):
