@@ -31,8 +31,10 @@
 #ifndef FC_ALWAYS_INLINE
 #if defined(__GNUC__) || defined(__clang__)
 #define FC_ALWAYS_INLINE inline __attribute__((always_inline))
+#define FC_NOINLINE __attribute__((noinline))
 #else
 #define FC_ALWAYS_INLINE inline
+#define FC_NOINLINE
 #endif
 #endif
 
@@ -44,6 +46,8 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_fill_cells)(T *restrict dst, const T 
                                                        int64_t C, int64_t Cg, int64_t Fg,
                                                        int64_t p0, int64_t p1, int64_t f0,
                                                        int64_t len, int64_t Wp) {
+    int32_t first[BLK]; /* input channel of plane 0 for each output channel: a gather index */
+    for (int64_t j = 0; j < len && Cg > 1; j++) first[j] = (int32_t)(((f0 + j) / Fg) * Cg);
     for (int64_t p = 0; p < Wp; p++) {
         T *cell = dst + p * Cg * len;
         if (p < p0 || p >= p1) {
@@ -57,12 +61,17 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_fill_cells)(T *restrict dst, const T 
             for (int64_t j = 0; j < len; j++) cell[j] = from[f0 + j];
             continue;
         }
-        for (int64_t c = 0; c < Cg; c++) {
-            int64_t g = f0 / Fg, m = f0 % Fg;
+        if (Cg == 1) { /* depthwise with a multiplier: runs of Fg copies */
+            int64_t i = f0 / Fg, m = f0 % Fg;
             for (int64_t j = 0; j < len; j++) {
-                cell[c * len + j] = from[g * Cg + c];
-                if (++m == Fg) m = 0, g++;
+                cell[j] = from[i];
+                if (++m == Fg) m = 0, i++;
             }
+            continue;
+        }
+        for (int64_t c = 0; c < Cg; c++) { /* small groups: a gather per plane */
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) cell[c * len + j] = from[first[j] + c];
         }
     }
 }
@@ -209,6 +218,22 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const T *
                                Wp);
 }
 
+/* dw_forward_row for small groups, with the common plane counts as constants. Kept out of line:
+   inlined, its copies would crowd the depthwise loops of the caller out of registers. */
+TARGET static FC_NOINLINE void FNI(dw_forward_row_groups)(T *restrict y, const T *restrict ring,
+                                                          int64_t slot0, const T *restrict weight,
+                                                          const T *restrict b,
+                                                          const fc_conv2d_dims *d, int relu,
+                                                          int64_t len, int64_t Cg, int64_t R,
+                                                          int64_t Wp) {
+    if (len == BLK && Cg == 2)
+        FNI(dw_forward_row)(y, ring, slot0, weight, b, d, relu, 2, BLK, 2, R, Wp);
+    else if (len == BLK && Cg == 4)
+        FNI(dw_forward_row)(y, ring, slot0, weight, b, d, relu, 2, BLK, 4, R, Wp);
+    else
+        FNI(dw_forward_row)(y, ring, slot0, weight, b, d, relu, 2, len, Cg, R, Wp);
+}
+
 /* Forward: tasks are (image, channel block, band of output rows); every output element is
    bias + its taps in (kh, kw) order whatever the split. */
 TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const T *bias,
@@ -237,8 +262,8 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
                 const int64_t slot0 = FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
                 T *y = out + (n * d->OH + oh) * d->OW * d->OC + f0;
                 /* Constant trip counts keep the accumulators in registers: 4 to 8 vectors. */
-                if (Cg > 1) /* small groups: the general loops */
-                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 2, len, Cg, R, Wp);
+                if (Cg > 1)
+                    FNI(dw_forward_row_groups)(y, ring, slot0, weight + f0, b, d, relu, len, Cg, R, Wp);
                 else if (len == BLK)
                     FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 2, BLK, 1, R, Wp);
                 else if (len == BLK / 2)
