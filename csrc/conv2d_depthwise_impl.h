@@ -235,7 +235,7 @@ TARGET static FC_NOINLINE void FNI(dw_forward_row_groups)(T *restrict y, const T
 }
 
 /* Forward: tasks are (image, channel block, band of output rows); every output element is
-   bias + its taps in (kh, kw) order whatever the split. */
+   bias + its taps in (kh, kw, c) order whatever the split. */
 TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const T *bias,
                                    const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
     const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
