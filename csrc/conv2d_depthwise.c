@@ -42,18 +42,20 @@ static int64_t fc_dw_segments(const fc_conv2d_dims *d) {
     return rows < segments ? rows : segments;
 }
 
-/* With unit strides, multiplier 1 and padding within the kernel's extent, the input gradient is
-   a forward depthwise convolution of dout with the kernel flipped: dinp[ih, iw] = sum of
-   dout[ih + PT - kh*DH, iw + PL - kw*DW] * weight[kh, kw], i.e. the forward pass over a
-   (N, OH, OW, OC) input with padding (KH-1)*DH - PT, (KW-1)*DW - PL, giving (N, H, W, C). It then
-   gathers in registers instead of scattering through memory. */
+/* With unit strides and padding within the kernel's extent, the input gradient is a forward
+   convolution of dout with the kernel flipped and transposed within each group: dinp[ih, iw,
+   g*Cg + c] = sum of dout[ih + PT - kh*DH, iw + PL - kw*DW, g*Fg + m] * weight[kh, kw, c, g*Fg + m],
+   i.e. the forward pass over a (N, OH, OW, OC) input (Fg channels per group) with padding
+   (KH-1)*DH - PT, (KW-1)*DW - PL, giving (N, H, W, C) (Cg outputs per group). It then gathers in
+   registers instead of scattering through memory. Up to FC_DW_MAX_GROUP_CHANNELS outputs per
+   group, the same bound as the forward kernels'. */
 static int fc_dw_input_as_forward(const fc_conv2d_dims *d) {
-    return d->C == d->G && d->OC == d->C && d->SH == 1 && d->SW == 1 && d->PT <= (d->KH - 1) * d->DH &&
-           d->PL <= (d->KW - 1) * d->DW;
+    return d->OC / d->G <= FC_DW_MAX_GROUP_CHANNELS && d->SH == 1 && d->SW == 1 &&
+           d->PT <= (d->KH - 1) * d->DH && d->PL <= (d->KW - 1) * d->DW;
 }
 static fc_conv2d_dims fc_dw_input_dims(const fc_conv2d_dims *d) {
     fc_conv2d_dims t = *d;
-    t.H = d->OH, t.W = d->OW, t.OH = d->H, t.OW = d->W;
+    t.H = d->OH, t.W = d->OW, t.C = d->OC, t.OH = d->H, t.OW = d->W, t.OC = d->C;
     t.PT = (d->KH - 1) * d->DH - d->PT, t.PL = (d->KW - 1) * d->DW - d->PL;
     return t;
 }
@@ -91,8 +93,8 @@ static int fc_dw_backward_input_workspace(const fc_conv2d_dims *d, int nthreads,
                                           size_t *elements) {
     if (fc_dw_input_as_forward(d)) { /* the flipped kernel, then the forward pass's buffers */
         const fc_conv2d_dims t = fc_dw_input_dims(d);
-        return fc_dw_workspace(&t, nthreads, size, fc_dw_ring_rows(&t), 0,
-                               (size_t)(d->KH * d->KW * d->OC), elements);
+        return fc_dw_workspace(&t, nthreads, size, fc_dw_ring_rows(&t) * (t.C / t.G), 0,
+                               (size_t)(d->KH * d->KW * (d->C / d->G) * d->OC), elements);
     }
     return fc_dw_workspace(d, nthreads, size, d->C / d->G, 0, 0, elements);
 }

@@ -309,13 +309,16 @@ TARGET static void FNI(dw_backward_input)(T *dinp, const T *dout, const T *weigh
     const int64_t Wp = fc_dw_padded_cols(d), Cg = d->C / d->G, Fg = d->OC / d->G;
     const int64_t gpt = Fg <= BLK ? BLK / Fg : 1; /* groups per task */
     if (fc_dw_input_as_forward(d)) {
+        /* flipped[tap', m, g*Cg + c] = weight[taps - 1 - tap', c, g*Fg + m]: (KH, KW, Fg, C). */
         const fc_conv2d_dims t = fc_dw_input_dims(d);
         const int64_t taps = d->KH * d->KW;
         T *flipped = workspace;
         for (int64_t tap = 0; tap < taps; tap++)
-            for (int64_t f = 0; f < d->OC; f++)
-                flipped[tap * d->OC + f] = weight[(taps - 1 - tap) * d->OC + f];
-        FNI(dw_forward)(dinp, dout, flipped, NULL, &t, 0, workspace + taps * d->OC, nthreads);
+            for (int64_t m = 0; m < Fg; m++)
+                for (int64_t i = 0; i < d->C; i++)
+                    flipped[(tap * Fg + m) * d->C + i] =
+                        weight[((taps - 1 - tap) * Cg + i % Cg) * d->OC + (i / Cg) * Fg + m];
+        FNI(dw_forward)(dinp, dout, flipped, NULL, &t, 0, workspace + taps * Fg * d->C, nthreads);
         return;
     }
     const int64_t runs = (d->G + gpt - 1) / gpt;
