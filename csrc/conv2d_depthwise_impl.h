@@ -61,6 +61,12 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_fill_cells)(T *restrict dst, const T 
             for (int64_t j = 0; j < len; j++) cell[j] = from[f0 + j];
             continue;
         }
+        if (Cg == 1 && Fg == 2) { /* multiplier 2 (f0 is even): each input value twice */
+            const T *pair = from + f0 / 2;
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) cell[j] = pair[j / 2];
+            continue;
+        }
         if (Cg == 1) { /* depthwise with a multiplier: runs of Fg copies */
             int64_t i = f0 / Fg, m = f0 % Fg;
             for (int64_t j = 0; j < len; j++) {
