@@ -4,7 +4,7 @@
      backward input   dcol (P x Kg)   = dout (P x Fg) * weight^T (Fg x Kg), then col2im into dinp
      backward weight  dweight (Kg x Fg) = sum over images of im2col(inp)^T (Kg x P) * dout (P x Fg)
    im2col column k is the tap (kh, kw) = divmod(k / (C/G), KW) at input channel k % (C/G). */
-#include "conv2d_depthwise.h" /* one input channel per group: direct kernels */
+#include "conv2d_depthwise.h" /* depthwise and small groups (<= 4 channels): direct kernels */
 
 #define FC_CAT_(a, b) a##_##b
 #define FC_CAT(a, b) FC_CAT_(a, b)
