@@ -21,7 +21,9 @@ from setuptools.command.build_ext import build_ext
 CSRC = "csrc"
 # One extension per kernel family; each lists the C files it links.
 EXTENSIONS = {
-    "fastconv._conv": ["cpu.c", "gemm.c", "gemm_kernels.c", "gemm_kernels_neon.c", "gemm_kernels_avx512emu.c", "gemm_kernels_neonemu.c", "conv2d.c", "probe.c", "optim.c", "activation.c"],
+    "fastconv._conv": ["cpu.c", "gemm.c", "gemm_kernels.c", "gemm_kernels_neon.c",
+                       "gemm_kernels_avx512emu.c", "gemm_kernels_neonemu.c", "conv2d.c",
+                       "conv2d_depthwise.c", "probe.c", "optim.c", "activation.c"],
     "fastconv._pool": ["cpu.c", "pool2d.c"],
 }
 

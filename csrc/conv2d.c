@@ -2,6 +2,7 @@
    drivers being instantiated once per (type, geometry) from conv2d_impl.h. */
 #include "conv2d.h"
 
+#include "conv2d_depthwise.h"
 #include "gemm.h"
 #include "isa_variants.h"
 
@@ -215,39 +216,57 @@ FIRST_LAYER_DISPATCH(double, f64)
 #undef MC
 #undef SFX
 
-/* Public entry points: the geometry in use picks the instantiation. */
+/* Public entry points: one input channel per group (or a few) takes the direct depthwise
+   kernels (conv2d_depthwise.h); otherwise the geometry in use picks the instantiation. */
 #define WIDE (fc_gemm_geometry() == FC_GEOMETRY_WIDE)
 #define DISPATCH(T, TSFX)                                                                          \
     int conv2d_forward_workspace_size_##TSFX(const fc_conv2d_dims *d, int nthreads,               \
                                              size_t *elements) {                                   \
+        if (conv2d_depthwise_applies(d))                                                           \
+            return conv2d_depthwise_forward_workspace_size_##TSFX(d, nthreads, elements);          \
         return WIDE ? conv2d_forward_workspace_size_##TSFX##_wide(d, nthreads, elements)           \
                     : conv2d_forward_workspace_size_##TSFX##_narrow(d, nthreads, elements);        \
     }                                                                                              \
     int conv2d_backward_input_workspace_size_##TSFX(const fc_conv2d_dims *d, int nthreads,        \
                                                     size_t *elements) {                            \
+        if (conv2d_depthwise_applies(d))                                                           \
+            return conv2d_depthwise_backward_input_workspace_size_##TSFX(d, nthreads, elements);   \
         return WIDE ? conv2d_backward_input_workspace_size_##TSFX##_wide(d, nthreads, elements)    \
                     : conv2d_backward_input_workspace_size_##TSFX##_narrow(d, nthreads, elements); \
     }                                                                                              \
     int conv2d_backward_weight_workspace_size_##TSFX(const fc_conv2d_dims *d, int nthreads,       \
                                                      size_t *elements) {                           \
+        if (conv2d_depthwise_applies(d))                                                           \
+            return conv2d_depthwise_backward_weight_workspace_size_##TSFX(d, nthreads, elements);  \
         return WIDE ? conv2d_backward_weight_workspace_size_##TSFX##_wide(d, nthreads, elements)   \
                     : conv2d_backward_weight_workspace_size_##TSFX##_narrow(d, nthreads,          \
                                                                             elements);             \
     }                                                                                              \
     void conv2d_forward_##TSFX(T *out, const T *inp, const T *weight, const T *bias,               \
                                const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {    \
-        (WIDE ? conv2d_forward_##TSFX##_wide : conv2d_forward_##TSFX##_narrow)(                    \
-            out, inp, weight, bias, d, relu, workspace, nthreads);                                 \
+        if (conv2d_depthwise_applies(d))                                                           \
+            conv2d_depthwise_forward_##TSFX(out, inp, weight, bias, d, relu, workspace, nthreads); \
+        else                                                                                       \
+            (WIDE ? conv2d_forward_##TSFX##_wide : conv2d_forward_##TSFX##_narrow)(                \
+                out, inp, weight, bias, d, relu, workspace, nthreads);                             \
     }                                                                                              \
     void conv2d_backward_input_##TSFX(T *dinp, const T *dout, const T *weight,                     \
                                       const fc_conv2d_dims *d, T *workspace, int nthreads) {       \
-        (WIDE ? conv2d_backward_input_##TSFX##_wide : conv2d_backward_input_##TSFX##_narrow)(      \
-            dinp, dout, weight, d, workspace, nthreads);                                           \
+        if (conv2d_depthwise_applies(d))                                                           \
+            conv2d_depthwise_backward_input_##TSFX(dinp, dout, weight, d, workspace, nthreads);    \
+        else                                                                                       \
+            (WIDE ? conv2d_backward_input_##TSFX##_wide : conv2d_backward_input_##TSFX##_narrow)(  \
+                dinp, dout, weight, d, workspace, nthreads);                                       \
     }                                                                                              \
     void conv2d_backward_weight_##TSFX(T *dweight, T *dbias, const T *dout, const T *inp,          \
                                        const fc_conv2d_dims *d, T *workspace, int nthreads) {      \
-        (WIDE ? conv2d_backward_weight_##TSFX##_wide : conv2d_backward_weight_##TSFX##_narrow)(    \
-            dweight, dbias, dout, inp, d, workspace, nthreads);                                    \
+        if (conv2d_depthwise_applies(d))                                                           \
+            conv2d_depthwise_backward_weight_##TSFX(dweight, dbias, dout, inp, d, workspace,       \
+                                                    nthreads);                                     \
+        else                                                                                       \
+            (WIDE ? conv2d_backward_weight_##TSFX##_wide                                           \
+                  : conv2d_backward_weight_##TSFX##_narrow)(dweight, dbias, dout, inp, d,          \
+                                                            workspace, nthreads);                  \
     }
 DISPATCH(float, f32)
 DISPATCH(double, f64)

@@ -128,6 +128,23 @@ def test_numpy_conv_baseline_matches_ops(index, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("groups,multiplier,strides", [(4, 1, 1), (3, 2, 2), (2, 3, 1)])
+def test_grouped_numpy_conv_baseline_matches_ops(groups, multiplier, strides, dtype):
+    """Grouped (and depthwise: one channel per group) benchmark rows use the same baseline."""
+    rng = np.random.default_rng(groups)
+    C = groups * (1 if multiplier > 1 else 2)
+    x = rng.standard_normal((2, 7, 6, C)).astype(dtype)
+    kernel = rng.standard_normal((3, 3, C // groups, groups * multiplier)).astype(dtype)
+    kw = dict(strides=strides, padding="same", groups=groups)
+    y = ops.conv2d(x, kernel, **kw)
+    np.testing.assert_allclose(baselines.numpy_conv2d(x, kernel, **kw), y, **_tolerance(dtype))
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    for w, g in zip(baselines.numpy_conv2d_backward(dy, x, kernel, **kw),
+                    ops.conv2d_backward(dy, x, kernel, **kw)):
+        np.testing.assert_allclose(w, g, **_tolerance(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("pool,strides,hw", [(2, 2, (6, 8)), (2, 1, (5, 6)), (3, 2, (7, 8)),
                                              (3, 3, (9, 7))])
 def test_numpy_pool_baselines_match_ops(pool, strides, hw, dtype):
@@ -164,6 +181,14 @@ def test_torch_baselines_match_ops_when_installed():
                                ops.conv2d(x, kernel, bias, padding="same"), rtol=1e-4, atol=1e-4)
     for g, w in zip(t.backward_to_nhwc(t.backward()),
                     ops.conv2d_backward(dy, x, kernel, padding="same")):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
+    kdw = rng.standard_normal((3, 3, 1, 6), dtype=np.float32)  # depthwise, multiplier 2
+    dydw = rng.standard_normal((2, 7, 7, 6), dtype=np.float32)
+    t = baselines.TorchConv(torch, x, kdw, None, dydw, 1, "same", groups=3)
+    np.testing.assert_allclose(t.forward_to_nhwc(t.forward()),
+                               ops.conv2d(x, kdw, padding="same", groups=3), rtol=1e-4, atol=1e-4)
+    for g, w in zip(t.backward_to_nhwc(t.backward()),
+                    ops.conv2d_backward(dydw, x, kdw, padding="same", groups=3)):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="asymmetric"):
         baselines.TorchConv(torch, x[:, :6, :6], kernel[:2, :2], bias, None, 1, "same")

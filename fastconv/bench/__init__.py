@@ -65,7 +65,7 @@ def _list_shapes():
     print("conv2d (per image, NHWC, float32):")
     for s in shapes.CONV_SHAPES:
         print(f"  {s.name:14s} {s.H}x{s.W}x{s.C} -> {s.F}, {s.KH}x{s.KW} {s.padding}"
-              f" stride {s.strides}")
+              f" stride {s.strides}" + (f" groups {s.groups}" if s.groups > 1 else ""))
     print("pooling (max and avg, valid, stride = pool):")
     for s in shapes.POOL_SHAPES:
         print(f"  {s.name:14s} {s.H}x{s.W}x{s.C}, {s.pool}x{s.pool}")

@@ -5,7 +5,7 @@ as im2col (a strided window view copied into a matrix) times the kernel matrix, 
 the two transposed products plus col2im, and pooling as a max or mean over window views. They
 also serve as an oracle independent of the C kernels (tests/test_bench_smoke.py).
 
-Everything here is NHWC, kernel (KH, KW, C, F), stride >= 1, no dilation, no groups, and
+Everything here is NHWC, kernel (KH, KW, C / groups, F), stride >= 1, no dilation, and
 `padding` "valid" or "same" (TensorFlow's split). PyTorch is imported lazily and never required.
 """
 
@@ -70,24 +70,34 @@ def col2im(dcols, x_shape, KH, KW, strides=1, padding="valid"):
     return dxp[:, pads_h[0]:pads_h[0] + H, pads_w[0]:pads_w[0] + W]
 
 
-def numpy_conv2d(x, kernel, bias=None, strides=1, padding="valid"):
-    """y = im2col(x) @ kernel matrix (+ bias), NHWC."""
-    KH, KW, C, F = kernel.shape
-    cols, (N, OH, OW) = im2col(x, KH, KW, strides, padding)
-    y = cols @ kernel.reshape(KH * KW * C, F)
+def numpy_conv2d(x, kernel, bias=None, strides=1, padding="valid", groups=1):
+    """y = im2col(x) @ kernel matrix (+ bias), NHWC; one product per group."""
+    KH, KW, Cg, F = kernel.shape
+    Fg = F // groups
+    ys = []
+    for g in range(groups):
+        cols, (N, OH, OW) = im2col(x[..., g * Cg:(g + 1) * Cg], KH, KW, strides, padding)
+        ys.append(cols @ kernel[..., g * Fg:(g + 1) * Fg].reshape(KH * KW * Cg, Fg))
+    y = np.concatenate(ys, axis=1) if groups > 1 else ys[0]
     if bias is not None:
         y += bias
     return y.reshape(N, OH, OW, F)
 
 
-def numpy_conv2d_backward(dy, x, kernel, strides=1, padding="valid"):
-    """(dx, dkernel, dbias): dx = col2im(dy @ W^T), dW = im2col(x)^T @ dy, db = sum(dy)."""
-    KH, KW, C, F = kernel.shape
-    cols, _ = im2col(x, KH, KW, strides, padding)
+def numpy_conv2d_backward(dy, x, kernel, strides=1, padding="valid", groups=1):
+    """(dx, dkernel, dbias): dx = col2im(dy @ W^T), dW = im2col(x)^T @ dy, db = sum(dy), one
+    product per group."""
+    KH, KW, Cg, F = kernel.shape
+    Fg = F // groups
     dy_mat = dy.reshape(-1, F)
-    w_mat = kernel.reshape(KH * KW * C, F)
-    dx = col2im(dy_mat @ w_mat.T, x.shape, KH, KW, strides, padding)
-    dkernel = (cols.T @ dy_mat).reshape(KH, KW, C, F)
+    dx, dkernel = np.empty_like(x), np.empty_like(kernel)
+    for g in range(groups):
+        xg = x[..., g * Cg:(g + 1) * Cg]
+        cols, _ = im2col(xg, KH, KW, strides, padding)
+        dy_g = dy_mat[:, g * Fg:(g + 1) * Fg]
+        w_mat = kernel[..., g * Fg:(g + 1) * Fg].reshape(KH * KW * Cg, Fg)
+        dx[..., g * Cg:(g + 1) * Cg] = col2im(dy_g @ w_mat.T, xg.shape, KH, KW, strides, padding)
+        dkernel[..., g * Fg:(g + 1) * Fg] = (cols.T @ dy_g).reshape(KH, KW, Cg, Fg)
     dbias = dy_mat.sum(axis=0)
     return dx, dkernel, dbias
 
@@ -161,7 +171,7 @@ class TorchConv:
     Raises ValueError when the padding is asymmetric (PyTorch pads both sides equally).
     """
 
-    def __init__(self, torch, x, kernel, bias, dy, strides, padding):
+    def __init__(self, torch, x, kernel, bias, dy, strides, padding, groups=1):
         KH, KW = kernel.shape[:2]
         ph = same_or_valid_pads(x.shape[1], KH, strides, padding)
         pw = same_or_valid_pads(x.shape[2], KW, strides, padding)
@@ -171,6 +181,7 @@ class TorchConv:
         self.F = torch.nn.functional
         self.padding = (ph[0], pw[0])
         self.strides = strides
+        self.groups = groups
         self.x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
         self.w = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
         self.b = None if bias is None else torch.from_numpy(np.ascontiguousarray(bias))
@@ -180,15 +191,15 @@ class TorchConv:
     def forward(self):
         with self.torch.no_grad():
             return self.F.conv2d(self.x, self.w, self.b, stride=self.strides,
-                                 padding=self.padding)
+                                 padding=self.padding, groups=self.groups)
 
     def backward(self):
         grad = self.torch.nn.grad
         with self.torch.no_grad():
             dx = grad.conv2d_input(self.x.shape, self.w, self.dy, stride=self.strides,
-                                   padding=self.padding)
+                                   padding=self.padding, groups=self.groups)
             dw = grad.conv2d_weight(self.x, self.w.shape, self.dy, stride=self.strides,
-                                    padding=self.padding)
+                                    padding=self.padding, groups=self.groups)
             db = self.dy.sum(dim=(0, 2, 3))
         return dx, dw, db
 

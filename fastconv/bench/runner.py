@@ -98,26 +98,29 @@ class ConvCase:
         self.shape, self.batch = shape, batch
         s = shape
         self.x = rng.standard_normal((batch, s.H, s.W, s.C), dtype=np.float32)
-        scale = np.float32(np.sqrt(2.0 / (s.KH * s.KW * s.C)))
-        self.kernel = rng.standard_normal((s.KH, s.KW, s.C, s.F), dtype=np.float32) * scale
+        Cg = s.C // s.groups
+        scale = np.float32(np.sqrt(2.0 / (s.KH * s.KW * Cg)))
+        self.kernel = rng.standard_normal((s.KH, s.KW, Cg, s.F), dtype=np.float32) * scale
         self.bias = rng.standard_normal(s.F, dtype=np.float32)
         OH, OW = s.output_hw()
         self.dy = rng.standard_normal((batch, OH, OW, s.F), dtype=np.float32)
         kw = dict(strides=s.strides, padding=s.padding)
         self.fastconv = {
-            "forward": lambda: ops.conv2d(self.x, self.kernel, self.bias, **kw),
-            "backward": lambda: ops.conv2d_backward(self.dy, self.x, self.kernel, **kw),
+            "forward": lambda: ops.conv2d(self.x, self.kernel, self.bias, groups=s.groups, **kw),
+            "backward": lambda: ops.conv2d_backward(self.dy, self.x, self.kernel,
+                                                    groups=s.groups, **kw),
         }
         self.numpy = {
-            "forward": lambda: baselines.numpy_conv2d(self.x, self.kernel, self.bias, **kw),
+            "forward": lambda: baselines.numpy_conv2d(self.x, self.kernel, self.bias,
+                                                      groups=s.groups, **kw),
             "backward": lambda: baselines.numpy_conv2d_backward(self.dy, self.x, self.kernel,
-                                                                **kw),
+                                                                groups=s.groups, **kw),
         }
         self.torch, self.torch_skip = {}, "PyTorch not installed"
         if torch is not None:
             try:
                 t = baselines.TorchConv(torch, self.x, self.kernel, self.bias, self.dy,
-                                        s.strides, s.padding)
+                                        s.strides, s.padding, s.groups)
             except ValueError as exc:
                 self.torch_skip = str(exc)
             else:

@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class ConvShape:
-    """One conv2d layer: (H, W, C) images, F filters of KH x KW, stride 1 unless noted."""
+    """One conv2d layer: (H, W, C) images, F filters of KH x KW, stride 1 unless noted; with
+    groups > 1 each filter sees C / groups channels (groups == C: depthwise)."""
 
     name: str
     H: int
@@ -20,6 +21,7 @@ class ConvShape:
     KW: int = 3
     padding: str = "valid"
     strides: int = 1
+    groups: int = 1
 
     def output_hw(self):
         if self.padding == "same":
@@ -28,12 +30,14 @@ class ConvShape:
 
     def label(self, batch):
         return (f"{batch}x{self.H}x{self.W}x{self.C}->{self.F} "
-                f"{self.KH}x{self.KW} {self.padding}")
+                f"{self.KH}x{self.KW} {self.padding}"
+                + (f" stride {self.strides}" if self.strides > 1 else "")
+                + (f" groups {self.groups}" if self.groups > 1 else ""))
 
     def flops(self, batch):
         """Multiply-adds x 2 of one forward pass (the backward pass, dx + dW, is twice this)."""
         OH, OW = self.output_hw()
-        return 2 * batch * OH * OW * self.KH * self.KW * self.C * self.F
+        return 2 * batch * OH * OW * self.KH * self.KW * (self.C // self.groups) * self.F
 
     def as_dict(self):
         return asdict(self)
@@ -87,6 +91,10 @@ CONV_SHAPES = (
     ConvShape("mid_14x128", 14, 14, 128, 256, padding="valid"),
     # First layer of a small RGB image classifier.
     ConvShape("rgb_first", 100, 100, 3, 32, padding="valid"),
+    # Depthwise layers of a MobileNet-style network (groups == channels).
+    ConvShape("dw_56x32", 56, 56, 32, 32, padding="same", groups=32),
+    ConvShape("dw_29x64_s2", 29, 29, 64, 64, padding="valid", strides=2, groups=64),
+    ConvShape("dw_14x128", 14, 14, 128, 128, padding="same", groups=128),
 )
 
 POOL_SHAPES = (

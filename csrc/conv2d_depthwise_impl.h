@@ -1,0 +1,582 @@
+/* Depthwise and small-group kernels, the body of conv2d_depthwise.c. Included once per type and
+   ISA with T, SFX, ISA, TARGET (the function attribute enabling the ISA) and VBYTES (the ISA's
+   vector width in bytes) defined. Cg = C / G input and Fg = OC / G output channels per group.
+
+   Output channel f reads input channels (f / Fg) * Cg + c, so in NHWC both run contiguously
+   along the channel axis: every loop below is a plain loop over a block of at most BLK (four
+   vectors) consecutive output channels that the compiler vectorizes; with constant block
+   lengths the accumulators of a few output pixels stay in registers.
+
+   Padding without bounds checks: the forward pass and the weight gradient read input rows through
+   a small ring of padded, channel-expanded row buffers (cell p of a buffer holds input column
+   p - PL of one row as Cg planes of the block's output channels, each plane holding input channel
+   (f / Fg) * Cg + c for output channel f; zeros outside the image). The input gradient scatters
+   into one such padded buffer per input row and then crops it (or, with unit strides and one
+   output per channel, runs the forward pass with the flipped kernel). Every output element's sum
+   runs in the same order on every ISA and thread count: the FMA ISAs (avx2, avx512) give
+   bit-identical results; generic has no FMA on x86-64. */
+#define FC_CAT3_(a, b, c) a##_##b##_##c
+#define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
+#define FNI(name) FC_CAT3(name, SFX, ISA)
+#define BLK ((int64_t)(4 * VBYTES / sizeof(T)))
+
+#ifndef FC_SIMD
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_SIMD _Pragma("omp simd")
+#else
+#define FC_SIMD
+#endif
+#endif
+
+#ifndef FC_ALWAYS_INLINE
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_ALWAYS_INLINE inline __attribute__((always_inline))
+#define FC_NOINLINE __attribute__((noinline))
+#else
+#define FC_ALWAYS_INLINE inline
+#define FC_NOINLINE
+#endif
+#endif
+
+/* Cells [p0, p1) of a padded row from input columns [0, p1 - p0) of input row `src` (output
+   channels [f0, f0 + len)), and zeros in the other cells of [0, Wp). A cell holds Cg planes of
+   len values: plane c, value j = input channel ((f0 + j) / Fg) * Cg + c. Inlined with len
+   constant, a depthwise cell is copied with a few vector moves. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_fill_cells)(T *restrict dst, const T *restrict src,
+                                                       int64_t C, int64_t Cg, int64_t Fg,
+                                                       int64_t p0, int64_t p1, int64_t f0,
+                                                       int64_t len, int64_t Wp) {
+    int32_t first[BLK]; /* input channel of plane 0 for each output channel: a gather index */
+    for (int64_t j = 0; j < len && Cg > 1; j++) first[j] = (int32_t)(((f0 + j) / Fg) * Cg);
+    for (int64_t p = 0; p < Wp; p++) {
+        T *cell = dst + p * Cg * len;
+        if (p < p0 || p >= p1) {
+            FC_SIMD
+            for (int64_t j = 0; j < Cg * len; j++) cell[j] = 0;
+            continue;
+        }
+        const T *from = src + (p - p0) * C;
+        if (Cg == 1 && Fg == 1) {
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) cell[j] = from[f0 + j];
+            continue;
+        }
+        if (Cg == 1 && Fg == 2) { /* multiplier 2 (f0 is even): each input value twice */
+            const T *pair = from + f0 / 2;
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) cell[j] = pair[j / 2];
+            continue;
+        }
+        if (Cg == 1) { /* depthwise with a multiplier: runs of Fg copies */
+            int64_t i = f0 / Fg, m = f0 % Fg;
+            for (int64_t j = 0; j < len; j++) {
+                cell[j] = from[i];
+                if (++m == Fg) m = 0, i++;
+            }
+            continue;
+        }
+        for (int64_t c = 0; c < Cg; c++) { /* small groups: a gather per plane */
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) cell[c * len + j] = from[first[j] + c];
+        }
+    }
+}
+
+/* Padded row `prow` (input row prow - PT) of image x, output channels [f0, f0 + len), in the
+   cells of dw_fill_cells; zero outside the image. */
+TARGET static void FNI(dw_fill_row)(T *restrict dst, const T *restrict x, const fc_conv2d_dims *d,
+                                    int64_t prow, int64_t f0, int64_t len, int64_t Wp) {
+    const int64_t ih = prow - d->PT, Cg = d->C / d->G, Fg = d->OC / d->G;
+    int64_t p0 = d->PL < Wp ? d->PL : Wp, p1 = d->PL + d->W < Wp ? d->PL + d->W : Wp;
+    if (ih < 0 || ih >= d->H) p0 = p1 = Wp; /* a padding row: all zeros */
+    const T *src = ih < 0 || ih >= d->H ? x : x + ih * d->W * d->C;
+    if (Cg == 1 && len == BLK)
+        FNI(dw_fill_cells)(dst, src, d->C, 1, Fg, p0, p1, f0, BLK, Wp);
+    else if (Cg == 1 && len == BLK / 2)
+        FNI(dw_fill_cells)(dst, src, d->C, 1, Fg, p0, p1, f0, BLK / 2, Wp);
+    else
+        FNI(dw_fill_cells)(dst, src, d->C, Cg, Fg, p0, p1, f0, len, Wp);
+}
+
+/* Makes the ring hold padded rows [top, top + R) (slot = row % R), filling those above `*filled`
+   (the last row filled so far), and returns the slot of row `top`. */
+TARGET static int64_t FNI(dw_advance_ring)(T *ring, int64_t *filled, int64_t top, int64_t R,
+                                           const T *x, const fc_conv2d_dims *d, int64_t f0,
+                                           int64_t len, int64_t Wp) {
+    for (int64_t q = *filled + 1 > top ? *filled + 1 : top; q < top + R; q++)
+        FNI(dw_fill_row)(ring + (q % R) * Wp * (d->C / d->G) * len, x, d, q, f0, len, Wp);
+    *filled = top + R - 1;
+    return top % R;
+}
+
+/* Output pixels [ow, ow + P) (P <= 4) of one output row, channels [f0, f0 + len), from the ring
+   (padded row `top` in `slot0`): the P pixels share each weight load. With P and len constants
+   the accumulators (named arrays: the compiler keeps those in registers) are P * len / V
+   vectors. y, weight and b start at channel f0. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels)(T *restrict y, const T *restrict ring,
+                                                           int64_t slot0, const T *restrict weight,
+                                                           const T *restrict b,
+                                                           const fc_conv2d_dims *d, int relu,
+                                                           int64_t ow, int64_t P, int64_t len,
+                                                           int64_t Cg, int64_t KH, int64_t KW,
+                                                           int64_t sw, int64_t dw, int64_t R,
+                                                           int64_t Wp) {
+    const int64_t OC = d->OC, SW = sw * Cg * len, DW = dw * Cg * len;
+    T a0[BLK], a1[BLK], a2[BLK], a3[BLK];
+    FC_SIMD
+    for (int64_t j = 0; j < len; j++) a0[j] = a1[j] = a2[j] = a3[j] = b[j];
+    for (int64_t kh = 0; kh < KH; kh++) {
+        int64_t slot = slot0 + kh * d->DH;
+        if (slot >= R) slot -= R;
+        const T *xk = ring + slot * Wp * Cg * len + ow * SW;
+        const T *wk = weight + kh * KW * Cg * OC;
+        for (int64_t kw = 0; kw < KW; kw++, xk += DW, wk += Cg * OC) {
+            for (int64_t c = 0; c < Cg; c++) { /* the taps in (kh, kw, c) order */
+                const T *x = xk + c * len, *w = wk + c * OC;
+                FC_SIMD
+                for (int64_t j = 0; j < len; j++) {
+                    a0[j] += x[j] * w[j];
+                    if (P > 1) a1[j] += x[SW + j] * w[j];
+                    if (P > 2) a2[j] += x[2 * SW + j] * w[j];
+                    if (P > 3) a3[j] += x[3 * SW + j] * w[j];
+                }
+            }
+        }
+    }
+    T *y0 = y + ow * OC;
+    FC_SIMD
+    for (int64_t j = 0; j < len; j++) {
+        y0[j] = relu && a0[j] < 0 ? 0 : a0[j];
+        if (P > 1) y0[OC + j] = relu && a1[j] < 0 ? 0 : a1[j];
+        if (P > 2) y0[2 * OC + j] = relu && a2[j] < 0 ? 0 : a2[j];
+        if (P > 3) y0[3 * OC + j] = relu && a3[j] < 0 ? 0 : a3[j];
+    }
+}
+
+/* Pixels per step of the 3x3 kernel: each is one chain of 9 dependent FMAs, and hiding the
+   FMA latency takes 8 chains per vector of channels; 8 accumulators + 3 weights + 10 cells fit
+   the 32 registers of avx512, not the 16 of avx2 (the count never changes a result). */
+#undef FC_DW_3X3_PIXELS
+#define FC_DW_3X3_PIXELS (VBYTES >= 64 ? 8 : 4)
+
+/* The same for a 3x3 kernel with unit stride and dilation: pixel p's taps read cells p, p + 1,
+   p + 2 of each row, so P pixels load P + 2 cells per row instead of 3P. One loop over the
+   channels holds the whole window, so the accumulators are scalars (vector registers once
+   vectorized). Each still takes its taps in (kh, kw) order, as in dw_forward_pixels: the results
+   are identical. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels_3x3)(T *restrict y, const T *restrict ring,
+                                                               int64_t slot0,
+                                                               const T *restrict weight,
+                                                               const T *restrict b,
+                                                               const fc_conv2d_dims *d, int relu,
+                                                               int64_t ow, int64_t P, int64_t len,
+                                                               int64_t R, int64_t Wp) {
+    const int64_t OC = d->OC;
+    const T *rows[3];
+    for (int64_t kh = 0; kh < 3; kh++) {
+        int64_t slot = slot0 + kh * d->DH;
+        if (slot >= R) slot -= R;
+        rows[kh] = ring + (slot * Wp + ow) * len;
+    }
+    T *y0 = y + ow * OC;
+    FC_SIMD
+    for (int64_t j = 0; j < len; j++) {
+        T s[FC_DW_3X3_PIXELS];
+        for (int64_t p = 0; p < P; p++) s[p] = b[j];
+        for (int64_t kh = 0; kh < 3; kh++) {
+            const T *x = rows[kh] + j, *w = weight + kh * 3 * OC + j;
+            const T w0 = w[0], w1 = w[OC], w2 = w[2 * OC];
+            for (int64_t p = 0; p < P; p++) {
+                s[p] += x[p * len] * w0;
+                s[p] += x[(p + 1) * len] * w1;
+                s[p] += x[(p + 2) * len] * w2;
+            }
+        }
+        for (int64_t p = 0; p < P; p++) y0[p * OC + j] = relu && s[p] < 0 ? 0 : s[p];
+    }
+}
+
+/* One output row, channels [f0, f0 + len): pixels P at a time, then one at a time. y, weight and
+   b start at channel f0. The common 3x3 kernel with unit stride and dilation has its own. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const T *restrict ring,
+                                                        int64_t slot0, const T *restrict weight,
+                                                        const T *restrict b, const fc_conv2d_dims *d,
+                                                        int relu, int64_t P, int64_t len, int64_t Cg,
+                                                        int64_t R, int64_t Wp) {
+    const int64_t KH = d->KH, KW = d->KW, SW = d->SW, DW = d->DW;
+    int64_t ow = 0;
+    if (Cg == 1 && KH == 3 && KW == 3 && SW == 1 && DW == 1) {
+        for (; ow + FC_DW_3X3_PIXELS <= d->OW; ow += FC_DW_3X3_PIXELS)
+            FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, FC_DW_3X3_PIXELS,
+                                       len, R, Wp);
+        if (FC_DW_3X3_PIXELS > 4 && ow + 4 <= d->OW) /* the row's tail: 4, 2, then 1 pixel */
+            FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, 4, len, R, Wp), ow += 4;
+        if (ow + 2 <= d->OW)
+            FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, 2, len, R, Wp), ow += 2;
+        if (ow < d->OW)
+            FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, 1, len, R, Wp), ow++;
+    }
+    for (; ow + P <= d->OW; ow += P)
+        FNI(dw_forward_pixels)(y, ring, slot0, weight, b, d, relu, ow, P, len, Cg, KH, KW, SW, DW, R,
+                               Wp);
+    for (; ow < d->OW; ow++)
+        FNI(dw_forward_pixels)(y, ring, slot0, weight, b, d, relu, ow, 1, len, Cg, KH, KW, SW, DW, R,
+                               Wp);
+}
+
+/* dw_forward_row for small groups, with the common plane counts as constants. Kept out of line:
+   inlined, its copies would crowd the depthwise loops of the caller out of registers. */
+TARGET static FC_NOINLINE void FNI(dw_forward_row_groups)(T *restrict y, const T *restrict ring,
+                                                          int64_t slot0, const T *restrict weight,
+                                                          const T *restrict b,
+                                                          const fc_conv2d_dims *d, int relu,
+                                                          int64_t len, int64_t Cg, int64_t R,
+                                                          int64_t Wp) {
+    if (len == BLK && Cg == 2)
+        FNI(dw_forward_row)(y, ring, slot0, weight, b, d, relu, 2, BLK, 2, R, Wp);
+    else if (len == BLK && Cg == 4)
+        FNI(dw_forward_row)(y, ring, slot0, weight, b, d, relu, 2, BLK, 4, R, Wp);
+    else
+        FNI(dw_forward_row)(y, ring, slot0, weight, b, d, relu, 2, len, Cg, R, Wp);
+}
+
+/* Forward: tasks are (image, channel block, band of output rows); every output element is
+   bias + its taps in (kh, kw, c) order whatever the split. */
+TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const T *bias,
+                                   const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
+    const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
+    const int64_t blocks = (d->OC + BLK - 1) / BLK;
+    const int64_t bands = fc_dw_bands(d->N * blocks, d->OH, nthreads), tasks = d->N * blocks * bands;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        const fc_fp_state fp = fc_fp_fast();
+        T *ring = workspace + (size_t)fc_dw_thread_id() * R * Wp * Cg * BLK;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (int64_t t = 0; t < tasks; t++) {
+            const int64_t n = t / (blocks * bands), block = (t / bands) % blocks, band = t % bands;
+            const int64_t f0 = block * BLK, len = d->OC - f0 < BLK ? d->OC - f0 : BLK;
+            const int64_t oh0 = d->OH * band / bands, oh1 = d->OH * (band + 1) / bands;
+            const T *x = inp + n * d->H * d->W * d->C;
+            T b[BLK];
+            for (int64_t j = 0; j < len; j++) b[j] = bias ? bias[f0 + j] : 0;
+            int64_t filled = oh0 * d->SH - 1;
+            for (int64_t oh = oh0; oh < oh1; oh++) {
+                const int64_t slot0 = FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
+                T *y = out + (n * d->OH + oh) * d->OW * d->OC + f0;
+                /* Constant trip counts keep the accumulators in registers: 4 to 8 vectors. */
+                if (Cg > 1)
+                    FNI(dw_forward_row_groups)(y, ring, slot0, weight + f0, b, d, relu, len, Cg, R, Wp);
+                else if (len == BLK)
+                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 2, BLK, 1, R, Wp);
+                else if (len == BLK / 2)
+                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 4, BLK / 2, 1, R, Wp);
+                else if (len == BLK / 4)
+                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 4, BLK / 4, 1, R, Wp);
+                else
+                    FNI(dw_forward_row)(y, ring, slot0, weight + f0, b, d, relu, 2, len, 1, R, Wp);
+            }
+        }
+        fc_fp_restore(fp);
+    }
+}
+
+/* Scatters output row oh (image n, channels [f0, f0 + len)) through kernel row kh into the padded
+   buffer of one input row (cells of Cg planes, as the ring's): buf[ow*SW + kw*DW, c] +=
+   dout[oh, ow] * weight[kh, kw, c]. kw outer, so consecutive updates touch different cells. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_scatter_row)(T *restrict buf, const T *restrict dy,
+                                                        const T *restrict weight,
+                                                        const fc_conv2d_dims *d, int64_t kh,
+                                                        int64_t f0, int64_t len, int64_t Cg) {
+    const int64_t OC = d->OC;
+    for (int64_t kw = 0; kw < d->KW; kw++) {
+        for (int64_t c = 0; c < Cg; c++) {
+            const T *w = weight + ((kh * d->KW + kw) * Cg + c) * OC + f0;
+            T *cell = buf + (kw * d->DW * Cg + c) * len;
+            for (int64_t ow = 0; ow < d->OW; ow++, cell += d->SW * Cg * len) {
+                const T *g = dy + ow * OC + f0;
+                FC_SIMD
+                for (int64_t j = 0; j < len; j++) cell[j] += g[j] * w[j];
+            }
+        }
+    }
+}
+
+/* Input gradient. A forward pass with the flipped kernel when fc_dw_input_as_forward says so;
+   otherwise tasks are (image, run of groups, band of input rows); each input row gathers its
+   output rows in kh order into a padded buffer (one per sub-block of at most BLK output
+   channels), which is then cropped and, for Fg > 1 outputs per group, summed over the group's
+   outputs in channel order. An input element has one writer and one summation order whatever
+   the split. */
+TARGET static void FNI(dw_backward_input)(T *dinp, const T *dout, const T *weight,
+                                          const fc_conv2d_dims *d, T *workspace, int nthreads) {
+    const int64_t Wp = fc_dw_padded_cols(d), Cg = d->C / d->G, Fg = d->OC / d->G;
+    const int64_t gpt = Fg <= BLK ? BLK / Fg : 1; /* groups per task */
+    if (fc_dw_input_as_forward(d)) {
+        /* flipped[tap', m, g*Cg + c] = weight[taps - 1 - tap', c, g*Fg + m]: (KH, KW, Fg, C). */
+        const fc_conv2d_dims t = fc_dw_input_dims(d);
+        const int64_t taps = d->KH * d->KW;
+        T *flipped = workspace;
+        for (int64_t tap = 0; tap < taps; tap++)
+            for (int64_t m = 0; m < Fg; m++)
+                for (int64_t i = 0; i < d->C; i++)
+                    flipped[(tap * Fg + m) * d->C + i] =
+                        weight[((taps - 1 - tap) * Cg + i % Cg) * d->OC + (i / Cg) * Fg + m];
+        FNI(dw_forward)(dinp, dout, flipped, NULL, &t, 0, workspace + taps * Fg * d->C, nthreads);
+        return;
+    }
+    const int64_t runs = (d->G + gpt - 1) / gpt;
+    const int64_t bands = fc_dw_bands(d->N * runs, d->H, nthreads), tasks = d->N * runs * bands;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        const fc_fp_state fp = fc_fp_fast();
+        T *buf = workspace + (size_t)fc_dw_thread_id() * Wp * Cg * BLK;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (int64_t t = 0; t < tasks; t++) {
+            const int64_t n = t / (runs * bands), run = (t / bands) % runs, band = t % bands;
+            const int64_t g0 = run * gpt, g1 = g0 + gpt < d->G ? g0 + gpt : d->G;
+            const int64_t ih0 = d->H * band / bands, ih1 = d->H * (band + 1) / bands;
+            for (int64_t ih = ih0; ih < ih1; ih++) {
+                T *dx = dinp + ((n * d->H + ih) * d->W) * d->C;
+                if (Fg > 1)
+                    for (int64_t iw = 0; iw < d->W; iw++)
+                        for (int64_t c = g0 * Cg; c < g1 * Cg; c++) dx[iw * d->C + c] = 0;
+                for (int64_t f0 = g0 * Fg; f0 < g1 * Fg; f0 += BLK) {
+                    const int64_t len = g1 * Fg - f0 < BLK ? g1 * Fg - f0 : BLK;
+                    for (int64_t i = 0; i < Wp * Cg * len; i++) buf[i] = 0;
+                    for (int64_t kh = 0; kh < d->KH; kh++) {
+                        const int64_t r = ih + d->PT - kh * d->DH; /* = oh * SH when oh exists */
+                        if (r < 0 || r % d->SH || r / d->SH >= d->OH) continue;
+                        const T *dy = dout + (n * d->OH + r / d->SH) * d->OW * d->OC;
+                        if (Cg > 1)
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, len, Cg);
+                        else if (len == BLK)
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, BLK, 1);
+                        else if (len == BLK / 2)
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, BLK / 2, 1);
+                        else if (len == BLK / 4)
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, BLK / 4, 1);
+                        else
+                            FNI(dw_scatter_row)(buf, dy, weight, d, kh, f0, len, 1);
+                    }
+                    /* Crop: input column iw is cell iw + PL (cells past Wp got no gradient). */
+                    const int64_t iw1 = Wp - d->PL < d->W ? Wp - d->PL : d->W;
+                    for (int64_t iw = 0; iw < d->W; iw++) {
+                        T *to = dx + iw * d->C;
+                        for (int64_t c = 0; c < Cg; c++) {
+                            const T *plane = buf + ((iw + d->PL) * Cg + c) * len;
+                            if (Fg == 1) { /* one output per group: the plane is the gradient */
+                                T *dst = to + f0 * Cg + c;
+                                for (int64_t j = 0; j < len; j++) dst[j * Cg] = iw < iw1 ? plane[j] : 0;
+                            } else if (iw < iw1) {
+                                int64_t g = f0 / Fg, m = f0 % Fg;
+                                for (int64_t j = 0; j < len; j++) {
+                                    to[g * Cg + c] += plane[j];
+                                    if (++m == Fg) m = 0, g++;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        fc_fp_restore(fp);
+    }
+}
+
+/* accb[j] += sum over ow of dout[oh, ow, f0 + j] (the row's sum first, then one add). */
+TARGET static void FNI(dw_bias_row)(T *restrict accb, const T *restrict dy, const fc_conv2d_dims *d,
+                                    int64_t f0, int64_t len) {
+    T s0[BLK] = {0};
+    for (int64_t ow = 0; ow < d->OW; ow++) {
+        const T *g = dy + ow * d->OC + f0;
+        FC_SIMD
+        for (int64_t j = 0; j < len; j++) s0[j] += g[j];
+    }
+    FC_SIMD
+    for (int64_t j = 0; j < len; j++) accb[j] += s0[j];
+}
+
+/* Sums one output row's contribution to every (tap, c) row of a channel block of dweight:
+   acc[((kh*KW + kw)*Cg + c) * BLK + j] += sum over ow of x[tap cell of ow, plane c, j] *
+   dout[oh, ow, f0 + j] (the row's sum first, then one add), and accb[j] += sum over ow of
+   dout[oh, ow, f0 + j]. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row)(T *restrict acc, T *restrict accb,
+                                                       const T *restrict ring, int64_t slot0,
+                                                       const T *restrict dy,
+                                                       const fc_conv2d_dims *d, int64_t f0,
+                                                       int64_t len, int64_t Cg, int64_t R,
+                                                       int64_t Wp) {
+    const int64_t OC = d->OC, SW = d->SW * Cg * len;
+    for (int64_t kh = 0; kh < d->KH; kh++) {
+        int64_t slot = slot0 + kh * d->DH;
+        if (slot >= R) slot -= R;
+        for (int64_t kwc = 0; kwc < d->KW * Cg; kwc++) {
+            const int64_t kw = kwc / Cg, c = kwc % Cg;
+            const T *x = ring + ((slot * Wp + kw * d->DW) * Cg + c) * len;
+            const T *g = dy + f0;
+            T s0[BLK] = {0}, s1[BLK] = {0};
+            int64_t ow = 0;
+            for (; ow + 2 <= d->OW; ow += 2, x += 2 * SW, g += 2 * OC) {
+                FC_SIMD
+                for (int64_t j = 0; j < len; j++) {
+                    s0[j] += x[j] * g[j];
+                    s1[j] += x[SW + j] * g[OC + j];
+                }
+            }
+            if (ow < d->OW) {
+                FC_SIMD
+                for (int64_t j = 0; j < len; j++) s0[j] += x[j] * g[j];
+            }
+            T *a = acc + (kh * d->KW * Cg + kwc) * BLK;
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) a[j] += s0[j] + s1[j];
+        }
+    }
+    if (accb) FNI(dw_bias_row)(accb, dy, d, f0, len);
+}
+
+/* Channels per block of the 3x3 weight gradient: 9 taps x 2 vectors = 18 accumulators on
+   avx512, 9 x 1 on the 16-register ISAs. */
+#undef FC_DW_3X3_WEIGHT_BLOCK
+#define FC_DW_3X3_WEIGHT_BLOCK (VBYTES >= 64 ? BLK / 2 : BLK / 4)
+
+/* dw_weight_row for a 3x3 kernel with unit stride and dilation: one pass over the row feeds all
+   nine taps (each dout vector is loaded once, not nine times). Each tap's row sum is one chain in
+   pixel order. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row_3x3)(T *restrict acc, const T *restrict ring,
+                                                           int64_t slot0, const T *restrict dy,
+                                                           const fc_conv2d_dims *d, int64_t f0,
+                                                           int64_t len, int64_t R, int64_t Wp) {
+    const int64_t OC = d->OC, OW = d->OW;
+    const T *rows[3];
+    for (int64_t kh = 0; kh < 3; kh++) {
+        int64_t slot = slot0 + kh * d->DH;
+        if (slot >= R) slot -= R;
+        rows[kh] = ring + slot * Wp * len;
+    }
+    const T *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *g = dy + f0;
+    /* Named arrays with constant-length loops stay in registers (a zeroing loop would become a
+       memset and push them to memory: the first pixel sets them instead). */
+    T a0[BLK], a1[BLK], a2[BLK], a3[BLK], a4[BLK], a5[BLK], a6[BLK], a7[BLK], a8[BLK];
+    FC_SIMD
+    for (int64_t j = 0; j < len; j++) {
+        const T gj = g[j];
+        a0[j] = r0[j] * gj, a1[j] = r0[len + j] * gj, a2[j] = r0[2 * len + j] * gj;
+        a3[j] = r1[j] * gj, a4[j] = r1[len + j] * gj, a5[j] = r1[2 * len + j] * gj;
+        a6[j] = r2[j] * gj, a7[j] = r2[len + j] * gj, a8[j] = r2[2 * len + j] * gj;
+    }
+    for (int64_t ow = 1; ow < OW; ow++) {
+        const T *x0 = r0 + ow * len, *x1 = r1 + ow * len, *x2 = r2 + ow * len, *go = g + ow * OC;
+        FC_SIMD
+        for (int64_t j = 0; j < len; j++) {
+            const T gj = go[j];
+            a0[j] += x0[j] * gj, a1[j] += x0[len + j] * gj, a2[j] += x0[2 * len + j] * gj;
+            a3[j] += x1[j] * gj, a4[j] += x1[len + j] * gj, a5[j] += x1[2 * len + j] * gj;
+            a6[j] += x2[j] * gj, a7[j] += x2[len + j] * gj, a8[j] += x2[2 * len + j] * gj;
+        }
+    }
+    FC_SIMD
+    for (int64_t j = 0; j < len; j++) {
+        acc[j] += a0[j], acc[BLK + j] += a1[j], acc[2 * BLK + j] += a2[j];
+        acc[3 * BLK + j] += a3[j], acc[4 * BLK + j] += a4[j], acc[5 * BLK + j] += a5[j];
+        acc[6 * BLK + j] += a6[j], acc[7 * BLK + j] += a7[j], acc[8 * BLK + j] += a8[j];
+    }
+}
+
+/* Weight (and bias) gradient. The N*OH output rows are cut into fc_dw_segments(d) fixed segments;
+   a task owns one segment and one channel block and writes its partial sum (taps x block, then
+   the bias block) into that segment's slot of `partials`; the slots are then added in segment
+   order. Within a segment, sums are chunked: each output row is summed on its own, rows add into
+   a per-image sum, images into the segment. The split and the order depend on the shape alone. */
+TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, const T *inp,
+                                           const fc_conv2d_dims *d, T *workspace, int nthreads) {
+    const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
+    const int64_t taps = d->KH * d->KW * Cg; /* rows of dweight */
+    /* The 3x3 row keeps nine taps' accumulators in registers: narrower blocks (the width only
+       splits the channels, never a sum). */
+    const int is3x3 = Cg == 1 && d->KH == 3 && d->KW == 3 && d->SW == 1 && d->DW == 1;
+    const int64_t width = is3x3 ? FC_DW_3X3_WEIGHT_BLOCK : BLK;
+    const int64_t blocks = (d->OC + width - 1) / width, segments = fc_dw_segments(d);
+    const int64_t rows = d->N * d->OH, part = (taps + 1) * d->OC; /* one segment's slot */
+    T *partials = workspace, *scratch = workspace + segments * part;
+    const int64_t per_thread = R * Wp * Cg * BLK + 2 * (taps + 1) * BLK;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        const fc_fp_state fp = fc_fp_fast();
+        T *ring = scratch + (size_t)fc_dw_thread_id() * per_thread;
+        T *img = ring + R * Wp * Cg * BLK, *seg = img + (taps + 1) * BLK; /* taps, then the bias */
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (int64_t t = 0; t < segments * blocks; t++) {
+            const int64_t s = t / blocks, f0 = (t % blocks) * width;
+            const int64_t len = d->OC - f0 < width ? d->OC - f0 : width;
+            const int64_t row0 = rows * s / segments, row1 = rows * (s + 1) / segments;
+            T *accb = dbias ? img + taps * BLK : NULL;
+            for (int64_t i = 0; i < (taps + 1) * BLK; i++) seg[i] = img[i] = 0;
+            int64_t filled = -1;
+            for (int64_t row = row0; row < row1; row++) {
+                const int64_t n = row / d->OH, oh = row % d->OH;
+                if (row == row0 || oh == 0) filled = oh * d->SH - 1; /* a new image: empty ring */
+                const T *x = inp + n * d->H * d->W * d->C;
+                const int64_t slot0 = FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
+                const T *dy = dout + row * d->OW * d->OC;
+                if (is3x3) {
+                    if (len == FC_DW_3X3_WEIGHT_BLOCK)
+                        FNI(dw_weight_row_3x3)(img, ring, slot0, dy, d, f0, FC_DW_3X3_WEIGHT_BLOCK,
+                                               R, Wp);
+                    else
+                        FNI(dw_weight_row_3x3)(img, ring, slot0, dy, d, f0, len, R, Wp);
+                    if (accb) FNI(dw_bias_row)(accb, dy, d, f0, len);
+                } else if (Cg > 1)
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, len, Cg, R, Wp);
+                else if (len == BLK)
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK, 1, R, Wp);
+                else if (len == BLK / 2)
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK / 2, 1, R, Wp);
+                else if (len == BLK / 4)
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, BLK / 4, 1, R, Wp);
+                else
+                    FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, len, 1, R, Wp);
+                if (oh == d->OH - 1 || row == row1 - 1) { /* the image's rows end here */
+                    for (int64_t i = 0; i < (taps + 1) * BLK; i++) seg[i] += img[i], img[i] = 0;
+                }
+            }
+            T *slot = partials + s * part;
+            for (int64_t tap = 0; tap <= taps; tap++)
+                for (int64_t j = 0; j < len; j++) slot[tap * d->OC + f0 + j] = seg[tap * BLK + j];
+        }
+        /* dweight (taps x OC) then dbias (OC): the segments added in order. */
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t i = 0; i < part; i++) {
+            if (i >= taps * d->OC && !dbias) continue;
+            T sum = partials[i];
+            for (int64_t s = 1; s < segments; s++) sum += partials[s * part + i];
+            if (i < taps * d->OC)
+                dweight[i] = sum;
+            else
+                dbias[i - taps * d->OC] = sum;
+        }
+        fc_fp_restore(fp);
+    }
+}
+
+#undef BLK
+#undef FNI
+#undef FC_CAT3
+#undef FC_CAT3_
