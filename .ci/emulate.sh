@@ -11,6 +11,8 @@ python -m pip install -q "simde-py==0.8.2.post1"
 git -C "$repo" ls-files -z --cached --others --exclude-standard \
     | (cd "$repo" && xargs -0 cp --parents -t "$work")
 cd "$work"
+# Child processes the tests start import this build too, from whatever folder they run in.
+export PYTHONPATH="$work${PYTHONPATH:+:$PYTHONPATH}"
 FASTCONV_EMULATE=1 python setup.py -q build_ext --inplace --build-temp build/emu >/dev/null
 for level in avx512emu neonemu; do
     echo "--- op-level tests at FASTCONV_ISA=$level"

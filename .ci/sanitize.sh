@@ -9,6 +9,8 @@ trap 'rm -rf "$work"' EXIT
 git -C "$repo" ls-files -z --cached --others --exclude-standard \
     | (cd "$repo" && xargs -0 cp --parents -t "$work")
 cd "$work"
+# Child processes the tests start import this build too, from whatever folder they run in.
+export PYTHONPATH="$work${PYTHONPATH:+:$PYTHONPATH}"
 FASTCONV_SANITIZE=1 python setup.py -q build_ext --inplace --build-temp build/asan >/dev/null
 asan="$(gcc -print-file-name=libasan.so)"
 # CPython itself is not instrumented: its allocations are not leaks we own (see the leak test).
