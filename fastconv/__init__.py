@@ -14,7 +14,7 @@ from fastconv._config import get_num_threads, print_config, set_num_threads, sho
 
 _SUBMODULES = (
     "ops", "activations", "backend", "callbacks", "datasets", "initializers", "layers",
-    "losses", "metrics", "models", "optimizers", "utils",
+    "losses", "metrics", "models", "optimizers", "utils", "distributed",
 )
 # Names re-exported from a namespace: name -> the module that defines it.
 _ATTRIBUTES = {"Input": "fastconv.layers", "Model": "fastconv.models",
