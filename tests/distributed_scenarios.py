@@ -5,6 +5,7 @@ compares against a 1-process run to OUTDIR.
 """
 
 import pathlib
+import re
 import sys
 import time
 
@@ -112,6 +113,17 @@ def uneven_least_squares(outdir):
     if rank == 0:
         np.save(pathlib.Path(outdir) / "w.npy", w)
     print(f"rank {rank}: uneven ok", flush=True)
+
+
+def guide(outdir):
+    """The programs of docs/guides/distributed.md as written there; the ranks must end equal."""
+    page = pathlib.Path(__file__).resolve().parents[1] / "docs" / "guides" / "distributed.md"
+    namespace = {}
+    for block in re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S):
+        exec(compile(block, "distributed.md", "exec"), namespace)
+    assert gathered_weights_equal(namespace["model"])
+    everyone = comm.allgather(namespace["w"].tobytes())
+    assert everyone[0] == everyone[1]
 
 
 def raise_on_rank_1(outdir):

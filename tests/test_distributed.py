@@ -21,7 +21,9 @@ from fastconv import distributed
 from fastconv.distributed import failures
 
 HERE = pathlib.Path(__file__).resolve().parent
-REPO = HERE.parent
+# The directory holding the fastconv under test (the source tree, or site-packages in CI), for the
+# programs these tests start.
+PACKAGE_PARENT = str(pathlib.Path(keras.__file__).resolve().parents[1])
 
 
 LAUNCHER_VARIABLES = ("OMPI_", "PMI", "MV2_")  # what an MPI launcher sets in its processes
@@ -32,7 +34,7 @@ def run_python(code, **env):
     inherited = {name: value for name, value in os.environ.items()
                  if not name.startswith(LAUNCHER_VARIABLES)}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**inherited, "PYTHONPATH": str(REPO), **env})
+                          env={**inherited, "PYTHONPATH": PACKAGE_PARENT, **env})
 
 
 # ------------------------------------------------------------------ 1 rank, no MPI needed
@@ -203,7 +205,7 @@ def mpirun():
 def launch(mpirun, scenario, outdir, style="mpi4py", timeout=60, **env):
     """Runs `scenario` of distributed_scenarios.py on 2 ranks; returns (result, seconds)."""
     python = [sys.executable, "-m", "mpi4py"] if style == "mpi4py" else [sys.executable]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1",
+    env = {**os.environ, "PYTHONPATH": PACKAGE_PARENT, "OMP_NUM_THREADS": "1",
            # Open MPI refuses to start as root (CI's user) without both.
            "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", **env}
     start = time.monotonic()
@@ -265,6 +267,13 @@ def test_sample_count_weighs_uneven_shards_like_one_full_batch(mpirun, tmp_path)
     for _ in range(5):  # full-batch gradient descent on the mean squared error, in float64
         w -= 0.1 * 2 * x.T @ (x @ w - y) / len(y)
     np.testing.assert_allclose(np.load(tmp_path / "w.npy"), w, rtol=1e-12)
+
+
+@pytest.mark.mpi
+def test_the_guide_program_runs_on_2_ranks(mpirun, tmp_path):
+    result, _ = launch(mpirun, "guide", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("epoch 2: loss") == 1  # printed by rank 0 only
 
 
 @pytest.mark.mpi

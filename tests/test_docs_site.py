@@ -20,7 +20,7 @@ if not (REPO / "mkdocs.yml").is_file():
 # Namespace -> its reference page. A namespace's public names are its __all__ (or, without one,
 # the functions and classes it defines).
 NAMESPACES = ["ops", "layers", "models", "optimizers", "losses", "metrics", "callbacks",
-              "datasets", "utils", "activations", "initializers", "backend"]
+              "datasets", "utils", "activations", "initializers", "backend", "distributed"]
 
 
 @pytest.fixture(scope="module")
