@@ -7,6 +7,7 @@ compares against a 1-process run to OUTDIR.
 import pathlib
 import re
 import sys
+import threading
 import time
 
 import numpy as np
@@ -131,6 +132,18 @@ def raise_on_rank_1(outdir):
     if distributed.rank() == 1:
         raise RuntimeError("rank 1 fails on purpose")
     distributed.barrier()  # rank 0 would wait here forever without the abort
+
+
+def raise_in_a_thread_on_rank_1(outdir):
+    distributed.barrier()
+    if distributed.rank() == 1:
+        def fail():
+            raise RuntimeError("rank 1 fails on purpose")
+        thread = threading.Thread(target=fail)
+        thread.start()
+        thread.join()
+        time.sleep(300)  # only the abort ends this rank (and rank 0, waiting below)
+    distributed.barrier()
 
 
 def stall(outdir):

@@ -26,13 +26,14 @@ HERE = pathlib.Path(__file__).resolve().parent
 PACKAGE_PARENT = str(pathlib.Path(keras.__file__).resolve().parents[1])
 
 
-LAUNCHER_VARIABLES = ("OMPI_", "PMI", "MV2_")  # what an MPI launcher sets in its processes
+# What MPI launchers set in the processes they start (the process count init() reads).
+LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS")
 
 
 def run_python(code, **env):
     """Runs `code` in a fresh Python with `env`, outside any MPI launch this test may run in."""
     inherited = {name: value for name, value in os.environ.items()
-                 if not name.startswith(LAUNCHER_VARIABLES)}
+                 if name not in LAUNCHER_VARIABLES}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**inherited, "PYTHONPATH": PACKAGE_PARENT, **env})
 
@@ -77,7 +78,7 @@ def test_functions_before_init_say_to_call_init():
 
 @pytest.fixture(scope="module")
 def one_rank():
-    if any(name.startswith(LAUNCHER_VARIABLES) for name in os.environ):
+    if any(name in os.environ for name in LAUNCHER_VARIABLES):
         pytest.skip("this test process runs under an MPI launcher")
     distributed.init()
     assert distributed.size() == 1 and distributed.rank() == 0
@@ -270,6 +271,14 @@ def test_sample_count_weighs_uneven_shards_like_one_full_batch(mpirun, tmp_path)
 
 
 @pytest.mark.mpi
+def test_processes_that_mpi_does_not_join_into_one_job_are_an_error(mpirun):
+    # srun without MPI support starts N processes that each see a 1-rank MPI job
+    result = run_python("import fastconv\nfastconv.distributed.init()", SLURM_STEP_NUM_TASKS="2")
+    assert "RuntimeError: The launcher started 2 processes (SLURM_STEP_NUM_TASKS=2), but MPI " \
+           "sees a job of 1" in result.stderr, result.stderr
+
+
+@pytest.mark.mpi
 def test_the_guide_program_runs_on_2_ranks(mpirun, tmp_path):
     result, _ = launch(mpirun, "guide", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -277,9 +286,10 @@ def test_the_guide_program_runs_on_2_ranks(mpirun, tmp_path):
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("style", ["mpi4py", "plain"])
-def test_a_failing_rank_ends_the_job(mpirun, tmp_path, style):
-    result, seconds = launch(mpirun, "raise_on_rank_1", tmp_path, style=style)
+@pytest.mark.parametrize("scenario,style", [("raise_on_rank_1", "mpi4py"), ("raise_on_rank_1", "plain"),
+                                            ("raise_in_a_thread_on_rank_1", "plain")])
+def test_a_failing_rank_ends_the_job(mpirun, tmp_path, scenario, style):
+    result, seconds = launch(mpirun, scenario, tmp_path, style=style)
     assert result.returncode != 0
     assert "rank 1 fails on purpose" in result.stderr
     assert seconds < 60

@@ -1,7 +1,7 @@
 """The job: whether this process is one rank of an MPI launch, its rank and the job's size.
 
-mpi4py is imported by `init()` and only when a launcher started this process (importing it costs
-about a second and starts MPI); without a launcher the job has one rank and no MPI at all, so a
+mpi4py is imported by `init()`, and only when a launcher started several processes (importing it
+costs about a second and starts MPI); otherwise the job has one rank and no MPI at all, so a
 program that calls `init()` runs exactly as one that does not.
 """
 
@@ -10,10 +10,10 @@ import sys
 
 from fastconv.distributed import failures
 
-# Variables that MPI launchers set in every process they start: Open MPI's mpirun, PMIx (Open MPI 5,
-# `srun --mpi=pmix`), PMI (MPICH's and Intel MPI's Hydra, `srun --mpi=pmi2`), MVAPICH.
-_LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
-                       "MV2_COMM_WORLD_SIZE")
+# The number of processes, as MPI launchers tell each process they start: Open MPI's mpirun,
+# MPICH's and Intel MPI's Hydra (PMI), MVAPICH, and Slurm's srun (set only inside a job step).
+_LAUNCHER_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE",
+                            "SLURM_STEP_NUM_TASKS")
 
 _INSTALL_HINT = 'pip install "fastconv[distributed]"'
 
@@ -23,9 +23,13 @@ _size = 1
 _initialized = False
 
 
-def _launched():
-    """Whether an MPI launcher started this process (or the program already imported MPI)."""
-    return "mpi4py.MPI" in sys.modules or any(name in os.environ for name in _LAUNCHER_VARIABLES)
+def _launcher_size():
+    """(the number of processes a launcher started, the variable that says so), or (1, None)."""
+    for name in _LAUNCHER_SIZE_VARIABLES:
+        value = os.environ.get(name, "").strip()
+        if value.isdigit():
+            return int(value), name
+    return 1, None
 
 
 def _import_mpi():
@@ -43,7 +47,7 @@ def _import_mpi():
 def init():
     """Joins the job this process was launched into; call it once, before any other function here.
 
-    Under `mpirun`/`mpiexec`/`srun` this imports mpi4py (starting MPI) and, when the job has more
+    Under `mpirun`/`mpiexec`/`srun` with more than one process this imports mpi4py (starting MPI) and, when the job has more
     than one rank, installs the failure handling: an exception on any rank aborts the whole job
     (`MPI.COMM_WORLD.Abort(1)`) instead of leaving the other ranks waiting forever, and when the
     environment variable `FASTCONV_DIST_TIMEOUT` holds a number of seconds, a rank on which no
@@ -55,15 +59,25 @@ def init():
     Raises:
         ImportError: launched by an MPI launcher but mpi4py is not installed; the message names
             the pip command.
+        RuntimeError: the launcher started a number of processes that MPI does not see as one
+            job (mpi4py loads a different MPI library than the launcher's).
         ValueError: `FASTCONV_DIST_TIMEOUT` is set but not a positive number of seconds.
     """
     global _comm, _rank, _size, _initialized
     if _initialized:
         return
     timeout = failures.stall_timeout_from_environment()
-    if _launched():
+    launched, variable = _launcher_size()
+    if launched > 1 or "mpi4py.MPI" in sys.modules:
         MPI = _import_mpi()
         world = MPI.COMM_WORLD
+        if world.Get_size() != launched and variable is not None:
+            raise RuntimeError(
+                f"The launcher started {launched} processes ({variable}={launched}), but MPI sees "
+                f"a job of {world.Get_size()}: each process would train on its own. mpi4py runs "
+                f"on {MPI.Get_library_version().splitlines()[0]!r}; launch with that MPI's "
+                "mpirun/mpiexec (under Slurm, `srun --mpi=pmix` or the site's MPI module)."
+            )
         if world.Get_size() > 1:
             _comm, _rank, _size = world, world.Get_rank(), world.Get_size()
             failures.abort_on_exception(world)
