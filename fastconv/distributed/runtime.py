@@ -47,14 +47,15 @@ def _import_mpi():
 def init():
     """Joins the job this process was launched into; call it once, before any other function here.
 
-    Under `mpirun`/`mpiexec`/`srun` with more than one process this imports mpi4py (starting MPI) and, when the job has more
-    than one rank, installs the failure handling: an exception on any rank aborts the whole job
-    (`MPI.COMM_WORLD.Abort(1)`) instead of leaving the other ranks waiting forever, and when the
-    environment variable `FASTCONV_DIST_TIMEOUT` holds a number of seconds, a rank on which no
-    collective operation completes for that long aborts the job too.
+    Under `mpirun`/`mpiexec`/`srun` starting several processes, this imports mpi4py (starting
+    MPI) and installs the failure handling: an exception on any rank, in any thread, aborts the
+    whole job (`MPI.COMM_WORLD.Abort(1)`) instead of leaving the other ranks waiting forever, and
+    when the environment variable `FASTCONV_DIST_TIMEOUT` holds a number of seconds, a rank on
+    which no collective operation completes for that long aborts the job too.
 
-    Without a launcher the job has one rank: mpi4py is not imported and every function of this
-    module is an identity or does nothing. Calling `init()` again does nothing.
+    Otherwise the job has one rank: mpi4py is not imported (unless the program already did) and
+    every function of this module is an identity or does nothing. Calling `init()` again does
+    nothing.
 
     Raises:
         ImportError: launched by an MPI launcher but mpi4py is not installed; the message names
