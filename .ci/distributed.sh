@@ -9,4 +9,5 @@ python -m pip install "$repo[distributed]"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 CI="${CI:-true}"
 # From outside the source tree, so the tests import the installed package, not the unbuilt sources.
 cd "$(mktemp -d)"
-python -m pytest -c "$repo/pyproject.toml" -m mpi -p no:cacheprovider "$repo/tests/test_distributed.py"
+python -m pytest -c "$repo/pyproject.toml" -m mpi -p no:cacheprovider \
+    "$repo/tests/test_distributed.py"

@@ -1,7 +1,7 @@
 """The cost of averaging a model's gradients over 2 ranks on one machine (loopback / shared memory).
 
     OMP_NUM_THREADS=1 mpirun -n 2 python benchmarks/allreduce.py
-    OMP_NUM_THREADS=1 mpirun -n 2 python benchmarks/allreduce.py --samples 200 --sizes 333526,5259594
+    OMP_NUM_THREADS=1 mpirun -n 2 python benchmarks/allreduce.py --samples 200 --sizes 333526
 
 (as root, Open MPI also needs OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1.)
 
@@ -76,7 +76,8 @@ def main():
         check = buffer.copy()
         comm.Allreduce(MPI.IN_PLACE, check, op=MPI.SUM)
         np.testing.assert_allclose(check, expected, rtol=1e-6)
-        raw = median_ms(lambda: comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM), args.samples, comm)
+        raw = median_ms(lambda: comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM), args.samples,
+                        comm)
         helper = median_ms(lambda: distributed.allreduce(buffer, out=buffer), args.samples, comm)
 
         grads, weights = gradient_arrays(size, rank), [np.zeros(g.shape, np.float32) for g in
@@ -91,7 +92,8 @@ def main():
         base = median_ms(lambda: plain.apply_gradients(zip(grads, weights)), args.samples, comm)
         rows.append((size, raw, helper, step - base, step))
     if rank == 0:
-        print(f"{distributed.size()} ranks, {cpu_name()}, {MPI.Get_library_version().splitlines()[0]}")
+        library = MPI.Get_library_version().splitlines()[0]
+        print(f"{distributed.size()} ranks, {cpu_name()}, {library}")
         print(f"median of {args.samples} calls, ms (slowest rank)")
         print(f"{'floats':>10} {'MB':>6} {'MPI':>8} {'allreduce':>10} {'step overhead':>14} "
               f"{'wrapped step':>13} {'GB/s (MPI)':>11}")

@@ -27,7 +27,8 @@ PACKAGE_PARENT = str(pathlib.Path(keras.__file__).resolve().parents[1])
 
 
 # What MPI launchers set in the processes they start (the process count init() reads).
-LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS")
+LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE",
+                      "SLURM_STEP_NUM_TASKS")
 
 
 def run_python(code, **env):
@@ -219,7 +220,8 @@ def launch(mpirun, scenario, outdir, style="mpi4py", timeout=60, **env):
             job.terminate()  # mpiexec ends its ranks on SIGTERM (a SIGKILL would orphan them)
             stdout, stderr = job.communicate(timeout=30)
             pytest.fail(f"the 2-rank job {scenario!r} did not end within {timeout} s:\n{stderr}")
-    return subprocess.CompletedProcess(job.args, job.returncode, stdout, stderr), time.monotonic() - start
+    seconds = time.monotonic() - start
+    return subprocess.CompletedProcess(job.args, job.returncode, stdout, stderr), seconds
 
 
 
@@ -286,7 +288,8 @@ def test_the_guide_program_runs_on_2_ranks(mpirun, tmp_path):
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("scenario,style", [("raise_on_rank_1", "mpi4py"), ("raise_on_rank_1", "plain"),
+@pytest.mark.parametrize("scenario,style", [("raise_on_rank_1", "mpi4py"),
+                                            ("raise_on_rank_1", "plain"),
                                             ("raise_in_a_thread_on_rank_1", "plain")])
 def test_a_failing_rank_ends_the_job(mpirun, tmp_path, scenario, style):
     result, seconds = launch(mpirun, scenario, tmp_path, style=style)

@@ -35,14 +35,16 @@ def check_same_on_every_rank(comm, function, arrays):
         if signature != signatures[0]:
             raise ValueError(
                 f"{function}: every rank must pass arrays of the same shapes and dtypes. "
-                f"Received: (shape, dtype) {signatures[0]} on rank 0 and {signature} on rank {other}"
+                f"Received: (shape, dtype) {signatures[0]} on rank 0 and {signature} on rank "
+                f"{other}"
             )
 
 
 def _check_root(function, root):
     size = runtime.size()
     if isinstance(root, bool) or not isinstance(root, (int, np.integer)) or not 0 <= root < size:
-        raise ValueError(f"{function}: `root` must be a rank in [0, {size - 1}]. Received: root={root!r}")
+        raise ValueError(f"{function}: `root` must be a rank in [0, {size - 1}]. "
+                         f"Received: root={root!r}")
     return int(root)
 
 

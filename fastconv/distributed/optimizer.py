@@ -76,7 +76,8 @@ class GradientAveraging:
         views = [None] * len(grads)
         buffers = []
         for dtype in dict.fromkeys(grad.dtype for grad in present):
-            indices = [i for i, grad in enumerate(grads) if grad is not None and grad.dtype == dtype]
+            indices = [i for i, grad in enumerate(grads)
+                       if grad is not None and grad.dtype == dtype]
             buffer = np.empty(sum(grads[i].size for i in indices) + 1, dtype)
             segments, start = [], 0
             for i in indices:
@@ -97,14 +98,16 @@ def _check_sample_count(sample_count):
         raise TypeError(f"`sample_count` must be an int >= 0 or None. "
                         f"Received: sample_count={sample_count!r}") from None
     if count < 0:
-        raise ValueError(f"`sample_count` must be an int >= 0 or None. Received: sample_count={count}")
+        raise ValueError(f"`sample_count` must be an int >= 0 or None. "
+                         f"Received: sample_count={count}")
     return count
 
 
-_classes = {}
+_classes = {}  # optimizer class -> its averaging subclass, made once
 
 
-def DistributedOptimizer(optimizer):  # noqa: N802 (a factory named like the class it returns, as in Horovod)
+# A factory named like the class it returns, as in Horovod.
+def DistributedOptimizer(optimizer):  # noqa: N802
     """Returns a copy of `optimizer` that averages the gradients over all ranks before each step.
 
     Use the returned optimizer in place of `optimizer`: pass it to `model.compile` (then
@@ -138,7 +141,8 @@ def DistributedOptimizer(optimizer):  # noqa: N802 (a factory named like the cla
                         f"Received: optimizer={optimizer!r}")
     if isinstance(optimizer, GradientAveraging):
         raise ValueError("This optimizer already averages gradients over the ranks; wrapping it "
-                         "again would average twice. Received: an optimizer from DistributedOptimizer")
+                         "again would average twice. Received: an optimizer from "
+                         "DistributedOptimizer")
     base = type(optimizer)
     if base not in _classes:
         _classes[base] = type(base.__name__, (GradientAveraging, base),

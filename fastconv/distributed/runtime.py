@@ -112,7 +112,7 @@ def size():
 
 
 def world(name):
-    """The communicator of a job with several ranks, or None in a 1-rank job (for the collectives)."""
+    """The communicator of a job with several ranks, or None in a 1-rank job."""
     _require_init(name)
     return _comm
 
