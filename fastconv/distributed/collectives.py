@@ -90,6 +90,13 @@ def allreduce(array, op="mean", out=None):
         TypeError: `array` is not a numeric NumPy array, or is an integer array with op="mean".
         ValueError: unknown `op`, an unusable `out`, or arrays of different shapes or dtypes on
             different ranks.
+
+    Example:
+        >>> import numpy as np
+        >>> from fastconv import distributed
+        >>> distributed.init()  # a 1-rank job without an MPI launcher: the result is a copy
+        >>> distributed.allreduce(np.array([1.0, 2.5]), op="sum")
+        array([1. , 2.5])
     """
     comm = runtime.world("allreduce")
     if op not in _OPS:
