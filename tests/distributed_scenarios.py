@@ -96,6 +96,15 @@ def train_on_batch(outdir, batch=5, steps=4):
         assert gathered_weights_equal(model), f"weights differ between ranks after step {step}"
     if rank == 0:
         np.savez(pathlib.Path(outdir) / "weights.npz", *initial, *model.weights)
+    # broadcast_variables also carries a built optimizer's state (slots and step count)
+    optimizer = model.optimizer
+    if rank == 1:
+        optimizer.set_variables([np.array(99)] + [v + 1 for v in optimizer.variables()[1:]])
+        model.weights[0][...] += 1
+    distributed.broadcast_variables(model)
+    state = comm.allgather([np.asarray(v).tobytes() for v in optimizer.variables()])
+    assert state[0] == state[1] and optimizer.iterations == steps, optimizer.iterations
+    assert gathered_weights_equal(model)
     print(f"rank {rank}: train_on_batch ok", flush=True)
 
 
