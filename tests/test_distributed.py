@@ -138,6 +138,17 @@ def test_distributed_optimizer_is_a_copy_of_the_same_class(one_rank):
     assert wrapped.iterations == 1 and adam.iterations == 0
 
 
+def test_a_model_saved_with_it_loads_with_the_plain_optimizer(one_rank, tmp_path):
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=distributed.DistributedOptimizer(keras.optimizers.Adam(0.01)),
+                  loss="sparse_categorical_crossentropy")
+    model.train_on_batch(np.ones((3, 4), np.float32), np.array([0, 1, 0]))
+    model.save(tmp_path / "model.keras")
+    restored = keras.models.load_model(tmp_path / "model.keras")
+    assert type(restored.optimizer) is keras.optimizers.Adam
+    assert restored.optimizer.iterations == 1
+
+
 @pytest.mark.parametrize("call,error,match", [
     (lambda: distributed.allreduce([1.0, 2.0]), TypeError, "expects a NumPy array"),
     (lambda: distributed.allreduce(np.ones(2), op="max"), ValueError, "`op` must be one of"),
