@@ -34,22 +34,32 @@ def stall_timeout_from_environment():
     return seconds
 
 
+# How long a failing rank waits between printing its traceback and aborting: the launcher reads
+# the rank's output asynchronously, and an immediate Abort lost the message in 3 of 8 MPICH runs.
+_FORWARD_OUTPUT_SECONDS = 0.5
+
+
+def _abort(comm):
+    sys.stderr.flush()
+    sys.stdout.flush()
+    time.sleep(_FORWARD_OUTPUT_SECONDS)
+    comm.Abort(1)
+
+
 def abort_on_exception(comm):
     """Makes an uncaught exception (main thread or any other) print its traceback, then abort."""
     print_exception = sys.excepthook
 
     def abort_after_main_thread_exception(kind, value, traceback):
         print_exception(kind, value, traceback)
-        sys.stderr.flush()
-        comm.Abort(1)
+        _abort(comm)
 
     print_thread_exception = threading.excepthook
 
     def abort_after_thread_exception(args):
         print_thread_exception(args)
         if args.exc_type is not SystemExit:  # a thread's sys.exit() ends only that thread
-            sys.stderr.flush()
-            comm.Abort(1)
+            _abort(comm)
 
     sys.excepthook = abort_after_main_thread_exception
     threading.excepthook = abort_after_thread_exception
@@ -72,8 +82,8 @@ def start_watchdog(comm, timeout):
             if idle >= timeout:
                 print(f"fastconv.distributed: rank {rank}: no collective operation completed for "
                       f"{idle:.1f} s ({TIMEOUT_VARIABLE}={timeout:g}); aborting the job.",
-                      file=sys.stderr, flush=True)
-                comm.Abort(1)
+                      file=sys.stderr)
+                _abort(comm)
             time.sleep(timeout - idle)
 
     threading.Thread(target=watch, name="fastconv-distributed-watchdog", daemon=True).start()
