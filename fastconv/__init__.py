@@ -13,8 +13,8 @@ from fastconv._version import __version__
 from fastconv._config import get_num_threads, print_config, set_num_threads, show_config
 
 _SUBMODULES = (
-    "ops", "activations", "backend", "callbacks", "constraints", "datasets", "initializers",
-    "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils",
+    "ops", "activations", "backend", "callbacks", "constraints", "datasets", "distributed",
+    "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers", "utils",
 )
 # Names re-exported from a namespace: name -> the module that defines it.
 _ATTRIBUTES = {"Input": "fastconv.layers", "Model": "fastconv.models",

@@ -14,7 +14,8 @@ import pytest
 import fastconv
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
-RUNNABLE = ["getting-started.md", "guides/ops-numpy.md", "guides/saving.md", "threads-and-numerics.md"]
+RUNNABLE = ["getting-started.md", "guides/ops-numpy.md", "guides/saving.md", "threads-and-numerics.md",
+            "guides/distributed.md"]
 
 
 def python_blocks(page):

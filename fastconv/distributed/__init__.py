@@ -1,0 +1,16 @@
+"""Data-parallel training over MPI: the job's ranks, collectives on NumPy arrays, and an optimizer
+that averages gradients across ranks.
+
+Launch a program with an MPI launcher (`mpirun -n 2 python -m mpi4py train.py`, `srun`) and call
+`init()` first. mpi4py (`pip install "fastconv[distributed]"`) is imported by `init()` only under
+a launcher; without one the job has one rank and every function here is an identity.
+"""
+
+from fastconv.distributed.collectives import allreduce, broadcast, broadcast_variables
+from fastconv.distributed.optimizer import DistributedOptimizer
+from fastconv.distributed.runtime import barrier, init, is_initialized, rank, size
+
+__all__ = [
+    "init", "is_initialized", "rank", "size", "barrier", "broadcast", "allreduce",
+    "broadcast_variables", "DistributedOptimizer",
+]
