@@ -10,108 +10,29 @@
 #include <omp.h>
 #endif
 
-/* The direct single-channel weight gradient, once per type and ISA level, then a dispatcher. */
+/* The direct kernels, once per type and ISA level (conv2d_direct_variants.h), then their
+   dispatchers. */
 #define T float
 #define SFX f32
-#define ISA generic
-#define TARGET
-#define NR FC_NARROW_NR_F32
-#include "conv2d_direct_impl.h"
-#undef ISA
-#undef TARGET
-#undef NR
-#ifdef FC_HAVE_X86
-#define ISA avx2
-#define TARGET FC_TARGET_AVX2
-#define NR FC_NARROW_NR_F32
-#include "conv2d_direct_impl.h"
-#undef ISA
-#undef TARGET
-#undef NR
-#define ISA avx512
-#define TARGET FC_TARGET_AVX512
-#define NR FC_WIDE_NR_F32
-#include "conv2d_direct_impl.h"
-#undef ISA
-#undef TARGET
-#undef NR
-#endif
-#include "conv2d_naive_impl.h"
-#define NAME generic
-#define TARGET
-#include "conv2d_first_layer_impl.h"
-#undef NAME
-#undef TARGET
-#ifdef FC_HAVE_X86
+#define NR_NARROW FC_NARROW_NR_F32
+#define NR_WIDE FC_WIDE_NR_F32
 #define FC_VEC_F32
-#define NAME avx2
-#define TARGET FC_TARGET_AVX2
-#include "vec_avx2.h"
-#include "conv2d_first_layer_impl.h"
-#include "vec_undef.h"
-#undef NAME
-#undef TARGET
-#define NAME avx512
-#define TARGET FC_TARGET_AVX512
-#include "vec_avx512.h"
-#include "conv2d_first_layer_impl.h"
-#include "vec_undef.h"
-#undef NAME
-#undef TARGET
+#include "conv2d_direct_variants.h"
 #undef FC_VEC_F32
-#endif
+#undef NR_NARROW
+#undef NR_WIDE
 #undef T
 #undef SFX
 
 #define T double
 #define SFX f64
-#define ISA generic
-#define TARGET
-#define NR FC_NARROW_NR_F64
-#include "conv2d_direct_impl.h"
-#undef ISA
-#undef TARGET
-#undef NR
-#ifdef FC_HAVE_X86
-#define ISA avx2
-#define TARGET FC_TARGET_AVX2
-#define NR FC_NARROW_NR_F64
-#include "conv2d_direct_impl.h"
-#undef ISA
-#undef TARGET
-#undef NR
-#define ISA avx512
-#define TARGET FC_TARGET_AVX512
-#define NR FC_WIDE_NR_F64
-#include "conv2d_direct_impl.h"
-#undef ISA
-#undef TARGET
-#undef NR
-#endif
-#include "conv2d_naive_impl.h"
-#define NAME generic
-#define TARGET
-#include "conv2d_first_layer_impl.h"
-#undef NAME
-#undef TARGET
-#ifdef FC_HAVE_X86
+#define NR_NARROW FC_NARROW_NR_F64
+#define NR_WIDE FC_WIDE_NR_F64
 #define FC_VEC_F64
-#define NAME avx2
-#define TARGET FC_TARGET_AVX2
-#include "vec_avx2.h"
-#include "conv2d_first_layer_impl.h"
-#include "vec_undef.h"
-#undef NAME
-#undef TARGET
-#define NAME avx512
-#define TARGET FC_TARGET_AVX512
-#include "vec_avx512.h"
-#include "conv2d_first_layer_impl.h"
-#include "vec_undef.h"
-#undef NAME
-#undef TARGET
+#include "conv2d_direct_variants.h"
 #undef FC_VEC_F64
-#endif
+#undef NR_NARROW
+#undef NR_WIDE
 #undef T
 #undef SFX
 
