@@ -91,51 +91,9 @@ FIRST_LAYER_DISPATCH(double, f64)
 #undef FIRST_LAYER_X86
 
 /* The drivers, per type and geometry. */
-#define T float
-#define TSFX f32
-#define MR FC_NARROW_MR
-#define NR FC_NARROW_NR_F32
-#define MC FC_NARROW_MC
-#define SFX f32_narrow
-#include "conv2d_impl.h"
-#undef MR
-#undef NR
-#undef MC
-#undef SFX
-#define MR FC_WIDE_MR
-#define NR FC_WIDE_NR_F32
-#define MC FC_WIDE_MC
-#define SFX f32_wide
-#include "conv2d_impl.h"
-#undef T
-#undef TSFX
-#undef MR
-#undef NR
-#undef MC
-#undef SFX
-
-#define T double
-#define TSFX f64
-#define MR FC_NARROW_MR
-#define NR FC_NARROW_NR_F64
-#define MC FC_NARROW_MC
-#define SFX f64_narrow
-#include "conv2d_impl.h"
-#undef MR
-#undef NR
-#undef MC
-#undef SFX
-#define MR FC_WIDE_MR
-#define NR FC_WIDE_NR_F64
-#define MC FC_WIDE_MC
-#define SFX f64_wide
-#include "conv2d_impl.h"
-#undef T
-#undef TSFX
-#undef MR
-#undef NR
-#undef MC
-#undef SFX
+#define FC_GEOMETRY_IMPL "conv2d_impl.h"
+#include "geometries.h"
+#undef FC_GEOMETRY_IMPL
 
 /* Public entry points: one input channel per group (or a few) takes the direct depthwise
    kernels (conv2d_depthwise.h); otherwise the geometry in use picks the instantiation. */

@@ -5,51 +5,9 @@
 #include <omp.h>
 #endif
 
-#define T float
-#define TSFX f32
-#define MR FC_NARROW_MR
-#define NR FC_NARROW_NR_F32
-#define MC FC_NARROW_MC
-#define SFX f32_narrow
-#include "gemm_impl.h"
-#undef MR
-#undef NR
-#undef MC
-#undef SFX
-#define MR FC_WIDE_MR
-#define NR FC_WIDE_NR_F32
-#define MC FC_WIDE_MC
-#define SFX f32_wide
-#include "gemm_impl.h"
-#undef T
-#undef TSFX
-#undef MR
-#undef NR
-#undef MC
-#undef SFX
-
-#define T double
-#define TSFX f64
-#define MR FC_NARROW_MR
-#define NR FC_NARROW_NR_F64
-#define MC FC_NARROW_MC
-#define SFX f64_narrow
-#include "gemm_impl.h"
-#undef MR
-#undef NR
-#undef MC
-#undef SFX
-#define MR FC_WIDE_MR
-#define NR FC_WIDE_NR_F64
-#define MC FC_WIDE_MC
-#define SFX f64_wide
-#include "gemm_impl.h"
-#undef T
-#undef TSFX
-#undef MR
-#undef NR
-#undef MC
-#undef SFX
+#define FC_GEOMETRY_IMPL "gemm_impl.h"
+#include "geometries.h"
+#undef FC_GEOMETRY_IMPL
 
 /* One row per ISA level: its tile geometry and micro-kernels (BLIS's context, XNNPACK's gemm
    config). Levels this build cannot run on its architecture have no kernels. */
