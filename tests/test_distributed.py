@@ -35,8 +35,9 @@ def run_python(code, **env):
     """Runs `code` in a fresh Python with `env`, outside any MPI launch this test may run in."""
     inherited = {name: value for name, value in os.environ.items()
                  if name not in LAUNCHER_VARIABLES}
+    # From tests/: after a plain `pip install .` the root's fastconv/ would shadow the install.
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**inherited, "PYTHONPATH": PACKAGE_PARENT, **env})
+                          env={**inherited, "PYTHONPATH": PACKAGE_PARENT, **env}, cwd=HERE)
 
 
 # ------------------------------------------------------------------ 1 rank, no MPI needed

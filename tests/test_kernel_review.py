@@ -226,8 +226,9 @@ def _run(level):
         WORKER,
     ])
     env = dict(os.environ, FASTCONV_ISA=level)
+    # From tests/: after a plain `pip install .` the root's fastconv/ would shadow the install.
     run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                         timeout=300)
+                         timeout=300, cwd=TESTS_DIR)
     assert run.returncode == 0, f"FASTCONV_ISA={level}: worker failed\n{run.stderr[-4000:]}"
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["isa"] == level, f"FASTCONV_ISA={level} selected {result['isa']}"
