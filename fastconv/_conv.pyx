@@ -2,6 +2,7 @@
 # conv2d.h, gemm.h (matmul), optim.h, activation.h, probe.h, and the run-time facts (SIMD
 # level, OpenMP). Callers (fastconv/ops/) validate arguments; this layer checks what the C
 # kernels assume about buffer sizes, sizes the workspace, and calls the kernels without the GIL.
+import sys
 import threading
 
 import numpy as np
@@ -149,6 +150,9 @@ _scratch = threading.local()
 
 cdef object _workspace(size_t elements, object dtype):
     # 64-byte aligned (a cache line, an AVX-512 vector): packed panels then start on a line.
+    if elements * np.dtype(dtype).itemsize > sys.maxsize - 128:  # Python ints: no wrap-around
+        raise MemoryError(f"the kernel workspace ({elements} elements) is larger than memory can "
+                          "address: check the strides, padding and dilation")
     cdef size_t nbytes = elements * np.dtype(dtype).itemsize
     buf = getattr(_scratch, "buf", None)
     if buf is None or buf.nbytes < nbytes + 64:

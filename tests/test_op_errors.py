@@ -353,6 +353,14 @@ def test_conv_huge_padding(padding):
         ops.conv2d(TINY, TINY_K, padding=padding, data_format="channels_first")
 
 
+def test_conv_workspace_beyond_the_address_space_is_a_clear_error():
+    """A first layer's padded copy sized by huge strides and padding (found in review: the
+    product overflowed size_t inside the wrapper and surfaced as a bare OverflowError)."""
+    with pytest.raises(MemoryError, match="kernel workspace .* larger than memory can address"):
+        ops.conv2d(TINY, TINY_K, strides=(8193, 281406274007040),
+                   padding=((0, 8193), (0, 281406274007040)))
+
+
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("padding", [((2**24, 2**24), (2**24, 2**24)), 2**40, 2**62])
 def test_pool_huge_padding(kind, padding):
