@@ -110,61 +110,18 @@ static int fc_dw_backward_weight_workspace(const fc_conv2d_dims *d, int nthreads
                            partials, elements);
 }
 
-/* The kernels once per type and ISA. */
+/* The kernels once per type and ISA level, then the type's entry points. */
+#define FC_ISA_IMPL "conv2d_depthwise_impl.h"
 #define T float
 #define SFX f32
-#define ISA generic
-#define TARGET
-#define VBYTES 16
-#include "conv2d_depthwise_impl.h"
-#undef ISA
-#undef TARGET
-#undef VBYTES
-#ifdef FC_HAVE_X86
-#define ISA avx2
-#define TARGET FC_TARGET_AVX2
-#define VBYTES 32
-#include "conv2d_depthwise_impl.h"
-#undef ISA
-#undef TARGET
-#undef VBYTES
-#define ISA avx512
-#define TARGET FC_TARGET_AVX512
-#define VBYTES 64
-#include "conv2d_depthwise_impl.h"
-#undef ISA
-#undef TARGET
-#undef VBYTES
-#endif
+#include "isa_levels.h"
 #include "conv2d_depthwise_api_impl.h"
 #undef T
 #undef SFX
-
 #define T double
 #define SFX f64
-#define ISA generic
-#define TARGET
-#define VBYTES 16
-#include "conv2d_depthwise_impl.h"
-#undef ISA
-#undef TARGET
-#undef VBYTES
-#ifdef FC_HAVE_X86
-#define ISA avx2
-#define TARGET FC_TARGET_AVX2
-#define VBYTES 32
-#include "conv2d_depthwise_impl.h"
-#undef ISA
-#undef TARGET
-#undef VBYTES
-#define ISA avx512
-#define TARGET FC_TARGET_AVX512
-#define VBYTES 64
-#include "conv2d_depthwise_impl.h"
-#undef ISA
-#undef TARGET
-#undef VBYTES
-#endif
+#include "isa_levels.h"
 #include "conv2d_depthwise_api_impl.h"
 #undef T
 #undef SFX
+#undef FC_ISA_IMPL

@@ -5,26 +5,13 @@
 #include <immintrin.h>
 
 #define MR FC_WIDE_MR
-#define T float
-#define SFX f32
-#define NR FC_WIDE_NR_F32
-#define FC_VEC_F32
-#include "vec_avx512.h"
-#include "gemm_kernels_impl.h"
-#include "vec_undef.h"
-#undef FC_VEC_F32
-#undef T
-#undef SFX
-#undef NR
-#define T double
-#define SFX f64
-#define NR FC_WIDE_NR_F64
-#define FC_VEC_F64
-#include "vec_avx512.h"
-#include "gemm_kernels_impl.h"
-#include "vec_undef.h"
-#undef FC_VEC_F64
-#undef T
-#undef SFX
-#undef NR
+#define NR_F32 FC_WIDE_NR_F32
+#define NR_F64 FC_WIDE_NR_F64
+#define FC_VEC_HEADER "vec_avx512.h"
+#define FC_VEC_IMPL "gemm_kernels_impl.h"
+#include "vec_types.h"
+#undef FC_VEC_IMPL
+#undef FC_VEC_HEADER
 #undef MR
+#undef NR_F32
+#undef NR_F64
