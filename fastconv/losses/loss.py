@@ -64,7 +64,8 @@ def check_label_smoothing(value):
 
 
 class Loss:
-    """Base class. Subclasses implement `_elementwise` and `_d_elementwise`.
+    """Base class. Subclasses implement `call` and `_gradient` (and `_logits_gradient` where
+    fused), which take targets checked by `_targets`; or `call` and `gradient` themselves.
 
     The per-sample loss is the class-axis sum (categorical) or the last-axis
     mean (element-wise losses) of an element-wise term; the batch loss is the
@@ -91,15 +92,7 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         """The reduced loss of a batch, as a Python float."""
         y_pred = as_float(y_pred)
-        y_true = self._targets(y_true, y_pred.shape)
-        per_sample = self.call(y_true, y_pred)
-        weights = self._weights(sample_weight, per_sample.shape)
-        if weights is not None:
-            per_sample = per_sample * weights
-        total = float(np.sum(per_sample, dtype=np.float64))
-        if self.reduction == "sum_over_batch_size":
-            total /= max(per_sample.size, 1)
-        return total
+        return self._reduce(self.call(self._targets(y_true, y_pred.shape), y_pred), sample_weight)
 
     def call(self, y_true, y_pred):
         """Per-sample losses (shape `y_pred.shape[:-1]`), unreduced."""
@@ -107,10 +100,41 @@ class Loss:
 
     def gradient(self, y_true, y_pred, sample_weight=None):
         """d(reduced loss) / d(y_pred), with y_pred's shape and float dtype."""
-        raise NotImplementedError
+        y_pred = as_float(y_pred)
+        return self._gradient(self._targets(y_true, y_pred.shape), y_pred, sample_weight)
 
     def logits_gradient(self, y_true, probs, sample_weight=None):
         """Fused d(loss)/d(logits) when `probs` is the activation of `logits`."""
+        probs = as_float(probs, "probs")
+        return self._logits_gradient(self._targets(y_true, probs.shape), probs, sample_weight)
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None, logits=False):
+        """`(loss(...), gradient(...))` of one batch, checking the targets once.
+
+        Args:
+            logits: give `logits_gradient(...)` instead of `gradient(...)`.
+
+        A subclass that overrides `gradient` or `logits_gradient` themselves (rather than
+        `_gradient` / `_logits_gradient`, which take checked targets) gets the two calls.
+        """
+        own = type(self).logits_gradient if logits else type(self).gradient
+        if own is not (Loss.logits_gradient if logits else Loss.gradient):
+            return (self(y_true, y_pred, sample_weight),
+                    own(self, y_true, y_pred, sample_weight=sample_weight))
+        y_pred = as_float(y_pred)
+        targets = self._targets(y_true, y_pred.shape)
+        value = self._reduce(self.call(targets, y_pred), sample_weight)
+        if logits:
+            return value, self._logits_gradient(targets, y_pred, sample_weight)
+        return value, self._gradient(targets, y_pred, sample_weight)
+
+    def _gradient(self, y_true, y_pred, sample_weight):
+        """`gradient` of checked targets (`_targets`' result) and a float `y_pred`."""
+        raise NotImplementedError(f"{type(self).__name__} implements no gradient: implement "
+                                  "`gradient` (or `_gradient`).")
+
+    def _logits_gradient(self, y_true, probs, sample_weight):
+        """`logits_gradient` of checked targets and float `probs`."""
         raise NotImplementedError(f"{type(self).__name__} has no fused logits gradient.")
 
     def check_targets(self, y_true, y_pred_shape):
@@ -136,6 +160,16 @@ class Loss:
         y_true = as_targets(y_true)
         check_batch(y_true, y_pred_shape)
         return y_true
+
+    def _reduce(self, per_sample, sample_weight):
+        """The (weighted) per-sample losses reduced to a Python float."""
+        weights = self._weights(sample_weight, per_sample.shape)
+        if weights is not None:
+            per_sample = per_sample * weights
+        total = float(np.sum(per_sample, dtype=np.float64))
+        if self.reduction == "sum_over_batch_size":
+            total /= max(per_sample.size, 1)
+        return total
 
     def _weights(self, sample_weight, per_sample_shape):
         if sample_weight is None:

@@ -57,13 +57,13 @@ class CompiledLoss:
         value = self.loss(y_true, y_pred, sample_weight=sample_weight)
         return value if self.weight == 1.0 else value * self.weight
 
-    def output_gradient(self, y_true, y_pred, sample_weight, fused):
-        """dL/d(y_pred), or dL/d(logits) of the output layer when `fused`."""
-        if fused:
-            grad = self.loss.logits_gradient(y_true, y_pred, sample_weight=sample_weight)
-        else:
-            grad = self.loss.gradient(y_true, y_pred, sample_weight=sample_weight)
-        return grad if self.weight == 1.0 else grad * grad.dtype.type(self.weight)
+    def value_and_gradient(self, y_true, y_pred, sample_weight, fused):
+        """(the loss, dL/d(y_pred)) of a training batch, or dL/d(logits) of the output layer
+        when `fused`; the targets are checked once for both."""
+        value, grad = self.loss.value_and_gradient(y_true, y_pred, sample_weight, logits=fused)
+        if self.weight == 1.0:
+            return value, grad
+        return value * self.weight, grad * grad.dtype.type(self.weight)
 
 
 _publish_lock = threading.Lock()

@@ -122,11 +122,13 @@ class Trainer:
 
     def _train_step(self, run, tracker, x, y, sample_weight):
         y_pred = run.forward(x, training=True)
-        loss_value = self._compiled_loss(y, y_pred, sample_weight)
         if run.plan.trainable_steps:
-            run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight,
-                                                             run.plan.fused_output))
+            loss_value, output_grad = self._compiled_loss.value_and_gradient(
+                y, y_pred, sample_weight, run.plan.fused_output)
+            run.backward(output_grad)
             self.optimizer.apply_gradients(run.grads_and_vars())
+        else:
+            loss_value = self._compiled_loss(y, y_pred, sample_weight)
         tracker.update(loss_value, y, y_pred, sample_weight)
 
     def _test_step(self, run, tracker, x, y, sample_weight):
