@@ -1,5 +1,6 @@
 """`Loss`: the base of every loss, and the input checks all losses share."""
 
+import math
 import numbers
 
 import numpy as np
@@ -166,7 +167,7 @@ class Loss:
         weights = self._weights(sample_weight, per_sample.shape)
         if weights is not None:
             per_sample = per_sample * weights
-        total = float(np.sum(per_sample, dtype=np.float64))
+        total = float(per_sample.sum(dtype=np.float64))
         if self.reduction == "sum_over_batch_size":
             total /= max(per_sample.size, 1)
         return total
@@ -190,7 +191,7 @@ class Loss:
 
     def _scale(self, sample_weight, per_sample_shape, dtype, inner=1):
         """Per-sample factor d(reduced loss)/d(per-sample loss), shaped to broadcast."""
-        count = int(np.prod(per_sample_shape)) if self.reduction == "sum_over_batch_size" else 1
+        count = math.prod(per_sample_shape) if self.reduction == "sum_over_batch_size" else 1
         factor = 1.0 / (max(count, 1) * inner)
         weights = self._weights(sample_weight, per_sample_shape)
         if weights is None:

@@ -1,7 +1,5 @@
 """Dense: a densely-connected layer on the last axis, with a fused ReLU."""
 
-import numpy as np
-
 from fastconv import activations, initializers
 from fastconv.layers import _args
 from fastconv.layers.base import Layer
@@ -100,7 +98,7 @@ class Dense(Layer):
         dkernel = dkernel_call(flat_x.T, flat_dz, out=state.buffer("dkernel", kernel.shape, dtype))
         if self.use_bias:
             dbias = state.buffer("dbias", (self.units,), dtype)
-            state.grads = [dkernel, np.sum(flat_dz, axis=0, out=dbias)]
+            state.grads = [dkernel, flat_dz.sum(axis=0, out=dbias)]
         else:
             state.grads = [dkernel]
         if not state.needs_input_grad:
