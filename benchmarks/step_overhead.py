@@ -2,6 +2,7 @@
 
     python benchmarks/step_overhead.py
     python benchmarks/step_overhead.py --rounds 7 --tiny-steps 300 --steps 30 --profile
+    python benchmarks/step_overhead.py --threads 2 --baseline ../main
 
 The tutorial CNN (Conv32-Pool-Conv64-Pool-Dense100-Dropout-Dense10, Adam, sparse categorical
 crossentropy, accuracy) trains through `model.fit`, and the same step is also written straight
@@ -17,15 +18,22 @@ accuracy. Before timing, both compute the same loss from the same weights and ba
 - step: `fit` per step of the real tutorial CNN (28x28x1) at `--batch`.
 
 Rounds alternate the loops so machine noise falls on all of them; each figure is the median
-over `--rounds`, the overhead the median of each round's difference. Reported: overhead in
+over `--rounds`, the overhead the median of each round's difference. "All Python per step" is
+the tiny fit step as a share of the real one (the tiny step is nearly all Python: the ops'
+checks and calls, the loop, loss, metrics and optimizer). `--baseline TREE` times another tree
+(say a worktree of main, built in place) against this one, in processes that alternate round
+by round: the before/after of a change to the Python side. Reported: overhead in
 microseconds and as a share of the step. `--profile` prints cProfile's view of the tiny fit
 (fastconv's functions by own time), to see where the overhead goes.
 """
 
 import argparse
 import cProfile
+import json
+import os
 import pstats
 import statistics
+import subprocess
 import sys
 import time
 
@@ -167,15 +175,8 @@ class Loops:
         return (time.perf_counter() - start) / self.steps
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=32, help="batch of the real step")
-    parser.add_argument("--steps", type=int, default=20, help="real steps per round")
-    parser.add_argument("--tiny-steps", type=int, default=200, help="tiny steps per round")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--profile", action="store_true")
-    args = parser.parse_args(argv)
+def measure(args):
+    """{loop name: [per-step seconds, one per round]}, rounds alternating the loops."""
     keras.set_num_threads(args.threads)
     tiny = Loops(4, 1, args.tiny_steps, seed=0)
     real = Loops(28, args.batch, args.steps, seed=1)
@@ -188,6 +189,59 @@ def main(argv=None):
         times["tiny bare"].append(tiny.per_step(tiny.run_bare))
         times["fit"].append(real.per_step(real.fit))
         times["bare"].append(real.per_step(real.run_bare))
+    return times
+
+
+def against_baseline(args, argv):
+    """Rounds alternating a process on the `--baseline` tree and one on this script's fastconv
+    (both run this script, one round each), so load changes fall on both alike."""
+    script = os.path.abspath(__file__)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(keras.__file__)))
+    rest = [a for i, a in enumerate(argv) if not a.startswith("--baseline") and not (
+        i and argv[i - 1] == "--baseline")]
+    trees = {"baseline": os.path.abspath(args.baseline), "current": here}
+    times = {tree: {} for tree in trees}
+    for _ in range(args.rounds):
+        for tree, path in trees.items():
+            env = dict(os.environ, PYTHONPATH=path)
+            done = subprocess.run([sys.executable, script, *rest, "--rounds", "1", "--json"],
+                                  env=env, cwd=os.path.dirname(script), check=True,
+                                  capture_output=True, text=True)
+            for name, values in json.loads(done.stdout).items():
+                times[tree].setdefault(name, []).extend(values)
+    print(f"tutorial CNN, threads {args.threads}, {args.rounds} rounds alternating the trees "
+          f"(medians); baseline {trees['baseline']}, current {trees['current']}")
+    print("| loop | baseline us/step | current us/step |\n|---|---:|---:|")
+    for name in times["current"]:
+        print(f"| {name} | {statistics.median(times['baseline'][name]) * 1e6:.0f} | "
+              f"{statistics.median(times['current'][name]) * 1e6:.0f} |")
+    for tree in trees:
+        share = statistics.median(times[tree]["tiny fit"]) / statistics.median(times[tree]["fit"])
+        print(f"{tree}: all Python per step (tiny fit) = {share:.1%} of the batch-{args.batch} "
+              "fit step")
+    return 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=32, help="batch of the real step")
+    parser.add_argument("--steps", type=int, default=20, help="real steps per round")
+    parser.add_argument("--tiny-steps", type=int, default=200, help="tiny steps per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--baseline", metavar="TREE",
+                        help="a source tree with a built fastconv (e.g. a worktree of main) to "
+                             "time against, in alternating processes")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one process
+    args = parser.parse_args(argv)
+    if args.baseline:
+        return against_baseline(args, argv)
+    times = measure(args)
+    if args.json:
+        print(json.dumps(times))
+        return 0
     median = {name: statistics.median(values) for name, values in times.items()}
     overhead = statistics.median(f - b for f, b in zip(times["tiny fit"], times["tiny bare"]))
     print(f"tutorial CNN, threads {keras.get_num_threads()}, {args.rounds} interleaved rounds "
@@ -199,7 +253,10 @@ def main(argv=None):
     print(f"| bare, 28x28x1, batch {args.batch} | {median['bare'] * 1e6:.0f} |")
     print(f"overhead: {overhead * 1e6:.0f} us/step = {overhead / median['fit']:.1%} of the "
           f"batch-{args.batch} fit step")
+    print(f"all Python per step (tiny fit): {median['tiny fit'] / median['fit']:.1%} of the "
+          f"batch-{args.batch} fit step")
     if args.profile:
+        tiny = Loops(4, 1, args.tiny_steps, seed=0)
         profiler = cProfile.Profile()
         profiler.enable()
         tiny.fit()
