@@ -118,6 +118,10 @@ def test_shuffle_seed_and_validation_split(tree, capsys):
     again = _load(directory, shuffle=True, seed=7)
     assert first.file_paths == again.file_paths
     assert sorted(first.file_paths) == sorted(_load(directory).file_paths)
+    # Keras 3 shuffles the sorted file list in place with NumPy's RandomState(seed)
+    keras_order = list(_load(directory).file_paths)
+    np.random.RandomState(7).shuffle(keras_order)
+    assert first.file_paths == keras_order
     training, validation = _load(directory, shuffle=True, seed=7, validation_split=0.4,
                                  subset="both", verbose=True)
     out = capsys.readouterr().out

@@ -41,7 +41,8 @@ class PyDataset:
     ...         x = self.x[index * self.batch_size:(index + 1) * self.batch_size]
     ...         return x, x ** 2
     >>> data = Squares(10, batch_size=4)
-    >>> len(data), data[2][1].ravel().tolist()
+    >>> x, y = data[2]
+    >>> len(data), y.ravel().tolist()
     (3, [64.0, 81.0])
     """
 
