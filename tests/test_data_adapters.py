@@ -315,6 +315,17 @@ def test_pydataset_worker_threads_keep_the_batch_order():
     assert sorted(dataset.asked) == sorted(list(range(4)) * 2)
 
 
+def test_an_error_in_a_worker_reaches_fit():
+    class Broken(ArrayBatches):
+        def __getitem__(self, index):
+            if index == 2:
+                raise KeyError("batch 2 is missing")
+            return super().__getitem__(index)
+
+    with pytest.raises(KeyError, match="batch 2 is missing"):
+        make_model().fit(Broken(workers=3), shuffle=False, verbose=0)
+
+
 class Picklable(keras.utils.PyDataset):
     """Batches of the module arrays, built in worker processes (the class is importable)."""
 

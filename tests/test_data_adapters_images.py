@@ -166,6 +166,15 @@ def test_fit_on_the_dataset_equals_fit_on_its_batches(tree):
     assert len(history.history["val_loss"]) == 2
 
 
+def test_worker_processes_decode_the_same_batches(tree):
+    directory, _ = tree
+    dataset = _load(directory, batch_size=2)
+    expected = _all(dataset)
+    dataset.workers, dataset.use_multiprocessing = 2, True
+    model = keras.Sequential([keras.Input(shape=(SIZE, SIZE, 3)), layers.Flatten()])
+    np.testing.assert_array_equal(model.predict(dataset), expected[0].reshape(5, -1))
+
+
 ERRORS = [
     (dict(validation_split=0.2, subset="training", shuffle=True),
      "must provide a `seed` argument"),

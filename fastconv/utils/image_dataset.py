@@ -140,7 +140,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
             raise ValueError(f"No {subset_name + ' ' if subset_name else ''}images found in "
                              f"directory {directory}. Allowed formats: {ALLOWLIST_FORMATS}")
         return ImageDataset(
-            subset_paths, subset_labels, label_mode, class_names, image_module,
+            subset_paths, subset_labels, label_mode, class_names,
             num_channels=_CHANNELS[color_mode], pil_mode=_PIL_MODES[color_mode],
             batch_size=batch_size, image_size=tuple(image_size),
             resample=getattr(image_module.Resampling, _RESAMPLING[interpolation]),
@@ -240,7 +240,7 @@ class ImageDataset(PyDataset):
         file_paths: the image files, in the order of the samples.
     """
 
-    def __init__(self, file_paths, labels, label_mode, class_names, image_module, num_channels,
+    def __init__(self, file_paths, labels, label_mode, class_names, num_channels,
                  pil_mode, batch_size, image_size, resample, crop_to_aspect_ratio,
                  pad_to_aspect_ratio, channels_first, shuffle_seed):
         super().__init__()
@@ -248,7 +248,6 @@ class ImageDataset(PyDataset):
         self.class_names = class_names
         self._labels = labels
         self._label_mode = label_mode
-        self._image_module = image_module
         self._num_channels = num_channels
         self._pil_mode = pil_mode
         self._batch_size = batch_size
@@ -294,13 +293,14 @@ class ImageDataset(PyDataset):
     def _load(self, path):
         """One image as float32 `(height, width, channels)` (or channels first)."""
         height, width = self._image_size
-        with self._image_module.open(path) as image:
+        image_module = _pillow()  # not kept on the dataset: it must pickle for worker processes
+        with image_module.open(path) as image:
             image = image.convert(self._pil_mode)  # a GIF's first frame
             box = None
             if self._crop:
                 box = _centred_window(image.width, image.height, width / height)
             elif self._pad:
-                image = _padded(self._image_module, image, width / height)
+                image = _padded(image_module, image, width / height)
             if image.size != (width, height) or box is not None:
                 image = image.resize((width, height), self._resample, box=box)
             pixels = np.asarray(image, dtype=np.float32)
