@@ -209,7 +209,7 @@ def test_conv2d_config_keys_are_keras_keys():
     (lambda: layers.Conv2D(8, 3, data_format="nhwc"), ValueError, "data_format='nhwc'"),
     (lambda: layers.Conv2D(8, 3, activation="swishy"), ValueError, "activation='swishy'"),
     (lambda: layers.Conv2D(8, 3, kernel_initializer="nope"), ValueError, "initializer='nope'"),
-    (lambda: layers.Conv2D(8, 3, kernel_regularizer="l2"), TypeError, "kernel_regularizer"),
+    (lambda: layers.Conv2D(8, 3, kernel_regularizer="l3"), ValueError, "regularizer identifier: .l3"),
     (lambda: layers.Dense(-1), ValueError, "units=-1"),
     (lambda: layers.Dense(3, bogus=1), TypeError, "Unrecognized keyword arguments.*bogus"),
     (lambda: layers.Dropout(1.5), ValueError, "rate=1.5"),
