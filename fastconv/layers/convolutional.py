@@ -104,6 +104,9 @@ class Conv2D(Layer):
                 f"Received groups={self.groups}, but the input has {channels} channels "
                 f"(full input shape is {tuple(input_shape)})."
             )
+        self._check_output_size(input_shape)
+
+    def _check_output_size(self, input_shape):
         out = self.compute_output_shape(input_shape)
         spatial = out[1:3] if self.data_format == "channels_last" else out[2:4]
         if any(d is not None and d < 1 for d in spatial):
@@ -143,10 +146,14 @@ class Conv2D(Layer):
         return dict(strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate,
                     groups=self.groups, data_format=self.data_format)
 
+    def _op_kernel(self):
+        """The kernel in the op's (KH, KW, C // groups, filters) layout (subclasses reshape)."""
+        return self.kernel
+
     def forward(self, state, inputs, training):
         fused_relu = self.activation is activations.relu
         out_shape = self.compute_output_shape(inputs.shape)
-        outputs = ops.conv2d(inputs, self.kernel, self.bias,
+        outputs = ops.conv2d(inputs, self._op_kernel(), self.bias,
                              activation="relu" if fused_relu else None,
                              out=self._nhwc_buffer(state, "outputs", out_shape,
                                                    result_dtype(inputs, self.kernel)),
@@ -160,15 +167,16 @@ class Conv2D(Layer):
         return self._grad_through_activation(state, dy)
 
     def grad_logits(self, state, dz):
-        inputs = state.inputs
-        dtype = result_dtype(dz, inputs, self.kernel)
+        inputs, kernel = state.inputs, self._op_kernel()
+        dtype = result_dtype(dz, inputs, kernel)
         need_dx = state.needs_input_grad
         dx, dkernel, dbias = ops.conv2d_backward(
-            dz, inputs, self.kernel, compute_dx=need_dx,
+            dz, inputs, kernel, compute_dx=need_dx,
             out=(self._nhwc_buffer(state, "dx", inputs.shape, dtype) if need_dx else None,
-                 state.buffer("dkernel", self.kernel.shape, dtype),
-                 state.buffer("dbias", (self.filters,), dtype)),
+                 state.buffer("dkernel", kernel.shape, dtype),
+                 state.buffer("dbias", (kernel.shape[3],), dtype)),
             **self._op_args())
+        dkernel = dkernel.reshape(self.kernel.shape)
         state.grads = [dkernel, dbias] if self.use_bias else [dkernel]
         return dx
 
