@@ -108,7 +108,8 @@ def test_permute():
     layer = layers.Permute((3, 1, 2), **F64)
     x = _x(2, 3, 4, 5)
     y = check_layer(layer, x, lambda x: np.stack([x[:, :, :, k] for k in range(5)], axis=1))
-    assert y.shape == (2, 5, 3, 4) and layer.compute_output_shape((None, 3, 4, 5)) == (None, 5, 3, 4)
+    assert y.shape == (2, 5, 3, 4)
+    assert layer.compute_output_shape((None, 3, 4, 5)) == (None, 5, 3, 4)
     roundtrip_config(layer)
     with pytest.raises(ValueError, match="consecutive and start from 1"):
         layers.Permute((0, 1))

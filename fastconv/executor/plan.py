@@ -122,8 +122,9 @@ class Plan:
                 # an activity penalty needs the gradient of the ReLU's output itself.
                 step.relu_below = (_ends_in_relu(parent.layer) and consumers[parent.value] == 1
                                    and getattr(parent.layer, "activity_regularizer", None) is None)
-        self.fused_output = (bool(self.steps) and fuses_with_loss(self.steps[-1].layer, loss)
-                             and getattr(self.steps[-1].layer, "activity_regularizer", None) is None)
+        last = self.steps[-1].layer if self.steps else None
+        self.fused_output = (last is not None and fuses_with_loss(last, loss)
+                             and getattr(last, "activity_regularizer", None) is None)
 
 
 _plans_lock = threading.Lock()
