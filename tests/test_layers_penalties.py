@@ -87,6 +87,10 @@ def test_activity_regularizer_in_layer_losses_and_gradient():
     layer.call(x)
     layer.backward(dy)
     np.testing.assert_allclose(layer.grads[0], numeric, rtol=1e-6, atol=1e-8)
+    # backward_logits takes the gradient before the ReLU: the penalty's goes through it too.
+    out = layer.call(x)
+    layer.backward_logits(dy * (out > 0))
+    np.testing.assert_allclose(layer.grads[0], numeric, rtol=1e-6, atol=1e-8)
 
 
 def _float64_model(kind):

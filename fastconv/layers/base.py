@@ -355,7 +355,8 @@ class Layer:
     def backward_logits(self, dz):
         """`backward` of the last eager call, given the gradient before the final activation."""
         state = self._last_eager_state("backward_logits")
-        dx = self.grad_logits(state, dz)
+        dx = self.grad_logits(state, weight_penalties.activity_gradient_before_activation(
+            self, state, dz))
         self.grads = state.grads
         return dx
 

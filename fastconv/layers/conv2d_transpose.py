@@ -109,18 +109,24 @@ class Conv2DTranspose(Conv2D):
                     data_format=self.data_format)
 
     def forward(self, state, inputs, training):
-        outputs = self.activation(ops.conv2d_transpose(inputs, self.kernel, self.bias,
+        out = self._nhwc_buffer(state, "outputs", self.compute_output_shape(inputs.shape),
+                                result_dtype(inputs, self.kernel))
+        outputs = self.activation(ops.conv2d_transpose(inputs, self.kernel, self.bias, out=out,
                                                        **self._op_args()))
         state.inputs, state.outputs = inputs, outputs
         return outputs
 
     def grad_logits(self, state, dz):
+        inputs = state.inputs
+        dtype = result_dtype(dz, inputs, self.kernel)
+        need_dx = state.needs_input_grad
         dx, dkernel, dbias = ops.conv2d_transpose_backward(
-            dz, state.inputs, self.kernel, compute_dx=state.needs_input_grad, **self._op_args())
-        dtype = result_dtype(dz, state.inputs, self.kernel)
-        state.grads = [dkernel.astype(dtype, copy=False)]
-        if self.use_bias:
-            state.grads.append(dbias.astype(dtype, copy=False))
+            dz, inputs, self.kernel, compute_dx=need_dx,
+            out=(self._nhwc_buffer(state, "dx", inputs.shape, dtype) if need_dx else None,
+                 state.buffer("dkernel", self.kernel.shape, dtype),
+                 state.buffer("dbias", (self.filters,), dtype)),
+            **self._op_args())
+        state.grads = [dkernel, dbias] if self.use_bias else [dkernel]
         return dx
 
     def get_config(self):

@@ -16,12 +16,12 @@ and their kin (see the contract in `fastconv/regularizers.py`):
 
 import numpy as np
 
-from fastconv import constraints, regularizers
+from fastconv import activations, constraints, regularizers
 
 __all__ = [
     "register", "weight_losses", "add_weight_gradients", "apply_constraints",
-    "record_activity", "activity_loss", "activity_losses", "activity_gradient", "model_penalty",
-    "config_entries",
+    "record_activity", "activity_loss", "activity_losses", "activity_gradient",
+    "activity_gradient_before_activation", "model_penalty", "config_entries",
 ]
 
 
@@ -103,6 +103,16 @@ def activity_gradient(layer, state, dy):
         return dy
     grad = layer.activity_regularizer.gradient(outputs) / state.activity_batch
     return dy + np.asarray(grad, dtype=np.result_type(dy))
+
+
+def activity_gradient_before_activation(layer, state, dz):
+    """`dz` (a gradient before `layer.activation`) plus the activity penalty's derivative
+    carried back through that activation (dz if no penalty was recorded)."""
+    outputs = getattr(state, "activity_outputs", None)
+    if outputs is None:
+        return dz
+    grad = layer.activity_regularizer.gradient(outputs) / state.activity_batch
+    return dz + activations.backward(layer.activation, np.asarray(grad, dtype=dz.dtype), outputs)
 
 
 def model_penalty(layers, states):

@@ -87,7 +87,7 @@ def _prepare(x, kernel, data_format):
 
 
 def conv2d_transpose(x, kernel, bias=None, *, strides=1, padding="valid", output_padding=None,
-                     dilation_rate=1, data_format="channels_last"):
+                     dilation_rate=1, data_format="channels_last", out=None):
     """2-D transposed convolution (Keras's Conv2DTranspose arithmetic).
 
     Args:
@@ -100,10 +100,12 @@ def conv2d_transpose(x, kernel, bias=None, *, strides=1, padding="valid", output
             output (None: Keras's default for the padding).
         dilation_rate: int or (dh, dw).
         data_format: "channels_last" or "channels_first".
+        out: optional array to write y into (channels_last only), as conv2d's `out`.
 
     Returns:
         y, (N, OH, OW, F) or (N, F, OH, OW); "same" gives OH = H * sh without
         output_padding, "valid" OH = (H - 1) * sh + max(effective kernel, sh).
+        `out` itself when given.
 
     Raises:
         ValueError: inconsistent shapes or hyper-parameters (the message names them).
@@ -126,7 +128,8 @@ def conv2d_transpose(x, kernel, bias=None, *, strides=1, padding="valid", output
                              f"filter. Received: bias.shape={bias.shape}, "
                              f"kernel.shape={kernel.shape}")
     dtype = _args.result_dtype(x, kernel, bias)
-    out = np.empty(out_shape, dtype)
+    out = _args.output_buffer(out, out_shape, dtype, fmt,
+                              inputs=(("x", x), ("kernel", kernel), ("bias", bias)))
     if x.size and kernel.size:
         _conv.backward_input(_args.to_kernel_layout(x_nhwc, dtype),
                              _args.to_kernel_layout(kernel, dtype), out, geometry,
@@ -140,7 +143,7 @@ def conv2d_transpose(x, kernel, bias=None, *, strides=1, padding="valid", output
 
 def conv2d_transpose_backward(dy, x, kernel, *, strides=1, padding="valid",
                               output_padding=None, dilation_rate=1,
-                              data_format="channels_last", compute_dx=True):
+                              data_format="channels_last", compute_dx=True, out=None):
     """Gradients of conv2d_transpose: given dy = dL/dy, returns (dx, dkernel, dbias).
 
     Args:
@@ -148,9 +151,11 @@ def conv2d_transpose_backward(dy, x, kernel, *, strides=1, padding="valid",
         x, kernel, strides, padding, output_padding, dilation_rate, data_format: as in
             `conv2d_transpose`.
         compute_dx: when False, dx is None.
+        out: optional (dx, dkernel, dbias) arrays (each may be None) to write the
+            gradients into, as conv2d_backward's `out`.
 
     Returns:
-        (dx, dkernel, dbias): shaped like x, kernel and (F,).
+        (dx, dkernel, dbias): shaped like x, kernel and (F,); the `out` arrays when given.
 
     Raises:
         ValueError: `dy` does not have the forward output's shape, or as in
@@ -178,10 +183,13 @@ def conv2d_transpose_backward(dy, x, kernel, *, strides=1, padding="valid",
     dtype = _args.result_dtype(dy, x, kernel)
     dy_nhwc = _args.to_kernel_layout(_args.to_channels_last(dy, fmt), dtype)
     x_c = _args.to_kernel_layout(x_nhwc, dtype)
-    dkernel = np.zeros(kernel.shape, dtype)
-    dbias = dy_nhwc.sum(axis=(0, 1, 2))
-    dx = np.zeros(x_nhwc.shape, dtype) if compute_dx else None
-    if dy.size and x.size and kernel.size:
+    dx_out, dkernel_out, dbias_out = (None, None, None) if out is None else out
+    read = (("dy", dy), ("x", x), ("kernel", kernel))
+    dkernel = _args.output_buffer(dkernel_out, kernel.shape, dtype, inputs=read)
+    dbias = _args.output_buffer(dbias_out, (kernel.shape[2],), dtype, inputs=read)
+    dx = _args.output_buffer(dx_out, x_nhwc.shape, dtype, fmt, read) if compute_dx else None
+    np.sum(dy_nhwc, axis=(0, 1, 2), out=dbias)
+    if dy.size and x.size and kernel.size:  # the kernels write every element
         threads = get_num_threads()
         # The kernel's bias gradient would be x summed per channel: not wanted here.
         scratch = np.empty(x_nhwc.shape[3], dtype)
@@ -189,6 +197,10 @@ def conv2d_transpose_backward(dy, x, kernel, *, strides=1, padding="valid",
         if compute_dx:
             _conv.forward(dy_nhwc, _args.to_kernel_layout(kernel, dtype), None, dx, geometry,
                           threads)
+    else:
+        for array in (dkernel, dx):
+            if array is not None:
+                array[...] = 0
     if compute_dx:
         dx = _args.from_channels_last(dx, fmt)
     return dx, dkernel, dbias
