@@ -19,7 +19,7 @@ import numpy as np
 from fastconv import activations, constraints, regularizers
 
 __all__ = [
-    "register", "weight_losses", "add_weight_gradients", "apply_constraints",
+    "register", "weight_losses", "all_weight_losses", "add_weight_gradients", "apply_constraints",
     "record_activity", "activity_loss", "activity_losses", "activity_gradient",
     "activity_gradient_before_activation", "model_penalty", "config_entries",
 ]
@@ -38,6 +38,17 @@ def _entries(layer):
     return vars(layer).get("_weight_penalties", ())
 
 
+def _flat(layers):
+    """`layers` with every nested model (anything with its own `layers`) replaced by its
+    layers, recursively."""
+    for layer in layers:
+        inner = getattr(layer, "layers", None)
+        if isinstance(inner, list):
+            yield from _flat(inner)
+        else:
+            yield layer
+
+
 def weight_losses(layer):
     """The penalties of `layer`'s regularized weights, as floats (trainable layers only, as
     Keras: a frozen layer's weights are not regularized)."""
@@ -47,13 +58,18 @@ def weight_losses(layer):
             if regularizer is not None]
 
 
+def all_weight_losses(layers):
+    """`weight_losses` of every layer in `layers`, nested models' layers included."""
+    return [loss for layer in _flat(layers) for loss in weight_losses(layer)]
+
+
 def add_weight_gradients(layers, grads_and_vars):
     """`grads_and_vars` with each regularized weight's penalty derivative added to its gradient.
 
     The gradients are new arrays where a penalty applies (a layer's gradient buffers stay its
     own); the others pass through unchanged.
     """
-    regularizers = {id(weight): regularizer for layer in layers if layer.trainable
+    regularizers = {id(weight): regularizer for layer in _flat(layers) if layer.trainable
                     for weight, regularizer, _ in _entries(layer) if regularizer is not None}
     if not regularizers:
         return grads_and_vars
@@ -68,7 +84,7 @@ def add_weight_gradients(layers, grads_and_vars):
 
 def apply_constraints(layers):
     """Projects every constrained weight of `layers` in place: `w[...] = constraint(w)`."""
-    for layer in layers:
+    for layer in _flat(layers):
         if not layer.trainable:
             continue
         for weight, _, constraint in _entries(layer):
@@ -118,7 +134,7 @@ def activity_gradient_before_activation(layer, state, dz):
 def model_penalty(layers, states):
     """The regularization term of a model's training loss: the weight penalties of `layers`
     plus the activity penalties recorded on `states` (one run's call states)."""
-    total = sum(sum(weight_losses(layer)) for layer in layers)
+    total = sum(all_weight_losses(layers))
     return total + sum(activity_loss(state) for state in states)
 
 

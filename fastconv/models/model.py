@@ -113,8 +113,8 @@ class Model(Trainer):
     def losses(self):
         """The regularization penalties (floats), as Keras's `model.losses`: every layer's
         weight penalties, then the activity penalties of the last `model(x)` call."""
-        weights = [loss for layer in self._chain for loss in weight_penalties.weight_losses(layer)]
-        return weights + list(getattr(self, "_activity_losses", ()))
+        return (weight_penalties.all_weight_losses(self._chain)
+                + list(getattr(self, "_activity_losses", ())))
 
     @property
     def trainable_weights(self):
