@@ -123,3 +123,18 @@ def test_embedding_model_learns():
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(tokens, labels, epochs=15, batch_size=32, verbose=0)
     assert history.history["accuracy"][-1] > 0.8
+
+
+def test_integer_input_feeds_an_embedding(tmp_path):
+    keras_input = fastconv.Input((3,), dtype="int32")
+    assert keras_input.dtype == "int32"
+    outputs = layers.Dense(2)(layers.Flatten()(layers.Embedding(5, 2)(keras_input)))
+    model = fastconv.Model(keras_input, outputs)
+    batch = np.array([[0, 4, 2], [1, 1, 3]])
+    expected = model.predict(batch, verbose=0)
+    model.save(tmp_path / "tokens.keras")
+    loaded = fastconv.models.load_model(tmp_path / "tokens.keras")
+    assert loaded.layers[0].dtype == "int32"
+    np.testing.assert_allclose(loaded.predict(batch, verbose=0), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="dtype"):
+        fastconv.Input((3,), dtype="complex64")
