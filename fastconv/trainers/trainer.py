@@ -14,6 +14,7 @@ import numpy as np
 
 from fastconv import callbacks as callbacks_module, metrics as metrics_module
 from fastconv.executor import Run, plan_for
+from fastconv.layers import weight_penalties
 from fastconv.trainers import compile_utils, data_adapters as data
 from fastconv.trainers.epoch_iterator import EpochIterator
 
@@ -123,18 +124,25 @@ class Trainer:
 
     def _train_step(self, run, tracker, x, y, sample_weight):
         y_pred = run.forward(x, training=True)
+        # Keras adds `model.losses` (regularization penalties) to the compiled loss.
+        penalty = weight_penalties.model_penalty(self.layers, run.states)
         if run.plan.trainable_steps:
             loss_value, output_grad = self._compiled_loss.value_and_gradient(
                 y, y_pred, sample_weight, run.plan.fused_output)
             run.backward(output_grad)
-            self.optimizer.apply_gradients(run.grads_and_vars())
+            self.optimizer.apply_gradients(
+                weight_penalties.add_weight_gradients(self.layers, run.grads_and_vars()))
+            weight_penalties.apply_constraints(self.layers)
         else:
             loss_value = self._compiled_loss(y, y_pred, sample_weight)
+        loss_value += penalty
         tracker.update(loss_value, y, y_pred, sample_weight)
 
     def _test_step(self, run, tracker, x, y, sample_weight):
         y_pred = run.forward(x, training=False)
-        tracker.update(self._compiled_loss(y, y_pred, sample_weight), y, y_pred, sample_weight)
+        loss_value = (self._compiled_loss(y, y_pred, sample_weight)
+                      + weight_penalties.model_penalty(self.layers, run.states))
+        tracker.update(loss_value, y, y_pred, sample_weight)
 
     def _run_for(self, runs, x):
         """The loop's run for batches like `x`; a new input signature is checked against the
