@@ -140,18 +140,19 @@ class SparseCategoricalCrossentropy(_Categorical):
         return target
 
     def call(self, y_true, y_pred):
+        rows = np.arange(y_true.size)  # each label's row among the (..., classes) rows
         if self.from_logits:
-            log_prob = _log_softmax(y_pred)
-        else:
-            q = y_pred / np.sum(y_pred, axis=-1, keepdims=True)
-            log_prob = np.log(np.clip(q, EPSILON, 1.0 - EPSILON))
-        return -np.take_along_axis(log_prob, y_true[..., None], axis=-1)[..., 0]
+            picked = _log_softmax(y_pred).reshape(-1, y_pred.shape[-1])[rows, y_true.ravel()]
+        else:  # the label's probability after renormalizing, clipped, as Keras
+            flat = y_pred.reshape(-1, y_pred.shape[-1])
+            q = flat[rows, y_true.ravel()] / flat.sum(axis=-1)
+            picked = np.log(np.clip(q, EPSILON, 1.0 - EPSILON))
+        return -picked.reshape(y_true.shape)
 
     def _logits_gradient(self, y_true, probs, sample_weight):
         """(probs - onehot) / batch, valid when `probs = softmax(logits)`."""
         grad = probs.copy()
-        flat = grad.reshape(-1, probs.shape[-1])
-        flat[np.arange(flat.shape[0]), y_true.ravel()] -= 1
+        grad.reshape(-1, probs.shape[-1])[np.arange(y_true.size), y_true.ravel()] -= 1
         grad *= self._scale(sample_weight, probs.shape[:-1], probs.dtype)
         return grad
 
