@@ -12,7 +12,7 @@ from fastconv._ext import _conv
 from fastconv.ops import _args
 
 
-def _checked_geometry(x_shape, kernel_shape, strides, padding, dilation_rate, groups):
+def _geometry(x_shape, kernel_shape, strides, padding, dilation_rate, groups):
     """Checks shapes and hyper-parameters; returns (geometry tuple, output NHWC shape).
 
     `x_shape` is NHWC; the geometry tuple is what the C kernels take.
@@ -49,9 +49,6 @@ def _checked_geometry(x_shape, kernel_shape, strides, padding, dilation_rate, gr
     return geometry, out_shape
 
 
-
-# Eager calls often repeat their arguments: check each combination of them once.
-_geometry = _args.ValidatedCache(_checked_geometry)
 
 class Conv2DCall:
     """One conv2d call (shapes, dtype, hyper-parameters), checked once by `prepare_conv2d`.
@@ -139,6 +136,27 @@ class Conv2DCall:
         return (_args.from_channels_last(dx, fmt) if compute_dx else None), dkernel, dbias
 
 
+def _new_call(x_shape, kernel_shape, bias_shape, dtype, strides, padding, dilation_rate,
+              groups, data_format, activation):
+    """The checked `Conv2DCall` of these arguments (shapes of arrays already checked to be 4-D,
+    `data_format` normalized, `dtype` a dtype string)."""
+    x_nhwc_shape = x_shape if data_format == "channels_last" else (
+        x_shape[0], x_shape[2], x_shape[3], x_shape[1])
+    geometry, out_shape = _geometry(x_nhwc_shape, kernel_shape, strides, padding, dilation_rate,
+                                    groups)
+    if bias_shape is not None and bias_shape != (kernel_shape[3],):
+        raise ValueError(
+            f"`bias` must have shape ({kernel_shape[3]},), one value per filter. "
+            f"Received: bias.shape={bias_shape}, kernel.shape={kernel_shape}"
+        )
+    return Conv2DCall(geometry, out_shape, x_shape, kernel_shape, bias_shape, np.dtype(dtype),
+                      data_format, _args.normalize_activation(activation))
+
+
+# Eager calls often repeat their arguments: check each combination of them once.
+_call = _args.ValidatedCache(_new_call)
+
+
 def _checked_call(x, kernel, bias, strides, padding, dilation_rate, groups, data_format,
                   activation, dy=None):
     """Every check of a conv2d call: (Conv2DCall, x, kernel, bias, dy) with array arguments.
@@ -151,23 +169,15 @@ def _checked_call(x, kernel, bias, strides, padding, dilation_rate, groups, data
     layout = "(N, H, W, C)" if fmt == "channels_last" else "(N, C, H, W)"
     _args.check_ndim(x, 4, "x", layout)
     _args.check_ndim(kernel, 4, "kernel", "(KH, KW, C // groups, filters)")
-    geometry, out_shape = _geometry(_args.to_channels_last(x, fmt).shape, kernel.shape, strides,
-                                    padding, dilation_rate, groups)
     if bias is not None:
         bias = _args.as_float_array(bias, "bias")
-        if bias.shape != (kernel.shape[3],):
-            raise ValueError(
-                f"`bias` must have shape ({kernel.shape[3]},), one value per filter. "
-                f"Received: bias.shape={bias.shape}, kernel.shape={kernel.shape}"
-            )
-    relu = _args.normalize_activation(activation)
     if dy is None:
         dtype = _args.result_dtype(x, kernel, bias)
     else:
         dy = _args.as_float_array(dy, "dy")
         dtype = _args.result_dtype(dy, x, kernel)
-    call = Conv2DCall(geometry, out_shape, x.shape, kernel.shape,
-                      None if bias is None else bias.shape, dtype, fmt, relu)
+    call = _call(x.shape, kernel.shape, None if bias is None else bias.shape, dtype.str, strides,
+                 padding, dilation_rate, groups, fmt, activation)
     if dy is not None and dy.shape != call.dy_shape:
         raise ValueError(
             f"`dy` must have the shape of conv2d's output {call.dy_shape}. "

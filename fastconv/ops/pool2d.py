@@ -11,7 +11,7 @@ from fastconv._ext import _pool
 from fastconv.ops import _args
 
 
-def _checked_geometry(x_shape, pool_size, strides, padding):
+def _geometry(x_shape, pool_size, strides, padding):
     """Checks the window arguments against NHWC `x_shape`.
 
     Returns:
@@ -36,9 +36,6 @@ def _checked_geometry(x_shape, pool_size, strides, padding):
     return (OH, OW, KH, KW, SH, SW, PT, PL), out_shape
 
 
-
-# Eager calls often repeat their arguments: check each combination of them once.
-_geometry = _args.ValidatedCache(_checked_geometry)
 
 class Pool2DCall:
     """One pooling call (kind, shapes, dtype, window), checked once by `prepare_pool2d`.
@@ -108,6 +105,19 @@ class Pool2DCall:
         return _args.from_channels_last(out, self.data_format)
 
 
+def _new_call(kind, x_shape, dtype, pool_size, strides, padding, data_format):
+    """The checked `Pool2DCall` of these arguments (`x_shape` of an array already checked to be
+    4-D, `data_format` normalized, `dtype` a dtype string)."""
+    x_nhwc_shape = x_shape if data_format == "channels_last" else (
+        x_shape[0], x_shape[2], x_shape[3], x_shape[1])
+    geometry, out_shape = _geometry(x_nhwc_shape, pool_size, strides, padding)
+    return Pool2DCall(kind, geometry, out_shape, x_shape, np.dtype(dtype), data_format)
+
+
+# Eager calls often repeat their arguments: check each combination of them once.
+_call = _args.ValidatedCache(_new_call)
+
+
 def _checked_call(kind, x, pool_size, strides, padding, data_format, dy=None):
     """Every check of a pooling call: (Pool2DCall, x, dy) with array arguments. The call's
     dtype is the result dtype of x (and of dy, for a backward pass)."""
@@ -115,11 +125,9 @@ def _checked_call(kind, x, pool_size, strides, padding, data_format, dy=None):
     x = _args.as_float_array(x, "x")
     layout = "(N, H, W, C)" if fmt == "channels_last" else "(N, C, H, W)"
     _args.check_ndim(x, 4, "x", layout)
-    geometry, out_shape = _geometry(_args.to_channels_last(x, fmt).shape, pool_size, strides,
-                                    padding)
     if dy is not None:
         dy = _args.as_float_array(dy, "dy")
-    call = Pool2DCall(kind, geometry, out_shape, x.shape, _args.result_dtype(x, dy), fmt)
+    call = _call(kind, x.shape, _args.result_dtype(x, dy).str, pool_size, strides, padding, fmt)
     if dy is not None and dy.shape != call.dy_shape:
         raise ValueError(
             f"`dy` must have the shape of {kind}_pool2d's output {call.dy_shape}. "
