@@ -11,6 +11,7 @@ inference loops come from `fastconv.trainers.Trainer`.
 import numpy as np
 
 from fastconv import backend, saving
+from fastconv.distributed import data_parallel
 from fastconv.executor import Run, plan_for
 from fastconv.layers.core import InputLayer
 from fastconv.models import summary
@@ -269,12 +270,18 @@ class Model(Trainer):
 
         Any file name works ("model.keras", "best.h5"); the file is always
         fastconv's zip format, written atomically. See `fastconv.saving.save_model`.
+        In a job of several ranks (`fastconv.distributed`) only rank 0 writes.
         """
+        if not data_parallel.writes_files():
+            return
         saving.save_model(self, filepath, overwrite=overwrite,
                           include_optimizer=include_optimizer, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
-        """Saves only the weights. See `fastconv.saving.save_weights`."""
+        """Saves only the weights (on rank 0 only in a job of several ranks). See
+        `fastconv.saving.save_weights`."""
+        if not data_parallel.writes_files():
+            return
         saving.save_weights(self, filepath, overwrite=overwrite, **kwargs)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):

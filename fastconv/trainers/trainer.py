@@ -12,6 +12,7 @@ import threading
 import numpy as np
 
 from fastconv import callbacks as callbacks_module, metrics as metrics_module
+from fastconv.distributed import data_parallel
 from fastconv.executor import Run, plan_for
 from fastconv.trainers import compile_utils, data_adapters as data
 from fastconv.trainers.epoch_iterator import EpochIterator
@@ -120,13 +121,22 @@ class Trainer:
         """A run of the model's plan for batches like `x`."""
         return Run(plan_for(self, (x.shape[1:], x.dtype), self.loss), reuse_buffers)
 
-    def _train_step(self, run, tracker, x, y, sample_weight):
+    def _train_step(self, run, tracker, x, y, sample_weight, strategy=None):
+        if strategy is not None and not data_parallel.num_samples(x):
+            # this rank's share of a small last batch is empty: it joins the averaging only
+            if run.plan.trainable_steps:
+                strategy.apply_gradients(self.optimizer, strategy.no_gradients(run), 0)
+            return
         y_pred = run.forward(x, training=True)
         loss_value = self._compiled_loss(y, y_pred, sample_weight)
         if run.plan.trainable_steps:
             run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight,
                                                              run.plan.fused_output))
-            self.optimizer.apply_gradients(run.grads_and_vars())
+            if strategy is None:
+                self.optimizer.apply_gradients(run.grads_and_vars())
+            else:
+                strategy.apply_gradients(self.optimizer, run.grads_and_vars(),
+                                         data_parallel.num_samples(x))
         tracker.update(loss_value, y, y_pred, sample_weight)
 
     def _test_step(self, run, tracker, x, y, sample_weight):
@@ -180,6 +190,11 @@ class Trainer:
         """
         self._require_compiled("fit")
         verbose = _verbosity(verbose)
+        strategy = data_parallel.active()  # None in one process: the loops run as they are
+        if strategy is not None:
+            callbacks, verbose = strategy.begin(
+                self, "fit", {"x": x, "y": y, "validation_data": validation_data}, callbacks,
+                verbose)
         batch_size = data.check_batch_size(batch_size)
         if validation_batch_size is not None:
             validation_batch_size = data.check_batch_size(validation_batch_size,
@@ -202,37 +217,46 @@ class Trainer:
             weights = data.class_weights_to_sample_weights(y, class_weight)
             sample_weight = weights if sample_weight is None else sample_weight * weights
         iterator = EpochIterator(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+        if strategy is not None:
+            iterator = strategy.shard(iterator)
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_history=True, add_progbar=verbose != 0, verbose=verbose,
             epochs=epochs, steps=iterator.steps, validation_freq=validation_freq)
-        with self._training("fit"):
+        with self._training("fit"), data_parallel.rank_0_output(strategy):
             self.stop_training = False
             callback_list.on_train_begin()
             logs = self._fit_epochs(iterator, val, validation_batch_size or batch_size,
-                                    validation_freq, initial_epoch, epochs, callback_list)
+                                    validation_freq, initial_epoch, epochs, callback_list,
+                                    strategy)
             callback_list.on_train_end(logs)
         return callback_list.history
 
     def _fit_epochs(self, iterator, val, validation_batch_size, validation_freq, initial_epoch,
-                    epochs, callback_list):
+                    epochs, callback_list, strategy):
         """The epoch loop of `fit`; returns the last epoch's logs."""
         run = self._new_run(iterator.arrays[0], reuse_buffers=True)
         val_run = None
         tracker = self._tracker
+        if strategy is not None:
+            strategy.start(self)
+            tracker = strategy.tracker(tracker)
         logs = {}
         for epoch in range(initial_epoch, epochs):
             tracker.reset()
             callback_list.on_epoch_begin(epoch)
             for step, batch in iterator.enumerate_epoch():
                 callback_list.on_train_batch_begin(step)
-                self._train_step(run, tracker, *batch)
+                self._train_step(run, tracker, *batch, strategy)
                 callback_list.on_train_batch_end(step, tracker.logs())
                 if self.stop_training:
                     break
             logs = tracker.logs()
+            if strategy is not None:
+                strategy.average_moving_statistics(self)
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_run = val_run or self._new_run(val[0], reuse_buffers=True)
-                val_logs = self._evaluate_loop(val_run, val, validation_batch_size, callback_list)
+                val_logs = self._evaluate_loop(val_run, val, validation_batch_size, callback_list,
+                                               strategy)
                 logs.update({"val_" + key: value for key, value in val_logs.items()})
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -240,14 +264,18 @@ class Trainer:
         return logs
 
     # ----------------------------------------------------------- evaluate
-    def _evaluate_loop(self, run, arrays, batch_size, callback_list):
+    def _evaluate_loop(self, run, arrays, batch_size, callback_list, strategy=None):
         """The loss and metrics over `arrays` (x, y, sample_weight), on a detached tracker
         published into the model's at the end."""
         tracker = self._tracker.detached()
+        iterator = EpochIterator(*arrays, batch_size=batch_size)
+        if strategy is not None:
+            tracker, iterator = strategy.tracker(tracker), strategy.shard(iterator)
         callback_list.on_test_begin()
-        for step, batch in EpochIterator(*arrays, batch_size=batch_size).enumerate_epoch():
+        for step, batch in iterator.enumerate_epoch():
             callback_list.on_test_batch_begin(step)
-            self._test_step(run, tracker, *batch)
+            if strategy is None or data_parallel.num_samples(batch[0]):  # a share may be empty
+                self._test_step(run, tracker, *batch)
             callback_list.on_test_batch_end(step, tracker.logs())
         logs = tracker.logs()
         tracker.publish(self._tracker)
@@ -275,6 +303,10 @@ class Trainer:
         """
         self._require_compiled("evaluate")
         verbose = _verbosity(verbose)
+        strategy = data_parallel.active()  # None in one process
+        if strategy is not None:
+            callbacks, verbose = strategy.begin(self, "evaluate", {"x": x, "y": y}, callbacks,
+                                                verbose)
         batch_size = data.check_batch_size(batch_size)
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         if steps is not None:
@@ -283,8 +315,9 @@ class Trainer:
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
             steps=data.num_batches(len(x), batch_size))
-        logs = self._evaluate_loop(self._new_run(x, reuse_buffers=True), (x, y, sample_weight),
-                                   batch_size, callback_list)
+        with data_parallel.rank_0_output(strategy):
+            logs = self._evaluate_loop(self._new_run(x, reuse_buffers=True),
+                                       (x, y, sample_weight), batch_size, callback_list, strategy)
         return self._batch_result(logs, return_dict)
 
     @staticmethod
