@@ -270,7 +270,6 @@ class ReducedTracker:
         self.target = target
         self.local = target.detached()
         self._sums = np.zeros((len(target.all), 2))
-        self._logs = None
 
     @property
     def all(self):
@@ -279,28 +278,26 @@ class ReducedTracker:
     def reset(self):
         self.local.reset()
         self.target.reset()
-        self._logs = None
 
     def update(self, loss_value, y_true, y_pred, sample_weight):
         self.local.update(loss_value, y_true, y_pred, sample_weight)
-        self._logs = None
 
     def logs(self):
-        if self._logs is None:
-            from mpi4py import MPI
+        # Every call reduces, also on a rank whose share of the batch was empty: the ranks call
+        # logs() at the same points, so they meet in the same Allreduce.
+        from mpi4py import MPI
 
-            for row, metric in zip(self._sums, self.local.all):
-                mean = _running_mean(metric)
-                row[:] = (mean.total, mean.count) if mean is not None else 0
-            self.comm.Allreduce(MPI.IN_PLACE, self._sums, op=MPI.SUM)
-            failures.progress()
-            for (total, count), metric, mine in zip(self._sums, self.target.all, self.local.all):
-                vars(metric).update(copy.deepcopy(vars(mine)))
-                mean = _running_mean(metric)
-                if mean is not None:  # None: no rank has seen a batch (evaluate with steps=0)
-                    mean.total, mean.count = float(total), float(count)
-            self._logs = self.target.logs()
-        return dict(self._logs)
+        for row, metric in zip(self._sums, self.local.all):
+            mean = _running_mean(metric)
+            row[:] = (mean.total, mean.count) if mean is not None else 0
+        self.comm.Allreduce(MPI.IN_PLACE, self._sums, op=MPI.SUM)
+        failures.progress()
+        for (total, count), metric, mine in zip(self._sums, self.target.all, self.local.all):
+            vars(metric).update(copy.deepcopy(vars(mine)))
+            mean = _running_mean(metric)
+            if mean is not None:  # None: no rank has seen a batch (evaluate with steps=0)
+                mean.total, mean.count = float(total), float(count)
+        return self.target.logs()
 
     def publish(self, target):
         self.target.publish(target)
