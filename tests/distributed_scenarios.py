@@ -317,6 +317,19 @@ def fit_raise_on_rank_1(outdir):
     fit_model(seed=0).fit(x, y, batch_size=4, epochs=50, verbose=0, callbacks=[Fail()])
 
 
+def cli_train(outdir):
+    """`fastconv train --distributed` on a small stand-in for MNIST (tests/test_cli.py's)."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    from test_cli import tiny_digits
+
+    from fastconv import cli
+
+    cli.load_dataset = tiny_digits
+    status = cli.main(["train", "--distributed", "--epochs", "2", "--batch-size", "16",
+                       "--verbose", "2", "--output", str(pathlib.Path(outdir) / "model.keras")])
+    assert status == 0, status
+
+
 def raise_on_rank_1(outdir):
     distributed.barrier()
     if distributed.rank() == 1:

@@ -434,3 +434,12 @@ def test_a_rank_failing_inside_fit_ends_the_job(mpirun, tmp_path, style):
     result, seconds = launch(mpirun, "fit_raise_on_rank_1", tmp_path, style=style)
     assert result.returncode != 0
     assert seconds < 60
+
+
+@pytest.mark.mpi
+def test_the_train_command_runs_on_2_ranks(mpirun, tmp_path):
+    result, _ = launch(mpirun, "cli_train", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("Test accuracy:") == 1 and "per rank, ranks: 2" in result.stdout
+    assert result.stdout.count("Epoch 2/2") == 1
+    assert [path.name for path in tmp_path.iterdir()] == ["model.keras"]
