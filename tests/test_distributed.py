@@ -9,6 +9,7 @@ import importlib.util
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -443,3 +444,23 @@ def test_the_train_command_runs_on_2_ranks(mpirun, tmp_path):
     assert result.stdout.count("Test accuracy:") == 1 and "per rank, ranks: 2" in result.stdout
     assert result.stdout.count("Epoch 2/2") == 1
     assert [path.name for path in tmp_path.iterdir()] == ["model.keras"]
+
+
+@pytest.mark.mpi
+def test_the_example_runs_on_2_ranks(mpirun, tmp_path):
+    data = os.environ.get("FASTCONV_DATA")
+    if not data or not os.path.isdir(os.path.join(data, "mnist")):
+        pytest.skip("set FASTCONV_DATA to a folder holding mnist/")
+    example = HERE.parent / "examples" / "distributed_mnist.py"
+    # without OMP_NUM_THREADS: init() picks the threads from the cores each rank is bound to
+    env = {**{name: value for name, value in os.environ.items() if name != "OMP_NUM_THREADS"},
+           "PYTHONPATH": PACKAGE_PARENT, "OMPI_ALLOW_RUN_AS_ROOT": "1",
+           "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    result = subprocess.run([*mpirun, sys.executable, str(example), "--quick"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Open MPI binds each rank to one of CI's 2 cores; MPICH binds none and the ranks split them
+    assert "2 rank(s), 1 thread(s) each" in result.stdout
+    accuracy = float(re.search(r"test accuracy (\d\.\d+)", result.stdout).group(1))
+    assert accuracy >= 0.6, result.stdout  # 2,000 images, 1 epoch (chance: 0.1)
+    assert list(tmp_path.iterdir()) == []

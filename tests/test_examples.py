@@ -56,6 +56,8 @@ PROGRAMS = {
     "custom_callbacks.py": (True, callbacks_ran),
     "save_and_load.py": (True, saved_and_loaded),
     "benchmark_conv.py": (False, benchmarked),
+    # without a launcher: a 1-rank job (tests/test_distributed.py runs it on 2 ranks)
+    "distributed_mnist.py": (True, accuracy_at_least(0.6)),
 }
 
 
