@@ -293,7 +293,8 @@ class ReducedTracker:
         self.comm.Allreduce(MPI.IN_PLACE, self._sums, op=MPI.SUM)
         failures.progress()
         for (total, count), metric, mine in zip(self._sums, self.target.all, self.local.all):
-            vars(metric).update(copy.deepcopy(vars(mine)))
+            if _running_mean(metric) is None:  # an "accuracy" resolved on the local copy only
+                vars(metric).update(copy.deepcopy(vars(mine)))
             mean = _running_mean(metric)
             if mean is not None:  # None: no rank has seen a batch (evaluate with steps=0)
                 mean.total, mean.count = float(total), float(count)
