@@ -53,6 +53,17 @@ def collectives(outdir):
         assert "same shapes and dtypes" in str(error), error
     else:
         raise AssertionError("allreduce accepted different shapes on the ranks")
+    # allgather: uneven first axes (rank 1 holds none of the float rows), rank order kept
+    rows = np.arange(12.0).reshape(4, 3)[:3] if rank == 0 else np.empty((0, 3))
+    np.testing.assert_array_equal(distributed.allgather(rows), np.arange(9.0).reshape(3, 3))
+    labels = np.array([10 * rank, 10 * rank + 1], dtype=np.int32)
+    assert distributed.allgather(labels).tolist() == [0, 1, 10, 11]
+    try:
+        distributed.allgather(np.zeros((1, 2 + rank)))
+    except ValueError as error:
+        assert "same shape after the first axis" in str(error), error
+    else:
+        raise AssertionError("allgather accepted different row shapes")
     distributed.barrier()
     print(f"rank {rank}: collectives ok", flush=True)
 

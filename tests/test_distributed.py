@@ -136,6 +136,9 @@ def test_1_rank_collectives_are_identities(one_rank):
     distributed.barrier()
     distributed.broadcast_variables([b])
     np.testing.assert_array_equal(b, a)
+    gathered = distributed.allgather(a)
+    assert gathered is not a
+    np.testing.assert_array_equal(gathered, a)
 
 
 def quadrant_batches(steps=3, batch=8):
@@ -198,6 +201,8 @@ def test_a_model_saved_with_it_loads_with_the_plain_optimizer(one_rank, tmp_path
     (lambda: distributed.broadcast(np.ones((3, 3)).T), ValueError, "C-contiguous"),
     (lambda: distributed.broadcast(np.ones(2), root=1), ValueError, r"root.*\[0, 0\]"),
     (lambda: distributed.broadcast_variables([np.ones(2), "w"]), TypeError, "array 1"),
+    (lambda: distributed.allgather(np.float32(1)), TypeError, "expects a NumPy array"),
+    (lambda: distributed.allgather(np.array(1.0)), ValueError, "needs one"),
 ])
 def test_bad_arguments_raise_clear_errors(one_rank, call, error, match):
     with pytest.raises(error, match=match):

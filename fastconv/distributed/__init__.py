@@ -6,11 +6,11 @@ Launch a program with an MPI launcher (`mpirun -n 2 python -m mpi4py train.py`, 
 a launcher; without one the job has one rank and every function here is an identity.
 """
 
-from fastconv.distributed.collectives import allreduce, broadcast, broadcast_variables
+from fastconv.distributed.collectives import allgather, allreduce, broadcast, broadcast_variables
 from fastconv.distributed.optimizer import DistributedOptimizer
 from fastconv.distributed.runtime import barrier, init, is_initialized, rank, size
 
 __all__ = [
-    "init", "is_initialized", "rank", "size", "barrier", "broadcast", "allreduce",
+    "init", "is_initialized", "rank", "size", "barrier", "broadcast", "allreduce", "allgather",
     "broadcast_variables", "DistributedOptimizer",
 ]
