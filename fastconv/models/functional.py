@@ -22,7 +22,7 @@ from fastconv.layers.base import KerasTensor
 from fastconv.layers.core import InputLayer
 from fastconv.models.model import Model
 from fastconv.saving import serialization
-from fastconv.trainers.data_adapters import check_data
+from fastconv.trainers.data_adapters import as_array, check_data
 from fastconv.trainers.data_adapters.structured_data import Columns, by_name
 
 __all__ = ["Functional"]
@@ -203,10 +203,11 @@ class Functional(Model):
         return list(self._output_keys or self.output_names)
 
     def _flat_inputs(self, x, argument="x"):
-        """`x` (one array, a list, or a dict keyed by input names) as the model takes it:
-        one array, or a list in input order."""
-        arrays = by_name(x, self.input_names, argument, keys=self._input_keys or self.input_names)
-        return arrays[0] if len(arrays) == 1 else arrays
+        """`x` (one array or KerasTensor, a list, or a dict keyed by input names) as the
+        model takes it: one value, or a list in input order."""
+        values = by_name(x, self.input_names, argument, keys=self._input_keys or self.input_names,
+                         convert=False)
+        return values[0] if len(values) == 1 else values
 
     def _pack_outputs(self, arrays):
         """The executor's outputs (one array or a list) in the structure of `outputs`."""
@@ -235,14 +236,15 @@ class Functional(Model):
             ValueError: data that does not match the inputs or outputs (named).
         """
         x = self._flat_inputs(x)
+        if isinstance(x, list):
+            x = Columns([as_array(array, f"x[{name!r}]")
+                         for array, name in zip(x, self.input_names)])
         if len(self.outputs) == 1:
             if isinstance(y, dict):
                 y = by_name(y, self.output_names, "y", keys=self._output_keys or self.output_names)[0]
             if isinstance(sample_weight, dict):
                 sample_weight = by_name(sample_weight, self.output_names, "sample_weight",
                                         keys=self._output_keys or self.output_names)[0]
-        if isinstance(x, list):
-            x = Columns(x)
         if len(self.outputs) > 1:
             names = self._loss_output_names()
             if y is not None:

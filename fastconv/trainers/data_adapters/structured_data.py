@@ -50,7 +50,7 @@ def unpack(value):
     return value.arrays if isinstance(value, Columns) else value
 
 
-def by_name(value, names, argument, keys=None, allow_missing=False):
+def by_name(value, names, argument, keys=None, allow_missing=False, convert=True):
     """`value` as one array per name, in `names` order.
 
     Args:
@@ -60,6 +60,7 @@ def by_name(value, names, argument, keys=None, allow_missing=False):
         argument: the argument's name in messages ("x", "y", "sample_weight").
         keys: the dict keys that address the entries, if not `names`.
         allow_missing: whether a dict may leave entries out (None for them).
+        convert: whether to turn the entries into arrays (not for KerasTensors).
 
     Raises:
         ValueError: a list of another length, unknown or missing dict keys.
@@ -89,6 +90,8 @@ def by_name(value, names, argument, keys=None, allow_missing=False):
         raise ValueError(f"The model expects {len(names)} arrays in `{argument}`, one for "
                          f"each of {names}: pass a list in that order or a dict. Received a "
                          f"single {type(value).__name__}.")
+    if not convert:
+        return values
     return [None if v is None else as_array(v, f"{argument}[{name!r}]")
             for v, name in zip(values, names)]
 
