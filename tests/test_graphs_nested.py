@@ -186,3 +186,31 @@ def test_nested_model_threads_keep_separate_runs():
         t.join()
     for r, e in zip(results, expected):
         np.testing.assert_array_equal(r, e)
+
+
+def _bn_base():
+    inputs = keras.Input((4,), dtype="float64")
+    x = layers.BatchNormalization(dtype="float64")(layers.Dense(4, dtype="float64")(inputs))
+    return keras.Model(inputs, x, name="bn_base")
+
+
+@pytest.mark.parametrize("training", [None, False])
+def test_training_fixed_at_a_nested_call(training, tmp_path):
+    """`base(x, training=False)` (the transfer-learning idiom) keeps the nested model in
+    inference mode during `fit`: its BatchNormalization neither uses batch statistics nor
+    updates its moving ones. Without it, it trains as usual."""
+    base = _bn_base()
+    inputs = keras.Input((4,), dtype="float64")
+    outputs = layers.Dense(1, dtype="float64")(base(inputs, training=training))
+    model = keras.Model(inputs, outputs)
+    bn = base.layers[-1]
+    moving = [np.array(w) for w in bn.non_trainable_weights]
+    x, _ = _data(16)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.zeros((16, 1)), epochs=1, verbose=0)
+    changed = any(not np.array_equal(a, b) for a, b in zip(moving, bn.non_trainable_weights))
+    assert changed is (training is None)
+    # The fixed mode survives a save and load.
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded._call_training == model._call_training

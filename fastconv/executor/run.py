@@ -47,8 +47,11 @@ class Run:
                 inputs = [values[p] for p in step.parents]
             else:
                 inputs = values[step.parents[0]]
-            values[step.value] = layer.forward(
-                state, inputs, layer.training_default if training is None else training)
+            if step.training is not None:  # fixed at the call: `base(x, training=False)`
+                mode = step.training
+            else:
+                mode = layer.training_default if training is None else training
+            values[step.value] = layer.forward(state, inputs, mode)
         if len(plan.output_values) == 1:
             return values[plan.output_value]
         return [values[v] for v in plan.output_values]

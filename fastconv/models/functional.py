@@ -173,6 +173,8 @@ class Functional(Model):
         self._set_graph([(node.layer, tuple(position[id(parent)] for parent in node.parents))
                          for node in order[len(self.inputs):]])
         self._output_values = tuple(position[id(t)] for t in self.outputs)
+        fixed = [getattr(node, "call_training", None) for node in order[len(self.inputs):]]
+        self._call_training = tuple(fixed) if any(t is not None for t in fixed) else None
         self.built = True
 
     @property
@@ -300,8 +302,9 @@ class Functional(Model):
     # ----------------------------------------------------------------- config
     def get_config(self):
         """Each layer once, in graph order, with `inbound_nodes`: for each of its calls, the
-        `[layer name, node index, 0]` of the tensors it read; the inputs and outputs as
-        such references (and their dict keys, if they were dicts)."""
+        `[layer name, node index, 0]` of the tensors it read (and `call_training`, the
+        `training` fixed at each call, when one was); the inputs and outputs as such
+        references (and their dict keys, if they were dicts)."""
         entries = {}
         for node in self._nodes:
             entry = entries.get(id(node.layer))
@@ -311,6 +314,11 @@ class Functional(Model):
                 entry["inbound_nodes"] = []
             if node.parents:
                 entry["inbound_nodes"].append([self._reference(p) for p in node.parents])
+                training = getattr(node, "call_training", None)
+                if training is not None or "call_training" in entry:
+                    fixed = entry.setdefault("call_training", [None] * (
+                        len(entry["inbound_nodes"]) - 1))
+                    fixed.append(training)
         config = {
             "name": self.name,
             "trainable": self.trainable,
@@ -348,7 +356,13 @@ class Functional(Model):
                          f"Input layer {layer.name!r:.100} cannot have inbound layers.")
                 calls[layer.name].append(layer.output)
             else:
-                pending.append((layer, _inbound_nodes(entry, index)))
+                nodes = _inbound_nodes(entry, index)
+                training = entry.get("call_training", [None] * len(nodes))
+                _require(isinstance(training, list) and len(training) == len(nodes)
+                         and all(t is None or isinstance(t, bool) for t in training),
+                         f"Layer entry {index}: 'call_training' must hold true, false or null "
+                         "per call.")
+                pending.append((layer, list(zip(nodes, training))))
         # A shared layer's later call may read a layer listed after it: call each layer's
         # next node as soon as the tensors it reads exist, until every node is made.
         while pending:
@@ -356,10 +370,12 @@ class Functional(Model):
             for layer, nodes in pending:
                 made = calls[layer.name]
                 while len(made) < len(nodes) and all(
-                        _available(calls, ref) for ref in nodes[len(made)]):
-                    inputs = [_resolve(calls, ref, f"Layer {layer.name!r:.100}")
-                              for ref in nodes[len(made)]]
-                    made.append(layer(inputs[0] if len(inputs) == 1 else inputs))
+                        _available(calls, ref) for ref in nodes[len(made)][0]):
+                    node, training = nodes[len(made)]
+                    inputs = [_resolve(calls, ref, f"Layer {layer.name!r:.100}") for ref in node]
+                    inputs = inputs[0] if len(inputs) == 1 else inputs
+                    made.append(layer(inputs) if training is None else
+                                layer(inputs, training=training))
                 if len(made) < len(nodes):
                     waiting.append((layer, nodes))
             _require(len(waiting) < len(pending), "Layers "

@@ -70,6 +70,7 @@ class Model(Trainer, Layer):
         self._output_shape = None
         self._graph = []   # [(layer, indices of the values it reads)], value 0 = the input
         self._output_values = None  # the values the model returns (None: the last one)
+        self._call_training = None  # per step, `training` fixed at that call (or None)
         self._plans = {}   # the executor's plans, by input signature (see executor.plan_for)
         self._init_trainer()
         if type(self) is Model:
@@ -315,7 +316,7 @@ class Model(Trainer, Layer):
             raise TypeError(f"Unrecognized arguments in the call to model '{self.name}': {kwargs}")
         flat = self._flat_inputs(inputs, "inputs") if self._structured else inputs
         if any(isinstance(t, KerasTensor) for t in (flat if isinstance(flat, list) else [flat])):
-            return self._call_symbolic(flat)
+            return self._call_symbolic(flat, training)
         if isinstance(flat, list):
             x = [data_adapters.as_array(array, "inputs") for array in flat]
         else:
@@ -325,8 +326,10 @@ class Model(Trainer, Layer):
         outputs = run.forward(x, training=None if training is None else bool(training))
         return self._pack_outputs(outputs)
 
-    def _call_symbolic(self, inputs):
-        """The KerasTensor of this model applied to `inputs` in an outer graph."""
+    def _call_symbolic(self, inputs, training=None):
+        """The KerasTensor of this model applied to `inputs` in an outer graph; a `training`
+        given here holds for this call whatever the outer model's mode (as Keras: a frozen
+        base called with `training=False` keeps its BatchNormalization in inference)."""
         tensors = inputs if isinstance(inputs, list) else [inputs]
         if not all(isinstance(t, KerasTensor) for t in tensors):
             raise ValueError(f"Model '{self.name}' was called on a mix of KerasTensors and "
@@ -339,7 +342,9 @@ class Model(Trainer, Layer):
                 f"{self.name}.outputs])`).")
         shapes = [t.shape for t in tensors]
         output_shape = self.build_for(shapes if isinstance(inputs, list) else shapes[0])
-        return KerasTensor(output_shape, self._output_dtype().name, self, parent=inputs)
+        tensor = KerasTensor(output_shape, self._output_dtype().name, self, parent=inputs)
+        tensor.call_training = None if training is None else bool(training)
+        return tensor
 
     def build_for(self, input_shape):
         """Builds the model for `input_shape` if needed, checks it, returns the output shape
