@@ -106,6 +106,14 @@ def test_one_training_step_follows_the_finite_difference_gradient():
         np.testing.assert_allclose(after, before - 0.1 * g, rtol=1e-6, atol=1e-10)
 
 
+def test_shapes_and_names_of_several_inputs_and_outputs():
+    model = _two_in_two_out()
+    assert model.input_shape == [(None, 4), (None, 2)]
+    assert model.output_shape == [(None, 3), (None, 1)]
+    assert model.input_names == ["image", "meta"] and model.output_names == ["cls", "reg"]
+    assert model.input == model.inputs and len(model.outputs) == 2
+
+
 def test_dict_inputs_and_outputs():
     model = _two_in_two_out(structure="dict")
     assert isinstance(model.input, dict) and set(model.input) == {"image", "meta"}

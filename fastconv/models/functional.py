@@ -163,9 +163,12 @@ class Functional(Model):
 
     def build(self, input_shape=None):
         """The layers were built when they were called on the graph's tensors."""
-        self._input_shape = (None,) + tuple(self.inputs[0].shape[1:])
-        self._output_shape = (None,) + tuple(self.outputs[0].shape[1:])
-        self._batch_input_shape = self._input_shape  # a built model fixes a Sequential's input
+        inputs = [(None,) + tuple(t.shape[1:]) for t in self.inputs]
+        outputs = [(None,) + tuple(t.shape[1:]) for t in self.outputs]
+        self._input_shape = inputs[0] if len(inputs) == 1 else inputs  # Keras: a list for several
+        self._output_shape = outputs[0] if len(outputs) == 1 else outputs
+        if len(inputs) == 1:  # a built single-input model fixes a Sequential's input
+            self._batch_input_shape = self._input_shape
         self.dtype = self._input_dtype().name  # ... and its dtype
         input_ids = {id(t) for t in self.inputs}
         order = list(self.inputs) + [node for node in self._nodes if id(node) not in input_ids]

@@ -330,7 +330,13 @@ class Model(Trainer, Layer):
         """The KerasTensor of this model applied to `inputs` in an outer graph; a `training`
         given here holds for this call whatever the outer model's mode (as Keras: a frozen
         base called with `training=False` keeps its BatchNormalization in inference)."""
+        multiple = getattr(self, "multiple_inputs", False)
+        if isinstance(inputs, list) and len(inputs) == 1 and not multiple:
+            inputs = inputs[0]
         tensors = inputs if isinstance(inputs, list) else [inputs]
+        if isinstance(inputs, list) != multiple:
+            raise ValueError(f"Model '{self.name}' expects {len(self.inputs or [1])} input(s), "
+                             f"but it was called on {len(tensors)}.")
         if not all(isinstance(t, KerasTensor) for t in tensors):
             raise ValueError(f"Model '{self.name}' was called on a mix of KerasTensors and "
                              "arrays; pass all symbolic inputs (functional API) or all arrays.")
@@ -384,8 +390,7 @@ class Model(Trainer, Layer):
         run = getattr(state, "run", None)
         if run is None or run.plan is not plan:
             # Reuse buffers exactly when the outer run does (its loops, not eager calls).
-            run = state.run = Run(plan, reuse_buffers=state.buffer("run", (0,), np.uint8)
-                                  is not None)
+            run = state.run = Run(plan, reuse_buffers=state.reuses_buffers)
         return run.forward(inputs, training)
 
     def grad(self, state, dy):
