@@ -222,3 +222,23 @@ def test_multi_input_model_nests_in_another_graph():
     before = single.get_weights()
     outer.fit([image, meta], np.zeros((10, 2)), epochs=1, verbose=0)
     assert any(not np.array_equal(u, v) for u, v in zip(before, single.get_weights()))
+
+
+def test_batch_methods_and_validation_data_with_several_inputs_and_outputs():
+    model = _two_in_two_out(structure="dict")
+    model.compile(optimizer="sgd", loss={"class": "sparse_categorical_crossentropy",
+                                          "value": "mse"})
+    image, meta, labels, values = _data()
+    x, y = {"image": image, "meta": meta}, {"class": labels, "value": values}
+    first = model.train_on_batch(x, y, return_dict=True)
+    assert set(first) == {"loss", "class_loss", "value_loss"}
+    tested = model.test_on_batch(x, y, return_dict=True)
+    assert tested["loss"] < first["loss"]  # one SGD step on the same batch lowered it
+    out = model.predict_on_batch(x)
+    np.testing.assert_allclose(out["value"], model.predict(x)["value"], rtol=1e-12)
+    history = model.fit(x, y, validation_data=(x, y), epochs=1, verbose=0)
+    assert history.history["val_loss"][0] == pytest.approx(
+        model.evaluate(x, y, verbose=0)[0], rel=1e-12)
+    assert model.evaluate(x, y, steps=1, batch_size=4, verbose=0)[0] == pytest.approx(
+        model.evaluate({"image": image[:4], "meta": meta[:4]},
+                       {"class": labels[:4], "value": values[:4]}, verbose=0)[0])
