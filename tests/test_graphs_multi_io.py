@@ -205,8 +205,8 @@ def test_data_and_compile_errors():
         model.fit([image, meta], {"cls": labels}, verbose=0)
     with pytest.raises(ValueError, match="class_weight"):
         model.fit([image, meta], [labels, values], class_weight={0: 2.0}, verbose=0)
-    with pytest.raises(NotImplementedError, match="2 outputs"):
-        model([keras.Input((4,)), keras.Input((2,))])
+    with pytest.raises(ValueError, match="expects 2 arrays in `inputs`"):
+        model(keras.Input((4,)))
 
 
 def test_multi_input_model_nests_in_another_graph():

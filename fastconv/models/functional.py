@@ -13,12 +13,14 @@ order, as Keras's `tree.flatten`); data for them is matched by position or by na
 (the dict keys, else the Input names for inputs and the output layer names for
 outputs). A layer called at several places (a shared layer) is one layer with one
 set of weights and one executor step per call; the gradients of its calls add up.
-A model called on KerasTensors is one such layer (it must have one output).
+A model called on KerasTensors is one such layer; a model with several outputs gives one
+tensor per output, all from one call (one executor step, whose outputs `_OutputOf` steps
+read).
 """
 
 import numpy as np
 
-from fastconv.layers.base import KerasTensor
+from fastconv.layers.base import KerasTensor, Layer
 from fastconv.layers.core import InputLayer
 from fastconv.models.model import Model
 from fastconv.saving import serialization
@@ -45,6 +47,37 @@ def _flatten(value, name):
                 f"tensor, a list or a dict. Received: {name}={value!r}"
             )
     return tensors, keys
+
+
+def _call_outputs(tensor):
+    """The tensors made by the call that made `tensor` (several for a model with several
+    outputs), in output order."""
+    return getattr(tensor, "call_outputs", None) or [tensor]
+
+
+class _OutputOf(Layer):
+    """One output of a model with several outputs called in the graph: an executor step
+    that reads it from the call's list of outputs (not one of the model's layers).
+
+    Args:
+        index: the output's position.
+    """
+
+    def __init__(self, index):
+        super().__init__(name=f"output_of_{index}")
+        self.index = index
+
+    def forward(self, state, inputs, training):
+        state.count = len(inputs)
+        return inputs[self.index]
+
+    def grad(self, state, dy):
+        grads = [None] * state.count
+        grads[self.index] = dy
+        return grads
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[self.index])
 
 
 def _map_graph(inputs, outputs):
@@ -144,12 +177,15 @@ class Functional(Model):
                 raise ValueError(f"`inputs` must be tensors returned by `fastconv.Input`. "
                                  f"Received {tensor!r} (made by layer '{tensor.layer.name}').")
         self._nodes = _map_graph(self.inputs, self.outputs)
-        # Keras's node index: which call of its layer, within this model, made a tensor.
+        # Keras's node index: which call of its layer, within this model, made a tensor (the
+        # tensors of one call of a model with several outputs share it).
         self._node_index, calls = {}, {}
         for tensor in self.inputs + self._nodes:
             if id(tensor) not in self._node_index:
-                self._node_index[id(tensor)] = calls.get(id(tensor.layer), 0)
-                calls[id(tensor.layer)] = self._node_index[id(tensor)] + 1
+                index = calls.get(id(tensor.layer), 0)
+                for t in _call_outputs(tensor):
+                    self._node_index[id(t)] = index
+                calls[id(tensor.layer)] = index + 1
         layers = {id(t.layer): t.layer for t in self.inputs if t not in self._nodes}
         layers.update((id(node.layer), node.layer) for node in self._nodes)
         self._layers = list(layers.values())
@@ -170,13 +206,25 @@ class Functional(Model):
         if len(inputs) == 1:  # a built single-input model fixes a Sequential's input
             self._batch_input_shape = self._input_shape
         self.dtype = self._input_dtype().name  # ... and its dtype
-        input_ids = {id(t) for t in self.inputs}
-        order = list(self.inputs) + [node for node in self._nodes if id(node) not in input_ids]
-        position = {id(tensor): index for index, tensor in enumerate(order)}
-        self._set_graph([(node.layer, tuple(position[id(parent)] for parent in node.parents))
-                         for node in order[len(self.inputs):]])
+        # The executor's graph: the inputs are values 0 .. k - 1, then one step per call; a
+        # call of a model with several outputs is one step whose value is their list, and
+        # an `_OutputOf` step per output tensor the graph reads.
+        position = {id(t): index for index, t in enumerate(self.inputs)}
+        graph, fixed, call_values = [], [], {}
+        for node in self._nodes:
+            if id(node) in position:
+                continue
+            first = _call_outputs(node)[0]
+            if id(first) not in call_values:
+                graph.append((node.layer, tuple(position[id(p)] for p in node.parents)))
+                fixed.append(getattr(node, "call_training", None))
+                call_values[id(first)] = len(self.inputs) + len(graph) - 1
+            if hasattr(node, "call_outputs"):
+                graph.append((_OutputOf(node.output_index), (call_values[id(first)],)))
+                fixed.append(None)
+            position[id(node)] = len(self.inputs) + len(graph) - 1
+        self._set_graph(graph)
         self._output_values = tuple(position[id(t)] for t in self.outputs)
-        fixed = [getattr(node, "call_training", None) for node in order[len(self.inputs):]]
         self._call_training = tuple(fixed) if any(t is not None for t in fixed) else None
         self.built = True
 
@@ -293,10 +341,13 @@ class Functional(Model):
                 consumers[id(parent)] = consumers.get(id(parent), 0) + 1
         if chain and all(count == 1 for count in consumers.values()):
             return None
-        connections = {}
+        connections, listed = {}, set()
         for node in self._nodes:
-            inbound = ", ".join(f"{p.layer.name}[{self._node_index[id(p)]}][0]"
-                                for p in node.parents)
+            if id(_call_outputs(node)[0]) in listed:
+                continue  # another output of a call already listed
+            listed.add(id(_call_outputs(node)[0]))
+            inbound = ", ".join(f"{p.layer.name}[{self._node_index[id(p)]}]"
+                                f"[{getattr(p, 'output_index', 0)}]" for p in node.parents)
             if inbound:
                 previous = connections.get(node.layer.name)
                 connections[node.layer.name] = f"{previous}, {inbound}" if previous else inbound
@@ -305,11 +356,14 @@ class Functional(Model):
     # ----------------------------------------------------------------- config
     def get_config(self):
         """Each layer once, in graph order, with `inbound_nodes`: for each of its calls, the
-        `[layer name, node index, 0]` of the tensors it read (and `call_training`, the
-        `training` fixed at each call, when one was); the inputs and outputs as such
-        references (and their dict keys, if they were dicts)."""
-        entries = {}
+        `[layer name, node index, tensor index]` of the tensors it read (and
+        `call_training`, the `training` fixed at each call, when one was); the inputs and
+        outputs as such references (and their dict keys, if they were dicts)."""
+        entries, listed = {}, set()
         for node in self._nodes:
+            if id(_call_outputs(node)[0]) in listed:
+                continue  # another output of a call already listed
+            listed.add(id(_call_outputs(node)[0]))
             entry = entries.get(id(node.layer))
             if entry is None:
                 entry = entries[id(node.layer)] = serialization.serialize_layer(node.layer)
@@ -336,7 +390,8 @@ class Functional(Model):
         return config
 
     def _reference(self, tensor):
-        return [tensor.layer.name, self._node_index[id(tensor)], 0]
+        return [tensor.layer.name, self._node_index[id(tensor)],
+                getattr(tensor, "output_index", 0)]
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -377,8 +432,10 @@ class Functional(Model):
                     node, training = nodes[len(made)]
                     inputs = [_resolve(calls, ref, f"Layer {layer.name!r:.100}") for ref in node]
                     inputs = inputs[0] if len(inputs) == 1 else inputs
-                    made.append(layer(inputs) if training is None else
-                                layer(inputs, training=training))
+                    result = (layer(inputs) if training is None else
+                              layer(inputs, training=training))
+                    # A model with several outputs returns their list (or dict, in flat order).
+                    made.append(list(result.values()) if isinstance(result, dict) else result)
                 if len(made) < len(nodes):
                     waiting.append((layer, nodes))
             _require(len(waiting) < len(pending), "Layers "
@@ -410,7 +467,7 @@ class Functional(Model):
 
 
 def _inbound_nodes(entry, index):
-    """The entry's calls, each a list of `[layer name, node index, 0]` references."""
+    """The entry's calls, each a list of `[layer name, node index, tensor index]` references."""
     if "inbound_nodes" in entry:
         nodes = entry["inbound_nodes"]
         _require(isinstance(nodes, list) and nodes and all(
@@ -435,19 +492,25 @@ def _available(calls, reference):
 
 
 def _resolve(calls, reference, where):
-    """The KerasTensor a `[layer name, node index, 0]` reference (or a bare name) means."""
+    """The KerasTensor a `[layer name, node index, tensor index]` reference (or a bare name)
+    means (the tensor index picks an output of a model with several)."""
     if isinstance(reference, str):
         reference = [reference, 0, 0]
     _require(isinstance(reference, list) and len(reference) == 3
-             and isinstance(reference[0], str) and isinstance(reference[1], int)
-             and not isinstance(reference[1], bool),
-             f"{where}: a tensor reference must be [layer name, node index, 0]. "
+             and isinstance(reference[0], str)
+             and all(isinstance(i, int) and not isinstance(i, bool) for i in reference[1:]),
+             f"{where}: a tensor reference must be [layer name, node index, tensor index]. "
              f"Received: {reference!r:.200}")
-    name, node = reference[0], reference[1]
+    name, node, index = reference
     tensors = calls.get(name, [])
     _require(0 <= node < len(tensors),
              f"{where} reads {name!r:.100} call {node}, which is unknown or comes later.")
-    return tensors[node]
+    made = tensors[node]
+    outputs = made if isinstance(made, list) else [made]
+    _require(0 <= index < len(outputs),
+             f"{where} reads output {index} of {name!r:.100} call {node}, which has "
+             f"{len(outputs)}.")
+    return outputs[index]
 
 
 def _require(condition, message):

@@ -340,17 +340,22 @@ class Model(Trainer, Layer):
         if not all(isinstance(t, KerasTensor) for t in tensors):
             raise ValueError(f"Model '{self.name}' was called on a mix of KerasTensors and "
                              "arrays; pass all symbolic inputs (functional API) or all arrays.")
-        if len(self._output_values or ()) > 1:
-            raise NotImplementedError(
-                f"Model '{self.name}' has {len(self._output_values)} outputs: fastconv can "
-                "call only single-output models on KerasTensors. Build the outer model from "
-                f"`{self.name}.outputs` instead (e.g. `Model(inputs, [f(t) for t in "
-                f"{self.name}.outputs])`).")
         shapes = [t.shape for t in tensors]
         output_shape = self.build_for(shapes if isinstance(inputs, list) else shapes[0])
-        tensor = KerasTensor(output_shape, self._output_dtype().name, self, parent=inputs)
-        tensor.call_training = None if training is None else bool(training)
-        return tensor
+        training = None if training is None else bool(training)
+        if len(self._output_values or ()) < 2:
+            tensor = KerasTensor(output_shape, self._output_dtype().name, self, parent=inputs)
+            tensor.call_training = training
+            return tensor
+        # Several outputs: one tensor each, all of one call (`call_outputs`), in the
+        # structure of the model's outputs.
+        outputs = [KerasTensor(shape, t.dtype, self, parent=inputs)
+                   for shape, t in zip(output_shape, self.outputs)]
+        for index, tensor in enumerate(outputs):
+            tensor.call_training = training
+            tensor.output_index = index
+            tensor.call_outputs = outputs
+        return self._pack_outputs(outputs)
 
     def build_for(self, input_shape):
         """Builds the model for `input_shape` if needed, checks it, returns the output shape

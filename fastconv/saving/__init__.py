@@ -23,7 +23,7 @@ Entries (no others are allowed):
     A Sequential config is ``{"name", "trainable", "layers": [{"class_name",
     "config"}]}`` (InputLayer first); a functional config lists each layer
     once and adds, per layer, ``"name"`` and ``"inbound_nodes"`` (for each call
-    of the layer, the ``[layer name, node index, 0]`` of the tensors it read;
+    of the layer, the ``[layer name, node index, tensor index]`` of the tensors it read;
     files of fastconv 0.1 give ``"inbound_layers"``, names, instead), and
     ``"input_layers"`` / ``"output_layers"`` (such references; with
     ``"input_keys"`` / ``"output_keys"`` when they were dicts). A nested model
