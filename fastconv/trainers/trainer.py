@@ -85,7 +85,9 @@ class Trainer:
         """The loss weight (a list of them for several outputs)."""
         if self._compiled_loss is None:
             return 1.0
-        return getattr(self._compiled_loss, "weight", None) or self._compiled_loss.weights
+        if isinstance(self._compiled_loss, compile_utils.MultiOutputLoss):
+            return list(self._compiled_loss.weights)
+        return self._compiled_loss.weight
 
     @property
     def metrics(self):
