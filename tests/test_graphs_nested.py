@@ -274,3 +274,18 @@ def test_model_with_dict_outputs_called_in_a_graph_returns_a_dict():
     assert set(tensors) == {"a", "b"} and tensors["b"].shape == (None, 1)
     with pytest.raises(ValueError, match="2 outputs"):
         keras.Sequential([_two_outputs()])
+
+
+def test_training_fixed_at_a_layer_call_in_a_graph():
+    """`Dropout(0.5)(x, training=True)` drops at inference too; `training=False` never."""
+    inputs = keras.Input((200,))
+    always = layers.Dropout(0.5, seed=1)(inputs, training=True)
+    never = layers.Dropout(0.5, seed=1)(inputs, training=False)
+    model = keras.Model(inputs, [always, never])
+    x = np.ones((2, 200), "float32")
+    dropped, kept = model.predict(x)
+    assert 0.3 < np.mean(dropped == 0) < 0.7
+    np.testing.assert_array_equal(kept, x)
+    model.compile(optimizer="sgd", loss=["mse", "mse"])
+    logs = model.evaluate(x, [x, x], return_dict=True, verbose=0)
+    assert logs[model.output_names[1] + "_loss"] == 0.0 < logs[model.output_names[0] + "_loss"]

@@ -402,7 +402,10 @@ class Layer:
             raise TypeError(f"Unrecognized arguments in the call to layer '{self.name}': {kwargs}")
         if isinstance(inputs, KerasTensor):
             output_shape = self.build_for(inputs.shape)
-            return KerasTensor(output_shape, self.dtype, self, parent=inputs)
+            tensor = KerasTensor(output_shape, self.dtype, self, parent=inputs)
+            # As Keras: `training` given at a symbolic call holds for that call in the model.
+            tensor.call_training = None if training is None else bool(training)
+            return tensor
         inputs = self.cast_input(inputs)
         self.build_for(inputs.shape)
         return self.call(inputs, training=self.resolve_training(training))
