@@ -301,7 +301,7 @@ class Functional(Model):
         if len(self.outputs) > 1:
             names = self._loss_output_names()
             if y is not None:
-                y = Columns(by_name(y, names, "y", allow_missing=True))
+                y = Columns(self._targets_by_output(y, names))
             if sample_weight is not None:
                 if isinstance(sample_weight, (list, tuple, dict)):
                     sample_weight = by_name(sample_weight, names, "sample_weight",
@@ -329,6 +329,19 @@ class Functional(Model):
             self._compiled_loss.check_targets(
                 y.arrays, [(len(y),) + tuple(t.shape[1:]) for t in self.outputs])
         return x, y, sample_weight
+
+    def _targets_by_output(self, y, names):
+        """`y` as one array (or None) per output. As Keras, when only some outputs have a
+        loss, a list (or one array) may hold the targets of those outputs only."""
+        active = self._compiled_loss.active
+        if len(active) < len(names) and not isinstance(y, dict) and (
+                not isinstance(y, (list, tuple)) or len(y) == len(active)):
+            given = by_name(y, [names[i] for i in active], "y")
+            targets = [None] * len(names)
+            for i, array in zip(active, given):
+                targets[i] = array
+            return targets
+        return by_name(y, names, "y", allow_missing=True)
 
     # ---------------------------------------------------------------- summary
     def _summary_connections(self):
