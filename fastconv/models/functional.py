@@ -186,7 +186,8 @@ class Functional(Model):
                 for t in _call_outputs(tensor):
                     self._node_index[id(t)] = index
                 calls[id(tensor.layer)] = index + 1
-        layers = {id(t.layer): t.layer for t in self.inputs if t not in self._nodes}
+        reached = {id(node) for node in self._nodes}
+        layers = {id(t.layer): t.layer for t in self.inputs if id(t) not in reached}
         layers.update((id(node.layer), node.layer) for node in self._nodes)
         self._layers = list(layers.values())
         self.multiple_inputs = len(self.inputs) > 1
