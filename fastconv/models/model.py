@@ -17,6 +17,7 @@ import numpy as np
 
 from fastconv import backend, saving
 from fastconv.executor import Run, plan_for
+from fastconv.layers import weight_penalties
 from fastconv.layers.base import KerasTensor, Layer
 from fastconv.layers.core import InputLayer
 from fastconv.models import summary
@@ -142,6 +143,13 @@ class Model(Trainer, Layer):
         self._trainable = bool(value)
         for layer in self._chain:
             layer.trainable = self._trainable
+
+    @property
+    def losses(self):
+        """The regularization penalties (floats), as Keras's `model.losses`: every layer's
+        weight penalties, then the activity penalties of the last `model(x)` call."""
+        return (weight_penalties.all_weight_losses(self._chain)
+                + list(getattr(self, "_activity_losses", ())))
 
     @property
     def trainable_weights(self):
@@ -324,6 +332,7 @@ class Model(Trainer, Layer):
         self._check_input(x)
         run = Run(plan_for(self, structured_data.signature(x), self.loss))
         outputs = run.forward(x, training=None if training is None else bool(training))
+        self._activity_losses = weight_penalties.activity_losses(run.states)
         return self._pack_outputs(outputs)
 
     def _call_symbolic(self, inputs, training=None):
@@ -396,7 +405,13 @@ class Model(Trainer, Layer):
         if run is None or run.plan is not plan:
             # Reuse buffers exactly when the outer run does (its loops, not eager calls).
             run = state.run = Run(plan, reuse_buffers=state.reuses_buffers)
-        return run.forward(inputs, training)
+        outputs = run.forward(inputs, training)
+        # The activity penalties of the inner layers join the outer run's loss (their
+        # gradients the inner run's backward pass adds).
+        inner = weight_penalties.activity_losses(run.states)
+        if inner:
+            state.activity_loss = sum(inner)
+        return outputs
 
     def grad(self, state, dy):
         """dL/dinputs of the forward pass that filled `state`; sets `state.grads` aligned

@@ -6,6 +6,7 @@ the compiled kernels with the GIL released, and returns new C-contiguous arrays.
 """
 
 from fastconv.ops.conv2d import conv2d, conv2d_backward
+from fastconv.ops.conv2d_transpose import conv2d_transpose, conv2d_transpose_backward
 from fastconv.ops.activation import relu_backward
 from fastconv.ops.matmul import matmul
 from fastconv.ops.optim import adam_update
@@ -19,6 +20,8 @@ from fastconv.ops.pool2d import (
 __all__ = [
     "conv2d",
     "conv2d_backward",
+    "conv2d_transpose",
+    "conv2d_transpose_backward",
     "max_pool2d",
     "max_pool2d_backward",
     "avg_pool2d",
