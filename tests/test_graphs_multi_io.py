@@ -289,3 +289,28 @@ def test_training_guide_multi_output_section_with_dense_branches():
               verbose=0)
     for before, after in zip(score_head, model.get_layer("score_output").get_weights()):
         np.testing.assert_array_equal(before, after)
+
+
+def test_fit_from_a_generator_of_dict_batches():
+    """Batches from a generator, as `(x dict, y dict)`: matched by name as array data is,
+    with the same result as the arrays themselves."""
+    image, meta, labels, values = _data(12)
+
+    def batches():
+        for start in range(0, 12, 4):
+            part = slice(start, start + 4)
+            yield ({"meta": meta[part], "image": image[part]},
+                   {"cls": labels[part], "reg": values[part]})
+
+    results = []
+    for source in ("arrays", "generator"):
+        model = _two_in_two_out()
+        model.set_weights([np.full_like(w, 0.1) for w in model.get_weights()])
+        model.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy", "mse"])
+        if source == "arrays":
+            model.fit([image, meta], [labels, values], batch_size=4, shuffle=False, verbose=0)
+        else:
+            model.fit(batches(), shuffle=False, verbose=0)
+        results.append(model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

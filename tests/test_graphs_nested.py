@@ -289,3 +289,30 @@ def test_training_fixed_at_a_layer_call_in_a_graph():
     model.compile(optimizer="sgd", loss=["mse", "mse"])
     logs = model.evaluate(x, [x, x], return_dict=True, verbose=0)
     assert logs[model.output_names[1] + "_loss"] == 0.0 < logs[model.output_names[0] + "_loss"]
+
+
+def test_penalties_inside_a_nested_model_count_as_flat_ones():
+    """Weight and activity regularizers on the layers of a nested model: the same loss and
+    the same weights after a step as the same layers laid out flat."""
+    def block():
+        return [layers.Dense(5, activation="relu", dtype="float64",
+                             kernel_regularizer=keras.regularizers.L2(0.01),
+                             activity_regularizer=keras.regularizers.L1(0.02)),
+                layers.Dense(3, dtype="float64")]
+
+    inner_layers = block()
+    inner_in = keras.Input((4,), dtype="float64")
+    inner = keras.Model(inner_in, inner_layers[1](inner_layers[0](inner_in)))
+    nested = keras.Sequential([keras.Input((4,), dtype="float64"), inner,
+                               layers.Softmax(dtype="float64")])
+    flat = keras.Sequential([keras.Input((4,), dtype="float64")] + block()
+                            + [layers.Softmax(dtype="float64")])
+    flat.set_weights(nested.get_weights())
+    x, y = _data()
+    logs = []
+    for model in (nested, flat):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        logs.append(model.fit(x, y, batch_size=6, epochs=2, shuffle=False, verbose=0).history)
+    assert logs[0]["loss"] == pytest.approx(logs[1]["loss"], rel=1e-12)
+    for a, b in zip(nested.get_weights(), flat.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
