@@ -234,6 +234,9 @@ def test_model_with_several_outputs_called_in_a_graph(use):
     outputs = layers.add([first, tail], dtype="float64") if use == "both" else tail
     model = keras.Model(inputs, outputs)
     assert len([step for step in model._graph if step[0] is two]) == 1
+    lines = []
+    model.summary(print_fn=lines.append, line_length=120)
+    assert "two (Functional)" in lines[0] and "[(None, 3), (None, 2)]" in lines[0]
     x, _ = _data(6)
     y = np.random.default_rng(3).normal(size=(6, 3))
     p, q = two.predict(x)

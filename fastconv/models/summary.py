@@ -88,6 +88,9 @@ def _rule(chars, widths):
 
 
 def _format_shape(shape):
+    """`(None, 3)`; a list of shapes (several outputs) as Keras: `[(None, 3), (None, 2)]`."""
+    if isinstance(shape, list):
+        return "[" + ", ".join(_format_shape(s) for s in shape) + "]"
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
