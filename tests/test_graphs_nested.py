@@ -319,3 +319,19 @@ def test_penalties_inside_a_nested_model_count_as_flat_ones():
     assert logs[0]["loss"] == pytest.approx(logs[1]["loss"], rel=1e-12)
     for a, b in zip(nested.get_weights(), flat.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+
+
+def test_summary_expands_nested_models_on_request():
+    base = _mlp("base")
+    inputs = keras.Input((4,), dtype="float64")
+    model = keras.Model(inputs, layers.add([base(inputs), layers.Dense(3, dtype="float64",
+                                                                       name="side")(inputs)]))
+    lines = []
+    model.summary(print_fn=lines.append, line_length=120)
+    assert "└ " not in lines[0]
+    model.summary(print_fn=lines.append, line_length=120, expand_nested=True)
+    rows = [line for line in lines[1].splitlines() if "└ " in line]
+    assert len(rows) == 3  # the nested Input and two Dense layers, below the model's row
+    assert lines[1].index("base (Functional)") < lines[1].index("└ ") < lines[1].index("side")
+    dense = base.layers[1].name
+    assert f"{base.layers[0].name}[0][0]" in next(r for r in rows if dense in r)

@@ -404,15 +404,15 @@ class Functional(Model):
         return adapter, None, None, validation_data
 
     # ---------------------------------------------------------------- summary
-    def _summary_connections(self):
-        """{layer name: "parent[node][0], ..."} when the graph is not a chain (Keras's
-        "Connected to" column), else None."""
+    def _summary_connections(self, chains_too=False):
+        """{layer name: "parent[node][0], ..."} (Keras's "Connected to" column) when the
+        graph is not a chain or `chains_too`, else None."""
         chain = all(len(node.parents) <= 1 for node in self._nodes)
         consumers = {}
         for node in self._nodes:
             for parent in node.parents:
                 consumers[id(parent)] = consumers.get(id(parent), 0) + 1
-        if chain and all(count == 1 for count in consumers.values()):
+        if chain and all(count == 1 for count in consumers.values()) and not chains_too:
             return None
         connections, listed = {}, set()
         for node in self._nodes:
