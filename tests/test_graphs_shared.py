@@ -172,3 +172,39 @@ def test_feature_extraction_from_a_functional_model_shares_weights():
     # The features model's outputs include an Input: returned as given (cast).
     both = keras.Model(base.input, [base.input, base.output])
     np.testing.assert_array_equal(both.predict(data)[0], data)
+
+
+def test_a_shared_nested_model_sums_the_gradients_of_its_calls(tmp_path):
+    """A siamese network whose tower is a Sequential called on both inputs: one SGD step
+    equals float64 finite differences; the model saves and loads with both calls."""
+    tower = keras.Sequential([keras.Input((3,), dtype="float64"),
+                              layers.Dense(4, activation="tanh", dtype="float64")], name="tower")
+    a, b = keras.Input((3,), dtype="float64"), keras.Input((3,), dtype="float64")
+    diff = layers.subtract([tower(a), tower(b)], dtype="float64")
+    model = keras.Model([a, b], layers.Dense(1, dtype="float64")(diff))
+    model.compile(optimizer=keras.optimizers.SGD(0.2), loss="mse")
+    rng = np.random.default_rng(4)
+    x1, x2, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 3)), rng.normal(size=(5, 1))
+    start = model.get_weights()
+    assert len(start) == 4
+
+    def loss(weights):
+        model.set_weights(weights)
+        return np.mean((model.predict([x1, x2]) - y) ** 2)
+
+    numeric = []
+    for k, w in enumerate(start):
+        g = np.zeros_like(w)
+        for i in np.ndindex(w.shape):
+            plus, minus = [np.array(v) for v in start], [np.array(v) for v in start]
+            plus[k][i] += 1e-6
+            minus[k][i] -= 1e-6
+            g[i] = (loss(plus) - loss(minus)) / 2e-6
+        numeric.append(g)
+    model.set_weights(start)
+    model.fit([x1, x2], y, batch_size=5, epochs=1, shuffle=False, verbose=0)
+    for after, before, g in zip(model.get_weights(), start, numeric):
+        np.testing.assert_allclose(after, before - 0.2 * g, rtol=1e-6, atol=1e-10)
+    model.save(tmp_path / "siamese.keras")
+    loaded = keras.models.load_model(tmp_path / "siamese.keras")
+    np.testing.assert_array_equal(loaded.predict([x1, x2]), model.predict([x1, x2]))
