@@ -314,3 +314,39 @@ def test_fit_from_a_generator_of_dict_batches():
         results.append(model.get_weights())
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_an_output_that_also_feeds_another_output():
+    """outputs = [p, q(p)] with a crossentropy on the softmax p: p's gradient is its loss's
+    plus what flows back from q, so the softmax is not fused; one SGD step equals finite
+    differences."""
+    inputs = keras.Input((4,), dtype="float64")
+    p = layers.Dense(3, activation="softmax", dtype="float64", name="p")(inputs)
+    q = layers.Dense(2, dtype="float64", name="q")(p)
+    model = keras.Model(inputs, [p, q])
+    model.compile(optimizer=keras.optimizers.SGD(0.3),
+                  loss=["sparse_categorical_crossentropy", "mse"], loss_weights=[1.0, 0.5])
+    image, _, labels, _ = _data(6)
+    targets = np.random.default_rng(5).normal(size=(6, 2))
+    assert model._new_run(image, reuse_buffers=False).plan.fused_outputs == (False, False)
+    start = model.get_weights()
+
+    def loss(weights):
+        model.set_weights(weights)
+        probs, pred = model.predict(image)
+        return (np.mean(-np.log(probs[np.arange(6), labels]))
+                + 0.5 * np.mean((pred - targets) ** 2))
+
+    numeric = []
+    for k, w in enumerate(start):
+        g = np.zeros_like(w)
+        for i in np.ndindex(w.shape):
+            plus, minus = [np.array(v) for v in start], [np.array(v) for v in start]
+            plus[k][i] += 1e-6
+            minus[k][i] -= 1e-6
+            g[i] = (loss(plus) - loss(minus)) / 2e-6
+        numeric.append(g)
+    model.set_weights(start)
+    model.fit(image, [labels, targets], batch_size=6, epochs=1, shuffle=False, verbose=0)
+    for after, before, g in zip(model.get_weights(), start, numeric):
+        np.testing.assert_allclose(after, before - 0.3 * g, rtol=1e-6, atol=1e-10)
