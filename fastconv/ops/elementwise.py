@@ -128,8 +128,7 @@ def divide(x1, x2):
         array([1.5, 2. ], dtype=float32)
     """
     x1, x2 = promote(x1, x2)
-    if getattr(x1, "dtype", np.dtype(float)).kind not in "fc" and getattr(
-            x2, "dtype", np.dtype(float)).kind not in "fc":
+    if np.asarray(x1).dtype.kind not in "fc" and np.asarray(x2).dtype.kind not in "fc":
         x1 = as_float(x1)
     return np.true_divide(x1, x2)
 

@@ -98,10 +98,14 @@ def _einsum_vjp(out, subscripts, *operands, **kwargs):
         grad = np.einsum(",".join([output] + others) + "->" + kept, g,
                          *[o for i, o in enumerate(operands) if i != index])
         # Letters summed within this operand alone: its gradient is constant along them.
+        # (A letter of a size-1 axis broadcast against other operands keeps the broadcast
+        # size here: the tape sums it back.)
         for axis, letter in enumerate(term):
             if letter not in reachable:
                 grad = np.expand_dims(grad, axis)
-        return np.broadcast_to(grad, np.shape(operands[index]))
+        shape = np.shape(operands[index])
+        return np.broadcast_to(grad, tuple(size if letter not in reachable else grad.shape[axis]
+                                           for axis, (letter, size) in enumerate(zip(term, shape))))
 
     return lambda g: (None,) + tuple(gradient(i, g) for i in range(len(operands)))
 
