@@ -54,7 +54,8 @@ def _logsumexp_vjp(out, x, axis=None, keepdims=False):
 def _logsumexp(x, axis=None, keepdims=False):
     peak = np.max(x, axis=axis, keepdims=True)
     peak = np.where(np.isfinite(peak), peak, 0)  # all -inf (or inf) along the axis
-    total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf slice
+        total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
     return total if keepdims else np.squeeze(total, axis=axis)
 
 
@@ -84,11 +85,14 @@ def in_top_k(targets, predictions, k):
     return np.sum(predictions > target_scores, axis=-1) < k
 
 
-def _segments(segment_ids, num_segments):
+def _segments(data, segment_ids, num_segments):
     ids = np.asarray(tensor(segment_ids))
     if ids.ndim != 1 or ids.dtype.kind not in "iu":
         raise ValueError("`segment_ids` must be a 1-D integer array. Received: "
                          f"segment_ids.shape={ids.shape}, dtype={ids.dtype}")
+    if ids.shape[0] != np.shape(data)[0]:
+        raise ValueError("`segment_ids` must hold one id per row of `data`. Received: "
+                         f"segment_ids.shape={ids.shape}, data.shape={np.shape(data)}")
     count = int(ids.max()) + 1 if num_segments is None and ids.size else int(num_segments or 0)
     return ids, count
 
@@ -116,7 +120,7 @@ def _segment_sum(data, ids, count):
 def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
     """Sums of the rows of `data` sharing a segment id (ids outside [0, num_segments) are
     dropped)."""
-    ids, count = _segments(segment_ids, num_segments)
+    ids, count = _segments(data, segment_ids, num_segments)
     return _segment_sum(tensor(data), ids, count)
 
 
@@ -141,5 +145,5 @@ def _segment_max(data, ids, count):
 def segment_max(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
     """Maxima of the rows of `data` sharing a segment id (-inf for an empty segment); tied
     maxima share the gradient."""
-    ids, count = _segments(segment_ids, num_segments)
+    ids, count = _segments(data, segment_ids, num_segments)
     return _segment_max(as_float(data), ids, count)
