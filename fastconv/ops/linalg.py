@@ -120,8 +120,8 @@ def einsum(subscripts, *operands, **kwargs):
 
     Example:
         >>> from fastconv import ops
-        >>> ops.einsum("i,i->", [1.0, 2.0], [3.0, 4.0])
-        array(11., dtype=float32)
+        >>> ops.einsum("ij,j->i", [[1.0, 2.0], [0.0, 1.0]], [3.0, 4.0])
+        array([11.,  4.], dtype=float32)
     """
     return _einsum(subscripts, *[tensor(o) for o in operands], **kwargs)
 
@@ -192,8 +192,8 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - Keras's argume
 
     Example:
         >>> from fastconv import ops
-        >>> ops.norm([3.0, 4.0])
-        array(5., dtype=float32)
+        >>> float(ops.norm([3.0, 4.0]))
+        5.0
     """
     x = as_float(x)
     if axis is None and (ord is None or x.ndim == 1):
