@@ -26,7 +26,7 @@ from fastconv.ops.core import *  # noqa: F401,F403
 from fastconv.ops.math import *  # noqa: F401,F403
 from fastconv.ops.nn import *  # noqa: F401,F403
 from fastconv.ops.numpy import *  # noqa: F401,F403 - binds `matmul` to the Keras function
-from fastconv.ops.linalg import norm  # noqa: F401
+from fastconv.ops.linalg import matmul, norm  # noqa: F401 - matmul: the function, not its module
 
 _KERNELS = [
     "conv2d",
