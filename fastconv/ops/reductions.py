@@ -15,8 +15,9 @@ __all__ = ["sum", "mean", "max", "min", "amax", "amin", "prod", "var", "std", "a
            "argmax", "argmin", "argsort", "sort", "all", "any", "count_nonzero", "cumsum",
            "cumprod"]
 
-_NARROW_INTS = {"bool": np.int32, "int8": np.int32, "int16": np.int32, "uint8": np.uint32,
-                "uint16": np.uint32}
+_NARROW_INTS = {np.dtype(name): np.dtype(wide) for name, wide in (
+    ("bool", "int32"), ("int8", "int32"), ("int16", "int32"), ("uint8", "uint32"),
+    ("uint16", "uint32"))}
 
 
 def _axis(axis):
@@ -32,7 +33,7 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
         array([4., 6.], dtype=float32)
     """
     x = tensor(x)
-    return np.sum(x, axis=_axis(axis), keepdims=keepdims, dtype=_NARROW_INTS.get(x.dtype.name))
+    return np.sum(x, axis=_axis(axis), keepdims=keepdims, dtype=_NARROW_INTS.get(x.dtype))
 
 
 def mean(x, axis=None, keepdims=False):
@@ -60,7 +61,7 @@ def prod(x, axis=None, keepdims=False, dtype=None):
     """The product over `axis` (differentiable at inputs without zeros)."""
     x = tensor(x)
     if dtype is None:
-        dtype = _NARROW_INTS.get(x.dtype.name)
+        dtype = _NARROW_INTS.get(x.dtype)
     return np.prod(x, axis=_axis(axis), keepdims=keepdims, dtype=dtype)
 
 
