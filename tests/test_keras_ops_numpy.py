@@ -173,6 +173,14 @@ SHAPE_OPS = {  # name: function of one array (A, 3x4), NumPy twin
     "tril": (lambda x: ops.tril(x, 1), lambda x: np.tril(x, 1)),
     "triu": (lambda x: ops.triu(x, -1), lambda x: np.triu(x, -1)),
     "clip": (lambda x: ops.clip(x, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5)),
+    "diagonal": (lambda x: ops.diagonal(x, -1), lambda x: np.diagonal(x, -1)),
+    "diagonal_3d": (lambda x: ops.diagonal(x.reshape(2, 3, 2), 1, 2, 1),
+                    lambda x: np.diagonal(x.reshape(2, 3, 2), 1, 2, 1)),
+    "diag_of_matrix": (lambda x: ops.diag(x, 1), lambda x: np.diag(x, 1)),
+    "diag_of_vector": (lambda x: ops.diag(x[0], -1), lambda x: np.diag(x[0], -1)),
+    "trace": (lambda x: ops.trace(x, 1), lambda x: np.trace(x, 1)),
+    "diff": (lambda x: ops.diff(x, 2, axis=1), lambda x: np.diff(x, 2, axis=1)),
+    "copy": (ops.copy, np.copy), "array": (ops.array, np.array),
     "divide_no_nan": (lambda x: ops.divide_no_nan(x, np.where(x > 0, x + 1, 0.0)),
                       lambda x: np.where(x > 0, x / np.where(x > 0, x + 1, 1.0), 0.0)),
 }
@@ -197,7 +205,8 @@ def test_shape_ops_forward_and_gradient(name):
 
 @pytest.mark.parametrize("name", ["tile", "repeat", "split", "take", "pad", "flip", "roll",
                                   "broadcast_to", "einsum", "tensordot", "tril", "sort",
-                                  "cumprod", "take_along_axis", "logaddexp"])
+                                  "cumprod", "take_along_axis", "logaddexp", "diagonal",
+                                  "trace"])
 def test_numpy_functions_on_traced_values_route_to_the_ops(name):
     """np.<name>(traced, ...) is recorded by the tape through the registered op."""
     calls = {
@@ -209,7 +218,8 @@ def test_numpy_functions_on_traced_values_route_to_the_ops(name):
         "tensordot": lambda x: np.tensordot(x, x, axes=([1], [1])), "tril": np.tril,
         "sort": lambda x: np.sort(x, axis=1), "cumprod": lambda x: np.cumprod(x, axis=1),
         "take_along_axis": lambda x: np.take_along_axis(x, np.zeros((3, 1), int), axis=1),
-        "logaddexp": lambda x: np.logaddexp(x, 1.0),
+        "logaddexp": lambda x: np.logaddexp(x, 1.0), "diagonal": np.diagonal,
+        "trace": np.trace,
     }
     check_gradients(calls[name], DISTINCT / 4)
 
@@ -283,6 +293,9 @@ def test_comparisons_and_rounding_pass_no_gradient():
     np.testing.assert_array_equal(ops.round(np.array([0.5, 1.5, 2.26]), 1), [0.5, 1.5, 2.3])
     np.testing.assert_array_equal(ops.floor([1.5, -1.5]), [1.0, -2.0])
     np.testing.assert_array_equal(ops.mod([5, -5], 3), [2, 1])
+    assert ops.isclose([1.0, 2.0], [1.0 + 1e-9, 2.1]).tolist() == [True, False]
+    assert ops.allclose(A, A + 1e-12) and not ops.allclose(A, A + 1)
+    np.testing.assert_array_equal(ops.searchsorted([1.0, 2.0, 3.0], [0.5, 2.0, 9.0]), [0, 1, 3])
     with GradientTape() as tape:
         t = tape.watch(A)
         y = ops.sum(ops.floor(t) + ops.sign(t)) + ops.sum(t)

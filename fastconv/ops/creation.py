@@ -11,9 +11,19 @@ from fastconv.backend import floatx
 from fastconv.ops._tensor import standardize_dtype, tensor
 from fastconv.ops.shape_ops import broadcast_to
 
-__all__ = ["ones", "zeros", "full", "empty", "ones_like", "zeros_like", "full_like",
+__all__ = ["array", "copy", "ones", "zeros", "full", "empty", "ones_like", "zeros_like", "full_like",
            "empty_like", "arange", "linspace", "eye", "identity", "tri", "tril", "triu",
            "meshgrid"]
+
+
+def array(x, dtype=None):
+    """A new array holding `x` (Keras's dtype defaults; differentiable)."""
+    return tensor(x, dtype).copy()
+
+
+def copy(x):
+    """A copy of `x` (differentiable)."""
+    return tensor(x).copy()
 
 
 def ones(shape, dtype=None):

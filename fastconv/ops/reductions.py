@@ -10,10 +10,11 @@ import numpy as np
 
 from fastconv.autodiff import primitive, register_function
 from fastconv.ops._tensor import as_float, tensor
+from fastconv.ops.shape_ops import diagonal
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "prod", "var", "std", "average",
            "argmax", "argmin", "argsort", "sort", "all", "any", "count_nonzero", "cumsum",
-           "cumprod"]
+           "cumprod", "trace", "diff"]
 
 _NARROW_INTS = {np.dtype(name): np.dtype(wide) for name, wide in (
     ("bool", "int32"), ("int8", "int32"), ("int16", "int32"), ("uint8", "uint32"),
@@ -176,6 +177,22 @@ def cumprod(x, axis=None, dtype=None):
     return _cumprod(x, axis=axis)
 
 
+def trace(x, offset=0, axis1=0, axis2=1):
+    """The sum of the `offset` diagonal of the `axis1`, `axis2` planes."""
+    return sum(diagonal(x, offset, axis1, axis2), axis=-1)
+
+
+def diff(a, n=1, axis=-1):
+    """The `n`-th discrete difference along `axis` (a[i + 1] - a[i], n times)."""
+    a = tensor(a)
+    axis = axis % a.ndim
+    later = (slice(None),) * axis + (slice(1, None),)
+    earlier = (slice(None),) * axis + (slice(None, -1),)
+    for _ in range(n):
+        a = a[later] - a[earlier]
+    return a
+
+
 def _numpy_cumprod(a, axis=None, dtype=None, out=None):
     if out is not None:
         raise TypeError("cumprod on traced values takes no `out`.")
@@ -183,4 +200,6 @@ def _numpy_cumprod(a, axis=None, dtype=None, out=None):
 
 
 register_function(np.cumprod, _numpy_cumprod)
+register_function(np.trace, trace)
+register_function(np.diff, lambda a, n=1, axis=-1: diff(a, n, axis))
 register_function(np.sort, lambda a, axis=-1, kind=None, order=None, **kw: sort(a, axis=axis))
