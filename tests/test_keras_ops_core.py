@@ -68,6 +68,7 @@ def test_conversions_keep_the_gradient_and_convert_to_numpy_drops_it():
         t = tape.watch(A)
         y = ops.sum(t * ops.stop_gradient(t))
     np.testing.assert_allclose(tape.gradient(y, t), A)
+    check_gradients(lambda a, b: ops.convert_to_tensor([a, b * 2]), A[0], A[1])  # a list of them
 
 
 def test_eager_control_flow():

@@ -9,6 +9,7 @@ applied to them are recorded.
 
 import numpy as np
 
+from fastconv.autodiff.traced import TapeArray
 from fastconv.backend import floatx
 
 __all__ = ["standardize_dtype", "tensor", "as_float", "promote", "axis_tuple"]
@@ -52,6 +53,8 @@ def tensor(x, dtype=None):
         return np.asarray(x, dtype=dtype)
     if isinstance(x, np.ndarray):
         return x
+    if isinstance(x, (list, tuple)) and any(isinstance(item, TapeArray) for item in x):
+        return np.stack([tensor(item) for item in x])  # keeps the items' gradients
     array = np.asarray(x)
     default = _PYTHON_DEFAULTS.get(array.dtype)
     if default is not None and not _holds_numpy_values(x):

@@ -241,6 +241,14 @@ def _numpy_einsum(*operands, out=None, **kwargs):
 
 register_function(np.einsum, _numpy_einsum)
 register_function(np.tensordot, lambda a, b, axes=2: tensordot(a, b, axes))
-register_function(np.dot, lambda a, b, out=None: dot(a, b))
-register_function(np.outer, lambda a, b, out=None: outer(a, b))
+def _without_out(op):
+    def numpy_signature(a, b, out=None):
+        if out is not None:
+            raise TypeError(f"np.{op.__name__} on traced values takes no `out`.")
+        return op(a, b)
+    return numpy_signature
+
+
+register_function(np.dot, _without_out(dot))
+register_function(np.outer, _without_out(outer))
 register_function(np.inner, inner)
