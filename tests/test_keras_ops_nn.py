@@ -113,6 +113,8 @@ def test_depthwise_and_separable_conv():
     pointwise = rng.standard_normal((1, 1, 12, 5))
     np.testing.assert_allclose(ops.separable_conv(IMAGES, depthwise, pointwise, padding="same"),
                                ref.conv2d_ref(got, pointwise), rtol=1e-12, atol=1e-12)
+    check_gradients(lambda x, d: ops.depthwise_conv(x, d, 1, "same", None, 2), IMAGES[:1],
+                    depthwise, rtol=1e-5, atol=1e-8)
     check_gradients(lambda x, d, p: ops.separable_conv(x, d, p, strides=2), IMAGES[:1],
                     depthwise, pointwise, rtol=1e-5, atol=1e-8)
 

@@ -54,6 +54,9 @@ def test_keras_dtype_rules():
     assert ops.divide(np.arange(3), 2).dtype == np.float32
     assert ops.add(np.ones(2, np.int32), np.ones(2, np.float32)).dtype == np.float32
     assert ops.add(np.ones(2, np.float32), 1.5).dtype == np.float32
+    assert ops.multiply(np.arange(2), 1.5).dtype == np.float32         # int array, Python float
+    assert ops.subtract(2.5, np.arange(2, dtype=np.int8)).dtype == np.float32
+    assert ops.add(np.arange(2, dtype=np.int8), 1).dtype == np.int8
     assert ops.mean(np.arange(4)).dtype == np.float32
     assert ops.sum(np.ones(3, bool)).dtype == np.int32
     assert ops.argmax([1.0, 3.0]).dtype == np.int32
@@ -79,6 +82,8 @@ def test_creation_values():
     for got, want in zip(ops.meshgrid([1, 2], [3, 4, 5], [6], indexing="ij"),
                          np.meshgrid([1, 2], [3, 4, 5], [6], indexing="ij")):
         np.testing.assert_array_equal(got, want)
+    check_gradients(lambda a, b: ops.meshgrid(a, b), ROW, ROW[:3])
+    check_gradients(lambda a, b: ops.meshgrid(a, b, a, indexing="ij"), ROW, ROW[:3])
 
 
 REDUCTIONS = {

@@ -40,6 +40,7 @@ _KERNELS = [
     "relu_backward",
 ]
 
+# The namespaces stay out of __all__: `from fastconv.ops import *` must not rebind a
+# program's own `math` or `numpy`.
 __all__ = list(dict.fromkeys(
-    _KERNELS + core.__all__ + math.__all__ + nn.__all__ + numpy.__all__ + ["norm"]
-    + ["core", "image", "linalg", "math", "nn", "numpy"]))
+    _KERNELS + core.__all__ + math.__all__ + nn.__all__ + numpy.__all__ + ["norm"]))

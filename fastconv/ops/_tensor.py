@@ -73,16 +73,19 @@ def as_float(x):
 
 
 def promote(x1, x2):
-    """Both operands of a binary op, an int/bool one cast to the other's float type."""
+    """Both operands of a binary op, an int/bool one cast to the other's float type (to
+    float32 against a Python float), as Keras's type promotion does."""
     x1 = x1 if isinstance(x1, (int, float, complex)) else tensor(x1)
     x2 = x2 if isinstance(x2, (int, float, complex)) else tensor(x2)
-    kind1 = getattr(x1, "dtype", None)
-    kind2 = getattr(x2, "dtype", None)
-    if kind1 is not None and kind2 is not None and (kind1.kind in "fc") != (kind2.kind in "fc"):
-        if kind1.kind in "fc":
-            x2 = x2.astype(kind1)
-        else:
-            x1 = x1.astype(kind2)
+    dtype1 = getattr(x1, "dtype", None)
+    dtype2 = getattr(x2, "dtype", None)
+    float1 = dtype1.kind in "fc" if dtype1 is not None else isinstance(x1, (float, complex))
+    float2 = dtype2.kind in "fc" if dtype2 is not None else isinstance(x2, (float, complex))
+    if float1 != float2:
+        if not float1 and dtype1 is not None:
+            x1 = x1.astype(dtype2 if dtype2 is not None else floatx())
+        elif not float2 and dtype2 is not None:
+            x2 = x2.astype(dtype1 if dtype1 is not None else floatx())
     return x1, x2
 
 
