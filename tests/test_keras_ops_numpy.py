@@ -262,10 +262,8 @@ def test_matmul_keeps_the_fused_gemm_extras():
     bias = np.ones(3, np.float32)
     np.testing.assert_allclose(ops.matmul(a, b, bias, activation="relu"),
                                np.maximum(a @ b + 1, 0), rtol=1e-5)
-    with GradientTape() as tape:
-        t = tape.watch(A)
-        with pytest.raises(TypeError, match="not differentiable"):
-            ops.matmul(t, B.T, bias)
+    check_gradients(lambda x, w, b: ops.matmul(x, w, b, activation="relu"), A, B.T, ROW[:3])
+    check_gradients(lambda x, w: ops.matmul(x, w, out=np.zeros((3, 3))), A, B.T)
     with pytest.raises(ValueError, match="last axis of `x1`"):
         ops.matmul(np.ones((2, 3)), np.ones((2, 4, 5)))
     with pytest.raises(ValueError, match="scalars"):

@@ -11,6 +11,7 @@ import numpy as np
 
 from fastconv.autodiff import active_tape, plain, primitive, register_function
 from fastconv.ops.matmul import matmul as _gemm_matmul
+from fastconv.ops import _args
 from fastconv.ops._tensor import as_float, axis_tuple, promote, tensor
 
 __all__ = ["matmul", "dot", "tensordot", "einsum", "outer", "inner", "vdot", "norm"]
@@ -26,7 +27,7 @@ def matmul(x1, x2, bias=None, *, activation=None, out=None, accumulate=False):
         x1, x2: arrays; 1-D operands are promoted as by `np.matmul`, leading axes broadcast.
         bias, activation, out, accumulate: the fused 2-D GEMM's extras (see
             `fastconv.ops.matmul.matmul`: `a @ b + bias`, "relu", an output buffer, adding
-            into it). They take plain 2-D arrays and are not differentiable.
+            into it), for 2-D operands; differentiable in x1, x2 and bias.
 
     Raises:
         ValueError: the inner dimensions differ or an operand is a scalar.
@@ -37,13 +38,10 @@ def matmul(x1, x2, bias=None, *, activation=None, out=None, accumulate=False):
         >>> ops.matmul(np.ones((2, 2, 3)), np.ones(3)).tolist()
         [[3.0, 3.0], [3.0, 3.0]]
     """
-    tape = active_tape()
     if bias is not None or activation is not None or out is not None or accumulate:
-        if tape is not None and any(tape.node_for(v) is not None for v in (x1, x2, bias)):
-            raise TypeError("ops.matmul's bias/activation/out/accumulate extras are not "
-                            "differentiable; write `ops.matmul(x1, x2) + bias` under a tape.")
-        return _gemm_matmul(plain(x1), plain(x2), plain(bias), activation=activation, out=out,
-                            accumulate=accumulate)
+        return _fused_matmul(x1, x2, bias, activation=activation, out=out,
+                             accumulate=accumulate)
+    tape = active_tape()
     x1, x2 = promote(x1, x2)
     if tape is None:
         x1, x2 = plain(x1), plain(x2)
@@ -59,6 +57,22 @@ def matmul(x1, x2, bias=None, *, activation=None, out=None, accumulate=False):
         raise ValueError("The last axis of `x1` must match the second-to-last of `x2` (the "
                          f"only one if 1-D). Received: x1.shape={x1.shape}, x2.shape={x2.shape}")
     return np.matmul(x1, x2)
+
+
+def _fused_matmul_vjp(result, x1, x2, bias=None, activation=None, out=None, accumulate=False):
+    # The ReLU mask is taken now: `out` buffers are overwritten by later calls.
+    active = result > 0 if _args.normalize_activation(activation) else None
+
+    def vjp(g):
+        if active is not None:
+            g = g * active
+        return g @ x2.T, x1.T @ g, (None if bias is None else g.sum(axis=0))
+    return vjp
+
+
+@primitive(_fused_matmul_vjp)
+def _fused_matmul(x1, x2, bias=None, activation=None, out=None, accumulate=False):
+    return _gemm_matmul(x1, x2, bias, activation=activation, out=out, accumulate=accumulate)
 
 
 def _explicit(subscripts, shapes):
