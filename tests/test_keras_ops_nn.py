@@ -10,6 +10,7 @@ import reference as ref
 from gradcheck import check_gradients
 
 from fastconv import ops
+from fastconv.autodiff import GradientTape, Variable
 
 rng = np.random.default_rng(1)
 X = rng.uniform(-4, 4, (3, 5))
@@ -88,6 +89,15 @@ def test_conv_matches_the_reference_and_differentiates(strides, padding, dilatio
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     check_gradients(lambda x, k: ops.conv(x, k, strides, padding, None, dilation),
                     IMAGES[:1], kernel, rtol=1e-5, atol=1e-8)
+
+
+def test_conv_gradient_of_the_kernel_alone():
+    kernel = Variable(rng.standard_normal((3, 3, 4, 2)))
+    with GradientTape() as tape:
+        loss = ops.sum(ops.conv(IMAGES, kernel, padding="same") ** 2)
+    dy = 2 * ref.conv2d_ref(IMAGES, kernel.numpy(), padding="same")
+    _, want, _ = ref.conv2d_backward_ref(dy, IMAGES, kernel.numpy(), padding="same")
+    np.testing.assert_allclose(tape.gradient(loss, kernel), want, rtol=1e-10)
 
 
 def test_conv_channels_first_and_1d():

@@ -7,7 +7,7 @@ available (the kernels are 2-D). `data_format=None` means "channels_last".
 
 import numpy as np
 
-from fastconv.autodiff import primitive
+from fastconv.autodiff import active_tape, primitive
 from fastconv.ops import _args
 from fastconv.ops.conv2d import conv2d, conv2d_backward
 from fastconv.ops.pool2d import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
@@ -16,16 +16,22 @@ from fastconv.ops._tensor import tensor
 __all__ = ["conv", "depthwise_conv", "separable_conv", "max_pool", "average_pool"]
 
 
-def _conv_vjp(out, x, kernel, **config):
+def _conv_vjp(out, x, kernel, need_dx=True, **config):
     def vjp(g):
-        dx, dkernel, _ = conv2d_backward(g, x, kernel, **config)
+        dx, dkernel, _ = conv2d_backward(g, x, kernel, compute_dx=need_dx, **config)
         return dx, dkernel
     return vjp
 
 
 @primitive(_conv_vjp)
-def _conv2d(x, kernel, **config):
+def _conv2d(x, kernel, need_dx=True, **config):
     return conv2d(x, kernel, **config)
+
+
+def _traced(value):
+    """Whether the recording tape (if any) follows `value`."""
+    tape = active_tape()
+    return tape is not None and tape.node_for(value) is not None
 
 
 def _spatial(value, rank, name):
@@ -94,6 +100,8 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
                   padding=_args.normalize_padding(padding, explicit=False),
                   dilation_rate=_spatial(dilation_rate, rank, "dilation_rate"),
                   groups=channels // kernel.shape[-2], data_format=fmt)
+    # A first layer's input needs no gradient: its backward pass then skips dx.
+    config["need_dx"] = _traced(inputs)
     if rank == 1:
         return _from_2d(_conv2d(_as_2d(inputs, fmt), np.expand_dims(kernel, 0), **config), fmt)
     return _conv2d(inputs, kernel, **config)
