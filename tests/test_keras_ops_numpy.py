@@ -211,7 +211,8 @@ def test_shape_ops_forward_and_gradient(name):
 @pytest.mark.parametrize("name", ["tile", "repeat", "split", "take", "pad", "flip", "roll",
                                   "broadcast_to", "einsum", "tensordot", "tril", "sort",
                                   "cumprod", "take_along_axis", "logaddexp", "diagonal",
-                                  "trace"])
+                                  "trace", "diff", "append", "hstack", "select", "average",
+                                  "meshgrid"])
 def test_numpy_functions_on_traced_values_route_to_the_ops(name):
     """np.<name>(traced, ...) is recorded by the tape through the registered op."""
     calls = {
@@ -224,7 +225,11 @@ def test_numpy_functions_on_traced_values_route_to_the_ops(name):
         "sort": lambda x: np.sort(x, axis=1), "cumprod": lambda x: np.cumprod(x, axis=1),
         "take_along_axis": lambda x: np.take_along_axis(x, np.zeros((3, 1), int), axis=1),
         "logaddexp": lambda x: np.logaddexp(x, 1.0), "diagonal": np.diagonal,
-        "trace": np.trace,
+        "trace": np.trace, "diff": lambda x: np.diff(x, axis=0),
+        "append": lambda x: np.append(x, x[0]), "hstack": lambda x: np.hstack([x, x * 2]),
+        "select": lambda x: np.select([x > 1.5], [x * x], x),
+        "average": lambda x: np.average(x, axis=0, weights=x[:, 0] ** 2 + 1),
+        "meshgrid": lambda x: np.meshgrid(x[0], x[1, :2]),
     }
     check_gradients(calls[name], DISTINCT / 4)
 

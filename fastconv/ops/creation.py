@@ -145,5 +145,12 @@ def meshgrid(*x, indexing="xy"):
     return grids
 
 
+def _numpy_meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    if sparse:
+        raise TypeError("np.meshgrid(sparse=True) on traced values is not supported.")
+    return meshgrid(*xi, indexing=indexing)
+
+
+register_function(np.meshgrid, _numpy_meshgrid)
 register_function(np.tril, lambda m, k=0: tril(m, k))
 register_function(np.triu, lambda m, k=0: triu(m, k))

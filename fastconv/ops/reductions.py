@@ -200,6 +200,13 @@ def _numpy_cumprod(a, axis=None, dtype=None, out=None):
 
 
 register_function(np.cumprod, _numpy_cumprod)
+def _numpy_average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    if returned or keepdims:
+        raise TypeError("np.average on traced values takes no `returned` or `keepdims`.")
+    return average(a, axis=axis, weights=weights)
+
+
+register_function(np.average, _numpy_average)
 register_function(np.trace, trace)
 register_function(np.diff, lambda a, n=1, axis=-1: diff(a, n, axis))
 register_function(np.sort, lambda a, axis=-1, kind=None, order=None, **kw: sort(a, axis=axis))
