@@ -325,3 +325,44 @@ def test_shape_op_errors_are_keras_form():
             ops.pad(t, 1, mode="mean")
     np.testing.assert_array_equal(ops.where([True, False]), (np.array([0]),))
     assert ops.size(A) == 12 and ops.ndim(A) == 2
+
+
+SQUARE = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)  # well conditioned
+
+
+def test_linalg_against_numpy_and_gradients():
+    np.testing.assert_allclose(ops.linalg.inv(SQUARE), np.linalg.inv(SQUARE), rtol=1e-12)
+    np.testing.assert_allclose(ops.linalg.det(SQUARE), np.linalg.det(SQUARE), rtol=1e-12)
+    rhs = rng.standard_normal((2, 3, 2))
+    np.testing.assert_allclose(ops.linalg.solve(SQUARE, rhs), np.linalg.solve(SQUARE, rhs),
+                               rtol=1e-12)
+    check_gradients(ops.linalg.inv, SQUARE)
+    check_gradients(ops.linalg.det, SQUARE)
+    check_gradients(ops.linalg.solve, SQUARE, rhs)
+    check_gradients(ops.linalg.solve, SQUARE[0], rhs[0, :, 0])         # a vector b
+    lower = np.tril(SQUARE[0])
+    np.testing.assert_allclose(ops.linalg.solve_triangular(SQUARE[0], rhs[0], lower=True),
+                               np.linalg.solve(lower, rhs[0]), rtol=1e-12)
+    check_gradients(lambda a, b: ops.linalg.solve_triangular(a, b, lower=True), SQUARE[0], rhs[0])
+    check_gradients(lambda a: np.linalg.inv(a) + np.linalg.det(a)[..., None, None], SQUARE)
+
+
+def test_decompositions_are_forward_only():
+    spd = SQUARE @ np.swapaxes(SQUARE, -1, -2)
+    factor = ops.linalg.cholesky(spd)
+    np.testing.assert_allclose(factor @ np.swapaxes(factor, -1, -2), spd, rtol=1e-12)
+    upper = ops.linalg.cholesky(spd, upper=True)
+    np.testing.assert_allclose(np.swapaxes(upper, -1, -2) @ upper, spd, rtol=1e-12)
+    q, r = ops.linalg.qr(A)
+    np.testing.assert_allclose(q @ r, A, atol=1e-12)
+    u, s, vh = ops.linalg.svd(A, full_matrices=False)
+    np.testing.assert_allclose((u * s) @ vh, A, atol=1e-12)
+    np.testing.assert_allclose(ops.linalg.svd(A, compute_uv=False), s)
+    values, vectors = ops.linalg.eigh(spd[0])
+    np.testing.assert_allclose(spd[0] @ vectors, vectors * values, atol=1e-10)
+    np.testing.assert_allclose(ops.linalg.lstsq(A.T, B[0]), np.linalg.lstsq(A.T, B[0])[0])
+    with GradientTape() as tape:
+        with pytest.raises(TypeError, match="no gradient"):
+            ops.linalg.cholesky(tape.watch(spd))
+    with pytest.raises(ValueError, match="mode"):
+        ops.linalg.qr(A, mode="full")

@@ -97,7 +97,8 @@ def axis_tuple(axis, ndim, name="axis"):
     result = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
-            raise TypeError(f"`{name}` must be an int or a tuple of ints. Received: {name}={axis!r}")
+            raise TypeError(f"`{name}` must be an int or a tuple of ints. "
+                            f"Received: {name}={axis!r}")
         if not -ndim <= a < max(ndim, 1):
             raise ValueError(f"`{name}` is out of bounds for a tensor of rank {ndim}. "
                              f"Received: {name}={axis!r}")

@@ -7,13 +7,12 @@ ints. `tril`, `triu` and `meshgrid` are differentiable in their array arguments.
 import numpy as np
 
 from fastconv.autodiff import primitive, register_function
-from fastconv.backend import floatx
 from fastconv.ops._tensor import standardize_dtype, tensor
 from fastconv.ops.shape_ops import broadcast_to
 
-__all__ = ["array", "copy", "ones", "zeros", "full", "empty", "ones_like", "zeros_like", "full_like",
-           "empty_like", "arange", "linspace", "eye", "identity", "tri", "tril", "triu",
-           "meshgrid"]
+__all__ = ["array", "copy", "ones", "zeros", "full", "empty", "ones_like", "zeros_like",
+           "full_like", "empty_like", "arange", "linspace", "eye", "identity", "tri", "tril",
+           "triu", "meshgrid"]
 
 
 def array(x, dtype=None):

@@ -1,4 +1,5 @@
-"""Products and norms of `keras.ops`: matmul, dot, tensordot, einsum, outer, inner, norm.
+"""Products and linear algebra of `keras.ops` (`keras.ops.linalg`): matmul, dot, tensordot,
+einsum, outer, inner, norm, inv, det, solve, and the decompositions (forward only).
 
 `einsum` is the one product primitive here (its vector-Jacobian product is another einsum);
 `tensordot`, `dot` and `inner` are einsums, `matmul` is NumPy's (the tape knows its
@@ -13,8 +14,10 @@ from fastconv.autodiff import active_tape, plain, primitive, register_function
 from fastconv.ops.matmul import matmul as _gemm_matmul
 from fastconv.ops import _args
 from fastconv.ops._tensor import as_float, axis_tuple, promote, tensor
+from fastconv.ops.creation import tril, triu
 
-__all__ = ["matmul", "dot", "tensordot", "einsum", "outer", "inner", "vdot", "norm"]
+__all__ = ["matmul", "dot", "tensordot", "einsum", "outer", "inner", "vdot", "norm", "inv", "det",
+           "solve", "solve_triangular", "cholesky", "qr", "svd", "eigh", "lstsq"]
 
 
 def matmul(x1, x2, bias=None, *, activation=None, out=None, accumulate=False):
@@ -246,6 +249,94 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - Keras's argume
     raise ValueError(f"Invalid norm order for matrices. Received: ord={ord!r}")
 
 
+def _matrix_transpose(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def _inv_vjp(out, x):
+    return lambda g: (-_matrix_transpose(out) @ g @ _matrix_transpose(out),)
+
+
+@primitive(_inv_vjp)
+def _inv(x):
+    return np.linalg.inv(x)
+
+
+def inv(x):
+    """The inverse of each square matrix in the last two axes (differentiable)."""
+    return _inv(as_float(x))
+
+
+def _det_vjp(out, x):
+    return lambda g: ((g * out)[..., None, None] * _matrix_transpose(np.linalg.inv(x)),)
+
+
+@primitive(_det_vjp)
+def _det(x):
+    return np.linalg.det(x)
+
+
+def det(x):
+    """The determinant of each square matrix in the last two axes (differentiable where the
+    matrix is invertible)."""
+    return _det(as_float(x))
+
+
+def _solve_vjp(out, a, b):
+    vector = b.ndim == 1
+
+    def vjp(g):
+        grad_b = np.linalg.solve(_matrix_transpose(a), g)
+        column, solution = (grad_b[:, None], out[:, None]) if vector else (grad_b, out)
+        return -column @ _matrix_transpose(solution), grad_b
+    return vjp
+
+
+@primitive(_solve_vjp)
+def _solve(a, b):
+    return np.linalg.solve(a, b)
+
+
+def solve(a, b):
+    """x with a @ x = b, for a (..., n, n) and b (..., n, k) or (n,) (differentiable)."""
+    a, b = promote(as_float(a), b)
+    return _solve(a, tensor(b))
+
+
+def solve_triangular(a, b, lower=False):
+    """`solve` reading only the lower (or upper) triangle of `a` (differentiable)."""
+    return solve(tril(a) if lower else triu(a), b)
+
+
+def cholesky(x, upper=False):
+    """The Cholesky factor L (x = L L^T), or U = L^T with `upper`. Forward only."""
+    factor = np.linalg.cholesky(as_float(x))
+    return _matrix_transpose(factor) if upper else factor
+
+
+def qr(x, mode="reduced"):
+    """(q, r) of each matrix ("reduced" or "complete"). Forward only."""
+    if mode not in ("reduced", "complete"):
+        raise ValueError(f"`mode` must be 'reduced' or 'complete'. Received: mode={mode}")
+    return tuple(np.linalg.qr(as_float(x), mode=mode))
+
+
+def svd(x, full_matrices=True, compute_uv=True):
+    """(u, s, vh) of each matrix, or s alone without `compute_uv`. Forward only."""
+    result = np.linalg.svd(as_float(x), full_matrices=full_matrices, compute_uv=compute_uv)
+    return tuple(result) if compute_uv else result
+
+
+def eigh(x):
+    """(eigenvalues, eigenvectors) of each symmetric matrix. Forward only."""
+    return tuple(np.linalg.eigh(as_float(x)))
+
+
+def lstsq(a, b, rcond=None):
+    """The least-squares solution x of a @ x = b. Forward only."""
+    return np.linalg.lstsq(as_float(a), as_float(b), rcond=rcond)[0]
+
+
 def _numpy_einsum(*operands, out=None, **kwargs):
     if out is not None:
         raise TypeError("np.einsum on traced values takes no `out`.")
@@ -266,3 +357,6 @@ def _without_out(op):
 register_function(np.dot, _without_out(dot))
 register_function(np.outer, _without_out(outer))
 register_function(np.inner, inner)
+register_function(np.linalg.inv, inv)
+register_function(np.linalg.det, det)
+register_function(np.linalg.solve, solve)
