@@ -179,3 +179,26 @@ def test_resize():
         ops.image.resize(image, (2, 2), interpolation="bicubic")
     with pytest.raises(ValueError, match="rank 3"):
         ops.image.resize(image[0, 0], (2, 2))
+
+
+PLAIN_CALLS = {
+    "relu": ops.relu, "add": lambda v: ops.add(v, 1.0), "sum": ops.sum, "mean": ops.mean,
+    "reshape": lambda v: ops.reshape(v, (-1,)), "transpose": ops.transpose,
+    "expand_dims": lambda v: ops.expand_dims(v, 0), "get_item": lambda v: ops.get_item(v, 0),
+    "tile": lambda v: ops.tile(v, 2), "take": lambda v: ops.take(v, [0]),
+    "matmul": lambda v: ops.matmul(v, v.T), "einsum": lambda v: ops.einsum("ij->j", v),
+    "softmax": ops.softmax, "where": lambda v: ops.where(v > 0, v, 0.0), "copy": ops.copy,
+    "conv": lambda v: ops.conv(v.reshape(1, 3, 4, 1), np.ones((2, 2, 1, 1))),
+    "concatenate": lambda v: ops.concatenate([v, v]), "split": lambda v: ops.split(v, 2, 1)[0],
+    "stop_gradient": ops.stop_gradient, "convert_to_numpy": ops.convert_to_numpy,
+}
+
+
+@pytest.mark.parametrize("name", PLAIN_CALLS)
+def test_ops_on_variables_outside_a_tape_return_plain_arrays(name):
+    variable = Variable(A, name="v")
+    result = PLAIN_CALLS[name](variable)
+    assert type(result) in (np.ndarray, np.float64), type(result)
+    with GradientTape():
+        traced = PLAIN_CALLS[name](variable)
+    assert isinstance(traced, Traced) or name in ("stop_gradient", "convert_to_numpy")
