@@ -54,6 +54,11 @@ def test_convert_to_tensor_follows_keras_defaults():
         ops.convert_to_tensor(A, sparse=True)
     with pytest.raises(ValueError, match="Invalid dtype"):
         ops.cast(A, "float99")
+    symbolic = keras.Input(shape=(3,))
+    with pytest.raises(TypeError, match="symbolic"):
+        ops.relu(symbolic)
+    with pytest.raises(TypeError, match="custom Layer"):
+        ops.add(symbolic, 1.0)
 
 
 def test_conversions_keep_the_gradient_and_convert_to_numpy_drops_it():

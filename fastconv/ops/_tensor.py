@@ -53,6 +53,11 @@ def tensor(x, dtype=None):
         return np.asarray(x, dtype=dtype)
     if isinstance(x, np.ndarray):
         return x
+    if type(x).__name__ == "KerasTensor":
+        raise TypeError("fastconv.ops functions compute on arrays, not on the symbolic "
+                        "KerasTensors of a functional model definition: put the computation "
+                        "in a custom Layer's call() (or a layers.Lambda). "
+                        f"Received: {x!r:.120}")
     if isinstance(x, (list, tuple)) and any(isinstance(item, TapeArray) for item in x):
         return np.stack([tensor(item) for item in x])  # keeps the items' gradients
     array = np.asarray(x)
