@@ -207,3 +207,15 @@ def test_ops_on_variables_outside_a_tape_return_plain_arrays(name):
     with GradientTape():
         traced = PLAIN_CALLS[name](variable)
     assert isinstance(traced, Traced) or name in ("stop_gradient", "convert_to_numpy")
+
+
+def test_rgb_to_grayscale():
+    images = rng.uniform(0, 1, (2, 4, 5, 3))
+    luma = images @ np.array([0.2989, 0.5870, 0.1140])
+    np.testing.assert_allclose(ops.image.rgb_to_grayscale(images), luma[..., None], rtol=1e-14)
+    first = ops.image.rgb_to_grayscale(images[0].transpose(2, 0, 1), "channels_first")
+    np.testing.assert_allclose(first, luma[0][None], rtol=1e-14)
+    assert ops.image.rgb_to_grayscale(np.ones((4, 5, 1))).shape == (4, 5, 1)
+    check_gradients(ops.image.rgb_to_grayscale, images[:1])
+    with pytest.raises(ValueError, match="channel size"):
+        ops.image.rgb_to_grayscale(np.ones((4, 5, 2)))

@@ -212,7 +212,7 @@ def test_shape_ops_forward_and_gradient(name):
                                   "broadcast_to", "einsum", "tensordot", "tril", "sort",
                                   "cumprod", "take_along_axis", "logaddexp", "diagonal",
                                   "trace", "diff", "append", "hstack", "select", "average",
-                                  "meshgrid"])
+                                  "meshgrid", "median", "quantile", "percentile"])
 def test_numpy_functions_on_traced_values_route_to_the_ops(name):
     """np.<name>(traced, ...) is recorded by the tape through the registered op."""
     calls = {
@@ -230,6 +230,8 @@ def test_numpy_functions_on_traced_values_route_to_the_ops(name):
         "select": lambda x: np.select([x > 1.5], [x * x], x),
         "average": lambda x: np.average(x, axis=0, weights=x[:, 0] ** 2 + 1),
         "meshgrid": lambda x: np.meshgrid(x[0], x[1, :2]),
+        "median": lambda x: np.median(x, axis=1), "quantile": lambda x: np.quantile(x, 0.3),
+        "percentile": lambda x: np.percentile(x, [10, 60], axis=0),
     }
     check_gradients(calls[name], DISTINCT / 4)
 
@@ -366,3 +368,25 @@ def test_decompositions_are_forward_only():
             ops.linalg.cholesky(tape.watch(spd))
     with pytest.raises(ValueError, match="mode"):
         ops.linalg.qr(A, mode="full")
+
+
+@pytest.mark.parametrize("method", ["linear", "lower", "higher", "midpoint", "nearest"])
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (1, False), ((0, 1), True), (0, True)])
+def test_quantiles_match_numpy_and_differentiate(method, axis, keepdims):
+    q = np.array([0.1, 0.5, 0.93])
+    np.testing.assert_allclose(ops.quantile(DISTINCT, q, axis, method, keepdims),
+                               np.quantile(DISTINCT, q, axis=axis, method=method,
+                                           keepdims=keepdims), rtol=1e-13)
+    check_gradients(lambda x: ops.quantile(x, q, axis, method, keepdims), DISTINCT)
+
+
+def test_median_and_percentile():
+    np.testing.assert_allclose(ops.median(DISTINCT, axis=0), np.median(DISTINCT, axis=0))
+    np.testing.assert_allclose(ops.median(DISTINCT), np.median(DISTINCT))
+    np.testing.assert_allclose(ops.percentile(DISTINCT, 25, axis=1),
+                               np.percentile(DISTINCT, 25, axis=1))
+    check_gradients(lambda x: ops.median(x, axis=1, keepdims=True), DISTINCT)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        ops.quantile(A, 1.5)
+    with pytest.raises(ValueError, match="method"):
+        ops.quantile(A, 0.5, method="weibull")

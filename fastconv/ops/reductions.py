@@ -10,11 +10,11 @@ import numpy as np
 
 from fastconv.autodiff import primitive, register_function
 from fastconv.ops._tensor import as_float, tensor
-from fastconv.ops.shape_ops import diagonal
+from fastconv.ops.shape_ops import diagonal, take
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "prod", "var", "std", "average",
            "argmax", "argmin", "argsort", "sort", "all", "any", "count_nonzero", "cumsum",
-           "cumprod", "trace", "diff"]
+           "cumprod", "trace", "diff", "quantile", "percentile", "median"]
 
 _NARROW_INTS = {np.dtype(name): np.dtype(wide) for name, wide in (
     ("bool", "int32"), ("int8", "int32"), ("int16", "int32"), ("uint8", "uint32"),
@@ -193,6 +193,58 @@ def diff(a, n=1, axis=-1):
     return a
 
 
+_QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def quantile(x, q, axis=None, method="linear", keepdims=False):
+    """The `q`-th quantiles (q in [0, 1], a number or an array whose axes come first) of `x`
+    along `axis`, as np.quantile's five classic `method`s; differentiable through the sort."""
+    if method not in _QUANTILE_METHODS:
+        raise ValueError(f"`method` must be one of {_QUANTILE_METHODS}. Received: "
+                         f"method={method!r}")
+    q = np.asarray(q, dtype=np.float64)
+    if np.any((q < 0) | (q > 1)):
+        raise ValueError(f"Quantiles must lie in [0, 1]. Received: q={q.tolist()}")
+    x = as_float(x)
+    shape = x.shape
+    if axis is None:
+        x, axes = np.reshape(x, -1), (0,)
+    else:
+        axes = tuple(a % x.ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+        rest = [a for a in range(x.ndim) if a not in axes]
+        x = np.reshape(np.transpose(x, rest + list(axes)), [shape[a] for a in rest] + [-1])
+    values = sort(x, axis=-1)
+    position = q * (values.shape[-1] - 1)
+    low = np.floor(position).astype(np.int64)
+    high = np.ceil(position).astype(np.int64)
+    if method == "lower":
+        result = take(values, low, axis=-1)
+    elif method == "higher":
+        result = take(values, high, axis=-1)
+    elif method == "nearest":
+        result = take(values, np.round(position).astype(np.int64), axis=-1)
+    else:
+        weight = (position - low) if method == "linear" else np.full(q.shape, 0.5)
+        weight = np.where(low == high, 0.0, weight).astype(values.dtype)
+        result = take(values, low, axis=-1) * (1 - weight) + take(values, high, axis=-1) * weight
+    result = np.moveaxis(result, tuple(range(result.ndim - q.ndim, result.ndim)),
+                         tuple(range(q.ndim)))  # the quantile axes first, as NumPy
+    if keepdims:
+        kept = [1 if axis is None or a in axes else n for a, n in enumerate(shape)]
+        result = np.reshape(result, q.shape + tuple(kept))
+    return result
+
+
+def percentile(x, q, axis=None, method="linear", keepdims=False):
+    """`quantile` with q in percent ([0, 100])."""
+    return quantile(x, np.asarray(q, dtype=np.float64) / 100, axis, method, keepdims)
+
+
+def median(x, axis=None, keepdims=False):
+    """The median along `axis` (the mean of the two middle values for an even count)."""
+    return quantile(x, 0.5, axis=axis, keepdims=keepdims)
+
+
 def _numpy_cumprod(a, axis=None, dtype=None, out=None):
     if out is not None:
         raise TypeError("cumprod on traced values takes no `out`.")
@@ -206,6 +258,18 @@ def _numpy_average(a, axis=None, weights=None, returned=False, *, keepdims=False
     return average(a, axis=axis, weights=weights)
 
 
+def _numpy_quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                    keepdims=False, **kwargs):
+    if out is not None or kwargs:
+        raise TypeError(f"np.quantile on traced values takes no `out` or {sorted(kwargs)}.")
+    return quantile(a, q, axis, method, keepdims)
+
+
+register_function(np.quantile, _numpy_quantile)
+register_function(np.percentile, lambda a, q, *args, **kwargs:
+                  _numpy_quantile(a, np.asarray(q, dtype=np.float64) / 100, *args, **kwargs))
+register_function(np.median, lambda a, axis=None, out=None, overwrite_input=False,
+                  keepdims=False: _numpy_quantile(a, 0.5, axis, out, keepdims=keepdims))
 register_function(np.average, _numpy_average)
 register_function(np.trace, trace)
 register_function(np.diff, lambda a, n=1, axis=-1: diff(a, n, axis))
