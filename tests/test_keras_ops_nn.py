@@ -200,10 +200,15 @@ def test_conv_transpose_1d_channels_first_and_errors():
     check_gradients(lambda t: ops.conv_transpose(t, kernel2d, 2, "same",
                                                  data_format="channels_first"),
                     images.transpose(0, 3, 1, 2))
-    with pytest.raises(ValueError, match="input_channels = 3"):
+    got = ops.conv_transpose(signal, kernel, 3, "valid", output_padding=2)
+    want = _transposed_reference(signal[:, None], kernel[None], (1, 3), "valid", (None, 2), 1)
+    np.testing.assert_allclose(got, want[:, 0], rtol=1e-12)
+    with pytest.raises(ValueError, match="expects 4 input channels"):
         ops.conv_transpose(images, np.ones((2, 2, 3, 4)))
-    with pytest.raises(ValueError, match="smaller than `strides`"):
+    with pytest.raises(ValueError, match="greater than output padding"):
         ops.conv_transpose(images, kernel2d, 2, output_padding=2)
+    with pytest.raises(ValueError, match="rank 4"):
+        ops.conv_transpose(images, kernel)
 
 
 DISTINCT_IMAGES = (rng.permutation(2 * 5 * 6 * 3).reshape(2, 5, 6, 3) / 7.0)

@@ -118,9 +118,13 @@ class Plan:
             if (_fuses_relu_below(step.layer) and step.needs_input_grad
                     and len(step.parents) == 1 and step.parents[0] > 0):
                 parent = self.steps[step.parents[0] - 1]
-                # Only the sole reader of the ReLU's output may take its gradient pass.
-                step.relu_below = _ends_in_relu(parent.layer) and consumers[parent.value] == 1
-        self.fused_output = bool(self.steps) and fuses_with_loss(self.steps[-1].layer, loss)
+                # Only the sole reader of the ReLU's output may take its gradient pass, and
+                # an activity penalty needs the gradient of the ReLU's output itself.
+                step.relu_below = (_ends_in_relu(parent.layer) and consumers[parent.value] == 1
+                                   and getattr(parent.layer, "activity_regularizer", None) is None)
+        last = self.steps[-1].layer if self.steps else None
+        self.fused_output = (last is not None and fuses_with_loss(last, loss)
+                             and getattr(last, "activity_regularizer", None) is None)
 
 
 _plans_lock = threading.Lock()

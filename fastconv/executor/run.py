@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from fastconv.layers import weight_penalties
 from fastconv.layers.call_state import CallState
 
 __all__ = ["Run"]
@@ -43,6 +44,7 @@ class Run:
                 inputs = values[step.parents[0]]
             values[step.value] = layer.forward(
                 state, inputs, layer.training_default if training is None else training)
+            weight_penalties.record_activity(layer, state, values[step.value])
         return values[self.plan.output_value]
 
     def backward(self, output_grad):
@@ -59,6 +61,7 @@ class Run:
                 continue
             grads[step.value] = None
             layer, state = step.layer, states[index]
+            dy = weight_penalties.activity_gradient(layer, state, dy)
             if logits[step.value]:
                 dx = layer.grad_logits(state, dy)
             elif step.relu_below and (dx := layer.grad_through_relu(state, dy)) is not None:

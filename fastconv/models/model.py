@@ -12,6 +12,7 @@ import numpy as np
 
 from fastconv import backend, saving
 from fastconv.executor import Run, plan_for
+from fastconv.layers import weight_penalties
 from fastconv.layers.core import InputLayer
 from fastconv.models import summary
 from fastconv.saving import serialization
@@ -107,6 +108,13 @@ class Model(Trainer):
         self._trainable = bool(value)
         for layer in self._chain:
             layer.trainable = self._trainable
+
+    @property
+    def losses(self):
+        """The regularization penalties (floats), as Keras's `model.losses`: every layer's
+        weight penalties, then the activity penalties of the last `model(x)` call."""
+        return (weight_penalties.all_weight_losses(self._chain)
+                + list(getattr(self, "_activity_losses", ())))
 
     @property
     def trainable_weights(self):
@@ -251,7 +259,9 @@ class Model(Trainer):
         x = data_adapters.as_array(inputs, "inputs")
         self._check_input(x)
         run = Run(plan_for(self, (x.shape[1:], x.dtype), self.loss))
-        return run.forward(x, training=None if training is None else bool(training))
+        outputs = run.forward(x, training=None if training is None else bool(training))
+        self._activity_losses = weight_penalties.activity_losses(run.states)
+        return outputs
 
     # ------------------------------------------------------------- saving
     @classmethod

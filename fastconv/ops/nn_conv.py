@@ -10,6 +10,7 @@ import numpy as np
 from fastconv.autodiff import active_tape, primitive
 from fastconv.ops import _args
 from fastconv.ops.conv2d import conv2d, conv2d_backward
+from fastconv.ops.conv2d_transpose import conv2d_transpose, conv2d_transpose_backward
 from fastconv.ops.pool2d import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from fastconv.ops._tensor import tensor
 
@@ -136,70 +137,32 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
     return conv(depthwise, pointwise_kernel, 1, "valid", data_format, dilation_rate)
 
 
-def _transpose_geometry(size, window, stride, dilation, padding, output_padding):
-    """(output size, crop offset) of one axis of a transposed convolution, Keras's rules: the
-    full result (size - 1) * stride + reach is cropped from `offset` to the output size."""
-    reach = (window - 1) * dilation + 1
-    if padding == "valid":
-        extra = max(reach, stride) - reach if output_padding is None else output_padding
-        return (size - 1) * stride + reach + extra, 0
-    if output_padding is None:
-        total = stride + reach - 2
-        out_size = size * stride
-    else:
-        total = reach + reach % 2 - 2 + output_padding
-        out_size = (size - 1) * stride + reach % 2 + output_padding
-    before = min(total // 2 + total % 2, reach - 1)
-    return out_size, reach - 1 - before
+def _transpose_padding(output_padding, rank):
+    """A 1-D op's output_padding as the 2-D kernels' (0, value): the height axis of 1 adds
+    nothing (0 and None give the same size there)."""
+    if output_padding is None or rank == 2:
+        return output_padding
+    return (0, _spatial(output_padding, rank, "output_padding")[1])
 
 
-def _boxes(full_sizes, offsets, sizes):
-    """The index boxes (in the cropped result, in the full one) of the cells the crop of
-    `sizes` from `offsets` keeps; result cells beyond the full one stay zero."""
-    ends = [min(offset + size, full) for offset, size, full in zip(offsets, sizes, full_sizes)]
-    target = (slice(None),) + tuple(slice(0, end - offset) for offset, end in zip(offsets, ends))
-    source = (slice(None),) + tuple(slice(offset, end) for offset, end in zip(offsets, ends))
-    return target, source
-
-
-def _conv_transpose_vjp(out, x, kernel, fmt, strides, dilation, offsets, sizes):
+def _conv_transpose_vjp(out, x, kernel, need_dx=True, **config):
     def vjp(g):
-        g = _args.to_channels_last(g, fmt)
-        g_full = np.zeros((x.shape[0], *full_sizes, kernel.shape[2]), g.dtype)
-        target, source = _boxes(full_sizes, offsets, sizes)
-        g_full[source] = g[target]
-        config = dict(strides=strides, padding="valid", dilation_rate=dilation)
-        dx = conv2d(g_full, kernel, **config)
-        _, dkernel, _ = conv2d_backward(x_nhwc, g_full, kernel, compute_dx=False, **config)
-        return _args.from_channels_last(dx, fmt), dkernel
-    x_nhwc = _args.to_channels_last(x, fmt)
-    full_sizes = [(n - 1) * s + (k - 1) * d + 1 for n, s, k, d in
-                  zip(x_nhwc.shape[1:3], strides, kernel.shape[:2], dilation)]
+        dx, dkernel, _ = conv2d_transpose_backward(g, x, kernel, compute_dx=need_dx, **config)
+        return dx, dkernel
     return vjp
 
 
 @primitive(_conv_transpose_vjp)
-def _conv_transpose2d(x, kernel, fmt, strides, dilation, offsets, sizes):
-    x_nhwc = _args.to_channels_last(x, fmt)
-    full_shape = (x_nhwc.shape[0],) + tuple(
-        (n - 1) * s + (k - 1) * d + 1 for n, s, k, d in
-        zip(x_nhwc.shape[1:3], strides, kernel.shape[:2], dilation)) + (kernel.shape[2],)
-    # The transposed convolution is the input gradient of the convolution that maps the
-    # full result back to x (the kernel gradient it also computes is not used).
-    full, _, _ = conv2d_backward(x_nhwc, np.zeros(full_shape, _args.result_dtype(x, kernel)),
-                                 kernel, strides=strides, padding="valid",
-                                 dilation_rate=dilation)
-    result = np.zeros((full.shape[0], *sizes, full.shape[3]), full.dtype)
-    target, source = _boxes(full.shape[1:3], offsets, sizes)
-    result[target] = full[source]
-    return _args.from_channels_last(result, fmt)
+def _conv_transpose2d(x, kernel, need_dx=True, **config):
+    return conv2d_transpose(x, kernel, **config)
 
 
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
                    data_format=None, dilation_rate=1):
     """Transposed convolution (the gradient of `conv` with respect to its input) of 1-D or
-    2-D inputs, with Keras's output sizes: "valid": (size - 1) * stride + max(reach, stride);
-    "same": size * stride; with `output_padding`, Keras's formulas with it added.
+    2-D inputs on the compiled `conv2d_transpose`, with Keras's output sizes: "valid":
+    (size - 1) * stride + max(reach, stride); "same": size * stride; with `output_padding`,
+    Keras's formulas with it added.
 
     Args:
         inputs: (N, W, C) or (N, H, W, C) (channels first: (N, C, ...)).
@@ -212,32 +175,18 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     inputs, kernel = tensor(inputs), tensor(kernel)
     fmt = _args.normalize_data_format(data_format, allow_none=True)
     rank = _rank(inputs, "conv_transpose")
-    channels = inputs.shape[-1] if fmt == "channels_last" else inputs.shape[1]
-    if kernel.ndim != rank + 2 or kernel.shape[-1] != channels:
-        raise ValueError("`kernel` must be (spatial..., output_channels, input_channels) with "
-                         f"input_channels = {channels}. Received: inputs.shape={inputs.shape}, "
-                         f"kernel.shape={kernel.shape}")
-    mode = _args.normalize_padding(padding, explicit=False)
-    strides = _args.normalize_pair(_spatial(strides, rank, "strides"), "strides")
-    dilation = _args.normalize_pair(_spatial(dilation_rate, rank, "dilation_rate"),
-                                    "dilation_rate")
-    if output_padding is None:
-        extra = (None, None)
-    else:
-        extra = _args.normalize_pair(_spatial(output_padding, rank, "output_padding"),
-                                     "output_padding", minimum=0)
-        if any(e >= s for e, s in zip(extra, strides)):
-            raise ValueError("`output_padding` must be smaller than `strides`. Received: "
-                             f"output_padding={output_padding}, strides={strides}")
+    if kernel.ndim != rank + 2:
+        raise ValueError(f"`kernel` must have rank {rank + 2} for inputs of rank {inputs.ndim}. "
+                         f"Received: inputs.shape={inputs.shape}, kernel.shape={kernel.shape}")
+    config = dict(strides=_spatial(strides, rank, "strides"),
+                  padding=_args.normalize_padding(padding, explicit=False),
+                  output_padding=_transpose_padding(output_padding, rank),
+                  dilation_rate=_spatial(dilation_rate, rank, "dilation_rate"),
+                  data_format=fmt, need_dx=_traced(inputs))
     if rank == 1:
-        inputs, kernel = _as_2d(inputs, fmt), np.expand_dims(kernel, 0)
-    spatial = inputs.shape[1:3] if fmt == "channels_last" else inputs.shape[2:4]
-    geometry = [_transpose_geometry(n, k, s, d, mode, e) for n, k, s, d, e in
-                zip(spatial, kernel.shape[:2], strides, dilation, extra)]
-    sizes = tuple(size for size, _ in geometry)
-    offsets = tuple(offset for _, offset in geometry)
-    result = _conv_transpose2d(inputs, kernel, fmt, strides, dilation, offsets, sizes)
-    return _from_2d(result, fmt) if rank == 1 else result
+        return _from_2d(_conv_transpose2d(_as_2d(inputs, fmt), np.expand_dims(kernel, 0),
+                                          **config), fmt)
+    return _conv_transpose2d(inputs, kernel, **config)
 
 
 def _pool_vjp(backward):
