@@ -219,3 +219,25 @@ def test_rgb_to_grayscale():
     check_gradients(ops.image.rgb_to_grayscale, images[:1])
     with pytest.raises(ValueError, match="channel size"):
         ops.image.rgb_to_grayscale(np.ones((4, 5, 2)))
+
+
+def test_custom_gradient():
+    @ops.custom_gradient
+    def scaled_square(x, y):
+        def grad(upstream):
+            return upstream * 2 * x * y, upstream * x * x
+        return x * x * y, grad
+
+    b = rng.standard_normal((3, 4))
+    check_gradients(scaled_square, A, b)
+    np.testing.assert_allclose(scaled_square(A, b), A * A * b)
+    assert type(scaled_square(Variable(A), b)) is np.ndarray
+
+    @ops.custom_gradient
+    def clip_gradient(x):
+        return x, lambda upstream: np.clip(upstream, -0.5, 0.5)
+
+    with GradientTape() as tape:
+        t = tape.watch(A)
+        y = ops.sum(clip_gradient(t) * 3.0)
+    np.testing.assert_array_equal(tape.gradient(y, t), np.full_like(A, 0.5))
