@@ -1,7 +1,8 @@
 """Reductions and scans of `keras.ops`: sum, mean, max, prod, var, argmax, cumsum, sort, ...
 
 Each takes Keras's `axis` (None: every axis; an int, tuple or list) and `keepdims`. The sums,
-means, extrema and variances go through NumPy, which the gradient tape follows (ties in
+means, extrema and variances go through NumPy (sums and extrema straight to the ufunc's
+reduce, which skips np.sum's Python wrapper), which the gradient tape follows (ties in
 max/min share the gradient); `cumprod` and `sort` are primitives here. `argmax`, `argmin`,
 `argsort`, `all`, `any` and `count_nonzero` pass no gradient.
 """
@@ -34,24 +35,26 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
         array([4., 6.], dtype=float32)
     """
     x = tensor(x)
-    return np.sum(x, axis=_axis(axis), keepdims=keepdims, dtype=_NARROW_INTS.get(x.dtype))
+    return np.add.reduce(x, axis=_axis(axis), keepdims=keepdims, dtype=_NARROW_INTS.get(x.dtype))
 
 
 def mean(x, axis=None, keepdims=False):
     """The mean over `axis` (int inputs give float32)."""
-    return np.mean(as_float(x), axis=_axis(axis), keepdims=keepdims)
+    x = as_float(x)
+    total = np.add.reduce(x, axis=_axis(axis), keepdims=keepdims)
+    return total / (x.size // (np.size(total) or 1) if x.size else 0)
 
 
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's name
     """The maximum over `axis`; tied maxima share the gradient equally."""
-    return np.max(tensor(x), axis=_axis(axis), keepdims=keepdims,
-                  **({} if initial is None else {"initial": initial}))
+    return np.maximum.reduce(tensor(x), axis=_axis(axis), keepdims=keepdims,
+                             **({} if initial is None else {"initial": initial}))
 
 
 def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's name
     """The minimum over `axis`; tied minima share the gradient equally."""
-    return np.min(tensor(x), axis=_axis(axis), keepdims=keepdims,
-                  **({} if initial is None else {"initial": initial}))
+    return np.minimum.reduce(tensor(x), axis=_axis(axis), keepdims=keepdims,
+                             **({} if initial is None else {"initial": initial}))
 
 
 amax = max
