@@ -1,5 +1,5 @@
-"""Keras's `ops.conv`, `depthwise_conv`, `separable_conv`, `max_pool` and `average_pool` on
-the compiled kernels, differentiable through their compiled backward passes.
+"""Keras's `ops.conv`, `depthwise_conv`, `separable_conv`, `conv_transpose`, `max_pool` and
+`average_pool` on the compiled kernels, differentiable through their compiled backward passes.
 
 1-D inputs (N, W, C) run as 2-D ones of height 1; 3-D convolution and pooling are not
 available (the kernels are 2-D). `data_format=None` means "channels_last".
