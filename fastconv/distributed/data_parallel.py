@@ -29,7 +29,8 @@ from fastconv import backend
 from fastconv.distributed import collectives, failures, runtime
 from fastconv.distributed.averaging import GradientAverager
 from fastconv.distributed.optimizer import GradientAveraging
-from fastconv.trainers.epoch_iterator import EpochIterator
+from fastconv.trainers import data_adapters
+from fastconv.trainers.data_adapters.structured_data import StructuredArrayAdapter
 
 _strategy = None  # the job's DataParallel, made at the first fit/evaluate
 
@@ -67,11 +68,6 @@ def num_samples(data):
     while isinstance(data, (list, tuple, dict)):
         data = next(iter(data.values())) if isinstance(data, dict) else data[0]
     return len(data)
-
-
-def _is_array_data(value):
-    return value is None or isinstance(value, (np.ndarray, list, tuple, dict)) \
-        or hasattr(value, "__array__")
 
 
 def _running_mean(metric):
@@ -121,18 +117,22 @@ class DataParallel:
             ValueError: the loss sums over the batch instead of averaging.
         """
         for name, value in inputs.items():
-            if not _is_array_data(value):
+            if name == "validation_data" and value is not None:
+                value = data_adapters.unpack_x_y_sample_weight(value)[0]
+            if value is not None and not data_adapters.is_array_input(value):
                 raise TypeError(
                     f"`{method}` on {self.size} ranks takes NumPy arrays, of which every rank "
                     f"reads its share of each global batch. Received: {name} of type "
                     f"{type(value).__name__}. For a generator or a dataset, give each rank its "
                     "own shard and train with `train_on_batch` and a DistributedOptimizer.")
-        reduction = getattr(model.loss, "reduction", "sum_over_batch_size")
-        if reduction != "sum_over_batch_size":
-            raise ValueError(
-                f"`{method}` on {self.size} ranks averages the per-sample losses of each global "
-                f"batch; a loss with reduction={reduction!r} has no such average. Use "
-                "reduction='sum_over_batch_size'.")
+        losses = model.loss if isinstance(model.loss, (list, tuple)) else [model.loss]
+        for loss in losses:
+            reduction = getattr(loss, "reduction", "sum_over_batch_size")
+            if reduction != "sum_over_batch_size":
+                raise ValueError(
+                    f"`{method}` on {self.size} ranks averages the per-sample losses of each "
+                    f"global batch; a loss with reduction={reduction!r} has no such average. "
+                    "Use reduction='sum_over_batch_size'.")
         from fastconv.metrics import Mean
 
         for metric in model.metrics:
@@ -166,20 +166,28 @@ class DataParallel:
 
     # ----------------------------------------------------------------------------- batches
     def shard(self, iterator):
-        """This rank's share of every global batch of `iterator` (an `EpochIterator`).
+        """Makes `iterator` (an `EpochIterator` of arrays) yield this rank's share of every
+        global batch, before it has read any.
 
         Raises:
+            TypeError: the iterator reads a generator or a dataset, not arrays.
             ValueError: the batches or the data are too small to give every rank a sample (a
                 rank that never sees a sample could not resolve its metrics).
         """
-        samples = num_samples(iterator.arrays[0])
-        if min(iterator.batch_size, samples) < self.size:
+        adapter = iterator.adapter
+        if not isinstance(adapter, (data_adapters.ArrayDataAdapter, StructuredArrayAdapter)):
+            raise TypeError(
+                f"fit and evaluate on {self.size} ranks split arrays between the ranks. "
+                f"Received data read by a {type(adapter).__name__}; give each rank its own "
+                "shard and train with `train_on_batch` and a DistributedOptimizer.")
+        samples = len(adapter.arrays[0])
+        if min(adapter.batch_size, samples) < self.size:
             raise ValueError(
                 f"On {self.size} ranks the global batch is split between the ranks, so the batch "
                 f"size and the number of samples must each be at least {self.size}. Received: "
-                f"batch_size={iterator.batch_size} for {samples} samples")
-        return ShardedEpochIterator(iterator, self.rank, self.size,
-                                    self.shuffle_generator if iterator.shuffle else False)
+                f"batch_size={adapter.batch_size} for {samples} samples")
+        iterator.adapter = ShardedArrayAdapter(
+            adapter, self.rank, self.size, self.shuffle_generator if adapter.shuffle else False)
 
     # ------------------------------------------------------------------------------- steps
     def apply_gradients(self, optimizer, grads_and_vars, count):
@@ -225,27 +233,37 @@ class DataParallel:
             start += array.size
 
 
-class ShardedEpochIterator(EpochIterator):
-    """The `EpochIterator` of the global batches, yielding this rank's share of each.
+class ShardedArrayAdapter(data_adapters.DataAdapter):
+    """An array adapter's global batches, each cut to this rank's share.
 
     A global batch of n samples gives rank r the samples
     `[r * (n // size) + min(r, n % size), ...)`, `n // size` of them plus one for the first
     `n % size` ranks: every rank gets a (possibly empty) share of every batch, so all ranks take
-    the same steps.
+    the same steps. `arrays` stays the whole data, which every rank checks against the model.
+
+    Args:
+        adapter: an `ArrayDataAdapter` or `StructuredArrayAdapter`.
+        rank, size: this rank and the number of ranks.
+        shuffle: False, or the generator (the same on every rank) that orders each pass.
     """
 
-    def __init__(self, iterator, rank, size, shuffle):
-        super().__init__(*iterator.arrays, batch_size=iterator.batch_size, shuffle=shuffle,
-                         steps_per_epoch=iterator.steps_per_epoch)
+    def __init__(self, adapter, rank, size, shuffle):
+        self.arrays = adapter.arrays
+        self.batch_size = adapter.batch_size
+        self.num_batches = adapter.num_batches
+        self.shuffle = shuffle
         self.rank, self.size = rank, size
 
-    def _batch(self, index):
-        if isinstance(index, slice):
-            start, stop, _ = index.indices(len(self.arrays[0]))
-            low, high = self._share(stop - start)
-            return super()._batch(slice(start + low, start + high))
-        low, high = self._share(len(index))
-        return super()._batch(index[low:high])
+    def get_iterator(self):
+        for index in data_adapters.batch_orders(len(self.arrays[0]), self.batch_size,
+                                                self.shuffle):
+            if isinstance(index, slice):
+                low, high = self._share(index.stop - index.start)
+                share = slice(index.start + low, index.start + high)
+            else:
+                low, high = self._share(len(index))
+                share = index[low:high]
+            yield tuple(data_adapters.take(array, share) for array in self.arrays)
 
     def _share(self, n):
         base, extra = divmod(n, self.size)
@@ -279,8 +297,8 @@ class ReducedTracker:
         self.local.reset()
         self.target.reset()
 
-    def update(self, loss_value, y_true, y_pred, sample_weight):
-        self.local.update(loss_value, y_true, y_pred, sample_weight)
+    def update(self, *batch):
+        self.local.update(*batch)
 
     def logs(self):
         # Every call reduces, also on a rank whose share of the batch was empty: the ranks call

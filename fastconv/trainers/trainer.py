@@ -8,13 +8,20 @@ with a RuntimeError (Keras's rule: the weights and the optimizer state are share
 
 import contextlib
 import threading
+import warnings
 
 import numpy as np
 
 from fastconv import callbacks as callbacks_module, metrics as metrics_module
 from fastconv.distributed import data_parallel
 from fastconv.executor import Run, plan_for
+from fastconv.layers import weight_penalties
 from fastconv.trainers import compile_utils, data_adapters as data
+from fastconv.trainers.data_adapters.structured_data import (
+    StructuredArrayAdapter,
+    signature,
+    unpack,
+)
 from fastconv.trainers.epoch_iterator import EpochIterator
 
 __all__ = ["Trainer"]
@@ -52,10 +59,14 @@ class Trainer:
 
         Args:
             optimizer: an optimizer name ("adam", "sgd", ...) or instance.
-            loss: a loss name ("sparse_categorical_crossentropy", ...) or instance.
-            loss_weights: None, or one float (a one-element list or dict is
-                accepted) that scales the loss.
-            metrics: a metric name ("accuracy", ...), instance, or a list of them.
+            loss: a loss name ("sparse_categorical_crossentropy", ...) or instance;
+                for a model with several outputs also a list (one per output, None
+                for none) or a dict keyed by output names.
+            loss_weights: None, or the float that scales the loss; for several
+                outputs a list or dict of them (the total loss is the weighted sum).
+            metrics: a metric name ("accuracy", ...), instance, or a list of them;
+                for several outputs a list with one entry (a metric or a list) per
+                output, or a dict keyed by output names.
             weighted_metrics: metrics that also receive the sample weights.
             run_eagerly, steps_per_execution, jit_compile, auto_scale_loss:
                 accepted for Keras compatibility; fastconv always runs eagerly
@@ -65,18 +76,25 @@ class Trainer:
             ValueError: for unknown optimizer, loss or metric identifiers.
         """
         del run_eagerly, steps_per_execution, jit_compile, auto_scale_loss
-        optimizer, compiled_loss, metrics, weighted = compile_utils.resolve_compile_arguments(
-            optimizer, loss, loss_weights, metrics, weighted_metrics)
+        optimizer, compiled_loss, metrics, weighted, metric_outputs, weighted_outputs = \
+            compile_utils.resolve_compile_arguments(optimizer, loss, loss_weights, metrics,
+                                                    weighted_metrics, self._loss_output_names())
         self.optimizer, self.loss, self._compiled_loss = optimizer, compiled_loss.loss, compiled_loss
         self._metrics, self._weighted_metrics = metrics, weighted
         self._tracker = compile_utils.MetricsTracker(
-            metrics_module.Mean(name="loss"), metrics, weighted)
+            metrics_module.Mean(name="loss"), metrics, weighted, metric_outputs,
+            weighted_outputs, compiled_loss.output_losses)
         self._kept_run = None
         self.compiled = True
 
     @property
     def _loss_weight(self):
-        return self._compiled_loss.weight if self._compiled_loss else 1.0
+        """The loss weight (a list of them for several outputs)."""
+        if self._compiled_loss is None:
+            return 1.0
+        if isinstance(self._compiled_loss, compile_utils.MultiOutputLoss):
+            return list(self._compiled_loss.weights)
+        return self._compiled_loss.weight
 
     @property
     def metrics(self):
@@ -119,31 +137,72 @@ class Trainer:
     # -------------------------------------------------------------- steps
     def _new_run(self, x, reuse_buffers):
         """A run of the model's plan for batches like `x`."""
-        return Run(plan_for(self, (x.shape[1:], x.dtype), self.loss), reuse_buffers)
+        return Run(plan_for(self, signature(x), self.loss), reuse_buffers)
 
     def _train_step(self, run, tracker, x, y, sample_weight, strategy=None):
         if strategy is not None and not data_parallel.num_samples(x):
-            # this rank's share of a small last batch is empty: it joins the averaging only
+            # this rank's share of a small last batch is empty: it takes the averaged step only
             if run.plan.trainable_steps:
                 strategy.apply_gradients(self.optimizer, strategy.no_gradients(run), 0)
+                weight_penalties.apply_constraints(self.layers)
             return
         y_pred = run.forward(x, training=True)
-        loss_value = self._compiled_loss(y, y_pred, sample_weight)
+        # Keras adds `model.losses` (regularization penalties) to the compiled loss.
+        loss_value, output_losses = self._compiled_loss.values(y, y_pred, sample_weight)
+        loss_value += weight_penalties.model_penalty(self.layers, run.states)
         if run.plan.trainable_steps:
-            run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight,
-                                                             run.plan.fused_output))
+            plan = run.plan
+            fused = plan.fused_output if len(plan.output_values) == 1 else plan.fused_outputs
+            run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight, fused))
+            grads_and_vars = weight_penalties.add_weight_gradients(self.layers,
+                                                                   run.grads_and_vars())
             if strategy is None:
-                self.optimizer.apply_gradients(run.grads_and_vars())
+                self.optimizer.apply_gradients(grads_and_vars)
             else:
-                strategy.apply_gradients(self.optimizer, run.grads_and_vars(),
+                strategy.apply_gradients(self.optimizer, grads_and_vars,
                                          data_parallel.num_samples(x))
-        tracker.update(loss_value, y, y_pred, sample_weight)
+            weight_penalties.apply_constraints(self.layers)
+        tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
     def _test_step(self, run, tracker, x, y, sample_weight):
         y_pred = run.forward(x, training=False)
-        tracker.update(self._compiled_loss(y, y_pred, sample_weight), y, y_pred, sample_weight)
+        loss_value, output_losses = self._compiled_loss.values(y, y_pred, sample_weight)
+        loss_value += weight_penalties.model_penalty(self.layers, run.states)
+        tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
+
+    def _run_for(self, runs, x):
+        """The loop's run for batches like `x`; a new input signature is checked against the
+        model first (a generator may change it between batches)."""
+        signature = data.batch_signature(x)
+        run = runs.get(signature)
+        if run is None:
+            self._check_input(x)
+            run = runs[signature] = self._new_run(x, reuse_buffers=True)
+        return run
+
+    def _check_first(self, iterator, method, name="x", need_targets=True):
+        """Builds the model for (or checks it against) the data before the first step: all of
+        it for arrays, the first batch for other sources (later batches are checked as they
+        come)."""
+        first = iterator.first_data()
+        if first is None:
+            raise ValueError(f"The data of `{method}` (`{name}`) gave no batch: it is empty, or "
+                             "a generator that was already read to its end.")
+        if self._structured:  # lists or dicts matched to the model's inputs and outputs
+            if not isinstance(iterator.adapter, StructuredArrayAdapter):  # (checked already)
+                self._check_structured_batch(first, method, need_targets)
+            return
+        x, y, _ = first
+        self._check_input(x)
+        if need_targets:
+            if y is None:
+                raise ValueError(f"`{method}` needs targets: pass `y`, or give `{name}` as "
+                                 "(inputs, targets) batches.")
+            self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
 
     def _prepare(self, x, y, sample_weight, method):
+        if self._structured:  # several inputs or outputs: lists or dicts of arrays
+            return self._structured_data(x, y, sample_weight, method)
         x, y, sample_weight = data.check_data(x, y, sample_weight)
         self._check_input(x)
         if y is None:
@@ -154,29 +213,38 @@ class Trainer:
     # ---------------------------------------------------------------- fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
         """Trains the model for `epochs` passes over the data.
 
         Args:
-            x: inputs, `(samples, ...)` matching the model's input shape.
+            x: inputs, `(samples, ...)` matching the model's input shape; or a source of
+                `(x, y)` / `(x, y, sample_weight)` batches: a Python generator or
+                iterable, a `fastconv.utils.PyDataset`, or a torch `DataLoader` (then
+                `y`, `sample_weight` and `batch_size` stay unset).
             y: targets (class labels or one-hot rows, as the loss expects).
-            batch_size: samples per gradient step (default 32).
+            batch_size: samples per gradient step of array data (default 32).
             epochs: the epoch index to stop before.
             verbose: 0 silent, 1 (or "auto") progress bar, 2 one line per epoch.
             callbacks: a list of `fastconv.callbacks.Callback`.
             validation_split: the fraction of the samples, taken from the end
                 before shuffling, to evaluate on after each epoch.
-            validation_data: `(x_val, y_val)` or `(x_val, y_val, sample_weight_val)`;
-                overrides `validation_split`.
-            shuffle: whether to shuffle the training samples every epoch.
+            validation_data: `(x_val, y_val)` or `(x_val, y_val, sample_weight_val)`,
+                or any source of batches `x` may be; overrides `validation_split`.
+            shuffle: whether to shuffle the training samples every epoch (the batch
+                order of a PyDataset; ignored, with a warning, for generators and
+                DataLoaders).
             class_weight: optional dict class index -> weight of its samples' loss,
-                applied to the training samples only (not to the validation loss).
+                applied to the training samples only (not to the validation loss);
+                for arrays and PyDatasets.
             sample_weight: optional per-sample weights of the loss.
             initial_epoch: the epoch to start from (to resume training).
-            steps_per_epoch: batches per epoch (default: one pass over the data);
-                the data continues from one epoch to the next, as in Keras.
-            validation_batch_size: batch size of the validation (default `batch_size`).
+            steps_per_epoch: batches per epoch (default: one pass over the data, or
+                until a generator is exhausted); the data continues from one epoch to
+                the next, as in Keras.
+            validation_steps: batches per validation (default: all of `validation_data`).
+            validation_batch_size: batch size of array validation data (default
+                `batch_size`).
             validation_freq: validate every this many epochs.
 
         Returns:
@@ -185,68 +253,91 @@ class Trainer:
 
         Raises:
             ValueError: the model is not compiled, the data is empty or its
-                shapes do not match, or an argument is out of range.
+                shapes do not match, an argument is out of range, or does not apply
+                to the kind of data (Keras's messages).
             RuntimeError: the model is already training in another thread.
         """
         self._require_compiled("fit")
         verbose = _verbosity(verbose)
         strategy = data_parallel.active()  # None in one process: the loops run as they are
         if strategy is not None:
-            callbacks, verbose = strategy.begin(
-                self, "fit", {"x": x, "y": y, "validation_data": validation_data}, callbacks,
-                verbose)
-        batch_size = data.check_batch_size(batch_size)
+            callbacks, verbose = strategy.begin(self, "fit", {"x": x, "validation_data":
+                                                              validation_data}, callbacks, verbose)
         if validation_batch_size is not None:
             validation_batch_size = data.check_batch_size(validation_batch_size,
                                                           "validation_batch_size")
         data.check_positive_int(validation_freq, "validation_freq")
         data.check_positive_int(epochs, "epochs", minimum=0)
-        if steps_per_epoch is not None:
-            data.check_positive_int(steps_per_epoch, "steps_per_epoch")
-        x, y, sample_weight = self._prepare(x, y, sample_weight, "fit")
-        if validation_data is not None:
-            if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
-                raise ValueError("`validation_data` must be a tuple (x_val, y_val) or "
-                                 "(x_val, y_val, sample_weight_val).")
-            val = self._prepare(*(tuple(validation_data) + (None,))[:3], method="fit")
-        elif validation_split:
-            (x, y, sample_weight), val = data.split_validation(validation_split, x, y, sample_weight)
-        else:
-            val = None
-        if class_weight:  # after the split: it weighs the training loss only, as in Keras
-            weights = data.class_weights_to_sample_weights(y, class_weight)
-            sample_weight = weights if sample_weight is None else sample_weight * weights
-        iterator = EpochIterator(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+        for name, value in (("steps_per_epoch", steps_per_epoch),
+                            ("validation_steps", validation_steps)):
+            if value is not None:
+                data.check_positive_int(value, name)
+        if self._structured and data.is_array_input(x):
+            x, y, sample_weight, validation_data = self._structured_fit_data(
+                x, y, sample_weight, batch_size, shuffle, class_weight, validation_split,
+                validation_data)
+        elif validation_split and validation_data is None:
+            (x, y, sample_weight), validation_data = data.train_validation_split(
+                validation_split, x, y, sample_weight)
+        # class_weight weighs the training loss only, as in Keras
+        iterator = EpochIterator(x, y, sample_weight, batch_size, shuffle, steps_per_epoch,
+                                 class_weight)
         if strategy is not None:
-            iterator = strategy.shard(iterator)
+            strategy.shard(iterator)
+        self._check_first(iterator, "fit")
+        val = None
+        if validation_data is not None:
+            val_x, val_y, val_sample_weight = data.unpack_x_y_sample_weight(validation_data)
+            if validation_batch_size is None and data.is_array_input(val_x):
+                validation_batch_size = batch_size
+            if self._structured and data.is_array_input(val_x):
+                val_x = self._structured_adapter(val_x, val_y, val_sample_weight,
+                                                 validation_batch_size, "fit")
+            val = EpochIterator(val_x, val_y, val_sample_weight, validation_batch_size,
+                                steps_per_epoch=validation_steps)
+            if strategy is not None:
+                strategy.shard(val)
+            self._check_first(val, "fit", name="validation_data")
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_history=True, add_progbar=verbose != 0, verbose=verbose,
             epochs=epochs, steps=iterator.steps, validation_freq=validation_freq)
         with self._training("fit"), data_parallel.rank_0_output(strategy):
             self.stop_training = False
             callback_list.on_train_begin()
-            logs = self._fit_epochs(iterator, val, validation_batch_size or batch_size,
-                                    validation_freq, initial_epoch, epochs, callback_list,
-                                    strategy)
+            try:
+                logs = self._fit_epochs(iterator, val, validation_freq, initial_epoch, epochs,
+                                        callback_list, strategy)
+            finally:
+                iterator.close()
+                if val is not None:
+                    val.close()
             callback_list.on_train_end(logs)
         return callback_list.history
 
-    def _fit_epochs(self, iterator, val, validation_batch_size, validation_freq, initial_epoch,
-                    epochs, callback_list, strategy):
+    def _fit_epochs(self, iterator, val, validation_freq, initial_epoch, epochs,
+                    callback_list, strategy):
         """The epoch loop of `fit`; returns the last epoch's logs."""
-        run = self._new_run(iterator.arrays[0], reuse_buffers=True)
-        val_run = None
+        runs, val_runs = {}, {}
         tracker = self._tracker
         if strategy is not None:
             strategy.start(self)
             tracker = strategy.tracker(tracker)
         logs = {}
         for epoch in range(initial_epoch, epochs):
+            if iterator.peek() is None:  # a generator read to its end
+                warnings.warn(
+                    "Your input ran out of data; interrupting training. Make sure that your "
+                    "dataset or generator can generate at least `steps_per_epoch * epochs` "
+                    f"batches: training stopped before epoch {epoch + 1} of {epochs}.",
+                    UserWarning, stacklevel=3)
+                break
             tracker.reset()
             callback_list.on_epoch_begin(epoch)
-            for step, batch in iterator.enumerate_epoch():
+            for step, (x, y, sample_weight) in iterator.enumerate_epoch():
                 callback_list.on_train_batch_begin(step)
-                self._train_step(run, tracker, *batch, strategy)
+                if self._structured:
+                    x, y, sample_weight = self._structured_batch(x, y, sample_weight)
+                self._train_step(self._run_for(runs, x), tracker, x, y, sample_weight, strategy)
                 callback_list.on_train_batch_end(step, tracker.logs())
                 if self.stop_training:
                     break
@@ -254,8 +345,7 @@ class Trainer:
             if strategy is not None:
                 strategy.average_moving_statistics(self)
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_run = val_run or self._new_run(val[0], reuse_buffers=True)
-                val_logs = self._evaluate_loop(val_run, val, validation_batch_size, callback_list,
+                val_logs = self._evaluate_loop(val_runs, val, callback_list, "validation_data",
                                                strategy)
                 logs.update({"val_" + key: value for key, value in val_logs.items()})
             callback_list.on_epoch_end(epoch, logs)
@@ -264,18 +354,26 @@ class Trainer:
         return logs
 
     # ----------------------------------------------------------- evaluate
-    def _evaluate_loop(self, run, arrays, batch_size, callback_list, strategy=None):
-        """The loss and metrics over `arrays` (x, y, sample_weight), on a detached tracker
-        published into the model's at the end."""
+    def _evaluate_loop(self, runs, iterator, callback_list, name="x", strategy=None):
+        """The loss and metrics over the iterator's next epoch (its data from the start, or
+        where a generator stopped), on a detached tracker published into the model's at the
+        end."""
+        iterator.reset()
+        if iterator.peek() is None:
+            raise ValueError(
+                f"`{name}` ran out of data: a generator is read once. Pass `validation_steps` "
+                "(`steps` to evaluate) so that each evaluation reads part of it, or a source "
+                "that can be read again (arrays, a PyDataset, a DataLoader, an iterable).")
         tracker = self._tracker.detached()
-        iterator = EpochIterator(*arrays, batch_size=batch_size)
         if strategy is not None:
-            tracker, iterator = strategy.tracker(tracker), strategy.shard(iterator)
+            tracker = strategy.tracker(tracker)
         callback_list.on_test_begin()
-        for step, batch in iterator.enumerate_epoch():
+        for step, (x, y, sample_weight) in iterator.enumerate_epoch():
             callback_list.on_test_batch_begin(step)
-            if strategy is None or data_parallel.num_samples(batch[0]):  # a share may be empty
-                self._test_step(run, tracker, *batch)
+            if self._structured:
+                x, y, sample_weight = self._structured_batch(x, y, sample_weight)
+            if strategy is None or data_parallel.num_samples(x):  # a share may be empty
+                self._test_step(self._run_for(runs, x), tracker, x, y, sample_weight)
             callback_list.on_test_batch_end(step, tracker.logs())
         logs = tracker.logs()
         tracker.publish(self._tracker)
@@ -289,11 +387,13 @@ class Trainer:
         Safe to call from several threads at once on one model.
 
         Args:
-            x, y: inputs and targets.
-            batch_size: samples per batch (default 32).
+            x, y: inputs and targets; or, as in `fit`, `x` alone as a source of
+                `(x, y[, sample_weight])` batches.
+            batch_size: samples per batch of array data (default 32).
             verbose: 0 silent, 1 (or "auto") progress bar.
             sample_weight: optional per-sample weights of the loss.
-            steps: optional number of batches to evaluate.
+            steps: optional number of batches to evaluate (a warning if the data
+                runs out first).
             callbacks: a list of callbacks.
             return_dict: return `{"loss": ..., metric: ...}` instead of a list.
 
@@ -305,26 +405,29 @@ class Trainer:
         verbose = _verbosity(verbose)
         strategy = data_parallel.active()  # None in one process
         if strategy is not None:
-            callbacks, verbose = strategy.begin(self, "evaluate", {"x": x, "y": y}, callbacks,
-                                                verbose)
-        batch_size = data.check_batch_size(batch_size)
-        x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
+            callbacks, verbose = strategy.begin(self, "evaluate", {"x": x}, callbacks, verbose)
         if steps is not None:
-            end = min(len(x), steps * batch_size)
-            x, y, sample_weight = x[:end], y[:end], data.take(sample_weight, slice(0, end))
+            data.check_positive_int(steps, "steps")
+        if self._structured and data.is_array_input(x):
+            x = self._structured_adapter(x, y, sample_weight, batch_size, "evaluate")
+        iterator = EpochIterator(x, y, sample_weight, batch_size, steps_per_epoch=steps)
+        if strategy is not None:
+            strategy.shard(iterator)
+        self._check_first(iterator, "evaluate")
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
-            steps=data.num_batches(len(x), batch_size))
-        with data_parallel.rank_0_output(strategy):
-            logs = self._evaluate_loop(self._new_run(x, reuse_buffers=True),
-                                       (x, y, sample_weight), batch_size, callback_list, strategy)
+            steps=iterator.steps)
+        try:
+            with data_parallel.rank_0_output(strategy):
+                logs = self._evaluate_loop({}, iterator, callback_list, strategy=strategy)
+        finally:
+            iterator.close()
         return self._batch_result(logs, return_dict)
 
-    @staticmethod
-    def _batch_result(logs, return_dict):
+    def _batch_result(self, logs, return_dict):
         if return_dict:
             return logs
-        values = list(logs.values())
+        values = self._tracker.ordered_results(logs)
         return values[0] if len(values) == 1 else values
 
     # ------------------------------------------------------------ predict
@@ -334,8 +437,9 @@ class Trainer:
         Safe to call from several threads at once on one model.
 
         Args:
-            x: inputs, `(samples, ...)`.
-            batch_size: samples per batch (default 32).
+            x: inputs, `(samples, ...)`; or a source of batches as in `fit` (their
+                targets, if any, are not used).
+            batch_size: samples per batch of array data (default 32).
             verbose: 0 silent (default), 1 (or "auto") progress bar.
             steps: optional number of batches to run.
             callbacks: a list of callbacks.
@@ -344,36 +448,47 @@ class Trainer:
             An array `(samples,) + output_shape[1:]`.
         """
         verbose = _verbosity(verbose)
-        batch_size = data.check_batch_size(batch_size)
-        x, _, _ = data.check_data(x)
-        self._check_input(x)
         if steps is not None:
-            x = x[:steps * batch_size]
-        iterator = EpochIterator(x, batch_size=batch_size)
+            data.check_positive_int(steps, "steps", minimum=0)
+        if self._structured and data.is_array_input(x):
+            x = self._structured_adapter(x, None, None, batch_size, "predict")
+        iterator = EpochIterator(x, batch_size=batch_size, steps_per_epoch=steps or None)
+        self._check_first(iterator, "predict", need_targets=False)
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
-            steps=iterator.num_batches)
-        run = self._new_run(x, reuse_buffers=True)
-        result = None
+            steps=0 if steps == 0 else iterator.steps)
+        runs, results = {}, []
         callback_list.on_predict_begin()
-        for step, (batch_x, _, _) in iterator.enumerate_epoch():
-            callback_list.on_predict_batch_begin(step)
-            batch = run.forward(batch_x, training=False)
-            if result is None:
-                result = np.empty((len(x),) + batch.shape[1:], batch.dtype)
-            outputs = result[step * batch_size:step * batch_size + len(batch)]
-            outputs[...] = batch  # the run writes the next batch into the same arrays
-            callback_list.on_predict_batch_end(step, {"outputs": outputs})
+        try:
+            batches = iterator.enumerate_epoch() if steps != 0 else ()
+            for step, (batch_x, _, _) in batches:
+                callback_list.on_predict_batch_begin(step)
+                if self._structured:
+                    batch_x = self._structured_batch(batch_x, None, None)[0]
+                # copies: the run writes the next batch into the same arrays
+                outputs = self._run_for(runs, batch_x).forward(batch_x, training=False)
+                outputs = ([np.array(o) for o in outputs] if isinstance(outputs, list)
+                           else np.array(outputs))
+                results.append(outputs)
+                callback_list.on_predict_batch_end(step, {"outputs": outputs})
+        finally:
+            iterator.close()
         callback_list.on_predict_end()
-        if result is None:  # steps=0: no batch ran
-            return np.empty((0,) + tuple(self._output_shape[1:]), self._output_dtype())
-        return result
+        if not results:  # steps=0: no batch ran
+            shapes = self.compute_output_shape(self._input_shapes())
+            if isinstance(shapes, list):
+                return self._pack_outputs([np.empty((0,) + tuple(s[1:]), self._output_dtype())
+                                           for s in shapes])
+            return np.empty((0,) + tuple(shapes[1:]), self._output_dtype())
+        if isinstance(results[0], list):  # several outputs
+            return self._pack_outputs([np.concatenate(r) for r in zip(*results)])
+        return self._pack_outputs(np.concatenate(results))
 
     # ---------------------------------------------------------- on_batch
     def _kept(self, x):
         """The run train_on_batch / test_on_batch keep across calls (the user's own loop)."""
         run = self._kept_run
-        plan = plan_for(self, (x.shape[1:], x.dtype), self.loss)
+        plan = plan_for(self, signature(x), self.loss)
         if run is None or run.plan is not plan:
             run = self._kept_run = Run(plan, reuse_buffers=True)
         return run
@@ -391,6 +506,10 @@ class Trainer:
         """
         self._require_compiled("train_on_batch")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "train_on_batch")
+        if class_weight and self._loss_output_names():
+            raise ValueError("`class_weight` is only supported for models with a single "
+                             "output, as in Keras; pass `sample_weight` per output instead.")
+        x, y, sample_weight = unpack(x), unpack(y), unpack(sample_weight)
         if class_weight:
             weights = data.class_weights_to_sample_weights(y, class_weight)
             sample_weight = weights if sample_weight is None else sample_weight * weights
@@ -406,14 +525,19 @@ class Trainer:
         """The loss (and metrics) on one batch, without updating the weights."""
         self._require_compiled("test_on_batch")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "test_on_batch")
+        x, y, sample_weight = unpack(x), unpack(y), unpack(sample_weight)
         if reset_metrics:
             self._tracker.reset()
-        run = Run(plan_for(self, (x.shape[1:], x.dtype), self.loss))
+        run = Run(plan_for(self, signature(x), self.loss))
         self._test_step(run, self._tracker, x, y, sample_weight)
         return self._batch_result(self._tracker.logs(), return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs for one batch, in inference mode."""
-        x, _, _ = data.check_data(x)
+        if self._structured:
+            x = self._structured_batch(x, None, None)[0]
+        else:
+            x, _, _ = data.check_data(x)
         self._check_input(x)
-        return Run(plan_for(self, (x.shape[1:], x.dtype), self.loss)).forward(x, training=False)
+        outputs = Run(plan_for(self, signature(x), self.loss)).forward(x, training=False)
+        return self._pack_outputs(outputs)
