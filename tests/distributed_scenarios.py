@@ -222,6 +222,42 @@ def fit_equivalence(outdir):
     print(f"rank {rank}: fit ok", flush=True)
 
 
+def two_input_model(seed):
+    """A functional model with two inputs and two outputs (data as lists, losses per output)."""
+    keras.utils.set_random_seed(seed)
+    image, extra = keras.Input(shape=(6, 6, 1)), keras.Input(shape=(3,))
+    features = keras.layers.Flatten()(keras.layers.Conv2D(2, 3, activation="relu")(image))
+    joined = keras.layers.Concatenate()([features, extra])
+    classes = keras.layers.Dense(3, activation="softmax")(joined)
+    value = keras.layers.Dense(1)(joined)
+    model = keras.Model(inputs=[image, extra], outputs=[classes, value])
+    model.compile(optimizer=keras.optimizers.Adam(0.01),
+                  loss=["sparse_categorical_crossentropy", "mean_squared_error"],
+                  metrics=[["accuracy"], []])
+    return model
+
+
+def two_input_data():
+    x, y, _ = fit_data()
+    rng = np.random.default_rng(12)
+    return [x, rng.normal(size=(len(x), 3)).astype(np.float32)], [y, rng.normal(size=len(x))]
+
+
+def fit_two_inputs(outdir):
+    """Several inputs and outputs: the same global-batch semantics (compared by the test)."""
+    rank = distributed.rank()
+    model = two_input_model(seed=1 + rank)
+    initial = comm.bcast([np.array(w) for w in model.weights], root=0)
+    x, y = two_input_data()
+    check = CheckRanksAgree()
+    history = model.fit(x, y, callbacks=[check], **FIT_ARGUMENTS)
+    assert check.steps == 3 * 3 and same_on_every_rank(history.history)
+    if rank == 0:
+        np.savez(pathlib.Path(outdir) / "weights.npz", *initial, *model.weights)
+        (pathlib.Path(outdir) / "results.json").write_text(json.dumps(history.history))
+    print(f"rank {rank}: two inputs ok", flush=True)
+
+
 def fit_batch_norm_dropout(outdir):
     """With BatchNormalization and Dropout: the ranks still agree after every step (trainable)
     and epoch (all), draw different dropout masks, and `save` keeps the averaged statistics."""

@@ -405,6 +405,30 @@ def test_fit_on_2_ranks_equals_1_process_with_the_global_batch(mpirun, tmp_path)
 
 
 @pytest.mark.mpi
+def test_fit_of_a_model_with_two_inputs_and_outputs_on_2_ranks_equals_1_process(mpirun, tmp_path):
+    result, _ = launch(mpirun, "fit_two_inputs", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    saved = np.load(tmp_path / "weights.npz")
+    arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    initial, distributed_final = arrays[:len(arrays) // 2], arrays[len(arrays) // 2:]
+    reported = json.loads((tmp_path / "results.json").read_text())
+
+    scenarios = scenarios_module()
+    keras.set_num_threads(1)
+    try:
+        model = scenarios.two_input_model(seed=0)
+        model.set_weights(initial)
+        history = model.fit(*scenarios.two_input_data(), **scenarios.FIT_ARGUMENTS)
+    finally:
+        keras.set_num_threads(0)
+    for single, multi in zip(model.get_weights(), distributed_final):
+        np.testing.assert_allclose(multi, single, rtol=1e-5, atol=1e-7)
+    assert reported.keys() == history.history.keys()
+    for key, values in history.history.items():
+        np.testing.assert_allclose(reported[key], values, rtol=1e-5, err_msg=key)
+
+
+@pytest.mark.mpi
 def test_fit_with_batch_norm_and_dropout_keeps_the_ranks_equal(mpirun, tmp_path):
     result, _ = launch(mpirun, "fit_batch_norm_dropout", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
