@@ -228,8 +228,9 @@ def two_input_model(seed):
     image, extra = keras.Input(shape=(6, 6, 1)), keras.Input(shape=(3,))
     features = keras.layers.Flatten()(keras.layers.Conv2D(2, 3, activation="relu")(image))
     joined = keras.layers.Concatenate()([features, extra])
-    classes = keras.layers.Dense(3, activation="softmax")(joined)
-    value = keras.layers.Dense(1)(joined)
+    # named: the log keys ("classes_loss", ...) must not depend on the layers made before
+    classes = keras.layers.Dense(3, activation="softmax", name="classes")(joined)
+    value = keras.layers.Dense(1, name="value")(joined)
     model = keras.Model(inputs=[image, extra], outputs=[classes, value])
     model.compile(optimizer=keras.optimizers.Adam(0.01),
                   loss=["sparse_categorical_crossentropy", "mean_squared_error"],
