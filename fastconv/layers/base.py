@@ -77,6 +77,8 @@ class KerasTensor:
         else:
             self.parents = [] if parent is None else [parent]
             self.parent = parent
+        # The layer's symbolic calls, first first: `layer.input` / `layer.output` read them.
+        vars(layer).setdefault("_keras_tensors", []).append(self)
 
     @property
     def ndim(self):
@@ -431,6 +433,26 @@ class Layer:
                 f"The layer '{self.name}' has never been called and thus has no defined output shape."
             ) from None
         return self.compute_output_shape(input_shape)
+
+    def _first_call(self, attribute):
+        tensors = vars(self).get("_keras_tensors")
+        if not tensors:
+            raise AttributeError(f"The layer '{self.name}' has never been called and thus has "
+                                 f"no defined {attribute}.")
+        return tensors[0]
+
+    @property
+    def input(self):
+        """The KerasTensor(s) of the layer's first symbolic call (functional API)."""
+        tensor = self._first_call("input")
+        if not tensor.parents:  # an Input's tensor is its own input
+            return tensor
+        return tensor.parents if getattr(self, "multiple_inputs", False) else tensor.parent
+
+    @property
+    def output(self):
+        """The KerasTensor of the layer's first symbolic call (functional API)."""
+        return self._first_call("output")
 
     def _incompatible(self, expectation, input_shape):
         return ValueError(

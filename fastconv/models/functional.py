@@ -144,6 +144,8 @@ class Functional(Model):
         """The layers were built when they were called on the graph's tensors."""
         self._input_shape = (None,) + tuple(self.inputs[0].shape[1:])
         self._output_shape = (None,) + tuple(self.outputs[0].shape[1:])
+        self._batch_input_shape = self._input_shape  # a built model fixes a Sequential's input
+        self.dtype = self._input_dtype().name  # ... and its dtype
         position = {id(node): index for index, node in enumerate(self._nodes)}
         self._set_graph([(node.layer, tuple(position[id(parent)] for parent in node.parents))
                          for node in self._nodes[1:]])
@@ -154,16 +156,6 @@ class Functional(Model):
 
     def _output_dtype(self):
         return np.dtype(self.outputs[0].dtype)
-
-    def __call__(self, inputs, training=None):
-        """Runs the model eagerly on an array batch (calling it on a KerasTensor is not supported)."""
-        if isinstance(inputs, KerasTensor) or (
-                isinstance(inputs, (list, tuple)) and any(isinstance(x, KerasTensor) for x in inputs)):
-            raise NotImplementedError(
-                f"Calling model '{self.name}' on a KerasTensor (nesting models) is not "
-                "supported by fastconv; call its layers instead."
-            )
-        return super().__call__(inputs, training=training)
 
     # ---------------------------------------------------------------- summary
     def _summary_connections(self):

@@ -111,6 +111,8 @@ def deserialize_layer(entry, custom_objects=None):
         ValueError: unknown class name, or a config the class rejects.
     """
     class_name, config = _check_entry(entry, "A layer entry")
+    if class_name in _model_registry(custom_objects):  # a model nested in another one
+        return deserialize_model(entry, custom_objects)
     registry = layer_registry(custom_objects)
     cls = registry.get(class_name)
     if cls is None:
@@ -238,7 +240,11 @@ def compile_from_config(model, config):
 
 
 def weight_names(layer):
-    """The names of `layer.weights`, in that order."""
+    """The names of `layer.weights`, in that order (a nested model's as "layer/name")."""
+    if is_model(layer):
+        by_id = {id(array): f"{inner.name}/{name}" for inner in layer._chain
+                 for array, name in zip(inner.weights, weight_names(inner))}
+        return [by_id[id(array)] for array in layer.weights]
     by_id = {id(array): name for array, _, name in layer._weight_records}
     return [by_id.get(id(array)) or f"weight_{i}" for i, array in enumerate(layer.weights)]
 

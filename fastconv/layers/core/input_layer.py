@@ -34,7 +34,7 @@ class InputLayer(Layer):
         super().__init__(name=name, dtype=dtype, batch_input_shape=batch_shape, **kwargs)
         self.batch_shape = self._batch_input_shape
         self.built = True
-        self.output = KerasTensor(self.batch_shape, self.dtype, self)
+        KerasTensor(self.batch_shape, self.dtype, self)  # becomes `self.output`
 
     @property
     def input_shape(self):

@@ -1,0 +1,188 @@
+"""Models used as layers: nested in a Sequential, called inside a functional graph, called
+eagerly. A nested model must compute and train exactly as the same layers laid out flat."""
+
+import numpy as np
+import pytest
+
+import fastconv as keras
+from fastconv import layers
+
+
+def _mlp(name, units=(5, 3), dtype="float64", seed=0):
+    inputs = keras.Input((4,), dtype=dtype)
+    x = inputs
+    for i, n in enumerate(units):
+        x = layers.Dense(n, activation="relu" if i < len(units) - 1 else None, dtype=dtype,
+                         kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i))(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def _flat_twin(nested):
+    """A flat Sequential of fresh Dense layers holding copies of `nested`'s weights."""
+    dense = [layer for layer in _all_layers(nested) if isinstance(layer, layers.Dense)]
+    flat = keras.Sequential([keras.Input(nested.input_shape[1:], dtype="float64")] + [
+        layers.Dense(d.units, activation=d.activation, dtype="float64") for d in dense]
+        + [layers.Softmax(dtype="float64")])
+    flat.set_weights(nested.get_weights())
+    return flat
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+        else:
+            yield layer
+
+
+def _data(n=12, seed=1):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 4)), rng.integers(0, 3, size=n)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_model_nested_in_sequential_trains_as_flat_layers(optimizer):
+    base = _mlp("base")
+    nested = keras.Sequential([base, layers.Softmax(dtype="float64")])
+    flat = _flat_twin(nested)
+    x, y = _data()
+    np.testing.assert_allclose(nested.predict(x), flat.predict(x), rtol=1e-12)
+    for model in (nested, flat):
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    logs = [m.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history
+            for m in (nested, flat)]
+    assert logs[0] == pytest.approx(logs[1], rel=1e-12)
+    for a, b in zip(nested.get_weights(), flat.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+
+
+def test_model_in_the_middle_of_a_graph_passes_the_input_gradient_on():
+    """Trainable layers below the nested model need dL/d(its input): the inner plan
+    must return it."""
+    inputs = keras.Input((4,), dtype="float64")
+    x = layers.Dense(4, activation="tanh", dtype="float64")(inputs)
+    inner_in = keras.Input((4,), dtype="float64")
+    inner = keras.Model(inner_in, layers.Dense(3, dtype="float64")(
+        layers.Dense(6, activation="relu", dtype="float64")(inner_in)))
+    outputs = layers.Softmax(dtype="float64")(inner(x))
+    nested = keras.Model(inputs, outputs)
+    flat = keras.Sequential([
+        keras.Input((4,), dtype="float64"), layers.Dense(4, activation="tanh", dtype="float64"),
+        layers.Dense(6, activation="relu", dtype="float64"), layers.Dense(3, dtype="float64"),
+        layers.Softmax(dtype="float64")])
+    flat.set_weights(nested.get_weights())
+    x_data, y = _data()
+    for model in (nested, flat):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        model.fit(x_data, y, batch_size=6, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(nested.get_weights(), flat.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+
+
+def test_nested_model_weights_are_the_outer_models_weights():
+    base = _mlp("base")
+    model = keras.Sequential([base, layers.Dense(2, dtype="float64")])
+    assert len(model.weights) == 6 and len(model.trainable_weights) == 6
+    assert all(w is v for w, v in zip(model.weights[:4], base.weights))
+    assert model.count_params() == base.count_params() + 8
+    weights = [np.full_like(w, i) for i, w in enumerate(model.get_weights())]
+    model.set_weights(weights)
+    for w, v in zip(base.get_weights(), weights[:4]):
+        np.testing.assert_array_equal(w, v)
+
+
+def test_freezing_the_inner_model_keeps_its_weights_during_fit():
+    base = _mlp("base")
+    inputs = keras.Input((4,), dtype="float64")
+    outputs = layers.Dense(3, activation="softmax", dtype="float64")(base(inputs))
+    model = keras.Model(inputs, outputs)
+    base.trainable = False
+    assert model.trainable_weights == model.weights[4:]
+    assert len(model.non_trainable_weights) == 4
+    before = base.get_weights()
+    head = np.array(model.layers[-1].get_weights()[0])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x, y = _data()
+    model.fit(x, y, epochs=2, verbose=0)
+    for a, b in zip(before, base.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(head, model.layers[-1].get_weights()[0])
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "Trainable params: 12 " in lines[0]  # the head: 3 x 3 + 3
+    assert f"Non-trainable params: {base.count_params()} " in lines[0]
+    # Unfreezing takes effect at the next fit (the plans key on the flags); as in Keras,
+    # the optimizer is rebuilt by compiling again.
+    base.trainable = True
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(before[0], base.get_weights()[0])
+
+
+def test_freezing_one_inner_layer_after_building_takes_effect():
+    base = _mlp("base")
+    model = keras.Sequential([base, layers.Softmax(dtype="float64")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x, y = _data()
+    model.fit(x, y, epochs=1, verbose=0)
+    base.layers[1].trainable = False
+    frozen = base.layers[1].get_weights()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")  # as Keras asks
+    model.fit(x, y, epochs=1, verbose=0)
+    for a, b in zip(frozen, base.layers[1].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert len(model.trainable_weights) == 2
+
+
+def test_model_called_eagerly_and_symbolically():
+    base = _mlp("base")
+    x, _ = _data()
+    eager = base(x)
+    np.testing.assert_allclose(eager, base.predict(x), rtol=1e-12)
+    inputs = keras.Input((4,), dtype="float64")
+    tensor = base(inputs)
+    assert isinstance(tensor, layers.KerasTensor) and tensor.shape == (None, 3)
+    assert tensor.layer is base
+    with pytest.raises(ValueError, match="incompatible"):
+        base(keras.Input((5,)))
+
+
+def test_nested_models_save_and_load(tmp_path):
+    base = _mlp("base")
+    inputs = keras.Input((4,), dtype="float64")
+    model = keras.Model(inputs, layers.Softmax(dtype="float64")(base(inputs)))
+    wrapped = keras.Sequential([model, layers.Dense(2, dtype="float64")])
+    wrapped.compile(optimizer="adam", loss="mse")
+    x, _ = _data()
+    wrapped.fit(x, np.zeros((len(x), 2)), epochs=1, verbose=0)
+    wrapped.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert isinstance(loaded.layers[0], keras.Model)
+    assert isinstance(loaded.layers[0].layers[1], keras.Model)
+    np.testing.assert_array_equal(loaded.predict(x), wrapped.predict(x))
+    assert loaded.evaluate(x, np.zeros((len(x), 2)), verbose=0) == pytest.approx(
+        wrapped.evaluate(x, np.zeros((len(x), 2)), verbose=0))
+
+
+def test_nested_model_threads_keep_separate_runs():
+    """Two predict threads through one outer model: each run owns its inner runs."""
+    import threading
+    base = _mlp("base")
+    model = keras.Sequential([base, layers.Softmax(dtype="float64")])
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(size=(64, 4)) for _ in range(2)]
+    expected = [model.predict(b, batch_size=8) for b in batches]
+    results = [None, None]
+
+    def work(i):
+        for _ in range(20):
+            results[i] = model.predict(batches[i], batch_size=8)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r, e in zip(results, expected):
+        np.testing.assert_array_equal(r, e)
