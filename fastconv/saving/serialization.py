@@ -246,5 +246,7 @@ def weight_names(layer):
                  for array, name in zip(inner.weights, weight_names(inner))}
         return [by_id[id(array)] for array in layer.weights]
     by_id = {id(array): name for array, _, name in layer._weight_records}
-    return [by_id.get(id(array)) or f"weight_{i}" for i, array in enumerate(layer.weights)]
+    # A custom layer's sublayer weights are named by their path ("dense/kernel").
+    return [by_id.get(id(array)) or getattr(array, "path", None) or f"weight_{i}"
+            for i, array in enumerate(layer.weights)]
 
