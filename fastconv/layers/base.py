@@ -631,7 +631,7 @@ class Layer:
             args = (kwargs.pop("inputs"),)
         inputs, args = args[0], args[1:]
         if _is_symbolic(inputs):
-            return self._call_symbolic(inputs, args, kwargs)
+            return self._call_on_keras_tensors(inputs, args, kwargs)
         if self._runs_user_call():
             inputs = self._convert_inputs(inputs)
             self._build_once(_shapes_of(inputs))
@@ -645,7 +645,7 @@ class Layer:
         self.build_for(array.shape)
         return self.call(array, training=self.resolve_training(training))
 
-    def _call_symbolic(self, inputs, args, kwargs):
+    def _call_on_keras_tensors(self, inputs, args, kwargs):
         """The KerasTensor of this layer applied to KerasTensor `inputs` (functional API)."""
         kwargs.pop("training", None)
         if args or kwargs:

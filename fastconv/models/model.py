@@ -17,9 +17,10 @@ import numpy as np
 
 from fastconv import backend, saving
 from fastconv.executor import Run, plan_for
+from fastconv.layers import custom_call
 from fastconv.layers.base import KerasTensor, Layer
 from fastconv.layers.core import InputLayer
-from fastconv.models import summary
+from fastconv.models import subclassed, summary
 from fastconv.saving import serialization
 from fastconv.trainers import Trainer, data_adapters
 
@@ -73,9 +74,21 @@ class Model(Trainer, Layer):
         self._init_trainer()
         if type(self) is Model:
             raise ValueError(
-                "A fastconv Model is built from `Model(inputs, outputs)` or as a "
-                "`Sequential`; subclassed models are not supported."
+                "A fastconv Model is built from `Model(inputs, outputs)`, as a `Sequential`, "
+                "or by subclassing `Model` with `__init__` and `call`."
             )
+        if self._subclassed:
+            subclassed.check_class(self)
+        elif inputs is not None or outputs is not None:
+            raise NotImplementedError(
+                f"{type(self).__name__} passes `inputs`/`outputs` to `Model.__init__`: "
+                "subclassing a functional model is not supported. Build the functional "
+                "model with `Model(inputs, outputs)`, or give the subclass a `call`.")
+
+    @property
+    def _subclassed(self):
+        """Whether this is a subclassed model (it defines `call`)."""
+        return self._runs_user_call()
 
     def __new__(cls, *args, **kwargs):
         # As Keras: `Model(inputs, outputs)` builds a functional model (a graph of layers).
@@ -87,11 +100,16 @@ class Model(Trainer, Layer):
     # ------------------------------------------------------------- layers
     @property
     def layers(self):
-        """The model's layers (a functional model lists its InputLayer first, as Keras)."""
+        """The model's layers (a functional model lists its InputLayer first, as Keras; a
+        subclassed model the layers its attributes hold)."""
+        if self._subclassed:
+            return self._sublayers()
         return list(self._layers)
 
     @property
     def _chain(self):
+        if self._subclassed:
+            return self._sublayers()
         return [layer for layer in self._layers if not isinstance(layer, InputLayer)]
 
     def get_layer(self, name=None, index=None):
@@ -126,6 +144,8 @@ class Model(Trainer, Layer):
 
     @property
     def weights(self):
+        if self._subclassed:
+            return Layer.weights.fget(self)
         return _unique([w for layer in self._chain for w in layer.weights])
 
     @property
@@ -145,13 +165,20 @@ class Model(Trainer, Layer):
     def trainable_weights(self):
         if not self.trainable:
             return []
+        if self._subclassed:
+            return Layer.trainable_weights.fget(self)
         return _unique([w for layer in self._chain for w in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
         if not self.trainable:
             return self.weights
+        if self._subclassed:
+            return Layer.non_trainable_weights.fget(self)
         return _unique([w for layer in self._chain for w in layer.non_trainable_weights])
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
 
     def get_weights(self):
         """Copies of every weight, layer by layer."""
@@ -168,6 +195,8 @@ class Model(Trainer, Layer):
                 f"`set_weights` expects a list of arrays (as `get_weights()` returns). "
                 f"Received: weights of type {type(weights).__name__}"
             )
+        if self._subclassed:
+            return Layer.set_weights(self, weights)
         weights = list(weights)
         expected = sum(len(layer.weights) for layer in self._chain)
         if len(weights) != expected:
@@ -222,7 +251,10 @@ class Model(Trainer, Layer):
 
     # -------------------------------------------------------------- build
     def build(self, input_shape):
-        """Builds every layer for inputs of `input_shape` (batch axis first)."""
+        """Builds every layer for inputs of `input_shape` (batch axis first); a subclassed
+        model by running its `call` once on a zero batch."""
+        if self._subclassed:
+            return subclassed.build(self, input_shape)
         shape = tuple(input_shape)
         self._input_shape = (None,) + shape[1:]
         for layer in self._chain:
@@ -254,6 +286,8 @@ class Model(Trainer, Layer):
         return self._output_shape
 
     def _input_dtype(self):
+        if self._subclassed:
+            return np.dtype(self.dtype)
         chain = self._chain
         return np.dtype(chain[0].dtype if chain else backend.floatx())
 
@@ -262,11 +296,18 @@ class Model(Trainer, Layer):
         return [self._input_dtype()]
 
     def _output_dtype(self):
+        if self._subclassed:
+            return np.dtype(self.dtype)
         chain = self._chain
         return np.dtype(chain[-1].dtype if chain else backend.floatx())
 
     def _check_input(self, x):
         """Builds the model for x's shape, or checks x against the built input shape."""
+        if self._subclassed and not self._graph:
+            self._build_once((None,) + x.shape[1:])  # the user's `build` if it has one
+            if not self._graph:  # ... which need not call `Model.build`
+                subclassed.build(self, (None,) + x.shape[1:])
+            return
         if not self.built:
             self.build((None,) + x.shape[1:])
             return
@@ -288,14 +329,20 @@ class Model(Trainer, Layer):
             training: True or False; None (the default) lets each layer use its own
                 default, as Keras 3 (augmentation layers then augment, Dropout does not).
         """
+        if self._subclassed:  # its own `call`, as any custom layer
+            return Layer.__call__(self, inputs, training=training, **kwargs)
         if kwargs:
             raise TypeError(f"Unrecognized arguments in the call to model '{self.name}': {kwargs}")
         if isinstance(inputs, KerasTensor):
             return self._call_symbolic(inputs)
         x = data_adapters.as_array(inputs, "inputs")
         self._check_input(x)
+        training = self.resolve_training(training)  # inside a custom call: the call's
+        tape = custom_call.records_on(self, inputs)
+        if tape is not None:  # one node on the tape, differentiated by the executor
+            return custom_call.record_builtin_call(self, tape, inputs, training, False)
         run = Run(plan_for(self, (x.shape[1:], x.dtype), self.loss))
-        return run.forward(x, training=None if training is None else bool(training))
+        return run.forward(x, training=training)
 
     def _call_symbolic(self, inputs):
         """The KerasTensor of this model applied to `inputs` in an outer graph."""
@@ -319,7 +366,10 @@ class Model(Trainer, Layer):
         return self.compute_output_shape(input_shape)
 
     def compute_output_shape(self, input_shape):
-        """The output shape for `input_shape`, through every layer of the graph."""
+        """The output shape for `input_shape`, through every layer of the graph (a
+        subclassed model's: what its `call` returns on a zero batch)."""
+        if self._subclassed:
+            return Layer.compute_output_shape(self, input_shape)
         shapes = [tuple(input_shape)]
         for layer, parents in self._graph:
             inputs = [shapes[p] for p in parents]
@@ -329,7 +379,10 @@ class Model(Trainer, Layer):
 
     def forward(self, state, inputs, training):
         """Runs the model as one step of an outer model: its own plan, on a `Run` kept in
-        `state` (rebuilt when the input signature or the trainable flags change)."""
+        `state` (rebuilt when the input signature or the trainable flags change); a
+        subclassed model's `call` on the gradient tape, as any custom layer."""
+        if self._subclassed:
+            return Layer.forward(self, state, inputs, training)
         plan = plan_for(self, (inputs.shape[1:], inputs.dtype), None,
                         input_grad=state.needs_input_grad)
         run = getattr(state, "run", None)
@@ -342,6 +395,8 @@ class Model(Trainer, Layer):
     def grad(self, state, dy):
         """dL/dinputs of the forward pass that filled `state`; sets `state.grads` aligned
         with `trainable_weights` (zeros for weights the loss does not reach)."""
+        if self._subclassed:
+            return Layer.grad(self, state, dy)
         run = state.run
         dx = run.backward(dy)
         by_weight = {id(weight): grad for grad, weight in run.grads_and_vars()}

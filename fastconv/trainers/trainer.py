@@ -13,10 +13,16 @@ import numpy as np
 
 from fastconv import callbacks as callbacks_module, metrics as metrics_module
 from fastconv.executor import Run, plan_for
+from fastconv.layers import custom_call
 from fastconv.trainers import compile_utils, data_adapters as data
 from fastconv.trainers.epoch_iterator import EpochIterator
 
 __all__ = ["Trainer"]
+
+
+def _total(added_losses):
+    """The sum of the losses `add_loss` received (Keras adds them to the compiled loss)."""
+    return float(sum(np.sum(value, dtype=np.float64) for value in added_losses))
 
 
 def _verbosity(verbose):
@@ -121,8 +127,9 @@ class Trainer:
         return Run(plan_for(self, (x.shape[1:], x.dtype), self.loss), reuse_buffers)
 
     def _train_step(self, run, tracker, x, y, sample_weight):
-        y_pred = run.forward(x, training=True)
-        loss_value = self._compiled_loss(y, y_pred, sample_weight)
+        with custom_call.collect_losses() as added:  # `add_loss` in custom calls
+            y_pred = run.forward(x, training=True)
+        loss_value = self._compiled_loss(y, y_pred, sample_weight) + _total(added)
         if run.plan.trainable_steps:
             run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight,
                                                              run.plan.fused_output))
@@ -130,8 +137,10 @@ class Trainer:
         tracker.update(loss_value, y, y_pred, sample_weight)
 
     def _test_step(self, run, tracker, x, y, sample_weight):
-        y_pred = run.forward(x, training=False)
-        tracker.update(self._compiled_loss(y, y_pred, sample_weight), y, y_pred, sample_weight)
+        with custom_call.collect_losses() as added:
+            y_pred = run.forward(x, training=False)
+        loss_value = self._compiled_loss(y, y_pred, sample_weight) + _total(added)
+        tracker.update(loss_value, y, y_pred, sample_weight)
 
     def _prepare(self, x, y, sample_weight, method):
         x, y, sample_weight = data.check_data(x, y, sample_weight)
