@@ -4,7 +4,7 @@ forward in `call`, gradients in `backward`."""
 from fastconv.layers.activations import Activation, ReLU, Softmax
 from fastconv.layers.base import KerasTensor, Layer
 from fastconv.layers.convolutional import Conv2D, Convolution2D
-from fastconv.layers.core import Dense, Input, InputLayer
+from fastconv.layers.core import Dense, Input, InputLayer, Lambda
 from fastconv.layers.merging import Add, Average, Concatenate, Multiply
 from fastconv.layers.normalization import BatchNormalization
 from fastconv.layers.pooling import (
@@ -31,7 +31,7 @@ __all__ = [
     "Input", "InputLayer", "Layer", "KerasTensor", "Conv2D", "Convolution2D",
     "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D",
     "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D", "GlobalMaxPool2D",
-    "Flatten", "Dense", "Dropout", "Activation", "ReLU", "Softmax", "Reshape", "Rescaling",
+    "Flatten", "Dense", "Lambda", "Dropout", "Activation", "ReLU", "Softmax", "Reshape", "Rescaling",
     "Add", "Average", "Concatenate", "Multiply", "BatchNormalization",
     "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
 ]

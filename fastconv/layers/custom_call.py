@@ -152,6 +152,7 @@ def tape_forward(layer, state, inputs, training):
         watched = _watch(tape, inputs) if state.needs_input_grad else inputs
         outputs = _single_output(layer, layer._run_call(watched, training))
     state.tape, state.watched, state.outputs, state.added_losses = tape, watched, outputs, added
+    layer._losses = [plain(value) for value in layer._losses]  # the tape stays on `state` only
     return np.asarray(plain(outputs))
 
 

@@ -162,6 +162,12 @@ class Model(Trainer, Layer):
             layer.trainable = self._trainable
 
     @property
+    def losses(self):
+        """The losses `add_loss` received in the last call of the model's layers (a
+        subclassed model's own `call` first)."""
+        return list(self._losses) + [loss for layer in self._chain for loss in layer.losses]
+
+    @property
     def trainable_weights(self):
         if not self.trainable:
             return []

@@ -122,8 +122,11 @@ def deserialize_layer(entry, custom_objects=None):
             "Register custom layers with fastconv.saving.register_layer or pass "
             "custom_objects={name: class}."
         )
+    # A layer whose config names a function (Lambda) finds it in `custom_objects`.
+    accepts_custom = "custom_objects" in inspect.signature(cls.from_config).parameters
+    kwargs = {"custom_objects": custom_objects} if accepts_custom else {}
     try:
-        return cls.from_config(dict(config))
+        return cls.from_config(dict(config), **kwargs)
     except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as error:
         raise ValueError(f"Invalid config for layer class {class_name}: "
                          f"{type(error).__name__}: {error}") from None

@@ -1,6 +1,7 @@
-"""Core layers (Keras 3's `layers/core`): the model input and Dense."""
+"""Core layers (Keras 3's `layers/core`): the model input, Dense and Lambda."""
 
 from fastconv.layers.core.dense import Dense
 from fastconv.layers.core.input_layer import Input, InputLayer
+from fastconv.layers.core.lambda_layer import Lambda
 
-__all__ = ["Input", "InputLayer", "Dense"]
+__all__ = ["Input", "InputLayer", "Dense", "Lambda"]
