@@ -18,7 +18,7 @@ import numpy as np
 from fastconv import backend, saving
 from fastconv.executor import Run, plan_for
 from fastconv.layers import custom_call
-from fastconv.layers.base import KerasTensor, Layer
+from fastconv.layers.base import KerasTensor, Layer, _snake_case
 from fastconv.layers.core import InputLayer
 from fastconv.models import subclassed, summary
 from fastconv.saving import serialization
@@ -64,7 +64,7 @@ class Model(Trainer, Layer):
         self._layers = []
         self._trainable = bool(trainable)
         Layer.__init__(self, name=name or backend.unique_name(
-            "functional" if type(self) is Model else type(self).__name__.lower()),
+            "functional" if type(self) is Model else _snake_case(type(self).__name__)),
             trainable=trainable)
         self._input_shape = None
         self._output_shape = None
@@ -78,12 +78,12 @@ class Model(Trainer, Layer):
                 "or by subclassing `Model` with `__init__` and `call`."
             )
         if self._subclassed:
-            subclassed.check_class(self)
-        elif inputs is not None or outputs is not None:
+            subclassed.check_class(self, inputs, outputs)
+        elif not subclassed.is_container(self):
             raise NotImplementedError(
-                f"{type(self).__name__} passes `inputs`/`outputs` to `Model.__init__`: "
-                "subclassing a functional model is not supported. Build the functional "
-                "model with `Model(inputs, outputs)`, or give the subclass a `call`.")
+                f"Model subclass {type(self).__name__} must implement `call`. (Subclassing a "
+                "functional model, passing `inputs`/`outputs` to `Model.__init__`, is not "
+                "supported: build it with `Model(inputs, outputs)`.)")
 
     @property
     def _subclassed(self):

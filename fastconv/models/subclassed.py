@@ -11,7 +11,7 @@ nothing recorded) to create the weights and learn the output shape.
 from fastconv.layers import custom_call
 from fastconv.layers.base import Layer
 
-__all__ = ["CallStep", "build", "check_class"]
+__all__ = ["CallStep", "build", "check_class", "is_container"]
 
 # Keras 3 methods whose override changes what `fit`/`evaluate`/`predict` compute; fastconv's
 # loops do not call them, so overriding one would be silently ignored.
@@ -19,12 +19,24 @@ _LOOP_METHODS = ("train_step", "test_step", "predict_step", "compute_loss", "com
                  "make_train_function", "make_test_function", "make_predict_function")
 
 
-def check_class(model):
+def is_container(model):
+    """Whether `model` is a Functional or Sequential model (its layers form its graph)."""
+    from fastconv.models.functional import Functional
+    from fastconv.models.sequential import Sequential
+    return isinstance(model, (Functional, Sequential))
+
+
+def check_class(model, inputs, outputs):
     """Refuses what a subclass could expect and fastconv would silently ignore.
 
     Raises:
-        NotImplementedError: a Keras training-loop method is overridden.
+        NotImplementedError: a Keras training-loop method is overridden, or `inputs` /
+            `outputs` were passed besides a `call`.
     """
+    if inputs is not None or outputs is not None:
+        raise NotImplementedError(
+            f"{type(model).__name__} defines `call` and passes `inputs`/`outputs` to "
+            "`Model.__init__`; a subclassed model is its `call` (drop the arguments).")
     overridden = [name for name in _LOOP_METHODS if hasattr(type(model), name)]
     if overridden:
         raise NotImplementedError(
