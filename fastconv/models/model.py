@@ -58,14 +58,15 @@ class Model(Trainer, Layer):
     # Inside another model, each of this model's layers uses its own `training` default.
     training_default = None
 
-    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, dtype=None,
+                 **kwargs):
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to Model: {kwargs}")
         self._layers = []
         self._trainable = bool(trainable)
         Layer.__init__(self, name=name or backend.unique_name(
             "functional" if type(self) is Model else _snake_case(type(self).__name__)),
-            trainable=trainable)
+            trainable=trainable, dtype=dtype)
         self._input_shape = None
         self._output_shape = None
         self._graph = []   # [(layer, indices of the values it reads)], value 0 = the input
