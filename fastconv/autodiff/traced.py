@@ -254,6 +254,23 @@ class Traced(TapeArray):
                             "(reshape, transpose, take, ...) instead.")
         return self._node if self._tape is tape else None
 
+    # A traced value is a result, immutable as a TensorFlow or JAX tensor: `loss += x`
+    # rebinds the name to a new value (recorded) instead of writing in place.
+    def __iadd__(self, other):
+        return self + other
+
+    def __isub__(self, other):
+        return self - other
+
+    def __imul__(self, other):
+        return self * other
+
+    def __itruediv__(self, other):
+        return self / other
+
+    def __ipow__(self, other):
+        return self ** other
+
     def __repr__(self):
         return "traced(" + repr(self.view(np.ndarray)) + ")"
 

@@ -101,12 +101,18 @@ class Trainer:
         if self._tracker is not None:
             self._tracker.reset()
 
-    def _require_compiled(self, method, need_loss=True):
+    def _require_compiled(self, method):
+        # A model compiled without a `loss` trains on what its layers `add_loss` (Keras).
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before using the model (`{method}`).")
-        if need_loss and self.loss is None:
-            raise ValueError(f"The model was compiled without a `loss`; `{method}` needs one. "
-                             "Pass `loss=` to `compile()`.")
+
+    def _step_loss(self, y, y_pred, sample_weight, added):
+        """The compiled loss plus the losses `add_loss` received in the forward pass."""
+        if self.loss is None and not added:
+            raise ValueError("The model was compiled without a `loss` and no layer called "
+                             "`add_loss`: there is no loss to compute. Pass `loss=` to "
+                             "`compile()`.")
+        return self._compiled_loss(y, y_pred, sample_weight) + _total(added)
 
     @contextlib.contextmanager
     def _training(self, method):
@@ -129,7 +135,7 @@ class Trainer:
     def _train_step(self, run, tracker, x, y, sample_weight):
         with custom_call.collect_losses() as added:  # `add_loss` in custom calls
             y_pred = run.forward(x, training=True)
-        loss_value = self._compiled_loss(y, y_pred, sample_weight) + _total(added)
+        loss_value = self._step_loss(y, y_pred, sample_weight, added)
         if run.plan.trainable_steps:
             run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight,
                                                              run.plan.fused_output))
@@ -139,15 +145,16 @@ class Trainer:
     def _test_step(self, run, tracker, x, y, sample_weight):
         with custom_call.collect_losses() as added:
             y_pred = run.forward(x, training=False)
-        loss_value = self._compiled_loss(y, y_pred, sample_weight) + _total(added)
-        tracker.update(loss_value, y, y_pred, sample_weight)
+        tracker.update(self._step_loss(y, y_pred, sample_weight, added), y, y_pred,
+                       sample_weight)
 
     def _prepare(self, x, y, sample_weight, method):
         x, y, sample_weight = data.check_data(x, y, sample_weight)
         self._check_input(x)
         if y is None:
             raise ValueError(f"`{method}` needs targets: pass `y`.")
-        self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
+        if self.loss is not None:
+            self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
         return x, y, sample_weight
 
     # ---------------------------------------------------------------- fit
