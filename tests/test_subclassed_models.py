@@ -219,3 +219,22 @@ def test_what_is_not_supported_says_so():
     model.compile("sgd", "mse")
     with pytest.raises(ValueError, match="one array"):
         model.fit(np.ones((4, 2)), np.ones((4, 2)), verbose=0)
+
+
+def test_whole_model_files_and_own_variables_are_refused(tmp_path):
+    model = MLP()
+    model(np.ones((1, 4), "float32"))
+    with pytest.raises(NotImplementedError, match="save_weights"):
+        model.save(tmp_path / "mlp.keras")
+
+    class OwnScale(keras.Model):
+        def build(self, input_shape):
+            self.scale = self.add_weight((input_shape[-1],), initializer="ones")
+
+        def call(self, inputs):
+            return inputs * self.scale
+
+    own = OwnScale()
+    own(np.ones((1, 3)))
+    with pytest.raises(NotImplementedError, match="custom layer"):
+        own.save_weights(tmp_path / "own.weights.h5")

@@ -427,13 +427,31 @@ class Model(Trainer, Layer):
 
         Any file name works ("model.keras", "best.h5"); the file is always
         fastconv's zip format, written atomically. See `fastconv.saving.save_model`.
+
+        Raises:
+            NotImplementedError: for a subclassed model (its architecture is Python code).
         """
+        if self._subclassed:
+            raise NotImplementedError(
+                f"Model '{self.name}' is a subclassed model: its architecture is its Python "
+                "code, which fastconv's model files cannot hold. Save its weights with "
+                "`save_weights` and rebuild the model in code before `load_weights`.")
         saving.save_model(self, filepath, overwrite=overwrite,
                           include_optimizer=include_optimizer, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
         """Saves only the weights. See `fastconv.saving.save_weights`."""
+        self._refuse_own_variables("save_weights")
         saving.save_weights(self, filepath, overwrite=overwrite, **kwargs)
+
+    def _refuse_own_variables(self, method):
+        """The weight files hold the weights of the model's layers: a subclassed model's own
+        Variables (`add_weight` on the model itself) would be left out."""
+        if self._subclassed and self._own_variables():
+            raise NotImplementedError(
+                f"Model '{self.name}' holds Variables of its own "
+                f"({[v.name for v in self._own_variables()]}); `{method}` stores the weights "
+                "of the model's layers only. Move them into a custom layer.")
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         """Loads weights saved by `save_weights` or `save`, layer by layer in order.
@@ -441,6 +459,7 @@ class Model(Trainer, Layer):
         Raises:
             ValueError: a bad file, or a layer whose weight shapes differ (named).
         """
+        self._refuse_own_variables("load_weights")
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     def __repr__(self):
