@@ -263,3 +263,52 @@ def test_custom_layer_trains_in_fit():
     y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0)
     history = model.fit(x, y, epochs=15, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
+
+
+def test_a_layer_built_by_hand_is_not_built_again():
+    layer = Gated(2)
+    layer.build((None, 3))
+    assert layer.built and layer.input_shape == (None, 3)
+    gate = layer.gate
+    layer(np.ones((1, 3)))
+    assert layer.gate is gate
+
+
+def test_multi_input_custom_layer_gradients_in_a_model():
+    class Bilinear(layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight((input_shape[0][-1], input_shape[1][-1]),
+                                     initializer="random_normal", name="w")
+
+        def call(self, inputs):
+            a, b = inputs
+            return np.sum((a @ self.w) * b, axis=-1, keepdims=True) + a
+
+    inputs = keras.Input((4,), dtype="float64")
+    left = layers.Dense(3, activation="tanh", dtype="float64")(inputs)
+    right = layers.Dense(2, dtype="float64")(inputs)
+    outputs = Bilinear(dtype="float64")([left, right])
+    check_model_gradients(keras.Model(inputs, outputs), rng.standard_normal((3, 4)))
+
+
+def test_functional_api_guide_custom_layer_config_round_trip():
+    class CustomDense(layers.Layer):
+        def __init__(self, units=32):
+            super().__init__()
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight((input_shape[-1], self.units), initializer="random_normal")
+            self.b = self.add_weight((self.units,), initializer="random_normal")
+
+        def call(self, inputs):
+            return inputs @ self.w + self.b
+
+        def get_config(self):  # no "name": the functional config's entry has it
+            return {"units": self.units}
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, CustomDense(10)(inputs))
+    rebuilt = keras.Model.from_config(model.get_config(),
+                                      custom_objects={"CustomDense": CustomDense})
+    assert rebuilt.predict(np.ones((2, 4))).shape == (2, 10)

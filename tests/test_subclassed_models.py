@@ -238,3 +238,37 @@ def test_whole_model_files_and_own_variables_are_refused(tmp_path):
     own(np.ones((1, 3)))
     with pytest.raises(NotImplementedError, match="custom layer"):
         own.save_weights(tmp_path / "own.weights.h5")
+
+
+def test_functional_model_inside_a_subclassed_model_trains_with_exact_gradients():
+    inputs = keras.Input((3,), dtype="float64")
+    inner = keras.Model(inputs, layers.Dense(3, activation="tanh", dtype="float64")(inputs))
+
+    class Wrapper(keras.Model):
+        def __init__(self):
+            super().__init__(dtype="float64")
+            self.inner = inner
+            self.head = layers.Dense(2, dtype="float64")
+
+        def call(self, x):
+            return self.head(self.inner(x) * x)
+
+    model = Wrapper()
+    x = rng.standard_normal((4, 3))
+    model(x)
+    assert len(model.trainable_weights) == 4
+    dy = rng.standard_normal((4, 2))
+    run = Run(plan_for(model, (x.shape[1:], x.dtype), None))
+    run.forward(x, training=True)
+    run.backward(dy)
+    grads = {id(w): g for g, w in run.grads_and_vars()}
+    kernel = inner.layers[1].kernel
+    numeric = np.zeros(kernel.shape)
+    for index in np.ndindex(kernel.shape):
+        old = kernel[index]
+        kernel[index] = old + 1e-6
+        up = np.sum(np.asarray(model(x)) * dy)
+        kernel[index] = old - 1e-6
+        numeric[index] = (up - np.sum(np.asarray(model(x)) * dy)) / 2e-6
+        kernel[index] = old
+    np.testing.assert_allclose(grads[id(kernel)], numeric, rtol=1e-6, atol=1e-9)

@@ -1,6 +1,7 @@
 """The Layer base class (Keras 3 lifecycle on NumPy weights) and the symbolic KerasTensor."""
 
 import contextvars
+import functools
 import math
 import re
 
@@ -166,6 +167,11 @@ class Layer:
     Raises:
         TypeError: for an unknown keyword argument.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            cls.build = _marks_built(cls.__dict__["build"])
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
                  batch_input_shape=None, input_dim=None, batch_size=None, **kwargs):
@@ -774,6 +780,22 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _marks_built(build):
+    """`build` that also sets `built` (as Keras's wrapper): a layer built by hand with
+    `layer.build(shape)` is not built again, with new weights, at its first call."""
+    @functools.wraps(build)
+    def wrapper(self, input_shape, *args, **kwargs):
+        result = build(self, input_shape, *args, **kwargs)
+        if not self.built:
+            self.built = True
+            if self._build_input_shape is None and input_shape is not None:
+                shapes = input_shape if _is_shape_list(input_shape) else [input_shape]
+                shapes = [(None,) + tuple(s[1:]) for s in shapes]
+                self._build_input_shape = shapes if _is_shape_list(input_shape) else shapes[0]
+        return result
+    return wrapper
 
 
 def _shapes_of(inputs):

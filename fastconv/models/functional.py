@@ -204,18 +204,20 @@ class Functional(Model):
             inbound = entry.get("inbound_layers", [])
             _require(isinstance(inbound, list) and all(isinstance(n, str) for n in inbound),
                      f"Layer entry {index}: 'inbound_layers' must be a list of layer names.")
-            _require(layer.name not in tensors, f"Duplicate layer name {layer.name!r:.100}.")
+            # The entry's name, as Keras: a custom layer's get_config may leave "name" out.
+            key = entry.get("name", layer.name)
+            _require(key not in tensors, f"Duplicate layer name {key!r:.100}.")
             if isinstance(layer, InputLayer):
                 _require(not inbound,
-                         f"Input layer {layer.name!r:.100} cannot have inbound layers.")
-                tensors[layer.name] = layer.output
+                         f"Input layer {key!r:.100} cannot have inbound layers.")
+                tensors[key] = layer.output
                 continue
             missing = [name for name in inbound if name not in tensors]
             _require(inbound and not missing,
-                     f"Layer {layer.name!r:.100} is fed by unknown or later layers: "
+                     f"Layer {key!r:.100} is fed by unknown or later layers: "
                      f"{missing or inbound}")
             inputs = [tensors[name] for name in inbound]
-            tensors[layer.name] = layer(inputs[0] if len(inputs) == 1 else inputs)
+            tensors[key] = layer(inputs[0] if len(inputs) == 1 else inputs)
         names = {}
         for key in ("input_layers", "output_layers"):
             value = config.get(key)
