@@ -312,3 +312,13 @@ def test_functional_api_guide_custom_layer_config_round_trip():
     rebuilt = keras.Model.from_config(model.get_config(),
                                       custom_objects={"CustomDense": CustomDense})
     assert rebuilt.predict(np.ones((2, 4))).shape == (2, 10)
+
+
+def test_training_given_positionally():
+    layer = Recorder()
+    x = np.ones((1, 2), "float32")
+    layer(x, True)
+    layer(x, None, "mask", 2.0)
+    assert layer.seen == [(True, None), (None, "mask")]
+    dropout = layers.Dropout(0.99, seed=3)
+    assert np.any(dropout(np.ones((8, 8)), True) == 0)

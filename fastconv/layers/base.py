@@ -644,6 +644,8 @@ class Layer:
             training = kwargs.pop("training", None)
             return self._run_call(inputs, training, *args, **kwargs)
         training = kwargs.pop("training", None)
+        if len(args) == 1 and training is None:  # layer(x, True)
+            (training,), args = args, ()
         if args or kwargs:
             raise TypeError(f"Unrecognized arguments in the call to layer '{self.name}': "
                             f"{kwargs or args}")
@@ -697,11 +699,17 @@ class Layer:
         enclosing call's, else `call`'s own default) and passed if `call` takes it, `mask`
         only if it does; the layers it calls see `training`; `losses` restart."""
         signature = custom_call.call_signature(self)
+        position = signature.training_position
+        given_positionally = position is not None and len(args) > position
+        if given_positionally:
+            training = args[position]
         if training is None:
             training = custom_call.call_training()
         if training is None:
             training = signature.training_default
-        if signature.takes_training:
+        if given_positionally:
+            args = args[:position] + (training,) + args[position + 1:]
+        elif signature.takes_training:
             kwargs["training"] = training
         if "mask" in kwargs and not (signature.takes_mask or signature.takes_any_keyword):
             kwargs.pop("mask")  # Keras passes a mask only to a `call` that takes one

@@ -100,6 +100,11 @@ class CallSignature:
 
     def __init__(self, method):
         parameters = inspect.signature(method).parameters
+        positional = [name for name, p in parameters.items() if p.kind in (
+            inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        # Where `training` falls among the arguments after `self` and the inputs.
+        self.training_position = (positional.index("training") - 2
+                                  if "training" in positional[2:] else None)
         self.takes_training = "training" in parameters
         self.takes_mask = "mask" in parameters
         self.takes_any_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD
