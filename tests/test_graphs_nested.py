@@ -186,3 +186,91 @@ def test_nested_model_threads_keep_separate_runs():
         t.join()
     for r, e in zip(results, expected):
         np.testing.assert_array_equal(r, e)
+
+
+def _bn_base():
+    inputs = keras.Input((4,), dtype="float64")
+    x = layers.BatchNormalization(dtype="float64")(layers.Dense(4, dtype="float64")(inputs))
+    return keras.Model(inputs, x, name="bn_base")
+
+
+@pytest.mark.parametrize("training", [None, False])
+def test_training_fixed_at_a_nested_call(training, tmp_path):
+    """`base(x, training=False)` (the transfer-learning idiom) keeps the nested model in
+    inference mode during `fit`: its BatchNormalization neither uses batch statistics nor
+    updates its moving ones. Without it, it trains as usual."""
+    base = _bn_base()
+    inputs = keras.Input((4,), dtype="float64")
+    outputs = layers.Dense(1, dtype="float64")(base(inputs, training=training))
+    model = keras.Model(inputs, outputs)
+    bn = base.layers[-1]
+    moving = [np.array(w) for w in bn.non_trainable_weights]
+    x, _ = _data(16)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.zeros((16, 1)), epochs=1, verbose=0)
+    changed = any(not np.array_equal(a, b) for a, b in zip(moving, bn.non_trainable_weights))
+    assert changed is (training is None)
+    # The fixed mode survives a save and load.
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded._call_training == model._call_training
+
+
+def _two_outputs():
+    inputs = keras.Input((4,), dtype="float64")
+    h = layers.Dense(5, activation="tanh", dtype="float64")(inputs)
+    return keras.Model(inputs, [layers.Dense(3, dtype="float64", name="p")(h),
+                                layers.Dense(2, dtype="float64", name="q")(h)], name="two")
+
+
+@pytest.mark.parametrize("use", ["both", "second"])
+def test_model_with_several_outputs_called_in_a_graph(use):
+    """One call, one executor step: both outputs feed the outer graph (or only one), and a
+    training step follows the float64 finite-difference gradient."""
+    two = _two_outputs()
+    inputs = keras.Input((4,), dtype="float64")
+    first, second = two(inputs)
+    tail = layers.Dense(3, dtype="float64")(second)
+    outputs = layers.add([first, tail], dtype="float64") if use == "both" else tail
+    model = keras.Model(inputs, outputs)
+    assert len([step for step in model._graph if step[0] is two]) == 1
+    x, _ = _data(6)
+    y = np.random.default_rng(3).normal(size=(6, 3))
+    p, q = two.predict(x)
+    expected = model.layers[-1 if use == "second" else -2](q)
+    if use == "both":
+        expected = expected + p
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-12)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    start = model.get_weights()
+
+    def loss(weights):
+        model.set_weights(weights)
+        return np.mean((model.predict(x) - y) ** 2)
+
+    numeric = []
+    for k, w in enumerate(start):
+        g = np.zeros_like(w)
+        for i in np.ndindex(w.shape):
+            plus, minus = [np.array(v) for v in start], [np.array(v) for v in start]
+            plus[k][i] += 1e-6
+            minus[k][i] -= 1e-6
+            g[i] = (loss(plus) - loss(minus)) / 2e-6
+        numeric.append(g)
+    model.set_weights(start)
+    model.fit(x, y, batch_size=6, epochs=1, shuffle=False, verbose=0)
+    for after, before, g in zip(model.get_weights(), start, numeric):
+        np.testing.assert_allclose(after, before - 0.1 * g, rtol=1e-6, atol=1e-10)
+    rebuilt = keras.Model.from_config(model.get_config())
+    rebuilt.set_weights(model.get_weights())
+    np.testing.assert_array_equal(rebuilt.predict(x), model.predict(x))
+
+
+def test_model_with_dict_outputs_called_in_a_graph_returns_a_dict():
+    inputs = keras.Input((4,), dtype="float64")
+    h = layers.Dense(3, dtype="float64")(inputs)
+    inner = keras.Model(inputs, {"b": layers.Dense(1, dtype="float64")(h), "a": h})
+    tensors = inner(keras.Input((4,), dtype="float64"))
+    assert set(tensors) == {"a", "b"} and tensors["b"].shape == (None, 1)
+    with pytest.raises(ValueError, match="2 outputs"):
+        keras.Sequential([_two_outputs()])

@@ -62,6 +62,8 @@ class Step:
         multiple_inputs: whether the layer takes a list (merge layers).
         active: whether its output needs a gradient in the backward pass.
         needs_input_grad: whether its backward pass must return dL/dinputs.
+        training: the `training` value fixed at this call (`model(x, training=False)` in a
+            functional graph), or None to follow the run's.
         relu_below: whether its backward pass also takes the ReLU ending its parent's layer
             (`grad_through_relu`), the parent then receiving a pre-activation gradient.
         routes: `(position in the input gradients, parent value)` of the parents that
@@ -69,13 +71,14 @@ class Step:
             nothing to train).
     """
 
-    __slots__ = ("layer", "parents", "value", "multiple_inputs", "active", "needs_input_grad",
-                 "relu_below", "routes")
+    __slots__ = ("layer", "parents", "value", "training", "multiple_inputs", "active",
+                 "needs_input_grad", "relu_below", "routes")
 
-    def __init__(self, layer, parents, value):
+    def __init__(self, layer, parents, value, training=None):
         self.layer = layer
         self.parents = tuple(parents)
         self.value = value
+        self.training = training
         self.multiple_inputs = bool(getattr(layer, "multiple_inputs", False))
         self.active = False
         self.needs_input_grad = False
@@ -94,6 +97,8 @@ class Plan:
             for the output fusion.
         output_values: the indices of the values the model returns (default: the last).
         input_grad: whether the backward pass returns the gradient of the inputs.
+        call_training: per step, the `training` value fixed at that call or None (default:
+            None for every step).
 
     Attributes:
         steps: the `Step`s in execution order.
@@ -108,13 +113,15 @@ class Plan:
     """
 
     def __init__(self, graph, input_dtypes, trainable, losses, output_values=None,
-                 input_grad=False):
+                 input_grad=False, call_training=None):
         self.input_dtypes = tuple(input_dtypes)
         self.input_dtype = self.input_dtypes[0]
         self.num_inputs = len(self.input_dtypes)
         self.input_grad = input_grad
         first = self.num_inputs
-        self.steps = [Step(layer, parents, first + i) for i, (layer, parents) in enumerate(graph)]
+        call_training = call_training or (None,) * len(graph)
+        self.steps = [Step(layer, parents, first + i, training) for i, ((layer, parents), training)
+                      in enumerate(zip(graph, call_training))]
         num_values = first + len(self.steps)
         self.output_values = tuple(output_values or (num_values - 1,))
         self.output_value = self.output_values[0]
@@ -171,7 +178,8 @@ def plan_for(model, signature, loss, input_grad=False):
     `input_grad`, so freezing a layer or recompiling takes effect at the next call.
 
     Args:
-        model: the model (its `_graph`, `_output_values`, `_input_dtypes()`).
+        model: the model (its `_graph`, `_output_values`, `_call_training`,
+            `_input_dtypes()`).
         signature: `(sample shape, dtype)`, a tuple of them for several inputs.
         loss: the compiled loss, a tuple of one per output for several outputs, or None.
         input_grad: whether the plan's backward pass returns the inputs' gradient.
@@ -186,5 +194,5 @@ def plan_for(model, signature, loss, input_grad=False):
                 outputs = model._output_values
                 losses = loss if isinstance(loss, tuple) else (loss,) * len(outputs or (0,))
                 plan = plans[key] = Plan(model._graph, model._input_dtypes(), model.trainable,
-                                         losses, outputs, input_grad)
+                                         losses, outputs, input_grad, model._call_training)
     return plan

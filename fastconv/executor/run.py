@@ -7,6 +7,14 @@ from fastconv.layers.call_state import CallState
 __all__ = ["Run"]
 
 
+def _add(total, grad):
+    """Two gradients of one value: arrays, or (a model step with several outputs) lists with
+    one gradient or None per output."""
+    if isinstance(total, list):
+        return [g if t is None else t if g is None else t + g for t, g in zip(total, grad)]
+    return total + grad
+
+
 class Run:
     """Executes a `Plan`: forward, backward, and the (gradient, weight) pairs.
 
@@ -47,8 +55,11 @@ class Run:
                 inputs = [values[p] for p in step.parents]
             else:
                 inputs = values[step.parents[0]]
-            values[step.value] = layer.forward(
-                state, inputs, layer.training_default if training is None else training)
+            if step.training is not None:  # fixed at the call: `base(x, training=False)`
+                mode = step.training
+            else:
+                mode = layer.training_default if training is None else training
+            values[step.value] = layer.forward(state, inputs, mode)
         if len(plan.output_values) == 1:
             return values[plan.output_value]
         return [values[v] for v in plan.output_values]
@@ -96,7 +107,7 @@ class Run:
             for position, parent in step.routes:
                 grad = dx[position]
                 if grad is not None:
-                    grads[parent] = grad if grads[parent] is None else grads[parent] + grad
+                    grads[parent] = grad if grads[parent] is None else _add(grads[parent], grad)
         if plan.input_grad:
             return grads[0] if plan.num_inputs == 1 else grads[:plan.num_inputs]
         return None

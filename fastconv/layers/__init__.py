@@ -5,7 +5,24 @@ from fastconv.layers.activations import Activation, ReLU, Softmax
 from fastconv.layers.base import KerasTensor, Layer
 from fastconv.layers.convolutional import Conv2D, Convolution2D
 from fastconv.layers.core import Dense, Input, InputLayer, Lambda
-from fastconv.layers.merging import Add, Average, Concatenate, Multiply
+from fastconv.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from fastconv.layers.normalization import BatchNormalization
 from fastconv.layers.pooling import (
     AveragePooling2D,
@@ -34,4 +51,6 @@ __all__ = [
     "Flatten", "Dense", "Lambda", "Dropout", "Activation", "ReLU", "Softmax", "Reshape", "Rescaling",
     "Add", "Average", "Concatenate", "Multiply", "BatchNormalization",
     "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
+    "Dot", "Maximum", "Minimum", "Subtract",
+    "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]

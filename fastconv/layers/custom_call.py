@@ -216,9 +216,14 @@ def record_builtin_call(layer, tape, inputs, training, multiple):
     with stop_recording(), expecting_backward():
         outputs = layer.forward(state, plain_inputs if multiple else plain_inputs[0], training)
     weights = list(layer.trainable_weights)
+    several = isinstance(outputs, (list, tuple))  # a model with several outputs
 
     def vjp(g):
-        dx = layer.grad(state, np.asarray(g, dtype=outputs.dtype))
+        if several:
+            g = [np.asarray(part, dtype=out.dtype) for part, out in zip(g, outputs)]
+        else:
+            g = np.asarray(g, dtype=outputs.dtype)
+        dx = layer.grad(state, g)
         if not needs_input_grad:
             dx = [None] * len(inputs)
         elif not multiple:

@@ -23,6 +23,7 @@ from fastconv.layers.core import InputLayer
 from fastconv.models import subclassed, summary
 from fastconv.saving import serialization
 from fastconv.trainers import Trainer, data_adapters
+from fastconv.trainers.data_adapters import structured_data
 
 __all__ = ["Model"]
 
@@ -71,6 +72,7 @@ class Model(Trainer, Layer):
         self._output_shape = None
         self._graph = []   # [(layer, indices of the values it reads)], value 0 = the input
         self._output_values = None  # the values the model returns (None: the last one)
+        self._call_training = None  # per step, `training` fixed at that call (or None)
         self._plans = {}   # the executor's plans, by input signature (see executor.plan_for)
         self._init_trainer()
         if type(self) is Model:
@@ -302,6 +304,12 @@ class Model(Trainer, Layer):
         """The dtype of each input (the executor casts each input batch to it)."""
         return [self._input_dtype()]
 
+    def _input_shapes(self):
+        """The built input shape (a list of them for several inputs)."""
+        if getattr(self, "multiple_inputs", False):
+            return [(None,) + tuple(t.shape[1:]) for t in self.inputs]
+        return self._input_shape
+
     def _output_dtype(self):
         if self._subclassed:
             return np.dtype(self.dtype)
@@ -326,13 +334,29 @@ class Model(Trainer, Layer):
                 f"expected shape={expected}, found shape={x.shape}"
             )
 
+    # ------------------------------------------------------------ structures
+    # A model with several inputs or outputs, or dicts of them (functional models), matches
+    # data to them by position or name; the others take and return one array.
+    _structured = False
+
+    def _loss_output_names(self):
+        """The output names per-output losses and metrics are keyed by; None for one output."""
+        return None
+
+    def _flat_inputs(self, x, argument="x"):
+        return x
+
+    def _pack_outputs(self, arrays):
+        return arrays
+
     # ------------------------------------------------------------ compute
     def __call__(self, inputs, training=None, **kwargs):
         """Runs the model eagerly on an array batch (returns new arrays), or records a call
-        on a KerasTensor in a functional graph (returns a KerasTensor).
+        on KerasTensors in a functional graph (returns a KerasTensor).
 
         Args:
-            inputs: an array batch, or a KerasTensor.
+            inputs: an array batch, or a KerasTensor (for several inputs, a list or dict
+                of them).
             training: True or False; None (the default) lets each layer use its own
                 default, as Keras 3 (augmentation layers then augment, Dropout does not).
         """
@@ -340,49 +364,85 @@ class Model(Trainer, Layer):
             return Layer.__call__(self, inputs, training=training, **kwargs)
         if kwargs:
             raise TypeError(f"Unrecognized arguments in the call to model '{self.name}': {kwargs}")
-        if isinstance(inputs, KerasTensor):
-            return self._call_symbolic(inputs)
-        x = data_adapters.as_array(inputs, "inputs")
+        flat = self._flat_inputs(inputs, "inputs") if self._structured else inputs
+        if any(isinstance(t, KerasTensor) for t in (flat if isinstance(flat, list) else [flat])):
+            return self._call_symbolic(flat, training)
+        if isinstance(flat, list):
+            x = [data_adapters.as_array(array, "inputs") for array in flat]
+        else:
+            x = data_adapters.as_array(flat, "inputs")
         self._check_input(x)
         training = self.resolve_training(training)  # inside a custom call: the call's
-        tape = custom_call.records_on(self, inputs)
+        tape = custom_call.records_on(self, flat)
         if tape is not None:  # one node on the tape, differentiated by the executor
-            return custom_call.record_builtin_call(self, tape, inputs, training, False)
-        run = Run(plan_for(self, (x.shape[1:], x.dtype), self.loss))
-        return run.forward(x, training=training)
+            return self._pack_outputs(custom_call.record_builtin_call(
+                self, tape, flat, training, isinstance(flat, list)))
+        run = Run(plan_for(self, structured_data.signature(x), self.loss))
+        return self._pack_outputs(run.forward(x, training=training))
 
-    def _call_symbolic(self, inputs):
-        """The KerasTensor of this model applied to `inputs` in an outer graph."""
-        output_shape = self.build_for(inputs.shape)
-        return KerasTensor(output_shape, self._output_dtype().name, self, parent=inputs)
+    def _call_symbolic(self, inputs, training=None):
+        """The KerasTensor of this model applied to `inputs` in an outer graph; a `training`
+        given here holds for this call whatever the outer model's mode (as Keras: a frozen
+        base called with `training=False` keeps its BatchNormalization in inference)."""
+        multiple = getattr(self, "multiple_inputs", False)
+        if isinstance(inputs, list) and len(inputs) == 1 and not multiple:
+            inputs = inputs[0]
+        tensors = inputs if isinstance(inputs, list) else [inputs]
+        if isinstance(inputs, list) != multiple:
+            raise ValueError(f"Model '{self.name}' expects {len(self.inputs or [1])} input(s), "
+                             f"but it was called on {len(tensors)}.")
+        if not all(isinstance(t, KerasTensor) for t in tensors):
+            raise ValueError(f"Model '{self.name}' was called on a mix of KerasTensors and "
+                             "arrays; pass all symbolic inputs (functional API) or all arrays.")
+        shapes = [t.shape for t in tensors]
+        output_shape = self.build_for(shapes if isinstance(inputs, list) else shapes[0])
+        training = None if training is None else bool(training)
+        if len(self._output_values or ()) < 2:
+            tensor = KerasTensor(output_shape, self._output_dtype().name, self, parent=inputs)
+            tensor.call_training = training
+            return tensor
+        # Several outputs: one tensor each, all of one call (`call_outputs`), in the
+        # structure of the model's outputs.
+        outputs = [KerasTensor(shape, t.dtype, self, parent=inputs)
+                   for shape, t in zip(output_shape, self.outputs)]
+        for index, tensor in enumerate(outputs):
+            tensor.call_training = training
+            tensor.output_index = index
+            tensor.call_outputs = outputs
+        return self._pack_outputs(outputs)
 
     def build_for(self, input_shape):
         """Builds the model for `input_shape` if needed, checks it, returns the output shape
         (what an outer model asks of each of its layers)."""
-        input_shape = tuple(input_shape)
+        multiple = getattr(self, "multiple_inputs", False)
         if not self.built:
-            self.build(input_shape)
-        expected = self._input_shape
-        if len(expected) != len(input_shape) or any(
-                e is not None and d is not None and e != d
-                for e, d in zip(expected[1:], input_shape[1:])):
-            raise ValueError(
-                f'Input 0 of layer "{self.name}" is incompatible with the layer: '
-                f"expected shape={expected}, found shape={input_shape}"
-            )
-        return self.compute_output_shape(input_shape)
+            self.build(tuple(input_shape))
+        shapes = [tuple(s) for s in input_shape] if multiple else [tuple(input_shape)]
+        expected = [(None,) + tuple(t.shape[1:]) for t in self.inputs] if multiple \
+            else [self._input_shape]
+        for index, (shape, want) in enumerate(zip(shapes, expected)):
+            if len(want) != len(shape) or any(e is not None and d is not None and e != d
+                                              for e, d in zip(want[1:], shape[1:])):
+                raise ValueError(
+                    f'Input {index} of layer "{self.name}" is incompatible with the layer: '
+                    f"expected shape={want}, found shape={shape}"
+                )
+        return self.compute_output_shape(shapes if multiple else shapes[0])
 
     def compute_output_shape(self, input_shape):
-        """The output shape for `input_shape`, through every layer of the graph (a
-        subclassed model's: what its `call` returns on a zero batch)."""
+        """The output shape for `input_shape`, through every layer of the graph (a list of
+        shapes for several outputs; a subclassed model's: what its `call` returns on a zero
+        batch)."""
         if self._subclassed:
             return Layer.compute_output_shape(self, input_shape)
-        shapes = [tuple(input_shape)]
+        multiple = getattr(self, "multiple_inputs", False)
+        shapes = [tuple(s) for s in input_shape] if multiple else [tuple(input_shape)]
         for layer, parents in self._graph:
             inputs = [shapes[p] for p in parents]
-            multiple = getattr(layer, "multiple_inputs", False)
-            shapes.append(tuple(layer.compute_output_shape(inputs if multiple else inputs[0])))
-        return shapes[-1]
+            several = getattr(layer, "multiple_inputs", False)
+            shapes.append(tuple(layer.compute_output_shape(inputs if several else inputs[0])))
+        outputs = self._output_values or (len(shapes) - 1,)
+        return shapes[outputs[0]] if len(outputs) == 1 else [shapes[v] for v in outputs]
 
     def forward(self, state, inputs, training):
         """Runs the model as one step of an outer model: its own plan, on a `Run` kept in
@@ -390,13 +450,12 @@ class Model(Trainer, Layer):
         subclassed model's `call` on the gradient tape, as any custom layer."""
         if self._subclassed:
             return Layer.forward(self, state, inputs, training)
-        plan = plan_for(self, (inputs.shape[1:], inputs.dtype), None,
+        plan = plan_for(self, structured_data.signature(inputs), None,
                         input_grad=state.needs_input_grad)
         run = getattr(state, "run", None)
         if run is None or run.plan is not plan:
             # Reuse buffers exactly when the outer run does (its loops, not eager calls).
-            run = state.run = Run(plan, reuse_buffers=state.buffer("run", (0,), np.uint8)
-                                  is not None)
+            run = state.run = Run(plan, reuse_buffers=state.reuses_buffers)
         return run.forward(inputs, training)
 
     def grad(self, state, dy):

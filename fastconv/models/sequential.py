@@ -51,6 +51,11 @@ class Sequential(Model):
                 "Only instances of `fastconv.layers.Layer` can be added to a Sequential model. "
                 f"Received: {layer!r} (of type {type(layer).__name__})"
             )
+        if len(getattr(layer, "_output_values", None) or ()) > 1:
+            raise ValueError(
+                f"Model '{layer.name}' has {len(layer._output_values)} outputs; a Sequential "
+                "model's layers have one. Call it in a functional model instead."
+            )
         if isinstance(layer, InputLayer):
             if self._layers and isinstance(self._layers[0], InputLayer):
                 raise ValueError(

@@ -191,11 +191,12 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
         positions: the cumulative column ends, as fractions of `line_length`
             or as absolute positions (default `[0.45, 0.80, 1.0]`).
         print_fn: called once with the whole summary text; defaults to printing to stdout.
-        expand_nested: accepted for compatibility (fastconv models do not nest).
+        expand_nested: accepted for compatibility; a nested model is one row (its
+            name, output shape and parameter count), its layers are not expanded.
         show_trainable: whether to add a "Trainable" column.
         layer_range: optional pair of layer names, the first and last row to show.
     """
-    del expand_nested  # no nested models to expand
+    del expand_nested  # nested models are summarized as one row
     if print_fn is None:
         box = _box_for_stream(sys.stdout)
         print(summary_text(model, line_length, positions, show_trainable, layer_range, box))

@@ -15,6 +15,7 @@ from fastconv import callbacks as callbacks_module, metrics as metrics_module
 from fastconv.executor import Run, plan_for
 from fastconv.layers import custom_call
 from fastconv.trainers import compile_utils, data_adapters as data
+from fastconv.trainers.data_adapters.structured_data import Columns, signature, unpack
 from fastconv.trainers.epoch_iterator import EpochIterator
 
 __all__ = ["Trainer"]
@@ -57,10 +58,14 @@ class Trainer:
 
         Args:
             optimizer: an optimizer name ("adam", "sgd", ...) or instance.
-            loss: a loss name ("sparse_categorical_crossentropy", ...) or instance.
-            loss_weights: None, or one float (a one-element list or dict is
-                accepted) that scales the loss.
-            metrics: a metric name ("accuracy", ...), instance, or a list of them.
+            loss: a loss name ("sparse_categorical_crossentropy", ...) or instance;
+                for a model with several outputs also a list (one per output, None
+                for none) or a dict keyed by output names.
+            loss_weights: None, or the float that scales the loss; for several
+                outputs a list or dict of them (the total loss is the weighted sum).
+            metrics: a metric name ("accuracy", ...), instance, or a list of them;
+                for several outputs a list with one entry (a metric or a list) per
+                output, or a dict keyed by output names.
             weighted_metrics: metrics that also receive the sample weights.
             run_eagerly, steps_per_execution, jit_compile, auto_scale_loss:
                 accepted for Keras compatibility; fastconv always runs eagerly
@@ -70,18 +75,25 @@ class Trainer:
             ValueError: for unknown optimizer, loss or metric identifiers.
         """
         del run_eagerly, steps_per_execution, jit_compile, auto_scale_loss
-        optimizer, compiled_loss, metrics, weighted = compile_utils.resolve_compile_arguments(
-            optimizer, loss, loss_weights, metrics, weighted_metrics)
+        optimizer, compiled_loss, metrics, weighted, metric_outputs, weighted_outputs = \
+            compile_utils.resolve_compile_arguments(optimizer, loss, loss_weights, metrics,
+                                                    weighted_metrics, self._loss_output_names())
         self.optimizer, self.loss, self._compiled_loss = optimizer, compiled_loss.loss, compiled_loss
         self._metrics, self._weighted_metrics = metrics, weighted
         self._tracker = compile_utils.MetricsTracker(
-            metrics_module.Mean(name="loss"), metrics, weighted)
+            metrics_module.Mean(name="loss"), metrics, weighted, metric_outputs,
+            weighted_outputs, compiled_loss.output_losses)
         self._kept_run = None
         self.compiled = True
 
     @property
     def _loss_weight(self):
-        return self._compiled_loss.weight if self._compiled_loss else 1.0
+        """The loss weight (a list of them for several outputs)."""
+        if self._compiled_loss is None:
+            return 1.0
+        if isinstance(self._compiled_loss, compile_utils.MultiOutputLoss):
+            return list(self._compiled_loss.weights)
+        return self._compiled_loss.weight
 
     @property
     def metrics(self):
@@ -107,12 +119,14 @@ class Trainer:
             raise ValueError(f"You must call `compile()` before using the model (`{method}`).")
 
     def _step_loss(self, y, y_pred, sample_weight, added):
-        """The compiled loss plus the losses `add_loss` received in the forward pass."""
+        """(the compiled loss plus the losses `add_loss` received in the forward pass, the
+        per-output losses)."""
         if self.loss is None and not added:
             raise ValueError("The model was compiled without a `loss` and no layer called "
                              "`add_loss`: there is no loss to compute. Pass `loss=` to "
                              "`compile()`.")
-        return self._compiled_loss(y, y_pred, sample_weight) + _total(added)
+        loss_value, output_losses = self._compiled_loss.values(y, y_pred, sample_weight)
+        return loss_value + _total(added), output_losses
 
     @contextlib.contextmanager
     def _training(self, method):
@@ -130,25 +144,32 @@ class Trainer:
     # -------------------------------------------------------------- steps
     def _new_run(self, x, reuse_buffers):
         """A run of the model's plan for batches like `x`."""
-        return Run(plan_for(self, (x.shape[1:], x.dtype), self.loss), reuse_buffers)
+        return Run(plan_for(self, signature(x), self.loss), reuse_buffers)
 
     def _train_step(self, run, tracker, x, y, sample_weight):
+        if self._structured:
+            x, y, sample_weight = unpack(x), unpack(y), unpack(sample_weight)
         with custom_call.collect_losses() as added:  # `add_loss` in custom calls
             y_pred = run.forward(x, training=True)
-        loss_value = self._step_loss(y, y_pred, sample_weight, added)
+        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added)
         if run.plan.trainable_steps:
-            run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight,
-                                                             run.plan.fused_output))
+            plan = run.plan
+            fused = plan.fused_output if len(plan.output_values) == 1 else plan.fused_outputs
+            run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight, fused))
             self.optimizer.apply_gradients(run.grads_and_vars())
-        tracker.update(loss_value, y, y_pred, sample_weight)
+        tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
     def _test_step(self, run, tracker, x, y, sample_weight):
+        if self._structured:
+            x, y, sample_weight = unpack(x), unpack(y), unpack(sample_weight)
         with custom_call.collect_losses() as added:
             y_pred = run.forward(x, training=False)
-        tracker.update(self._step_loss(y, y_pred, sample_weight, added), y, y_pred,
-                       sample_weight)
+        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added)
+        tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
     def _prepare(self, x, y, sample_weight, method):
+        if self._structured:  # several inputs or outputs: lists or dicts of arrays
+            return self._structured_data(x, y, sample_weight, method)
         x, y, sample_weight = data.check_data(x, y, sample_weight)
         self._check_input(x)
         if y is None:
@@ -214,6 +235,9 @@ class Trainer:
             (x, y, sample_weight), val = data.split_validation(validation_split, x, y, sample_weight)
         else:
             val = None
+        if class_weight and self._loss_output_names():
+            raise ValueError("`class_weight` is only supported for models with a single "
+                             "output, as in Keras; pass `sample_weight` per output instead.")
         if class_weight:  # after the split: it weighs the training loss only, as in Keras
             weights = data.class_weights_to_sample_weights(y, class_weight)
             sample_weight = weights if sample_weight is None else sample_weight * weights
@@ -303,11 +327,10 @@ class Trainer:
                                    batch_size, callback_list)
         return self._batch_result(logs, return_dict)
 
-    @staticmethod
-    def _batch_result(logs, return_dict):
+    def _batch_result(self, logs, return_dict):
         if return_dict:
             return logs
-        values = list(logs.values())
+        values = self._tracker.ordered_results(logs)
         return values[0] if len(values) == 1 else values
 
     # ------------------------------------------------------------ predict
@@ -328,8 +351,7 @@ class Trainer:
         """
         verbose = _verbosity(verbose)
         batch_size = data.check_batch_size(batch_size)
-        x, _, _ = data.check_data(x)
-        self._check_input(x)
+        x = self._predict_inputs(x)
         if steps is not None:
             x = x[:steps * batch_size]
         iterator = EpochIterator(x, batch_size=batch_size)
@@ -337,26 +359,48 @@ class Trainer:
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
             steps=iterator.num_batches)
         run = self._new_run(x, reuse_buffers=True)
-        result = None
+        results = None
         callback_list.on_predict_begin()
         for step, (batch_x, _, _) in iterator.enumerate_epoch():
             callback_list.on_predict_batch_begin(step)
-            batch = run.forward(batch_x, training=False)
-            if result is None:
-                result = np.empty((len(x),) + batch.shape[1:], batch.dtype)
-            outputs = result[step * batch_size:step * batch_size + len(batch)]
-            outputs[...] = batch  # the run writes the next batch into the same arrays
-            callback_list.on_predict_batch_end(step, {"outputs": outputs})
+            batch = run.forward(unpack(batch_x), training=False)
+            several = isinstance(batch, list)
+            batches = batch if several else [batch]
+            if results is None:
+                results = [np.empty((len(x),) + b.shape[1:], b.dtype) for b in batches]
+            start = step * batch_size
+            outputs = [r[start:start + len(batches[0])] for r in results]
+            for out, b in zip(outputs, batches):
+                out[...] = b  # the run writes the next batch into the same arrays
+            callback_list.on_predict_batch_end(step, {"outputs": outputs if several
+                                                      else outputs[0]})
         callback_list.on_predict_end()
-        if result is None:  # steps=0: no batch ran
-            return np.empty((0,) + tuple(self._output_shape[1:]), self._output_dtype())
-        return result
+        if results is None:  # steps=0: no batch ran
+            shapes = self.compute_output_shape(self._input_shapes())
+            several = isinstance(shapes, list)
+            results = [np.empty((0,) + tuple(shape[1:]), self._output_dtype())
+                       for shape in (shapes if several else [shapes])]
+        return self._pack_outputs(results if several else results[0])
+
+    def _predict_inputs(self, x):
+        """`predict`'s `x` checked (a `Columns` of arrays for several inputs)."""
+        if self._structured:
+            x = self._flat_inputs(x)
+            if isinstance(x, list):
+                x = Columns([data.as_array(a, "x") for a in x])
+                if len(x) == 0:
+                    raise ValueError("Expected input data to be non-empty.")
+                self._check_input(x.arrays)
+                return x
+        x, _, _ = data.check_data(x)
+        self._check_input(x)
+        return x
 
     # ---------------------------------------------------------- on_batch
     def _kept(self, x):
         """The run train_on_batch / test_on_batch keep across calls (the user's own loop)."""
         run = self._kept_run
-        plan = plan_for(self, (x.shape[1:], x.dtype), self.loss)
+        plan = plan_for(self, signature(x), self.loss)
         if run is None or run.plan is not plan:
             run = self._kept_run = Run(plan, reuse_buffers=True)
         return run
@@ -391,12 +435,12 @@ class Trainer:
         x, y, sample_weight = self._prepare(x, y, sample_weight, "test_on_batch")
         if reset_metrics:
             self._tracker.reset()
-        run = Run(plan_for(self, (x.shape[1:], x.dtype), self.loss))
+        run = Run(plan_for(self, signature(x), self.loss))
         self._test_step(run, self._tracker, x, y, sample_weight)
         return self._batch_result(self._tracker.logs(), return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs for one batch, in inference mode."""
-        x, _, _ = data.check_data(x)
-        self._check_input(x)
-        return Run(plan_for(self, (x.shape[1:], x.dtype), self.loss)).forward(x, training=False)
+        x = unpack(self._predict_inputs(x))
+        outputs = Run(plan_for(self, signature(x), self.loss)).forward(x, training=False)
+        return self._pack_outputs(outputs)
