@@ -322,3 +322,25 @@ def test_training_given_positionally():
     assert layer.seen == [(True, None), (None, "mask")]
     dropout = layers.Dropout(0.99, seed=3)
     assert np.any(dropout(np.ones((8, 8)), True) == 0)
+
+
+def test_functional_model_with_two_outputs_under_a_user_tape():
+    inputs = keras.Input((3,), dtype="float64")
+    hidden = layers.Dense(4, activation="tanh", dtype="float64")(inputs)
+    model = keras.Model(inputs, [layers.Dense(2, dtype="float64")(hidden),
+                                 layers.Dense(1, dtype="float64")(hidden)])
+    x = rng.standard_normal((5, 3))
+
+    def value(x):
+        first, second = model(x)
+        return np.sum(first * first) + np.sum(np.sin(second))
+
+    with GradientTape() as tape:
+        traced = tape.watch(x)
+        loss = value(traced)  # one tape node for the model, its executor's backward
+    grads = tape.gradient(loss, [traced] + model.trainable_weights)
+    np.testing.assert_allclose(grads[0], finite_difference(lambda: float(value(x)), x),
+                               rtol=1e-6, atol=1e-8)
+    kernel = model.trainable_weights[0]
+    np.testing.assert_allclose(grads[1], finite_difference(lambda: float(value(x)), kernel),
+                               rtol=1e-6, atol=1e-8)
