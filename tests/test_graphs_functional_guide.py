@@ -6,13 +6,10 @@ small local CNN) or trains long (MNIST: a 6,000-digit subset here, the full run 
 
 Sections not here, and why:
 - `plot_model` calls (need pydot and graphviz);
-- the autoencoder halves of "Use the same graph of layers to define multiple models" and
-  "All models are callable" (need `Conv2DTranspose` and `UpSampling2D`, which fastconv lacks);
-- "Models with multiple inputs and outputs" and "Shared layers" (need the text layers
-  `Embedding` and `LSTM`; tests/test_graphs_multi_io.py and test_graphs_shared.py run the
-  same graphs built from Dense layers);
+- "Models with multiple inputs and outputs" (needs the `LSTM` text layer;
+  tests/test_graphs_multi_io.py runs the same compile and fit calls on Dense branches);
 - "Extend the API using custom layers" and "Mix-and-match API styles" (custom layers whose
-  `call` uses `keras.ops` and automatic gradients, and 1-D layers; not part of the graphs work).
+  `call` uses `keras.ops` and automatic gradients: not part of the graphs work).
 """
 
 import os
@@ -92,7 +89,7 @@ def test_training_evaluation_and_inference_as_written():
     assert test_scores[1] > 0.95, test_scores
 
 
-def test_same_graph_of_layers_defines_the_encoder():
+def test_same_graph_of_layers_defines_two_models(capsys):
     encoder_input = keras.Input(shape=(28, 28, 1), name="img")
     x = layers.Conv2D(16, 3, activation="relu")(encoder_input)
     x = layers.Conv2D(32, 3, activation="relu")(x)
@@ -100,14 +97,68 @@ def test_same_graph_of_layers_defines_the_encoder():
     x = layers.Conv2D(32, 3, activation="relu")(x)
     x = layers.Conv2D(16, 3, activation="relu")(x)
     encoder_output = layers.GlobalMaxPooling2D()(x)
+
     encoder = keras.Model(encoder_input, encoder_output, name="encoder")
     encoder.summary()
-    assert encoder.output_shape == (None, 16)
-    # The decoder half of the section needs Conv2DTranspose / UpSampling2D.
+
     x = layers.Reshape((4, 4, 1))(encoder_output)
-    assert x.shape == (None, 4, 4, 1)
-    with pytest.raises(AttributeError):
-        layers.Conv2DTranspose
+    x = layers.Conv2DTranspose(16, 3, activation="relu")(x)
+    x = layers.Conv2DTranspose(32, 3, activation="relu")(x)
+    x = layers.UpSampling2D(3)(x)
+    x = layers.Conv2DTranspose(16, 3, activation="relu")(x)
+    decoder_output = layers.Conv2DTranspose(1, 3, activation="relu")(x)
+
+    autoencoder = keras.Model(encoder_input, decoder_output, name="autoencoder")
+    autoencoder.summary()
+    out = capsys.readouterr().out
+    # Keras's counts: the encoder 18,672 parameters, the autoencoder 28,241.
+    assert "Total params: 18,672" in out and "Total params: 28,241" in out
+    assert autoencoder.output_shape == (None, 28, 28, 1)
+    images = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
+    # The two models share the encoder's layers (and so its weights).
+    assert all(a is b for a, b in zip(encoder.weights, autoencoder.weights))
+    assert autoencoder.predict(images).shape == (2, 28, 28, 1)
+
+
+def test_all_models_are_callable_autoencoder(capsys):
+    encoder_input = keras.Input(shape=(28, 28, 1), name="original_img")
+    x = layers.Conv2D(16, 3, activation="relu")(encoder_input)
+    x = layers.Conv2D(32, 3, activation="relu")(x)
+    x = layers.MaxPooling2D(3)(x)
+    x = layers.Conv2D(32, 3, activation="relu")(x)
+    x = layers.Conv2D(16, 3, activation="relu")(x)
+    encoder_output = layers.GlobalMaxPooling2D()(x)
+
+    encoder = keras.Model(encoder_input, encoder_output, name="encoder")
+    encoder.summary()
+
+    decoder_input = keras.Input(shape=(16,), name="encoded_img")
+    x = layers.Reshape((4, 4, 1))(decoder_input)
+    x = layers.Conv2DTranspose(16, 3, activation="relu")(x)
+    x = layers.Conv2DTranspose(32, 3, activation="relu")(x)
+    x = layers.UpSampling2D(3)(x)
+    x = layers.Conv2DTranspose(16, 3, activation="relu")(x)
+    decoder_output = layers.Conv2DTranspose(1, 3, activation="relu")(x)
+
+    decoder = keras.Model(decoder_input, decoder_output, name="decoder")
+    decoder.summary()
+
+    autoencoder_input = keras.Input(shape=(28, 28, 1), name="img")
+    encoded_img = encoder(autoencoder_input)
+    decoded_img = decoder(encoded_img)
+    autoencoder = keras.Model(autoencoder_input, decoded_img, name="autoencoder")
+    autoencoder.summary()
+    out = capsys.readouterr().out
+    assert "encoder (Functional)" in out and "decoder (Functional)" in out
+    assert "Total params: 28,241" in out
+    images = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(autoencoder.predict(images),
+                               decoder.predict(encoder.predict(images)), rtol=1e-5, atol=1e-6)
+    # The nested models train inside the autoencoder.
+    autoencoder.compile(optimizer="adam", loss="mse")
+    before = encoder.get_weights()
+    autoencoder.fit(images, images, epochs=1, verbose=0)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, encoder.get_weights()))
 
 
 def test_all_models_are_callable_ensembling():
@@ -171,6 +222,27 @@ def test_a_toy_resnet_model(capsys):
                         validation_split=0.2, verbose=0)
     assert set(history.history) == {"loss", "acc", "val_loss", "val_acc"}
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_shared_layers():
+    # Embedding for 1000 unique words mapped to 128-dimensional vectors
+    shared_embedding = layers.Embedding(1000, 128)
+
+    # Variable-length sequence of integers
+    text_input_a = keras.Input(shape=(None,), dtype="int32")
+
+    # Variable-length sequence of integers
+    text_input_b = keras.Input(shape=(None,), dtype="int32")
+
+    # Reuse the same layer to encode both inputs
+    encoded_input_a = shared_embedding(text_input_a)
+    encoded_input_b = shared_embedding(text_input_b)
+
+    assert encoded_input_a.shape == encoded_input_b.shape == (None, None, 128)
+    model = keras.Model([text_input_a, text_input_b], [encoded_input_a, encoded_input_b])
+    assert len(model.weights) == 1
+    a, b = model.predict([np.array([[1, 2, 3]]), np.array([[3, 2, 1]])])
+    np.testing.assert_array_equal(a[0, ::-1], b[0])
 
 
 def test_extract_and_reuse_nodes_in_the_graph_of_layers():

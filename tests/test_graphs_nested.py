@@ -274,3 +274,45 @@ def test_model_with_dict_outputs_called_in_a_graph_returns_a_dict():
     assert set(tensors) == {"a", "b"} and tensors["b"].shape == (None, 1)
     with pytest.raises(ValueError, match="2 outputs"):
         keras.Sequential([_two_outputs()])
+
+
+def test_training_fixed_at_a_layer_call_in_a_graph():
+    """`Dropout(0.5)(x, training=True)` drops at inference too; `training=False` never."""
+    inputs = keras.Input((200,))
+    always = layers.Dropout(0.5, seed=1)(inputs, training=True)
+    never = layers.Dropout(0.5, seed=1)(inputs, training=False)
+    model = keras.Model(inputs, [always, never])
+    x = np.ones((2, 200), "float32")
+    dropped, kept = model.predict(x)
+    assert 0.3 < np.mean(dropped == 0) < 0.7
+    np.testing.assert_array_equal(kept, x)
+    model.compile(optimizer="sgd", loss=["mse", "mse"])
+    logs = model.evaluate(x, [x, x], return_dict=True, verbose=0)
+    assert logs[model.output_names[1] + "_loss"] == 0.0 < logs[model.output_names[0] + "_loss"]
+
+
+def test_penalties_inside_a_nested_model_count_as_flat_ones():
+    """Weight and activity regularizers on the layers of a nested model: the same loss and
+    the same weights after a step as the same layers laid out flat."""
+    def block():
+        return [layers.Dense(5, activation="relu", dtype="float64",
+                             kernel_regularizer=keras.regularizers.L2(0.01),
+                             activity_regularizer=keras.regularizers.L1(0.02)),
+                layers.Dense(3, dtype="float64")]
+
+    inner_layers = block()
+    inner_in = keras.Input((4,), dtype="float64")
+    inner = keras.Model(inner_in, inner_layers[1](inner_layers[0](inner_in)))
+    nested = keras.Sequential([keras.Input((4,), dtype="float64"), inner,
+                               layers.Softmax(dtype="float64")])
+    flat = keras.Sequential([keras.Input((4,), dtype="float64")] + block()
+                            + [layers.Softmax(dtype="float64")])
+    flat.set_weights(nested.get_weights())
+    x, y = _data()
+    logs = []
+    for model in (nested, flat):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        logs.append(model.fit(x, y, batch_size=6, epochs=2, shuffle=False, verbose=0).history)
+    assert logs[0]["loss"] == pytest.approx(logs[1]["loss"], rel=1e-12)
+    for a, b in zip(nested.get_weights(), flat.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)

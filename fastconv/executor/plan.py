@@ -146,13 +146,17 @@ class Plan:
             if (_fuses_relu_below(step.layer) and step.needs_input_grad
                     and len(step.parents) == 1 and step.parents[0] >= first):
                 parent = self.steps[step.parents[0] - first]
-                # Only the sole reader of the ReLU's output may take its gradient pass.
-                step.relu_below = _ends_in_relu(parent.layer) and consumers[parent.value] == 1
+                # Only the sole reader of the ReLU's output may take its gradient pass, and
+                # an activity penalty needs the gradient of the ReLU's output itself.
+                step.relu_below = (_ends_in_relu(parent.layer) and consumers[parent.value] == 1
+                                   and getattr(parent.layer, "activity_regularizer", None) is None)
         # An output's gradient may start from its loss's logits gradient only when nothing
-        # else adds to that output's gradient (no layer reads it, no other output is it).
+        # else adds to that output's gradient (no layer reads it, no other output is it, no
+        # activity penalty of its layer).
         self.fused_outputs = tuple(
             value >= first and consumers[value] == 0 and self.output_values.count(value) == 1
             and fuses_with_loss(self.steps[value - first].layer, loss)
+            and getattr(self.steps[value - first].layer, "activity_regularizer", None) is None
             for value, loss in zip(self.output_values, losses))
         self.fused_output = self.fused_outputs[0]
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from fastconv.layers import weight_penalties
 from fastconv.layers.call_state import CallState
 
 __all__ = ["Run"]
@@ -60,6 +61,7 @@ class Run:
             else:
                 mode = layer.training_default if training is None else training
             values[step.value] = layer.forward(state, inputs, mode)
+            weight_penalties.record_activity(layer, state, values[step.value])
         if len(plan.output_values) == 1:
             return values[plan.output_value]
         return [values[v] for v in plan.output_values]
@@ -94,6 +96,7 @@ class Run:
                 continue
             grads[step.value] = None
             layer, state = step.layer, states[index]
+            dy = weight_penalties.activity_gradient(layer, state, dy)
             if logits[step.value]:
                 dx = layer.grad_logits(state, dy)
             elif step.relu_below and (dx := layer.grad_through_relu(state, dy)) is not None:

@@ -7,11 +7,11 @@ import re
 
 import numpy as np
 
-from fastconv import activations, backend, initializers, ops
+from fastconv import activations, backend, constraints, initializers, ops, regularizers
 from fastconv.autodiff import Variable, stop_recording
 from fastconv.autodiff.primitive import plain
 from fastconv.autodiff.traced import TapeArray
-from fastconv.layers import custom_call
+from fastconv.layers import custom_call, weight_penalties
 from fastconv.layers.call_state import CallState
 from fastconv.ops._args import output_size, result_dtype  # noqa: F401 - the layers' one rule
 
@@ -163,6 +163,8 @@ class Layer:
             give the first layer of a `Sequential` model.
         batch_input_shape: the same with a leading batch size (or None).
         input_dim: legacy Keras spelling of `input_shape=(input_dim,)`.
+        activity_regularizer: a regularizer of the layer's output (see
+            `fastconv.regularizers`); its penalty over the batch size joins `losses`.
 
     Raises:
         TypeError: for an unknown keyword argument.
@@ -174,7 +176,8 @@ class Layer:
             cls.build = _marks_built(cls.__dict__["build"])
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
-                 batch_input_shape=None, input_dim=None, batch_size=None, **kwargs):
+                 batch_input_shape=None, input_dim=None, batch_size=None,
+                 activity_regularizer=None, **kwargs):
         if kwargs:
             raise TypeError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
@@ -190,6 +193,7 @@ class Layer:
         self._weight_records = []  # (Variable, created trainable, name) in creation order
         self.trainable = bool(trainable)
         self.dtype = self._check_dtype(dtype)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         self._batch_input_shape = None
@@ -252,7 +256,8 @@ class Layer:
             trainable: whether the optimizer updates it.
             autocast, aggregation: accepted for Keras compatibility (one device, no mixed
                 precision: nothing to do).
-            regularizer, constraint: not supported yet (a ValueError says so).
+            regularizer: a regularizer whose penalty of the weight joins `losses`.
+            constraint: a constraint applied to the weight after each optimizer step.
             name: the weight's name ("kernel", "bias", ...); its `path` is
                 "<layer name>/<name>".
 
@@ -262,16 +267,11 @@ class Layer:
 
         Raises:
             TypeError: an unknown keyword argument.
-            ValueError: a bad shape, or a regularizer/constraint.
+            ValueError: a bad shape, regularizer or constraint.
         """
         unknown = set(kwargs) - {"overwrite_with_gradient", "synchronization", "use_resource"}
         if unknown:
             raise TypeError(f"Unrecognized keyword arguments passed to add_weight: {unknown}")
-        if regularizer is not None or constraint is not None:
-            raise ValueError(
-                "add_weight(regularizer=..., constraint=...) is not supported by this build of "
-                "fastconv's Layer. Received: "
-                f"regularizer={regularizer!r}, constraint={constraint!r}")
         del autocast, aggregation
         dtype = np.dtype(dtype or self.dtype)
         shape = standardize_shape(() if shape is None else shape, "shape")
@@ -288,6 +288,8 @@ class Layer:
                             trainable=trainable and self.trainable, name=name,
                             path=f"{self.name}/{name}")
         self._weight_records.append((variable, bool(trainable), name))
+        weight_penalties.register(self, variable, regularizers.get(regularizer),
+                                  constraints.get(constraint))
         return variable
 
     def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
@@ -352,11 +354,6 @@ class Layer:
     trainable_variables = trainable_weights
     non_trainable_variables = non_trainable_weights
 
-    @property
-    def layers(self):
-        """The sublayers held in attributes (a custom layer's, as Keras's `_layers`)."""
-        return self._sublayers()
-
     def get_weights(self):
         """Copies of the weights (plain arrays), in `weights` order."""
         return [np.array(w) for w in self.weights]
@@ -409,11 +406,21 @@ class Layer:
             custom_call.add_loss_value(value)
             self._losses.append(value)
 
+    def _added_losses(self):
+        """The values `add_loss` received during the last call, the sublayers' included."""
+        return list(self._losses) + [loss for layer in self._sublayers()
+                                     for loss in layer._added_losses()]
+
     @property
     def losses(self):
-        """The losses added (`add_loss`) during the last call of this layer and its
-        sublayers."""
-        return list(self._losses) + [loss for layer in self._sublayers() for loss in layer.losses]
+        """The layer's losses, as Keras's `layer.losses`: the weight regularizers' penalties
+        at the current weights, the activity regularizer's of the last eager call, the
+        values `add_loss` received during the last call, then the sublayers' losses."""
+        losses = weight_penalties.weight_losses(self)
+        if self._eager_state is not None and hasattr(self._eager_state, "activity_loss"):
+            losses.append(self._eager_state.activity_loss)
+        return (losses + list(self._losses)
+                + [loss for layer in self._sublayers() for loss in layer.losses])
 
     # ------------------------------------------------------------ lifecycle
     def build(self, input_shape):
@@ -501,6 +508,7 @@ class Layer:
         inputs = [plain(x) for x in inputs] if isinstance(inputs, list) else plain(inputs)
         state = CallState()
         outputs = self.forward(state, inputs, training)
+        weight_penalties.record_activity(self, state, outputs)
         self._eager_state = state
         return outputs
 
@@ -517,14 +525,15 @@ class Layer:
                 f"Layer '{self.name}' has a custom `call`: take its gradients with "
                 "fastconv.autodiff.GradientTape (or train it inside a model).")
         state = self._last_eager_state("backward")
-        dx = self.grad(state, dy)
+        dx = self.grad(state, weight_penalties.activity_gradient(self, state, dy))
         self.grads = state.grads
         return dx
 
     def backward_logits(self, dz):
         """`backward` of the last eager call, given the gradient before the final activation."""
         state = self._last_eager_state("backward_logits")
-        dx = self.grad_logits(state, dz)
+        dx = self.grad_logits(state, weight_penalties.activity_gradient_before_activation(
+            self, state, dz))
         self.grads = state.grads
         return dx
 
@@ -655,7 +664,7 @@ class Layer:
 
     def _call_on_keras_tensors(self, inputs, args, kwargs):
         """The KerasTensor of this layer applied to KerasTensor `inputs` (functional API)."""
-        kwargs.pop("training", None)
+        training = kwargs.pop("training", None)
         if args or kwargs:
             raise ValueError(
                 f"Layer '{self.name}' was called on KerasTensors with further arguments "
@@ -679,8 +688,11 @@ class Layer:
             output_shape = self._output_shape_by_calling(input_shape, [t.dtype for t in tensors])
         else:
             output_shape = self.build_for(input_shape)
-        return KerasTensor(output_shape, self.dtype, self, parent=list(inputs) if multiple
-                           else inputs)
+        tensor = KerasTensor(output_shape, self.dtype, self, parent=list(inputs) if multiple
+                             else inputs)
+        # As Keras: `training` given at a symbolic call holds for that call in the model.
+        tensor.call_training = None if training is None else bool(training)
+        return tensor
 
     def _convert_inputs(self, inputs):
         """A custom call's inputs: arrays (lists and dicts kept), floating ones in the layer's
@@ -779,6 +791,8 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = self._batch_input_shape
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod

@@ -230,4 +230,13 @@ def record_builtin_call(layer, tape, inputs, training, multiple):
             dx = [dx]
         return tuple(dx) + tuple(state.grads)
 
-    return record(tape, outputs, inputs + weights, vjp)
+    result = record(tape, outputs, inputs + weights, vjp)
+    regularizer = getattr(layer, "activity_regularizer", None)
+    if regularizer is not None and not several:
+        # The layer's activity penalty (over the batch size, as Keras) joins the added
+        # losses, differentiated by the regularizer's own `gradient`.
+        batch = max(len(outputs), 1) if np.ndim(outputs) else 1
+        penalty = np.asarray(regularizer(outputs) / batch, dtype=outputs.dtype)
+        grad = np.asarray(regularizer.gradient(outputs), dtype=outputs.dtype) / batch
+        add_loss_value(record(tape, penalty, [result], lambda g: (g * grad,)))
+    return result

@@ -24,8 +24,18 @@ from fastconv.layers.base import KerasTensor, Layer
 from fastconv.layers.core import InputLayer
 from fastconv.models.model import Model
 from fastconv.saving import serialization
-from fastconv.trainers.data_adapters import as_array, check_data
-from fastconv.trainers.data_adapters.structured_data import Columns, by_name
+from fastconv.trainers.data_adapters import (
+    DataAdapter,
+    as_array,
+    class_weights_to_sample_weights,
+    split_validation,
+)
+from fastconv.trainers.data_adapters.structured_data import (
+    Columns,
+    StructuredArrayAdapter,
+    by_name,
+    unpack,
+)
 
 __all__ = ["Functional"]
 
@@ -186,7 +196,8 @@ class Functional(Model):
                 for t in _call_outputs(tensor):
                     self._node_index[id(t)] = index
                 calls[id(tensor.layer)] = index + 1
-        layers = {id(t.layer): t.layer for t in self.inputs if t not in self._nodes}
+        reached = {id(node) for node in self._nodes}
+        layers = {id(t.layer): t.layer for t in self.inputs if id(t) not in reached}
         layers.update((id(node.layer), node.layer) for node in self._nodes)
         self._layers = list(layers.values())
         self.multiple_inputs = len(self.inputs) > 1
@@ -280,55 +291,117 @@ class Functional(Model):
                     f"shape={array.shape}"
                 )
 
-    def _structured_data(self, x, y, sample_weight, method):
-        """`fit` / `evaluate` data of a model with several inputs or outputs: inputs as
-        `Columns` (or one array), targets and sample weights as `Columns` per output (or
-        one array for one output).
+    # A model with several inputs or outputs reads lists or dicts: array data becomes
+    # `Columns` (batched together by a `StructuredArrayAdapter`), and each batch, from those
+    # or from a generator, lists in input and output order (`_structured_batch`).
+    def _flat_x(self, x):
+        """`x` as one array, or a list of arrays in input order."""
+        x = self._flat_inputs(x)
+        if isinstance(x, list):
+            return [as_array(array, f"x[{name!r}]") for array, name in zip(x, self.input_names)]
+        return as_array(x, "x")
+
+    def _flat_targets(self, value, argument):
+        """`y` or `sample_weight` as one array (one output), or one array or None per output
+        (a single `sample_weight` array weighs every output)."""
+        if value is None:
+            return None
+        names = self._loss_output_names()
+        if names is None:
+            if isinstance(value, dict):
+                value = by_name(value, self.output_names, argument,
+                                keys=self._output_keys or self.output_names, convert=False)[0]
+            return as_array(value, argument)
+        if argument == "y":
+            return self._targets_by_output(value, names)
+        if not isinstance(value, (list, tuple, dict)):
+            return [as_array(value, argument)] * len(names)
+        return by_name(value, names, argument, allow_missing=True)
+
+    def _targets_by_output(self, y, names):
+        """`y` as one array (or None) per output. As Keras, when only some outputs have a
+        loss, a list (or one array) may hold the targets of those outputs only."""
+        active = self._compiled_loss.active
+        if len(active) < len(names) and not isinstance(y, dict) and (
+                not isinstance(y, (list, tuple)) or len(y) == len(active)):
+            given = by_name(y, [names[i] for i in active], "y")
+            targets = [None] * len(names)
+            for i, array in zip(active, given):
+                targets[i] = array
+            return targets
+        return by_name(y, names, "y", allow_missing=True)
+
+    def _structured_batch(self, x, y, sample_weight):
+        """One batch as the executor and the losses take it: lists in input and output order
+        (a `Columns` batch of array data is that already)."""
+        if isinstance(x, Columns) or isinstance(y, Columns):
+            return unpack(x), unpack(y), unpack(sample_weight)
+        return (self._flat_x(x), self._flat_targets(y, "y"),
+                self._flat_targets(sample_weight, "sample_weight"))
+
+    def _check_structured_batch(self, batch, method, need_targets):
+        """Checks a generator's first batch against the inputs (and the outputs' losses)."""
+        x, y, _ = self._structured_batch(*batch)
+        self._check_input(x)
+        if need_targets:
+            self._check_targets(y, len(x[0] if isinstance(x, list) else x), method)
+
+    def _check_targets(self, y, count, method):
+        if y is None:
+            raise ValueError(f"`{method}` needs targets: pass `y`.")
+        if self._loss_output_names() is None:
+            self.loss.check_targets(y, (count,) + self._output_shape[1:])
+        else:
+            self._compiled_loss.check_targets(
+                y, [(count,) + tuple(t.shape[1:]) for t in self.outputs])
+
+    def _structured_data(self, x, y, sample_weight, method, need_targets=True):
+        """Array data as the loops batch it: `Columns` of the inputs (or one array), of the
+        targets and sample weights per output (or one array for one output).
 
         Raises:
             ValueError: data that does not match the inputs or outputs (named).
         """
-        x = self._flat_inputs(x)
-        if isinstance(x, list):
-            x = Columns([as_array(array, f"x[{name!r}]")
-                         for array, name in zip(x, self.input_names)])
-        if len(self.outputs) == 1:
-            if isinstance(y, dict):
-                y = by_name(y, self.output_names, "y", keys=self._output_keys or self.output_names)[0]
-            if isinstance(sample_weight, dict):
-                sample_weight = by_name(sample_weight, self.output_names, "sample_weight",
-                                        keys=self._output_keys or self.output_names)[0]
-        if len(self.outputs) > 1:
-            names = self._loss_output_names()
-            if y is not None:
-                y = Columns(by_name(y, names, "y", allow_missing=True))
-            if sample_weight is not None:
-                if isinstance(sample_weight, (list, tuple, dict)):
-                    sample_weight = by_name(sample_weight, names, "sample_weight",
-                                            allow_missing=True)
-                else:  # one weight per sample, for every output
-                    sample_weight = [check_data(sample_weight)[0]] * len(names)
-                sample_weight = Columns(sample_weight)
-        sizes = {name: len(value) for name, value in
-                 (("x", x), ("y", y), ("sample_weight", sample_weight)) if value is not None}
+        x = self._flat_x(x)
+        y = self._flat_targets(y, "y")
+        sample_weight = self._flat_targets(sample_weight, "sample_weight")
+        parts = [Columns(v) if isinstance(v, list) else v for v in (x, y, sample_weight)]
+        sizes = {name: len(value) for name, value in zip(("x", "y", "sample_weight"), parts)
+                 if value is not None}
         if len(set(sizes.values())) > 1:
             raise ValueError("Data cardinality is ambiguous. Make sure all arrays contain the "
                              "same number of samples.\n"
                              + "\n".join(f"'{k}' sizes: {v}" for k, v in sizes.items()))
-        if not isinstance(x, Columns):
-            x, _, _ = check_data(x)
-        self._check_input(x.arrays if isinstance(x, Columns) else x)
-        if len(x) == 0:
-            raise ValueError(f"Expected input data to be non-empty. Received {len(x)} samples.")
-        if y is None:
-            raise ValueError(f"`{method}` needs targets: pass `y`.")
-        if len(self.outputs) == 1:
-            y, _, sample_weight = check_data(y, None, sample_weight)
-            self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
-        else:
-            self._compiled_loss.check_targets(
-                y.arrays, [(len(y),) + tuple(t.shape[1:]) for t in self.outputs])
-        return x, y, sample_weight
+        if sizes["x"] == 0:
+            raise ValueError("Expected input data to be non-empty. Received 0 samples.")
+        self._check_input(x)
+        if need_targets:
+            self._check_targets(y, sizes["x"], method)
+        return tuple(parts)
+
+    def _structured_adapter(self, x, y, sample_weight, batch_size, method, shuffle=False):
+        """Array data (lists or dicts) as one adapter of `Columns` batches."""
+        if isinstance(x, DataAdapter):
+            return x
+        parts = self._structured_data(x, y, sample_weight, method, need_targets=method != "predict")
+        return StructuredArrayAdapter(*parts, batch_size=batch_size, shuffle=shuffle)
+
+    def _structured_fit_data(self, x, y, sample_weight, batch_size, shuffle, class_weight,
+                             validation_split, validation_data):
+        """`fit`'s array data as adapters: (training adapter, None, None, validation data),
+        after the validation split and the class weights (on the training part only)."""
+        parts = self._structured_data(x, y, sample_weight, "fit")
+        if validation_split and validation_data is None:
+            parts, val = split_validation(validation_split, *parts)
+            validation_data = StructuredArrayAdapter(*val, batch_size=batch_size)
+        if class_weight:
+            if self._loss_output_names() is not None:
+                raise ValueError("`class_weight` is only supported for models with a single "
+                                 "output, as in Keras; pass `sample_weight` per output instead.")
+            weights = class_weights_to_sample_weights(parts[1], class_weight)
+            parts = (parts[0], parts[1], weights if parts[2] is None else parts[2] * weights)
+        adapter = StructuredArrayAdapter(*parts, batch_size=batch_size, shuffle=shuffle)
+        return adapter, None, None, validation_data
 
     # ---------------------------------------------------------------- summary
     def _summary_connections(self):

@@ -17,7 +17,7 @@ import numpy as np
 
 from fastconv import backend, saving
 from fastconv.executor import Run, plan_for
-from fastconv.layers import custom_call
+from fastconv.layers import custom_call, weight_penalties
 from fastconv.layers.base import KerasTensor, Layer, _snake_case
 from fastconv.layers.core import InputLayer
 from fastconv.models import subclassed, summary
@@ -166,9 +166,13 @@ class Model(Trainer, Layer):
 
     @property
     def losses(self):
-        """The losses `add_loss` received in the last call of the model's layers (a
-        subclassed model's own `call` first)."""
-        return list(self._losses) + [loss for layer in self._chain for loss in layer.losses]
+        """The model's losses, as Keras's `model.losses`: every layer's weight penalties,
+        the activity penalties of the last `model(x)` call, then the values `add_loss`
+        received in the last call (a subclassed model's own `call` first)."""
+        added = list(self._losses) + [loss for layer in self._chain
+                                      for loss in layer._added_losses()]
+        return (weight_penalties.all_weight_losses(self._chain)
+                + list(getattr(self, "_activity_losses", ())) + added)
 
     @property
     def trainable_weights(self):
@@ -378,7 +382,9 @@ class Model(Trainer, Layer):
             return self._pack_outputs(custom_call.record_builtin_call(
                 self, tape, flat, training, isinstance(flat, list)))
         run = Run(plan_for(self, structured_data.signature(x), self.loss))
-        return self._pack_outputs(run.forward(x, training=training))
+        outputs = run.forward(x, training=training)
+        self._activity_losses = weight_penalties.activity_losses(run.states)
+        return self._pack_outputs(outputs)
 
     def _call_symbolic(self, inputs, training=None):
         """The KerasTensor of this model applied to `inputs` in an outer graph; a `training`
@@ -456,7 +462,13 @@ class Model(Trainer, Layer):
         if run is None or run.plan is not plan:
             # Reuse buffers exactly when the outer run does (its loops, not eager calls).
             run = state.run = Run(plan, reuse_buffers=state.reuses_buffers)
-        return run.forward(inputs, training)
+        outputs = run.forward(inputs, training)
+        # The activity penalties of the inner layers join the outer run's loss (their
+        # gradients the inner run's backward pass adds).
+        inner = weight_penalties.activity_losses(run.states)
+        if inner:
+            state.activity_loss = sum(inner)
+        return outputs
 
     def grad(self, state, dy):
         """dL/dinputs of the forward pass that filled `state`; sets `state.grads` aligned

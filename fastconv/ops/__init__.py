@@ -13,6 +13,7 @@ C-contiguous arrays.
 """
 
 from fastconv.ops.conv2d import conv2d, conv2d_backward
+from fastconv.ops.conv2d_transpose import conv2d_transpose, conv2d_transpose_backward
 from fastconv.ops.activation import relu_backward
 from fastconv.ops.optim import adam_update
 from fastconv.ops.pool2d import (
@@ -31,6 +32,8 @@ from fastconv.ops.linalg import norm  # noqa: F401
 _KERNELS = [
     "conv2d",
     "conv2d_backward",
+    "conv2d_transpose",
+    "conv2d_transpose_backward",
     "max_pool2d",
     "max_pool2d_backward",
     "avg_pool2d",

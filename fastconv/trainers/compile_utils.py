@@ -166,6 +166,7 @@ class MultiOutputLoss:
     Attributes:
         loss: the tuple of per-output losses (the plans' key for output fusion), or None.
         output_losses: the names of the per-output loss logs.
+        active: the indices of the outputs that have a loss.
     """
 
     def __init__(self, losses, weights, output_names):
@@ -173,7 +174,7 @@ class MultiOutputLoss:
         self.weights = list(weights)
         self.output_names = list(output_names)
         active = [i for i, loss in enumerate(self.loss or ()) if loss is not None]
-        self._active = active
+        self.active = active  # the outputs that have a loss
         self.output_losses = tuple(f"{self.output_names[i]}_loss" for i in active) \
             if len(active) > 1 else ()
 
@@ -183,7 +184,7 @@ class MultiOutputLoss:
         Raises:
             ValueError: an output with a loss but no targets, or targets its loss rejects.
         """
-        for i in self._active:
+        for i in self.active:
             if y[i] is None:
                 raise ValueError(f"Output '{self.output_names[i]}' has a loss but no targets: "
                                  f"pass them in `y` (a list in output order or a dict keyed "
@@ -194,8 +195,8 @@ class MultiOutputLoss:
         """(the weighted sum of the losses, the unweighted loss of each output with one)."""
         weights = sample_weight or [None] * len(y_pred)
         each = [float(self.loss[i](y_true[i], y_pred[i], sample_weight=weights[i]))
-                for i in self._active]
-        total = sum(self.weights[i] * value for i, value in zip(self._active, each))
+                for i in self.active]
+        total = sum(self.weights[i] * value for i, value in zip(self.active, each))
         return total, tuple(each) if self.output_losses else ()
 
     def __call__(self, y_true, y_pred, sample_weight):
@@ -206,7 +207,7 @@ class MultiOutputLoss:
         the outputs whose entry in `fused` is True."""
         weights = sample_weight or [None] * len(y_pred)
         grads = [None] * len(y_pred)
-        for i in self._active:
+        for i in self.active:
             loss = self.loss[i]
             if fused[i]:
                 grad = loss.logits_gradient(y_true[i], y_pred[i], sample_weight=weights[i])

@@ -8,14 +8,19 @@ with a RuntimeError (Keras's rule: the weights and the optimizer state are share
 
 import contextlib
 import threading
+import warnings
 
 import numpy as np
 
 from fastconv import callbacks as callbacks_module, metrics as metrics_module
 from fastconv.executor import Run, plan_for
-from fastconv.layers import custom_call
+from fastconv.layers import custom_call, weight_penalties
 from fastconv.trainers import compile_utils, data_adapters as data
-from fastconv.trainers.data_adapters.structured_data import Columns, signature, unpack
+from fastconv.trainers.data_adapters.structured_data import (
+    StructuredArrayAdapter,
+    signature,
+    unpack,
+)
 from fastconv.trainers.epoch_iterator import EpochIterator
 
 __all__ = ["Trainer"]
@@ -118,15 +123,17 @@ class Trainer:
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before using the model (`{method}`).")
 
-    def _step_loss(self, y, y_pred, sample_weight, added):
-        """(the compiled loss plus the losses `add_loss` received in the forward pass, the
+    def _step_loss(self, y, y_pred, sample_weight, added, run):
+        """(the compiled loss plus `model.losses` as Keras adds them: the regularization
+        penalties of `run` and the values `add_loss` received in its forward pass; the
         per-output losses)."""
-        if self.loss is None and not added:
-            raise ValueError("The model was compiled without a `loss` and no layer called "
-                             "`add_loss`: there is no loss to compute. Pass `loss=` to "
-                             "`compile()`.")
+        penalty = weight_penalties.model_penalty(self.layers, run.states)
+        if self.loss is None and not added and not penalty:
+            raise ValueError("The model was compiled without a `loss` and has no "
+                             "regularization penalty or `add_loss` loss: there is no loss to "
+                             "compute. Pass `loss=` to `compile()`.")
         loss_value, output_losses = self._compiled_loss.values(y, y_pred, sample_weight)
-        return loss_value + _total(added), output_losses
+        return loss_value + penalty + _total(added), output_losses
 
     @contextlib.contextmanager
     def _training(self, method):
@@ -147,25 +154,53 @@ class Trainer:
         return Run(plan_for(self, signature(x), self.loss), reuse_buffers)
 
     def _train_step(self, run, tracker, x, y, sample_weight):
-        if self._structured:
-            x, y, sample_weight = unpack(x), unpack(y), unpack(sample_weight)
         with custom_call.collect_losses() as added:  # `add_loss` in custom calls
             y_pred = run.forward(x, training=True)
-        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added)
+        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
         if run.plan.trainable_steps:
             plan = run.plan
             fused = plan.fused_output if len(plan.output_values) == 1 else plan.fused_outputs
             run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight, fused))
-            self.optimizer.apply_gradients(run.grads_and_vars())
+            self.optimizer.apply_gradients(
+                weight_penalties.add_weight_gradients(self.layers, run.grads_and_vars()))
+            weight_penalties.apply_constraints(self.layers)
         tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
     def _test_step(self, run, tracker, x, y, sample_weight):
-        if self._structured:
-            x, y, sample_weight = unpack(x), unpack(y), unpack(sample_weight)
         with custom_call.collect_losses() as added:
             y_pred = run.forward(x, training=False)
-        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added)
+        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
         tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
+
+    def _run_for(self, runs, x):
+        """The loop's run for batches like `x`; a new input signature is checked against the
+        model first (a generator may change it between batches)."""
+        signature = data.batch_signature(x)
+        run = runs.get(signature)
+        if run is None:
+            self._check_input(x)
+            run = runs[signature] = self._new_run(x, reuse_buffers=True)
+        return run
+
+    def _check_first(self, iterator, method, name="x", need_targets=True):
+        """Builds the model for (or checks it against) the data before the first step: all of
+        it for arrays, the first batch for other sources (later batches are checked as they
+        come)."""
+        first = iterator.first_data()
+        if first is None:
+            raise ValueError(f"The data of `{method}` (`{name}`) gave no batch: it is empty, or "
+                             "a generator that was already read to its end.")
+        if self._structured:  # lists or dicts matched to the model's inputs and outputs
+            if not isinstance(iterator.adapter, StructuredArrayAdapter):  # (checked already)
+                self._check_structured_batch(first, method, need_targets)
+            return
+        x, y, _ = first
+        self._check_input(x)
+        if need_targets:
+            if y is None:
+                raise ValueError(f"`{method}` needs targets: pass `y`, or give `{name}` as "
+                                 "(inputs, targets) batches.")
+            self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
 
     def _prepare(self, x, y, sample_weight, method):
         if self._structured:  # several inputs or outputs: lists or dicts of arrays
@@ -181,29 +216,38 @@ class Trainer:
     # ---------------------------------------------------------------- fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
         """Trains the model for `epochs` passes over the data.
 
         Args:
-            x: inputs, `(samples, ...)` matching the model's input shape.
+            x: inputs, `(samples, ...)` matching the model's input shape; or a source of
+                `(x, y)` / `(x, y, sample_weight)` batches: a Python generator or
+                iterable, a `fastconv.utils.PyDataset`, or a torch `DataLoader` (then
+                `y`, `sample_weight` and `batch_size` stay unset).
             y: targets (class labels or one-hot rows, as the loss expects).
-            batch_size: samples per gradient step (default 32).
+            batch_size: samples per gradient step of array data (default 32).
             epochs: the epoch index to stop before.
             verbose: 0 silent, 1 (or "auto") progress bar, 2 one line per epoch.
             callbacks: a list of `fastconv.callbacks.Callback`.
             validation_split: the fraction of the samples, taken from the end
                 before shuffling, to evaluate on after each epoch.
-            validation_data: `(x_val, y_val)` or `(x_val, y_val, sample_weight_val)`;
-                overrides `validation_split`.
-            shuffle: whether to shuffle the training samples every epoch.
+            validation_data: `(x_val, y_val)` or `(x_val, y_val, sample_weight_val)`,
+                or any source of batches `x` may be; overrides `validation_split`.
+            shuffle: whether to shuffle the training samples every epoch (the batch
+                order of a PyDataset; ignored, with a warning, for generators and
+                DataLoaders).
             class_weight: optional dict class index -> weight of its samples' loss,
-                applied to the training samples only (not to the validation loss).
+                applied to the training samples only (not to the validation loss);
+                for arrays and PyDatasets.
             sample_weight: optional per-sample weights of the loss.
             initial_epoch: the epoch to start from (to resume training).
-            steps_per_epoch: batches per epoch (default: one pass over the data);
-                the data continues from one epoch to the next, as in Keras.
-            validation_batch_size: batch size of the validation (default `batch_size`).
+            steps_per_epoch: batches per epoch (default: one pass over the data, or
+                until a generator is exhausted); the data continues from one epoch to
+                the next, as in Keras.
+            validation_steps: batches per validation (default: all of `validation_data`).
+            validation_batch_size: batch size of array validation data (default
+                `batch_size`).
             validation_freq: validate every this many epochs.
 
         Returns:
@@ -212,67 +256,86 @@ class Trainer:
 
         Raises:
             ValueError: the model is not compiled, the data is empty or its
-                shapes do not match, or an argument is out of range.
+                shapes do not match, an argument is out of range, or does not apply
+                to the kind of data (Keras's messages).
             RuntimeError: the model is already training in another thread.
         """
         self._require_compiled("fit")
         verbose = _verbosity(verbose)
-        batch_size = data.check_batch_size(batch_size)
         if validation_batch_size is not None:
             validation_batch_size = data.check_batch_size(validation_batch_size,
                                                           "validation_batch_size")
         data.check_positive_int(validation_freq, "validation_freq")
         data.check_positive_int(epochs, "epochs", minimum=0)
-        if steps_per_epoch is not None:
-            data.check_positive_int(steps_per_epoch, "steps_per_epoch")
-        x, y, sample_weight = self._prepare(x, y, sample_weight, "fit")
+        for name, value in (("steps_per_epoch", steps_per_epoch),
+                            ("validation_steps", validation_steps)):
+            if value is not None:
+                data.check_positive_int(value, name)
+        if self._structured and data.is_array_input(x):
+            x, y, sample_weight, validation_data = self._structured_fit_data(
+                x, y, sample_weight, batch_size, shuffle, class_weight, validation_split,
+                validation_data)
+        elif validation_split and validation_data is None:
+            (x, y, sample_weight), validation_data = data.train_validation_split(
+                validation_split, x, y, sample_weight)
+        # class_weight weighs the training loss only, as in Keras
+        iterator = EpochIterator(x, y, sample_weight, batch_size, shuffle, steps_per_epoch,
+                                 class_weight)
+        self._check_first(iterator, "fit")
+        val = None
         if validation_data is not None:
-            if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
-                raise ValueError("`validation_data` must be a tuple (x_val, y_val) or "
-                                 "(x_val, y_val, sample_weight_val).")
-            val = self._prepare(*(tuple(validation_data) + (None,))[:3], method="fit")
-        elif validation_split:
-            (x, y, sample_weight), val = data.split_validation(validation_split, x, y, sample_weight)
-        else:
-            val = None
-        if class_weight and self._loss_output_names():
-            raise ValueError("`class_weight` is only supported for models with a single "
-                             "output, as in Keras; pass `sample_weight` per output instead.")
-        if class_weight:  # after the split: it weighs the training loss only, as in Keras
-            weights = data.class_weights_to_sample_weights(y, class_weight)
-            sample_weight = weights if sample_weight is None else sample_weight * weights
-        iterator = EpochIterator(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+            val_x, val_y, val_sample_weight = data.unpack_x_y_sample_weight(validation_data)
+            if validation_batch_size is None and data.is_array_input(val_x):
+                validation_batch_size = batch_size
+            if self._structured and data.is_array_input(val_x):
+                val_x = self._structured_adapter(val_x, val_y, val_sample_weight,
+                                                 validation_batch_size, "fit")
+            val = EpochIterator(val_x, val_y, val_sample_weight, validation_batch_size,
+                                steps_per_epoch=validation_steps)
+            self._check_first(val, "fit", name="validation_data")
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_history=True, add_progbar=verbose != 0, verbose=verbose,
             epochs=epochs, steps=iterator.steps, validation_freq=validation_freq)
         with self._training("fit"):
             self.stop_training = False
             callback_list.on_train_begin()
-            logs = self._fit_epochs(iterator, val, validation_batch_size or batch_size,
-                                    validation_freq, initial_epoch, epochs, callback_list)
+            try:
+                logs = self._fit_epochs(iterator, val, validation_freq, initial_epoch, epochs,
+                                        callback_list)
+            finally:
+                iterator.close()
+                if val is not None:
+                    val.close()
             callback_list.on_train_end(logs)
         return callback_list.history
 
-    def _fit_epochs(self, iterator, val, validation_batch_size, validation_freq, initial_epoch,
-                    epochs, callback_list):
+    def _fit_epochs(self, iterator, val, validation_freq, initial_epoch, epochs,
+                    callback_list):
         """The epoch loop of `fit`; returns the last epoch's logs."""
-        run = self._new_run(iterator.arrays[0], reuse_buffers=True)
-        val_run = None
+        runs, val_runs = {}, {}
         tracker = self._tracker
         logs = {}
         for epoch in range(initial_epoch, epochs):
+            if iterator.peek() is None:  # a generator read to its end
+                warnings.warn(
+                    "Your input ran out of data; interrupting training. Make sure that your "
+                    "dataset or generator can generate at least `steps_per_epoch * epochs` "
+                    f"batches: training stopped before epoch {epoch + 1} of {epochs}.",
+                    UserWarning, stacklevel=3)
+                break
             tracker.reset()
             callback_list.on_epoch_begin(epoch)
-            for step, batch in iterator.enumerate_epoch():
+            for step, (x, y, sample_weight) in iterator.enumerate_epoch():
                 callback_list.on_train_batch_begin(step)
-                self._train_step(run, tracker, *batch)
+                if self._structured:
+                    x, y, sample_weight = self._structured_batch(x, y, sample_weight)
+                self._train_step(self._run_for(runs, x), tracker, x, y, sample_weight)
                 callback_list.on_train_batch_end(step, tracker.logs())
                 if self.stop_training:
                     break
             logs = tracker.logs()
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_run = val_run or self._new_run(val[0], reuse_buffers=True)
-                val_logs = self._evaluate_loop(val_run, val, validation_batch_size, callback_list)
+                val_logs = self._evaluate_loop(val_runs, val, callback_list, "validation_data")
                 logs.update({"val_" + key: value for key, value in val_logs.items()})
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -280,14 +343,23 @@ class Trainer:
         return logs
 
     # ----------------------------------------------------------- evaluate
-    def _evaluate_loop(self, run, arrays, batch_size, callback_list):
-        """The loss and metrics over `arrays` (x, y, sample_weight), on a detached tracker
-        published into the model's at the end."""
+    def _evaluate_loop(self, runs, iterator, callback_list, name="x"):
+        """The loss and metrics over the iterator's next epoch (its data from the start, or
+        where a generator stopped), on a detached tracker published into the model's at the
+        end."""
+        iterator.reset()
+        if iterator.peek() is None:
+            raise ValueError(
+                f"`{name}` ran out of data: a generator is read once. Pass `validation_steps` "
+                "(`steps` to evaluate) so that each evaluation reads part of it, or a source "
+                "that can be read again (arrays, a PyDataset, a DataLoader, an iterable).")
         tracker = self._tracker.detached()
         callback_list.on_test_begin()
-        for step, batch in EpochIterator(*arrays, batch_size=batch_size).enumerate_epoch():
+        for step, (x, y, sample_weight) in iterator.enumerate_epoch():
             callback_list.on_test_batch_begin(step)
-            self._test_step(run, tracker, *batch)
+            if self._structured:
+                x, y, sample_weight = self._structured_batch(x, y, sample_weight)
+            self._test_step(self._run_for(runs, x), tracker, x, y, sample_weight)
             callback_list.on_test_batch_end(step, tracker.logs())
         logs = tracker.logs()
         tracker.publish(self._tracker)
@@ -301,11 +373,13 @@ class Trainer:
         Safe to call from several threads at once on one model.
 
         Args:
-            x, y: inputs and targets.
-            batch_size: samples per batch (default 32).
+            x, y: inputs and targets; or, as in `fit`, `x` alone as a source of
+                `(x, y[, sample_weight])` batches.
+            batch_size: samples per batch of array data (default 32).
             verbose: 0 silent, 1 (or "auto") progress bar.
             sample_weight: optional per-sample weights of the loss.
-            steps: optional number of batches to evaluate.
+            steps: optional number of batches to evaluate (a warning if the data
+                runs out first).
             callbacks: a list of callbacks.
             return_dict: return `{"loss": ..., metric: ...}` instead of a list.
 
@@ -315,16 +389,19 @@ class Trainer:
         """
         self._require_compiled("evaluate")
         verbose = _verbosity(verbose)
-        batch_size = data.check_batch_size(batch_size)
-        x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         if steps is not None:
-            end = min(len(x), steps * batch_size)
-            x, y, sample_weight = x[:end], y[:end], data.take(sample_weight, slice(0, end))
+            data.check_positive_int(steps, "steps")
+        if self._structured and data.is_array_input(x):
+            x = self._structured_adapter(x, y, sample_weight, batch_size, "evaluate")
+        iterator = EpochIterator(x, y, sample_weight, batch_size, steps_per_epoch=steps)
+        self._check_first(iterator, "evaluate")
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
-            steps=data.num_batches(len(x), batch_size))
-        logs = self._evaluate_loop(self._new_run(x, reuse_buffers=True), (x, y, sample_weight),
-                                   batch_size, callback_list)
+            steps=iterator.steps)
+        try:
+            logs = self._evaluate_loop({}, iterator, callback_list)
+        finally:
+            iterator.close()
         return self._batch_result(logs, return_dict)
 
     def _batch_result(self, logs, return_dict):
@@ -340,8 +417,9 @@ class Trainer:
         Safe to call from several threads at once on one model.
 
         Args:
-            x: inputs, `(samples, ...)`.
-            batch_size: samples per batch (default 32).
+            x: inputs, `(samples, ...)`; or a source of batches as in `fit` (their
+                targets, if any, are not used).
+            batch_size: samples per batch of array data (default 32).
             verbose: 0 silent (default), 1 (or "auto") progress bar.
             steps: optional number of batches to run.
             callbacks: a list of callbacks.
@@ -350,51 +428,41 @@ class Trainer:
             An array `(samples,) + output_shape[1:]`.
         """
         verbose = _verbosity(verbose)
-        batch_size = data.check_batch_size(batch_size)
-        x = self._predict_inputs(x)
         if steps is not None:
-            x = x[:steps * batch_size]
-        iterator = EpochIterator(x, batch_size=batch_size)
+            data.check_positive_int(steps, "steps", minimum=0)
+        if self._structured and data.is_array_input(x):
+            x = self._structured_adapter(x, None, None, batch_size, "predict")
+        iterator = EpochIterator(x, batch_size=batch_size, steps_per_epoch=steps or None)
+        self._check_first(iterator, "predict", need_targets=False)
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
-            steps=iterator.num_batches)
-        run = self._new_run(x, reuse_buffers=True)
-        results = None
+            steps=0 if steps == 0 else iterator.steps)
+        runs, results = {}, []
         callback_list.on_predict_begin()
-        for step, (batch_x, _, _) in iterator.enumerate_epoch():
-            callback_list.on_predict_batch_begin(step)
-            batch = run.forward(unpack(batch_x), training=False)
-            several = isinstance(batch, list)
-            batches = batch if several else [batch]
-            if results is None:
-                results = [np.empty((len(x),) + b.shape[1:], b.dtype) for b in batches]
-            start = step * batch_size
-            outputs = [r[start:start + len(batches[0])] for r in results]
-            for out, b in zip(outputs, batches):
-                out[...] = b  # the run writes the next batch into the same arrays
-            callback_list.on_predict_batch_end(step, {"outputs": outputs if several
-                                                      else outputs[0]})
+        try:
+            batches = iterator.enumerate_epoch() if steps != 0 else ()
+            for step, (batch_x, _, _) in batches:
+                callback_list.on_predict_batch_begin(step)
+                if self._structured:
+                    batch_x = self._structured_batch(batch_x, None, None)[0]
+                # copies: the run writes the next batch into the same arrays
+                outputs = self._run_for(runs, batch_x).forward(batch_x, training=False)
+                outputs = ([np.array(o) for o in outputs] if isinstance(outputs, list)
+                           else np.array(outputs))
+                results.append(outputs)
+                callback_list.on_predict_batch_end(step, {"outputs": outputs})
+        finally:
+            iterator.close()
         callback_list.on_predict_end()
-        if results is None:  # steps=0: no batch ran
+        if not results:  # steps=0: no batch ran
             shapes = self.compute_output_shape(self._input_shapes())
-            several = isinstance(shapes, list)
-            results = [np.empty((0,) + tuple(shape[1:]), self._output_dtype())
-                       for shape in (shapes if several else [shapes])]
-        return self._pack_outputs(results if several else results[0])
-
-    def _predict_inputs(self, x):
-        """`predict`'s `x` checked (a `Columns` of arrays for several inputs)."""
-        if self._structured:
-            x = self._flat_inputs(x)
-            if isinstance(x, list):
-                x = Columns([data.as_array(a, "x") for a in x])
-                if len(x) == 0:
-                    raise ValueError("Expected input data to be non-empty.")
-                self._check_input(x.arrays)
-                return x
-        x, _, _ = data.check_data(x)
-        self._check_input(x)
-        return x
+            if isinstance(shapes, list):
+                return self._pack_outputs([np.empty((0,) + tuple(s[1:]), self._output_dtype())
+                                           for s in shapes])
+            return np.empty((0,) + tuple(shapes[1:]), self._output_dtype())
+        if isinstance(results[0], list):  # several outputs
+            return self._pack_outputs([np.concatenate(r) for r in zip(*results)])
+        return self._pack_outputs(np.concatenate(results))
 
     # ---------------------------------------------------------- on_batch
     def _kept(self, x):
@@ -418,6 +486,10 @@ class Trainer:
         """
         self._require_compiled("train_on_batch")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "train_on_batch")
+        if class_weight and self._loss_output_names():
+            raise ValueError("`class_weight` is only supported for models with a single "
+                             "output, as in Keras; pass `sample_weight` per output instead.")
+        x, y, sample_weight = unpack(x), unpack(y), unpack(sample_weight)
         if class_weight:
             weights = data.class_weights_to_sample_weights(y, class_weight)
             sample_weight = weights if sample_weight is None else sample_weight * weights
@@ -433,6 +505,7 @@ class Trainer:
         """The loss (and metrics) on one batch, without updating the weights."""
         self._require_compiled("test_on_batch")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "test_on_batch")
+        x, y, sample_weight = unpack(x), unpack(y), unpack(sample_weight)
         if reset_metrics:
             self._tracker.reset()
         run = Run(plan_for(self, signature(x), self.loss))
@@ -441,6 +514,10 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """The model's outputs for one batch, in inference mode."""
-        x = unpack(self._predict_inputs(x))
+        if self._structured:
+            x = self._structured_batch(x, None, None)[0]
+        else:
+            x, _, _ = data.check_data(x)
+        self._check_input(x)
         outputs = Run(plan_for(self, signature(x), self.loss)).forward(x, training=False)
         return self._pack_outputs(outputs)

@@ -78,7 +78,9 @@ class Merge(Layer):
                     "pass all symbolic inputs (functional API) or all arrays."
                 )
             output_shape = self.build_for([x.shape for x in inputs])
-            return KerasTensor(output_shape, self.dtype, self, parent=inputs)
+            tensor = KerasTensor(output_shape, self.dtype, self, parent=inputs)
+            tensor.call_training = None if training is None else bool(training)
+            return tensor
         arrays = [self.cast_input(x) for x in inputs]
         self.build_for([x.shape for x in arrays])
         return self.call(arrays, training=self.resolve_training(training))

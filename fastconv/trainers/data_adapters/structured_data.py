@@ -9,9 +9,16 @@ one array; `unpack` turns a batch back into the list the executor and losses tak
 
 import numpy as np
 
-from fastconv.trainers.data_adapters.array_data_adapter import as_array
+from fastconv.trainers.data_adapters.array_data_adapter import (
+    as_array,
+    batch_orders,
+    check_batch_size,
+    num_batches,
+    take,
+)
+from fastconv.trainers.data_adapters.data_adapter import DataAdapter
 
-__all__ = ["Columns", "by_name", "signature", "unpack"]
+__all__ = ["Columns", "StructuredArrayAdapter", "by_name", "signature", "unpack"]
 
 
 class Columns:
@@ -43,6 +50,27 @@ class Columns:
 
     def __getitem__(self, index):
         return Columns([None if a is None else a[index] for a in self.arrays])
+
+
+class StructuredArrayAdapter(DataAdapter):
+    """Batches of a model with several inputs or outputs, sliced from `Columns` (and arrays).
+
+    Args:
+        x, y, sample_weight: `Columns` or arrays with one number of samples (y and
+            sample_weight may be None), already matched to the model's inputs and outputs.
+        batch_size: samples per batch (None: 32).
+        shuffle: whether each pass visits the samples in a new random order.
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False):
+        self.arrays = (x, y, sample_weight)
+        self.batch_size = check_batch_size(batch_size)
+        self.shuffle = shuffle
+        self.num_batches = num_batches(len(x), self.batch_size)
+
+    def get_iterator(self):
+        for index in batch_orders(len(self.arrays[0]), self.batch_size, self.shuffle):
+            yield tuple(take(array, index) for array in self.arrays)
 
 
 def unpack(value):
