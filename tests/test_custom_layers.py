@@ -344,3 +344,32 @@ def test_functional_model_with_two_outputs_under_a_user_tape():
     kernel = model.trainable_weights[0]
     np.testing.assert_allclose(grads[1], finite_difference(lambda: float(value(x)), kernel),
                                rtol=1e-6, atol=1e-8)
+
+
+def test_regularizers_inside_a_custom_layer_reach_the_loss_and_the_gradients():
+    class Wrapped(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = layers.Dense(2, kernel_regularizer=keras.regularizers.L2(0.5),
+                                      activity_regularizer=keras.regularizers.L1(0.25),
+                                      kernel_initializer="ones", dtype=self.dtype)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    def model_with(middle):
+        inputs = keras.Input((3,), dtype="float64")
+        model = keras.Model(inputs, middle(inputs))
+        model.compile(keras.optimizers.SGD(0.1), "mse")
+        return model
+
+    x = rng.standard_normal((4, 3))
+    y = rng.standard_normal((4, 2))
+    flat = model_with(layers.Dense(2, kernel_regularizer=keras.regularizers.L2(0.5),
+                                   activity_regularizer=keras.regularizers.L1(0.25),
+                                   kernel_initializer="ones", dtype="float64"))
+    wrapped = model_with(Wrapped(dtype="float64"))
+    np.testing.assert_allclose(wrapped.train_on_batch(x, y), flat.train_on_batch(x, y),
+                               rtol=1e-12)
+    for got, want in zip(wrapped.get_weights(), flat.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-12)

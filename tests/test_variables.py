@@ -44,8 +44,10 @@ def test_add_weight_keras_signature():
     assert [w.name for w in layer.weights] == ["scale", "variable_2", "count"]
     assert layer.count.dtype == np.int32 and layer.count.shape == ()
     assert [w.name for w in layer.non_trainable_weights] == ["count"]
-    with pytest.raises(ValueError, match="regularizer"):
-        layer.add_weight((2,), regularizer="l2")
+    penalized = layer.add_weight((2,), initializer="ones", regularizer=keras.regularizers.L2(0.5),
+                                 name="penalized")
+    assert isinstance(penalized, keras.Variable)
+    assert layer.losses == [pytest.approx(1.0)]  # 0.5 * (1 + 1)
     with pytest.raises(TypeError, match="Unrecognized"):
         layer.add_weight((2,), bogus=1)
 
@@ -85,7 +87,7 @@ class Block(layers.Layer):
 def test_tracking_attributes_lists_dicts_in_keras_order():
     block = Block()
     block(np.ones((1, 3), "float32"))
-    assert [layer.name for layer in block.layers] == ["first", "in_list", "in_dict"]
+    assert [layer.name for layer in block._sublayers()] == ["first", "in_list", "in_dict"]
     # Own Variables first (trainable, then not), then each sublayer's.
     assert [w.path for w in block.weights] == [
         "block/gain", "offset", "moving", "first/kernel", "first/bias",

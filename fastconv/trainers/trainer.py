@@ -200,7 +200,8 @@ class Trainer:
             if y is None:
                 raise ValueError(f"`{method}` needs targets: pass `y`, or give `{name}` as "
                                  "(inputs, targets) batches.")
-            self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
+            if self.loss is not None:  # without one, the model trains on `model.losses`
+                self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
 
     def _prepare(self, x, y, sample_weight, method):
         if self._structured:  # several inputs or outputs: lists or dicts of arrays
