@@ -10,6 +10,7 @@ import reference as ref
 from gradcheck import check_gradients
 
 from fastconv import ops
+from fastconv.autodiff import GradientTape, Variable
 
 rng = np.random.default_rng(1)
 X = rng.uniform(-4, 4, (3, 5))
@@ -90,6 +91,15 @@ def test_conv_matches_the_reference_and_differentiates(strides, padding, dilatio
                     IMAGES[:1], kernel, rtol=1e-5, atol=1e-8)
 
 
+def test_conv_gradient_of_the_kernel_alone():
+    kernel = Variable(rng.standard_normal((3, 3, 4, 2)))
+    with GradientTape() as tape:
+        loss = ops.sum(ops.conv(IMAGES, kernel, padding="same") ** 2)
+    dy = 2 * ref.conv2d_ref(IMAGES, kernel.numpy(), padding="same")
+    _, want, _ = ref.conv2d_backward_ref(dy, IMAGES, kernel.numpy(), padding="same")
+    np.testing.assert_allclose(tape.gradient(loss, kernel), want, rtol=1e-10)
+
+
 def test_conv_channels_first_and_1d():
     kernel = rng.standard_normal((3, 3, 4, 2))
     first = ops.conv(IMAGES.transpose(0, 3, 1, 2), kernel, padding="same",
@@ -113,8 +123,92 @@ def test_depthwise_and_separable_conv():
     pointwise = rng.standard_normal((1, 1, 12, 5))
     np.testing.assert_allclose(ops.separable_conv(IMAGES, depthwise, pointwise, padding="same"),
                                ref.conv2d_ref(got, pointwise), rtol=1e-12, atol=1e-12)
+    check_gradients(lambda x, d: ops.depthwise_conv(x, d, 1, "same", None, 2), IMAGES[:1],
+                    depthwise, rtol=1e-5, atol=1e-8)
     check_gradients(lambda x, d, p: ops.separable_conv(x, d, p, strides=2), IMAGES[:1],
                     depthwise, pointwise, rtol=1e-5, atol=1e-8)
+
+
+def _transposed_reference(x, kernel, strides, padding, output_padding, dilation):
+    """The full scatter y[i * s + t * d] += x[i] * kernel[t], cropped as Keras's formulas
+    (keras/src/backend/common/backend_utils.py) place it."""
+    (sh, sw), (dh, dw) = ref.pair(strides), ref.pair(dilation)
+    N, H, W, _ = x.shape
+    KH, KW, C_out, _ = kernel.shape
+    full = np.zeros((N, (H - 1) * sh + (KH - 1) * dh + 1, (W - 1) * sw + (KW - 1) * dw + 1, C_out))
+    for i in range(H):
+        for j in range(W):
+            for a in range(KH):
+                for b in range(KW):
+                    full[:, i * sh + a * dh, j * sw + b * dw] += x[:, i, j] @ kernel[a, b].T
+    crops = []
+    for size, k, s, d, extra in zip((H, W), (KH, KW), (sh, sw), (dh, dw), output_padding):
+        reach = (k - 1) * d + 1
+        if padding == "valid":
+            extra = max(reach, s) - reach if extra is None else extra
+            crops.append((0, (size - 1) * s + reach + extra))
+            continue
+        total = s + reach - 2 if extra is None else reach + reach % 2 - 2 + extra
+        out = size * s if extra is None else (size - 1) * s + reach % 2 + extra
+        crops.append((reach - 1 - min(total // 2 + total % 2, reach - 1), out))
+    (top, height), (left, width) = crops
+    padded = np.zeros((N, top + height + full.shape[1], left + width + full.shape[2], C_out))
+    padded[:, :full.shape[1], :full.shape[2]] = full
+    return padded[:, top:top + height, left:left + width]
+
+
+@pytest.mark.parametrize("strides,padding,output_padding,dilation", [
+    (1, "valid", None, 1), (2, "valid", None, 1), (3, "valid", None, 1), (2, "same", None, 1),
+    (3, "same", None, 1), (2, "same", 1, 1), (3, "valid", 2, 1), ((2, 1), "same", None, 2),
+    (1, "same", None, 1)])
+def test_conv_transpose_matches_the_scatter_and_differentiates(strides, padding,
+                                                              output_padding, dilation):
+    x = rng.standard_normal((2, 3, 4, 3))
+    kernel = rng.standard_normal((3, 2, 5, 3))
+    got = ops.conv_transpose(x, kernel, strides, padding, output_padding, None, dilation)
+    extra = output_padding if isinstance(output_padding, tuple) else (output_padding,) * 2
+    want = _transposed_reference(x, kernel, strides, padding, extra, dilation)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    check_gradients(lambda t, k: ops.conv_transpose(t, k, strides, padding, output_padding,
+                                                    None, dilation), x[:1], kernel,
+                    rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("strides,padding,size", [(2, "same", (6, 8)), (1, "same", (5, 7)),
+                                                  (2, "valid", (7, 9)), (3, "valid", (6, 9))])
+def test_conv_transpose_is_the_adjoint_of_conv(strides, padding, size):
+    """<conv(y), x> = <y, conv_transpose(x)> where the transposed shape comes back to y's."""
+    kernel = rng.standard_normal((3, 3, 4, 2))
+    y = rng.standard_normal((1, *size, 4))
+    x = rng.standard_normal(ops.conv(y, kernel, strides, padding).shape)
+    transposed = ops.conv_transpose(x, kernel, strides, padding)
+    assert transposed.shape == y.shape
+    assert np.isclose(np.sum(ops.conv(y, kernel, strides, padding) * x),
+                      np.sum(y * transposed), rtol=1e-12)
+
+
+def test_conv_transpose_1d_channels_first_and_errors():
+    signal, kernel = rng.standard_normal((2, 4, 3)), rng.standard_normal((3, 2, 3))
+    got = ops.conv_transpose(signal, kernel, 2, "same")
+    want = _transposed_reference(signal[:, None], kernel[None], (1, 2), "same", (None, None), 1)
+    np.testing.assert_allclose(got, want[:, 0], rtol=1e-12)
+    images, kernel2d = rng.standard_normal((1, 3, 4, 3)), rng.standard_normal((2, 2, 5, 3))
+    first = ops.conv_transpose(images.transpose(0, 3, 1, 2), kernel2d, 2,
+                               data_format="channels_first")
+    np.testing.assert_allclose(first.transpose(0, 2, 3, 1),
+                               ops.conv_transpose(images, kernel2d, 2), rtol=1e-12)
+    check_gradients(lambda t: ops.conv_transpose(t, kernel2d, 2, "same",
+                                                 data_format="channels_first"),
+                    images.transpose(0, 3, 1, 2))
+    got = ops.conv_transpose(signal, kernel, 3, "valid", output_padding=2)
+    want = _transposed_reference(signal[:, None], kernel[None], (1, 3), "valid", (None, 2), 1)
+    np.testing.assert_allclose(got, want[:, 0], rtol=1e-12)
+    with pytest.raises(ValueError, match="expects 4 input channels"):
+        ops.conv_transpose(images, np.ones((2, 2, 3, 4)))
+    with pytest.raises(ValueError, match="greater than output padding"):
+        ops.conv_transpose(images, kernel2d, 2, output_padding=2)
+    with pytest.raises(ValueError, match="rank 4"):
+        ops.conv_transpose(images, kernel)
 
 
 DISTINCT_IMAGES = (rng.permutation(2 * 5 * 6 * 3).reshape(2, 5, 6, 3) / 7.0)

@@ -54,6 +54,9 @@ def test_keras_dtype_rules():
     assert ops.divide(np.arange(3), 2).dtype == np.float32
     assert ops.add(np.ones(2, np.int32), np.ones(2, np.float32)).dtype == np.float32
     assert ops.add(np.ones(2, np.float32), 1.5).dtype == np.float32
+    assert ops.multiply(np.arange(2), 1.5).dtype == np.float32         # int array, Python float
+    assert ops.subtract(2.5, np.arange(2, dtype=np.int8)).dtype == np.float32
+    assert ops.add(np.arange(2, dtype=np.int8), 1).dtype == np.int8
     assert ops.mean(np.arange(4)).dtype == np.float32
     assert ops.sum(np.ones(3, bool)).dtype == np.int32
     assert ops.argmax([1.0, 3.0]).dtype == np.int32
@@ -79,6 +82,8 @@ def test_creation_values():
     for got, want in zip(ops.meshgrid([1, 2], [3, 4, 5], [6], indexing="ij"),
                          np.meshgrid([1, 2], [3, 4, 5], [6], indexing="ij")):
         np.testing.assert_array_equal(got, want)
+    check_gradients(lambda a, b: ops.meshgrid(a, b), ROW, ROW[:3])
+    check_gradients(lambda a, b: ops.meshgrid(a, b, a, indexing="ij"), ROW, ROW[:3])
 
 
 REDUCTIONS = {
@@ -173,6 +178,14 @@ SHAPE_OPS = {  # name: function of one array (A, 3x4), NumPy twin
     "tril": (lambda x: ops.tril(x, 1), lambda x: np.tril(x, 1)),
     "triu": (lambda x: ops.triu(x, -1), lambda x: np.triu(x, -1)),
     "clip": (lambda x: ops.clip(x, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5)),
+    "diagonal": (lambda x: ops.diagonal(x, -1), lambda x: np.diagonal(x, -1)),
+    "diagonal_3d": (lambda x: ops.diagonal(x.reshape(2, 3, 2), 1, 2, 1),
+                    lambda x: np.diagonal(x.reshape(2, 3, 2), 1, 2, 1)),
+    "diag_of_matrix": (lambda x: ops.diag(x, 1), lambda x: np.diag(x, 1)),
+    "diag_of_vector": (lambda x: ops.diag(x[0], -1), lambda x: np.diag(x[0], -1)),
+    "trace": (lambda x: ops.trace(x, 1), lambda x: np.trace(x, 1)),
+    "diff": (lambda x: ops.diff(x, 2, axis=1), lambda x: np.diff(x, 2, axis=1)),
+    "copy": (ops.copy, np.copy), "array": (ops.array, np.array),
     "divide_no_nan": (lambda x: ops.divide_no_nan(x, np.where(x > 0, x + 1, 0.0)),
                       lambda x: np.where(x > 0, x / np.where(x > 0, x + 1, 1.0), 0.0)),
 }
@@ -197,7 +210,9 @@ def test_shape_ops_forward_and_gradient(name):
 
 @pytest.mark.parametrize("name", ["tile", "repeat", "split", "take", "pad", "flip", "roll",
                                   "broadcast_to", "einsum", "tensordot", "tril", "sort",
-                                  "cumprod", "take_along_axis", "logaddexp"])
+                                  "cumprod", "take_along_axis", "logaddexp", "diagonal",
+                                  "trace", "diff", "append", "hstack", "select", "average",
+                                  "meshgrid", "median", "quantile", "percentile"])
 def test_numpy_functions_on_traced_values_route_to_the_ops(name):
     """np.<name>(traced, ...) is recorded by the tape through the registered op."""
     calls = {
@@ -209,7 +224,14 @@ def test_numpy_functions_on_traced_values_route_to_the_ops(name):
         "tensordot": lambda x: np.tensordot(x, x, axes=([1], [1])), "tril": np.tril,
         "sort": lambda x: np.sort(x, axis=1), "cumprod": lambda x: np.cumprod(x, axis=1),
         "take_along_axis": lambda x: np.take_along_axis(x, np.zeros((3, 1), int), axis=1),
-        "logaddexp": lambda x: np.logaddexp(x, 1.0),
+        "logaddexp": lambda x: np.logaddexp(x, 1.0), "diagonal": np.diagonal,
+        "trace": np.trace, "diff": lambda x: np.diff(x, axis=0),
+        "append": lambda x: np.append(x, x[0]), "hstack": lambda x: np.hstack([x, x * 2]),
+        "select": lambda x: np.select([x > 1.5], [x * x], x),
+        "average": lambda x: np.average(x, axis=0, weights=x[:, 0] ** 2 + 1),
+        "meshgrid": lambda x: np.meshgrid(x[0], x[1, :2]),
+        "median": lambda x: np.median(x, axis=1), "quantile": lambda x: np.quantile(x, 0.3),
+        "percentile": lambda x: np.percentile(x, [10, 60], axis=0),
     }
     check_gradients(calls[name], DISTINCT / 4)
 
@@ -247,10 +269,8 @@ def test_matmul_keeps_the_fused_gemm_extras():
     bias = np.ones(3, np.float32)
     np.testing.assert_allclose(ops.matmul(a, b, bias, activation="relu"),
                                np.maximum(a @ b + 1, 0), rtol=1e-5)
-    with GradientTape() as tape:
-        t = tape.watch(A)
-        with pytest.raises(TypeError, match="not differentiable"):
-            ops.matmul(t, B.T, bias)
+    check_gradients(lambda x, w, b: ops.matmul(x, w, b, activation="relu"), A, B.T, ROW[:3])
+    check_gradients(lambda x, w: ops.matmul(x, w, out=np.zeros((3, 3))), A, B.T)
     with pytest.raises(ValueError, match="last axis of `x1`"):
         ops.matmul(np.ones((2, 3)), np.ones((2, 4, 5)))
     with pytest.raises(ValueError, match="scalars"):
@@ -283,6 +303,9 @@ def test_comparisons_and_rounding_pass_no_gradient():
     np.testing.assert_array_equal(ops.round(np.array([0.5, 1.5, 2.26]), 1), [0.5, 1.5, 2.3])
     np.testing.assert_array_equal(ops.floor([1.5, -1.5]), [1.0, -2.0])
     np.testing.assert_array_equal(ops.mod([5, -5], 3), [2, 1])
+    assert ops.isclose([1.0, 2.0], [1.0 + 1e-9, 2.1]).tolist() == [True, False]
+    assert ops.allclose(A, A + 1e-12) and not ops.allclose(A, A + 1)
+    np.testing.assert_array_equal(ops.searchsorted([1.0, 2.0, 3.0], [0.5, 2.0, 9.0]), [0, 1, 3])
     with GradientTape() as tape:
         t = tape.watch(A)
         y = ops.sum(ops.floor(t) + ops.sign(t)) + ops.sum(t)
@@ -304,3 +327,66 @@ def test_shape_op_errors_are_keras_form():
             ops.pad(t, 1, mode="mean")
     np.testing.assert_array_equal(ops.where([True, False]), (np.array([0]),))
     assert ops.size(A) == 12 and ops.ndim(A) == 2
+
+
+SQUARE = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)  # well conditioned
+
+
+def test_linalg_against_numpy_and_gradients():
+    np.testing.assert_allclose(ops.linalg.inv(SQUARE), np.linalg.inv(SQUARE), rtol=1e-12)
+    np.testing.assert_allclose(ops.linalg.det(SQUARE), np.linalg.det(SQUARE), rtol=1e-12)
+    rhs = rng.standard_normal((2, 3, 2))
+    np.testing.assert_allclose(ops.linalg.solve(SQUARE, rhs), np.linalg.solve(SQUARE, rhs),
+                               rtol=1e-12)
+    check_gradients(ops.linalg.inv, SQUARE)
+    check_gradients(ops.linalg.det, SQUARE)
+    check_gradients(ops.linalg.solve, SQUARE, rhs)
+    check_gradients(ops.linalg.solve, SQUARE[0], rhs[0, :, 0])         # a vector b
+    lower = np.tril(SQUARE[0])
+    np.testing.assert_allclose(ops.linalg.solve_triangular(SQUARE[0], rhs[0], lower=True),
+                               np.linalg.solve(lower, rhs[0]), rtol=1e-12)
+    check_gradients(lambda a, b: ops.linalg.solve_triangular(a, b, lower=True), SQUARE[0], rhs[0])
+    check_gradients(lambda a: np.linalg.inv(a) + np.linalg.det(a)[..., None, None], SQUARE)
+
+
+def test_decompositions_are_forward_only():
+    spd = SQUARE @ np.swapaxes(SQUARE, -1, -2)
+    factor = ops.linalg.cholesky(spd)
+    np.testing.assert_allclose(factor @ np.swapaxes(factor, -1, -2), spd, rtol=1e-12)
+    upper = ops.linalg.cholesky(spd, upper=True)
+    np.testing.assert_allclose(np.swapaxes(upper, -1, -2) @ upper, spd, rtol=1e-12)
+    q, r = ops.linalg.qr(A)
+    np.testing.assert_allclose(q @ r, A, atol=1e-12)
+    u, s, vh = ops.linalg.svd(A, full_matrices=False)
+    np.testing.assert_allclose((u * s) @ vh, A, atol=1e-12)
+    np.testing.assert_allclose(ops.linalg.svd(A, compute_uv=False), s)
+    values, vectors = ops.linalg.eigh(spd[0])
+    np.testing.assert_allclose(spd[0] @ vectors, vectors * values, atol=1e-10)
+    np.testing.assert_allclose(ops.linalg.lstsq(A.T, B[0]), np.linalg.lstsq(A.T, B[0])[0])
+    with GradientTape() as tape:
+        with pytest.raises(TypeError, match="no gradient"):
+            ops.linalg.cholesky(tape.watch(spd))
+    with pytest.raises(ValueError, match="mode"):
+        ops.linalg.qr(A, mode="full")
+
+
+@pytest.mark.parametrize("method", ["linear", "lower", "higher", "midpoint", "nearest"])
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (1, False), ((0, 1), True), (0, True)])
+def test_quantiles_match_numpy_and_differentiate(method, axis, keepdims):
+    q = np.array([0.1, 0.5, 0.93])
+    np.testing.assert_allclose(ops.quantile(DISTINCT, q, axis, method, keepdims),
+                               np.quantile(DISTINCT, q, axis=axis, method=method,
+                                           keepdims=keepdims), rtol=1e-13)
+    check_gradients(lambda x: ops.quantile(x, q, axis, method, keepdims), DISTINCT)
+
+
+def test_median_and_percentile():
+    np.testing.assert_allclose(ops.median(DISTINCT, axis=0), np.median(DISTINCT, axis=0))
+    np.testing.assert_allclose(ops.median(DISTINCT), np.median(DISTINCT))
+    np.testing.assert_allclose(ops.percentile(DISTINCT, 25, axis=1),
+                               np.percentile(DISTINCT, 25, axis=1))
+    check_gradients(lambda x: ops.median(x, axis=1, keepdims=True), DISTINCT)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        ops.quantile(A, 1.5)
+    with pytest.raises(ValueError, match="method"):
+        ops.quantile(A, 0.5, method="weibull")

@@ -26,8 +26,10 @@ from fastconv.ops import core, image, linalg, math, nn, numpy  # noqa: F401 - Ke
 from fastconv.ops.core import *  # noqa: F401,F403
 from fastconv.ops.math import *  # noqa: F401,F403
 from fastconv.ops.nn import *  # noqa: F401,F403
-from fastconv.ops.numpy import *  # noqa: F401,F403 - binds `matmul` to the Keras function
-from fastconv.ops.linalg import norm  # noqa: F401
+from fastconv.ops.numpy import *  # noqa: F401,F403
+# Last: binds `matmul` to the Keras function (the kernel module fastconv/ops/matmul.py
+# shares its name).
+from fastconv.ops.linalg import *  # noqa: F401,F403
 
 _KERNELS = [
     "conv2d",
@@ -43,6 +45,7 @@ _KERNELS = [
     "relu_backward",
 ]
 
+# The namespaces stay out of __all__: `from fastconv.ops import *` must not rebind a
+# program's own `math` or `numpy`.
 __all__ = list(dict.fromkeys(
-    _KERNELS + core.__all__ + math.__all__ + nn.__all__ + numpy.__all__ + ["norm"]
-    + ["core", "image", "linalg", "math", "nn", "numpy"]))
+    _KERNELS + core.__all__ + math.__all__ + nn.__all__ + numpy.__all__ + linalg.__all__))

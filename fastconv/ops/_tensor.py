@@ -9,6 +9,7 @@ applied to them are recorded.
 
 import numpy as np
 
+from fastconv.autodiff.traced import TapeArray
 from fastconv.backend import floatx
 
 __all__ = ["standardize_dtype", "tensor", "as_float", "promote", "axis_tuple"]
@@ -52,6 +53,13 @@ def tensor(x, dtype=None):
         return np.asarray(x, dtype=dtype)
     if isinstance(x, np.ndarray):
         return x
+    if type(x).__name__ == "KerasTensor":
+        raise TypeError("fastconv.ops functions compute on arrays, not on the symbolic "
+                        "KerasTensors of a functional model definition: put the computation "
+                        "in a custom Layer's call() (or a layers.Lambda). "
+                        f"Received: {x!r:.120}")
+    if isinstance(x, (list, tuple)) and any(isinstance(item, TapeArray) for item in x):
+        return np.stack([tensor(item) for item in x])  # keeps the items' gradients
     array = np.asarray(x)
     default = _PYTHON_DEFAULTS.get(array.dtype)
     if default is not None and not _holds_numpy_values(x):
@@ -70,16 +78,19 @@ def as_float(x):
 
 
 def promote(x1, x2):
-    """Both operands of a binary op, an int/bool one cast to the other's float type."""
+    """Both operands of a binary op, an int/bool one cast to the other's float type (to
+    float32 against a Python float), as Keras's type promotion does."""
     x1 = x1 if isinstance(x1, (int, float, complex)) else tensor(x1)
     x2 = x2 if isinstance(x2, (int, float, complex)) else tensor(x2)
-    kind1 = getattr(x1, "dtype", None)
-    kind2 = getattr(x2, "dtype", None)
-    if kind1 is not None and kind2 is not None and (kind1.kind in "fc") != (kind2.kind in "fc"):
-        if kind1.kind in "fc":
-            x2 = x2.astype(kind1)
-        else:
-            x1 = x1.astype(kind2)
+    dtype1 = getattr(x1, "dtype", None)
+    dtype2 = getattr(x2, "dtype", None)
+    float1 = dtype1.kind in "fc" if dtype1 is not None else isinstance(x1, (float, complex))
+    float2 = dtype2.kind in "fc" if dtype2 is not None else isinstance(x2, (float, complex))
+    if float1 != float2:
+        if not float1 and dtype1 is not None:
+            x1 = x1.astype(dtype2 if dtype2 is not None else floatx())
+        elif not float2 and dtype2 is not None:
+            x2 = x2.astype(dtype1 if dtype1 is not None else floatx())
     return x1, x2
 
 
@@ -91,7 +102,8 @@ def axis_tuple(axis, ndim, name="axis"):
     result = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
-            raise TypeError(f"`{name}` must be an int or a tuple of ints. Received: {name}={axis!r}")
+            raise TypeError(f"`{name}` must be an int or a tuple of ints. "
+                            f"Received: {name}={axis!r}")
         if not -ndim <= a < max(ndim, 1):
             raise ValueError(f"`{name}` is out of bounds for a tensor of rank {ndim}. "
                              f"Received: {name}={axis!r}")

@@ -5,6 +5,7 @@ gradient tape records each iteration), and `vectorized_map` maps one element at 
 """
 
 import builtins
+import functools
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from fastconv.ops._tensor import standardize_dtype, tensor
 from fastconv.ops.shape_ops import split, squeeze
 
 __all__ = ["convert_to_tensor", "convert_to_numpy", "is_tensor", "shape", "dtype", "cast",
-           "stop_gradient", "cond", "switch", "fori_loop", "while_loop", "scan", "map",
+           "stop_gradient", "custom_gradient", "cond", "switch", "fori_loop", "while_loop", "scan", "map",
            "vectorized_map", "unstack", "slice", "slice_update", "scatter", "scatter_update"]
 
 
@@ -62,6 +63,42 @@ def cast(x, dtype):
 def stop_gradient(variable):
     """`variable` as a constant: the gradient tape passes no gradient through it."""
     return autodiff.stop_gradient(variable)
+
+
+def custom_gradient(f):
+    """Decorates `f(*args) -> (result, grad_fn)` into an op whose gradient is `grad_fn`.
+
+    `f` runs on plain arrays (what it computes is not recorded); under a gradient tape,
+    `grad_fn(upstream)` is called with dL/d(result) and returns dL/d(arg), one per
+    positional argument (a single value for one argument).
+
+    Example:
+        >>> from fastconv import ops
+        >>> from fastconv.autodiff import GradientTape
+        >>> @ops.custom_gradient
+        ... def log1pexp(x):
+        ...     e = ops.exp(x)
+        ...     def grad(upstream):
+        ...         return upstream * (1.0 - 1.0 / (1 + e))
+        ...     return ops.log(1 + e), grad
+        >>> with GradientTape() as tape:
+        ...     x = tape.watch(ops.convert_to_tensor([100.0], "float64"))
+        ...     y = log1pexp(x)
+        >>> tape.gradient(y, x)
+        array([1.])
+    """
+    @functools.wraps(f)
+    def op(*args, **kwargs):
+        tape = autodiff.active_tape()
+        result, grad_fn = f(*[autodiff.plain(arg) for arg in args], **kwargs)
+        if tape is None or builtins.all(tape.node_for(arg) is None for arg in args):
+            return result
+
+        def vjp(upstream):
+            grads = grad_fn(upstream)
+            return tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
+        return autodiff.record(tape, autodiff.plain(result), args, vjp)
+    return op
 
 
 def cond(pred, true_fn, false_fn):

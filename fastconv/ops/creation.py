@@ -7,13 +7,22 @@ ints. `tril`, `triu` and `meshgrid` are differentiable in their array arguments.
 import numpy as np
 
 from fastconv.autodiff import primitive, register_function
-from fastconv.backend import floatx
 from fastconv.ops._tensor import standardize_dtype, tensor
 from fastconv.ops.shape_ops import broadcast_to
 
-__all__ = ["ones", "zeros", "full", "empty", "ones_like", "zeros_like", "full_like",
-           "empty_like", "arange", "linspace", "eye", "identity", "tri", "tril", "triu",
-           "meshgrid"]
+__all__ = ["array", "copy", "ones", "zeros", "full", "empty", "ones_like", "zeros_like",
+           "full_like", "empty_like", "arange", "linspace", "eye", "identity", "tri", "tril",
+           "triu", "meshgrid"]
+
+
+def array(x, dtype=None):
+    """A new array holding `x` (Keras's dtype defaults; differentiable)."""
+    return tensor(x, dtype).copy()
+
+
+def copy(x):
+    """A copy of `x` (differentiable)."""
+    return tensor(x).copy()
 
 
 def ones(shape, dtype=None):
@@ -135,5 +144,12 @@ def meshgrid(*x, indexing="xy"):
     return grids
 
 
+def _numpy_meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    if sparse:
+        raise TypeError("np.meshgrid(sparse=True) on traced values is not supported.")
+    return meshgrid(*xi, indexing=indexing)
+
+
+register_function(np.meshgrid, _numpy_meshgrid)
 register_function(np.tril, lambda m, k=0: tril(m, k))
 register_function(np.triu, lambda m, k=0: triu(m, k))

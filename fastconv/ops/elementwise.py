@@ -21,7 +21,7 @@ __all__ = [
     "hypot", "maximum", "minimum", "clip", "sign", "floor", "ceil", "trunc", "round", "mod",
     "floor_divide", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal",
     "logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isinf", "isfinite",
-    "nan_to_num",
+    "nan_to_num", "isclose", "allclose", "searchsorted",
 ]
 
 # Gradients of the ufuncs the tape did not know.
@@ -165,3 +165,21 @@ def round(x, decimals=0):  # noqa: A001 - Keras's name
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """`x` with NaN and infinities replaced by finite numbers. Passes no gradient."""
     return np.nan_to_num(tensor(x), nan=nan, posinf=posinf, neginf=neginf)
+
+
+def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
+    """Whether |x1 - x2| <= atol + rtol * |x2|, element-wise. No gradient."""
+    return np.isclose(tensor(x1), tensor(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def allclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
+    """Whether `isclose` holds everywhere. No gradient."""
+    return np.allclose(tensor(x1), tensor(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def searchsorted(sorted_sequence, values, side="left"):
+    """Indices where `values` would be inserted to keep the 1-D `sorted_sequence` sorted."""
+    if np.ndim(sorted_sequence) != 1:
+        raise ValueError("`sorted_sequence` must be 1-D. Received: "
+                         f"sorted_sequence.shape={np.shape(sorted_sequence)}")
+    return np.searchsorted(tensor(sorted_sequence), tensor(values), side=side).astype(np.int32)

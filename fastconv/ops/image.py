@@ -1,5 +1,5 @@
 """`keras.ops.image`: `resize` (bilinear or nearest, half-pixel centers, as Keras and
-TensorFlow 2), differentiable in the images.
+TensorFlow 2) and `rgb_to_grayscale`, differentiable in the images.
 
 A resize is linear along each spatial axis: it is one interpolation matrix per axis applied
 with `einsum`, whose gradient the tape knows.
@@ -9,9 +9,12 @@ import numpy as np
 
 from fastconv.ops import _args
 from fastconv.ops._tensor import as_float
-from fastconv.ops.linalg import einsum
+from fastconv.ops.linalg import einsum, tensordot
 
-__all__ = ["resize"]
+__all__ = ["resize", "rgb_to_grayscale"]
+
+# ITU-R 601 luma weights, as tf.image.rgb_to_grayscale and Keras use.
+_LUMA = (0.2989, 0.5870, 0.1140)
 
 _INTERPOLATIONS = ("bilinear", "nearest")
 
@@ -74,3 +77,25 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     cols = _interpolation_matrix(width, images.shape[w_axis], interpolation, images.dtype)
     output = term.replace("h", "y").replace("w", "x")
     return einsum(f"yh,{term},xw->{output}", rows, images, cols)
+
+
+def rgb_to_grayscale(images, data_format=None):
+    """RGB images (3 channels) as one-channel luma images; one-channel images are copied.
+
+    Args:
+        images: (H, W, C) or (N, H, W, C) (channels first: (C, H, W) or (N, C, H, W)).
+        data_format: "channels_last" (the default for None) or "channels_first".
+    """
+    fmt = _args.normalize_data_format(data_format, allow_none=True)
+    images = as_float(images)
+    if images.ndim not in (3, 4):
+        raise ValueError("Invalid images rank: expected rank 3 (single image) or rank 4 "
+                         f"(batch of images). Received: images.shape={images.shape}")
+    axis = -1 if fmt == "channels_last" else -3
+    if images.shape[axis] not in (1, 3):
+        raise ValueError("Invalid channel size: expected 3 (RGB) or 1 (Grayscale). "
+                         f"Received: images.shape={images.shape}")
+    if images.shape[axis] == 1:
+        return images.copy()
+    weights = np.array(_LUMA, images.dtype)
+    return np.expand_dims(tensordot(images, weights, axes=([images.ndim + axis], [0])), axis)

@@ -1,4 +1,5 @@
-"""Products and norms of `keras.ops`: matmul, dot, tensordot, einsum, outer, inner, norm.
+"""Products and linear algebra of `keras.ops` (`keras.ops.linalg`): matmul, dot, tensordot,
+einsum, outer, inner, norm, inv, det, solve, and the decompositions (forward only).
 
 `einsum` is the one product primitive here (its vector-Jacobian product is another einsum);
 `tensordot`, `dot` and `inner` are einsums, `matmul` is NumPy's (the tape knows its
@@ -11,9 +12,12 @@ import numpy as np
 
 from fastconv.autodiff import active_tape, plain, primitive, register_function
 from fastconv.ops.matmul import matmul as _gemm_matmul
+from fastconv.ops import _args
 from fastconv.ops._tensor import as_float, axis_tuple, promote, tensor
+from fastconv.ops.creation import tril, triu
 
-__all__ = ["matmul", "dot", "tensordot", "einsum", "outer", "inner", "vdot", "norm"]
+__all__ = ["matmul", "dot", "tensordot", "einsum", "outer", "inner", "vdot", "norm", "inv", "det",
+           "solve", "solve_triangular", "cholesky", "qr", "svd", "eigh", "lstsq"]
 
 
 def matmul(x1, x2, bias=None, *, activation=None, out=None, accumulate=False):
@@ -26,7 +30,7 @@ def matmul(x1, x2, bias=None, *, activation=None, out=None, accumulate=False):
         x1, x2: arrays; 1-D operands are promoted as by `np.matmul`, leading axes broadcast.
         bias, activation, out, accumulate: the fused 2-D GEMM's extras (see
             `fastconv.ops.matmul.matmul`: `a @ b + bias`, "relu", an output buffer, adding
-            into it). They take plain 2-D arrays and are not differentiable.
+            into it), for 2-D operands; differentiable in x1, x2 and bias.
 
     Raises:
         ValueError: the inner dimensions differ or an operand is a scalar.
@@ -37,13 +41,10 @@ def matmul(x1, x2, bias=None, *, activation=None, out=None, accumulate=False):
         >>> ops.matmul(np.ones((2, 2, 3)), np.ones(3)).tolist()
         [[3.0, 3.0], [3.0, 3.0]]
     """
-    tape = active_tape()
     if bias is not None or activation is not None or out is not None or accumulate:
-        if tape is not None and any(tape.node_for(v) is not None for v in (x1, x2, bias)):
-            raise TypeError("ops.matmul's bias/activation/out/accumulate extras are not "
-                            "differentiable; write `ops.matmul(x1, x2) + bias` under a tape.")
-        return _gemm_matmul(plain(x1), plain(x2), plain(bias), activation=activation, out=out,
-                            accumulate=accumulate)
+        return _fused_matmul(x1, x2, bias, activation=activation, out=out,
+                             accumulate=accumulate)
+    tape = active_tape()
     x1, x2 = promote(x1, x2)
     if tape is None:
         x1, x2 = plain(x1), plain(x2)
@@ -59,6 +60,22 @@ def matmul(x1, x2, bias=None, *, activation=None, out=None, accumulate=False):
         raise ValueError("The last axis of `x1` must match the second-to-last of `x2` (the "
                          f"only one if 1-D). Received: x1.shape={x1.shape}, x2.shape={x2.shape}")
     return np.matmul(x1, x2)
+
+
+def _fused_matmul_vjp(result, x1, x2, bias=None, activation=None, out=None, accumulate=False):
+    # The ReLU mask is taken now: `out` buffers are overwritten by later calls.
+    active = result > 0 if _args.normalize_activation(activation) else None
+
+    def vjp(g):
+        if active is not None:
+            g = g * active
+        return g @ x2.T, x1.T @ g, (None if bias is None else g.sum(axis=0))
+    return vjp
+
+
+@primitive(_fused_matmul_vjp)
+def _fused_matmul(x1, x2, bias=None, activation=None, out=None, accumulate=False):
+    return _gemm_matmul(x1, x2, bias, activation=activation, out=out, accumulate=accumulate)
 
 
 def _explicit(subscripts, shapes):
@@ -232,6 +249,94 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - Keras's argume
     raise ValueError(f"Invalid norm order for matrices. Received: ord={ord!r}")
 
 
+def _matrix_transpose(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def _inv_vjp(out, x):
+    return lambda g: (-_matrix_transpose(out) @ g @ _matrix_transpose(out),)
+
+
+@primitive(_inv_vjp)
+def _inv(x):
+    return np.linalg.inv(x)
+
+
+def inv(x):
+    """The inverse of each square matrix in the last two axes (differentiable)."""
+    return _inv(as_float(x))
+
+
+def _det_vjp(out, x):
+    return lambda g: ((g * out)[..., None, None] * _matrix_transpose(np.linalg.inv(x)),)
+
+
+@primitive(_det_vjp)
+def _det(x):
+    return np.linalg.det(x)
+
+
+def det(x):
+    """The determinant of each square matrix in the last two axes (differentiable where the
+    matrix is invertible)."""
+    return _det(as_float(x))
+
+
+def _solve_vjp(out, a, b):
+    vector = b.ndim == 1
+
+    def vjp(g):
+        grad_b = np.linalg.solve(_matrix_transpose(a), g)
+        column, solution = (grad_b[:, None], out[:, None]) if vector else (grad_b, out)
+        return -column @ _matrix_transpose(solution), grad_b
+    return vjp
+
+
+@primitive(_solve_vjp)
+def _solve(a, b):
+    return np.linalg.solve(a, b)
+
+
+def solve(a, b):
+    """x with a @ x = b, for a (..., n, n) and b (..., n, k) or (n,) (differentiable)."""
+    a, b = promote(as_float(a), b)
+    return _solve(a, tensor(b))
+
+
+def solve_triangular(a, b, lower=False):
+    """`solve` reading only the lower (or upper) triangle of `a` (differentiable)."""
+    return solve(tril(a) if lower else triu(a), b)
+
+
+def cholesky(x, upper=False):
+    """The Cholesky factor L (x = L L^T), or U = L^T with `upper`. Forward only."""
+    factor = np.linalg.cholesky(as_float(x))
+    return _matrix_transpose(factor) if upper else factor
+
+
+def qr(x, mode="reduced"):
+    """(q, r) of each matrix ("reduced" or "complete"). Forward only."""
+    if mode not in ("reduced", "complete"):
+        raise ValueError(f"`mode` must be 'reduced' or 'complete'. Received: mode={mode}")
+    return tuple(np.linalg.qr(as_float(x), mode=mode))
+
+
+def svd(x, full_matrices=True, compute_uv=True):
+    """(u, s, vh) of each matrix, or s alone without `compute_uv`. Forward only."""
+    result = np.linalg.svd(as_float(x), full_matrices=full_matrices, compute_uv=compute_uv)
+    return tuple(result) if compute_uv else result
+
+
+def eigh(x):
+    """(eigenvalues, eigenvectors) of each symmetric matrix. Forward only."""
+    return tuple(np.linalg.eigh(as_float(x)))
+
+
+def lstsq(a, b, rcond=None):
+    """The least-squares solution x of a @ x = b. Forward only."""
+    return np.linalg.lstsq(as_float(a), as_float(b), rcond=rcond)[0]
+
+
 def _numpy_einsum(*operands, out=None, **kwargs):
     if out is not None:
         raise TypeError("np.einsum on traced values takes no `out`.")
@@ -241,6 +346,17 @@ def _numpy_einsum(*operands, out=None, **kwargs):
 
 register_function(np.einsum, _numpy_einsum)
 register_function(np.tensordot, lambda a, b, axes=2: tensordot(a, b, axes))
-register_function(np.dot, lambda a, b, out=None: dot(a, b))
-register_function(np.outer, lambda a, b, out=None: outer(a, b))
+def _without_out(op):
+    def numpy_signature(a, b, out=None):
+        if out is not None:
+            raise TypeError(f"np.{op.__name__} on traced values takes no `out`.")
+        return op(a, b)
+    return numpy_signature
+
+
+register_function(np.dot, _without_out(dot))
+register_function(np.outer, _without_out(outer))
 register_function(np.inner, inner)
+register_function(np.linalg.inv, inv)
+register_function(np.linalg.det, det)
+register_function(np.linalg.solve, solve)

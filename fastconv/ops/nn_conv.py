@@ -1,5 +1,5 @@
-"""Keras's `ops.conv`, `depthwise_conv`, `separable_conv`, `max_pool` and `average_pool` on
-the compiled kernels, differentiable through their compiled backward passes.
+"""Keras's `ops.conv`, `depthwise_conv`, `separable_conv`, `conv_transpose`, `max_pool` and
+`average_pool` on the compiled kernels, differentiable through their compiled backward passes.
 
 1-D inputs (N, W, C) run as 2-D ones of height 1; 3-D convolution and pooling are not
 available (the kernels are 2-D). `data_format=None` means "channels_last".
@@ -7,25 +7,33 @@ available (the kernels are 2-D). `data_format=None` means "channels_last".
 
 import numpy as np
 
-from fastconv.autodiff import primitive
+from fastconv.autodiff import active_tape, primitive
 from fastconv.ops import _args
 from fastconv.ops.conv2d import conv2d, conv2d_backward
+from fastconv.ops.conv2d_transpose import conv2d_transpose, conv2d_transpose_backward
 from fastconv.ops.pool2d import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from fastconv.ops._tensor import tensor
 
-__all__ = ["conv", "depthwise_conv", "separable_conv", "max_pool", "average_pool"]
+__all__ = ["conv", "depthwise_conv", "separable_conv", "conv_transpose", "max_pool",
+           "average_pool"]
 
 
-def _conv_vjp(out, x, kernel, **config):
+def _conv_vjp(out, x, kernel, need_dx=True, **config):
     def vjp(g):
-        dx, dkernel, _ = conv2d_backward(g, x, kernel, **config)
+        dx, dkernel, _ = conv2d_backward(g, x, kernel, compute_dx=need_dx, **config)
         return dx, dkernel
     return vjp
 
 
 @primitive(_conv_vjp)
-def _conv2d(x, kernel, **config):
+def _conv2d(x, kernel, need_dx=True, **config):
     return conv2d(x, kernel, **config)
+
+
+def _traced(value):
+    """Whether the recording tape (if any) follows `value`."""
+    tape = active_tape()
+    return tape is not None and tape.node_for(value) is not None
 
 
 def _spatial(value, rank, name):
@@ -94,6 +102,8 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
                   padding=_args.normalize_padding(padding, explicit=False),
                   dilation_rate=_spatial(dilation_rate, rank, "dilation_rate"),
                   groups=channels // kernel.shape[-2], data_format=fmt)
+    # A first layer's input needs no gradient: its backward pass then skips dx.
+    config["need_dx"] = _traced(inputs)
     if rank == 1:
         return _from_2d(_conv2d(_as_2d(inputs, fmt), np.expand_dims(kernel, 0), **config), fmt)
     return _conv2d(inputs, kernel, **config)
@@ -125,6 +135,58 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, paddin
     depthwise = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format,
                                dilation_rate)
     return conv(depthwise, pointwise_kernel, 1, "valid", data_format, dilation_rate)
+
+
+def _transpose_padding(output_padding, rank):
+    """A 1-D op's output_padding as the 2-D kernels' (0, value): the height axis of 1 adds
+    nothing (0 and None give the same size there)."""
+    if output_padding is None or rank == 2:
+        return output_padding
+    return (0, _spatial(output_padding, rank, "output_padding")[1])
+
+
+def _conv_transpose_vjp(out, x, kernel, need_dx=True, **config):
+    def vjp(g):
+        dx, dkernel, _ = conv2d_transpose_backward(g, x, kernel, compute_dx=need_dx, **config)
+        return dx, dkernel
+    return vjp
+
+
+@primitive(_conv_transpose_vjp)
+def _conv_transpose2d(x, kernel, need_dx=True, **config):
+    return conv2d_transpose(x, kernel, **config)
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1):
+    """Transposed convolution (the gradient of `conv` with respect to its input) of 1-D or
+    2-D inputs on the compiled `conv2d_transpose`, with Keras's output sizes: "valid":
+    (size - 1) * stride + max(reach, stride); "same": size * stride; with `output_padding`,
+    Keras's formulas with it added.
+
+    Args:
+        inputs: (N, W, C) or (N, H, W, C) (channels first: (N, C, ...)).
+        kernel: (KH, KW, output_channels, C) (1-D: (KW, output_channels, C)).
+        strides, dilation_rate: an int or one per spatial axis.
+        padding: "valid" or "same".
+        output_padding: None, an int or one per spatial axis (each < stride).
+        data_format: "channels_last" (the default for None) or "channels_first".
+    """
+    inputs, kernel = tensor(inputs), tensor(kernel)
+    fmt = _args.normalize_data_format(data_format, allow_none=True)
+    rank = _rank(inputs, "conv_transpose")
+    if kernel.ndim != rank + 2:
+        raise ValueError(f"`kernel` must have rank {rank + 2} for inputs of rank {inputs.ndim}. "
+                         f"Received: inputs.shape={inputs.shape}, kernel.shape={kernel.shape}")
+    config = dict(strides=_spatial(strides, rank, "strides"),
+                  padding=_args.normalize_padding(padding, explicit=False),
+                  output_padding=_transpose_padding(output_padding, rank),
+                  dilation_rate=_spatial(dilation_rate, rank, "dilation_rate"),
+                  data_format=fmt, need_dx=_traced(inputs))
+    if rank == 1:
+        return _from_2d(_conv_transpose2d(_as_2d(inputs, fmt), np.expand_dims(kernel, 0),
+                                          **config), fmt)
+    return _conv_transpose2d(inputs, kernel, **config)
 
 
 def _pool_vjp(backward):

@@ -113,9 +113,11 @@ def moments(x, axes, keepdims=False, synchronized=False):
     """(mean, variance) of `x` over `axes`.
 
     Example:
+        >>> import numpy as np
         >>> from fastconv import ops
-        >>> [m.tolist() for m in ops.moments([[1.0, 3.0], [5.0, 7.0]], axes=[1])]
-        [[2.0, 6.0], [1.0, 1.0]]
+        >>> mean, variance = ops.moments(np.array([[1.0, 3.0], [5.0, 7.0]]), axes=1)
+        >>> mean.tolist(), variance.tolist()
+        ([2.0, 6.0], [1.0, 1.0])
     """
     if synchronized:
         raise NotImplementedError("Argument synchronized=True is not supported by fastconv "

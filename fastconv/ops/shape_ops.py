@@ -15,7 +15,7 @@ from fastconv.ops._tensor import promote, tensor
 __all__ = ["reshape", "transpose", "concatenate", "append", "stack", "hstack", "vstack",
            "expand_dims", "squeeze", "ravel", "swapaxes", "moveaxis", "tile", "repeat",
            "broadcast_to", "split", "array_split", "take", "take_along_axis", "get_item", "pad",
-           "flip", "roll", "where", "select", "nonzero", "size", "ndim"]
+           "flip", "roll", "where", "select", "diagonal", "diag", "nonzero", "size", "ndim"]
 
 
 def reshape(x, newshape):
@@ -299,6 +299,43 @@ def select(condlist, choicelist, default=0):
     return result
 
 
+def _diagonal_vjp(out, x, offset=0, axis1=0, axis2=1):
+    def vjp(g):
+        grad = np.zeros(x.shape, g.dtype)
+        last_two = np.moveaxis(grad, (axis1, axis2), (-2, -1))  # a view into grad
+        steps = np.arange(g.shape[-1])
+        last_two[..., steps + max(-offset, 0), steps + max(offset, 0)] = g
+        return (grad,)
+    return vjp
+
+
+@primitive(_diagonal_vjp)
+def _diagonal(x, offset=0, axis1=0, axis2=1):
+    return np.diagonal(x, offset, axis1, axis2).copy()
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """The `offset` diagonal of the `axis1`, `axis2` planes, along a new last axis."""
+    return _diagonal(tensor(x), offset, axis1, axis2)
+
+
+def _diag_vjp(out, x, k=0):
+    return lambda g: (np.diagonal(g, k) if x.ndim == 1 else _diagonal_vjp(out, x, k)(g)[0],)
+
+
+@primitive(_diag_vjp)
+def _diag(x, k=0):
+    return np.diag(x, k).copy()
+
+
+def diag(x, k=0):
+    """A 1-D `x` as the `k`-th diagonal of a square matrix; a 2-D `x`'s `k`-th diagonal."""
+    x = tensor(x)
+    if x.ndim not in (1, 2):
+        raise ValueError(f"diag takes a 1-D or 2-D array. Received: x.shape={x.shape}")
+    return _diag(x, k)
+
+
 def nonzero(x):
     """The indices of the non-zero elements, one int array per axis. No gradient."""
     return np.nonzero(tensor(x))
@@ -339,3 +376,10 @@ register_function(np.take_along_axis, lambda arr, indices, axis=-1:
 register_function(np.pad, _numpy_pad)
 register_function(np.flip, lambda m, axis=None: flip(m, axis))
 register_function(np.roll, lambda a, shift, axis=None: roll(a, shift, axis))
+register_function(np.diagonal, diagonal)
+register_function(np.append, lambda arr, values, axis=None: append(arr, values, axis))
+register_function(np.hstack, lambda tup, **kwargs: hstack(tup))
+register_function(np.vstack, lambda tup, **kwargs: vstack(tup))
+register_function(np.select, lambda condlist, choicelist, default=0:
+                  select(condlist, choicelist, default))
+register_function(np.diag, diag)
