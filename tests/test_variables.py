@@ -151,3 +151,20 @@ def test_saving_round_trip_with_variables(tmp_path):
     for got, want in zip(model.get_weights(), expected):
         np.testing.assert_array_equal(got, want)
     assert all(isinstance(w, keras.Variable) for w in model.weights)
+
+
+def test_frozen_at_creation_and_float_inputs_cast_to_the_layer_dtype():
+    class Affine(layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight((input_shape[-1],), initializer="ones", name="w")
+
+        def call(self, inputs):
+            assert inputs.dtype == np.float64  # Keras autocasts float inputs
+            return inputs * self.w
+
+    layer = Affine(trainable=False, dtype="float64")
+    out = layer(np.ones((2, 3), "float32"))
+    assert out.dtype == np.float64 and layer.w.dtype == np.float64
+    assert layer.trainable_weights == [] and layer.non_trainable_weights == [layer.w]
+    layer.trainable = True
+    assert layer.trainable_weights == [layer.w] and layer.w.trainable
