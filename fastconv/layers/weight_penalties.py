@@ -47,7 +47,8 @@ def _flat(layers):
             yield from _flat(inner)
         else:
             yield layer
-            yield from _flat(layer._sublayers())
+            if layer._runs_user_call():  # built-in layers hold no sublayers
+                yield from _flat(layer._sublayers())
 
 
 def weight_losses(layer):
