@@ -373,3 +373,48 @@ def test_regularizers_inside_a_custom_layer_reach_the_loss_and_the_gradients():
                                rtol=1e-12)
     for got, want in zip(wrapped.get_weights(), flat.get_weights()):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_training_guide_logistic_endpoint_without_a_compiled_loss():
+    # keras.io "Training & evaluation with the built-in methods": a layer called on two
+    # tensors adds the loss; the model is compiled without one and fit on a dict, no `y`.
+    class LogisticEndpoint(layers.Layer):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+        def call(self, targets, logits, sample_weights=None):
+            loss = self.loss_fn(targets, logits, sample_weights)
+            self.add_loss(loss)
+            return keras.ops.softmax(logits)
+
+    inputs = keras.Input(shape=(3,), name="inputs")
+    targets = keras.Input(shape=(10,), name="targets")
+    logits = layers.Dense(10)(inputs)
+    predictions = LogisticEndpoint(name="predictions")(targets, logits)
+    model = keras.Model(inputs=[inputs, targets], outputs=predictions)
+    model.compile(optimizer=keras.optimizers.SGD(0.5))
+    data = {"inputs": rng.random((8, 3)), "targets": (rng.random((8, 10)) > 0.5) * 1.0}
+    history = model.fit(data, epochs=5, verbose=0)
+    kernel, bias = model.get_layer(logits.layer.name).get_weights()
+    expected = keras.losses.BinaryCrossentropy(from_logits=True)(
+        data["targets"], data["inputs"] @ kernel + bias)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert model.evaluate(data, verbose=0) == pytest.approx(expected, rel=1e-5)
+
+
+def test_fit_without_targets_or_loss_needs_an_added_loss():
+    class Shrink(layers.Layer):
+        def call(self, x):
+            self.add_loss(np.mean(x * x))
+            return x
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, Shrink()(layers.Dense(2)(inputs)))
+    model.compile(keras.optimizers.SGD(0.5))
+    history = model.fit(rng.random((16, 3)), epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    plain = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    plain.compile("sgd")
+    with pytest.raises(ValueError, match="no loss to compute"):
+        plain.fit(rng.random((16, 3)), verbose=0)

@@ -581,7 +581,7 @@ class Layer:
             dtypes = dtypes or [self.dtype] * len(shapes)
             dummies = [np.zeros((2,) + s[1:], dtype) for s, dtype in zip(shapes, dtypes)]
             with stop_recording(), custom_call.collect_losses():
-                outputs = self._run_call(dummies if multiple else dummies[0], False)
+                outputs = self._call_in_graph(dummies if multiple else dummies[0], False)
             if isinstance(outputs, (list, tuple, dict)):
                 raise ValueError(
                     f"Layer '{self.name}' returns a {type(outputs).__name__} from `call`; in a "
@@ -665,6 +665,10 @@ class Layer:
     def _call_on_keras_tensors(self, inputs, args, kwargs):
         """The KerasTensor of this layer applied to KerasTensor `inputs` (functional API)."""
         training = kwargs.pop("training", None)
+        if args and self._runs_user_call() and all(isinstance(x, KerasTensor) for x in args):
+            # `layer(a, b)`: a custom call of several tensors, given back positionally.
+            inputs, args = [inputs, *args], ()
+            self._spread_inputs = True
         if args or kwargs:
             raise ValueError(
                 f"Layer '{self.name}' was called on KerasTensors with further arguments "
@@ -705,6 +709,13 @@ class Layer:
         if array.dtype.kind == "f" and array.dtype != self.dtype:
             return array.astype(self.dtype)
         return array
+
+    def _call_in_graph(self, inputs, training):
+        """`call` on the inputs a model's graph holds for this layer: a list of them given
+        positionally when the layer was called as `layer(a, b)`."""
+        if vars(self).get("_spread_inputs"):
+            return self._run_call(inputs[0], training, *inputs[1:])
+        return self._run_call(inputs, training)
 
     def _run_call(self, inputs, training, *args, **kwargs):
         """Runs the user-written `call`: `training` resolved as Keras 3 (explicit, else the

@@ -151,11 +151,11 @@ def tape_forward(layer, state, inputs, training):
     """
     if not (training or backward_expected()):
         with stop_recording(), collect_losses():
-            return np.asarray(_single_output(layer, layer._run_call(inputs, training)))
+            return np.asarray(_single_output(layer, layer._call_in_graph(inputs, training)))
     tape = GradientTape()
     with tape, collect_losses() as added:
         watched = _watch(tape, inputs) if state.needs_input_grad else inputs
-        outputs = _single_output(layer, layer._run_call(watched, training))
+        outputs = _single_output(layer, layer._call_in_graph(watched, training))
     state.tape, state.watched, state.outputs, state.added_losses = tape, watched, outputs, added
     layer._losses = [plain(value) for value in layer._losses]  # the tape stays on `state` only
     return np.asarray(plain(outputs))

@@ -347,6 +347,8 @@ class Functional(Model):
             self._check_targets(y, len(x[0] if isinstance(x, list) else x), method)
 
     def _check_targets(self, y, count, method):
+        if self.loss is None:  # trained on `model.losses` (add_loss) alone: no targets needed
+            return
         if y is None:
             raise ValueError(f"`{method}` needs targets: pass `y`.")
         if self._loss_output_names() is None:

@@ -196,21 +196,20 @@ class Trainer:
             return
         x, y, _ = first
         self._check_input(x)
-        if need_targets:
+        if need_targets and self.loss is not None:  # without one: trained on `model.losses`
             if y is None:
                 raise ValueError(f"`{method}` needs targets: pass `y`, or give `{name}` as "
                                  "(inputs, targets) batches.")
-            if self.loss is not None:  # without one, the model trains on `model.losses`
-                self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
+            self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
 
     def _prepare(self, x, y, sample_weight, method):
         if self._structured:  # several inputs or outputs: lists or dicts of arrays
             return self._structured_data(x, y, sample_weight, method)
         x, y, sample_weight = data.check_data(x, y, sample_weight)
         self._check_input(x)
-        if y is None:
-            raise ValueError(f"`{method}` needs targets: pass `y`.")
-        if self.loss is not None:
+        if self.loss is not None:  # without one: trained on `model.losses`, no targets
+            if y is None:
+                raise ValueError(f"`{method}` needs targets: pass `y`.")
             self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
         return x, y, sample_weight
 
