@@ -272,3 +272,23 @@ def test_functional_model_inside_a_subclassed_model_trains_with_exact_gradients(
         numeric[index] = (up - np.sum(np.asarray(model(x)) * dy)) / 2e-6
         kernel[index] = old
     np.testing.assert_allclose(grads[id(kernel)], numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_integer_inputs_reach_call_as_integers():
+    class TokenModel(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.embedding = layers.Embedding(50, 4)
+            self.head = layers.Dense(2, activation="softmax")
+            self.seen = set()
+
+        def call(self, tokens):
+            self.seen.add(np.asarray(tokens).dtype.kind)
+            return self.head(np.mean(self.embedding(tokens), axis=1))
+
+    model = TokenModel()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    tokens = rng.integers(0, 50, (16, 5))
+    model.fit(tokens, rng.integers(0, 2, 16), epochs=1, verbose=0)
+    assert model.predict(tokens).shape == (16, 2)
+    assert model.seen == {"i"}

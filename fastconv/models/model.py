@@ -299,8 +299,8 @@ class Model(Trainer, Layer):
         return self._output_shape
 
     def _input_dtype(self):
-        if self._subclassed:
-            return np.dtype(self.dtype)
+        if self._subclassed:  # integer data (token ids) stays integer, as Keras passes it
+            return np.dtype(vars(self).get("_integer_inputs") or self.dtype)
         chain = self._chain
         return np.dtype(chain[0].dtype if chain else backend.floatx())
 
@@ -322,6 +322,8 @@ class Model(Trainer, Layer):
 
     def _check_input(self, x):
         """Builds the model for x's shape, or checks x against the built input shape."""
+        if self._subclassed:
+            self._integer_inputs = x.dtype if x.dtype.kind in "iu" else None
         if self._subclassed and not self._graph:
             self._build_once((None,) + x.shape[1:])  # the user's `build` if it has one
             if not self._graph:  # ... which need not call `Model.build`
