@@ -1,5 +1,8 @@
 """The keras.io guide "Making new layers and models via subclassing", run with fastconv.
 
+The guide is by fchollet (keras.io, Apache License 2.0); its programs are kept as a Keras user
+writes them, which is the point: they must run on fastconv with only the import changed.
+
 Run:  FASTCONV_DATA=/path/to/data python examples/subclassing_guide.py   (the VAE on MNIST)
       python examples/subclassing_guide.py --quick                       (random images, seconds)
 
