@@ -1,6 +1,6 @@
 """Data-parallel scaling on one machine: `fit` samples per second of the MNIST tutorial CNN.
 
-    python benchmarks/scaling.py              # the three runs below, twice: ~30 s on a quiet machine
+    python benchmarks/scaling.py              # the three runs below, twice: ~50 s
     python benchmarks/scaling.py --samples 8192 --epochs 4
 
 (as root, Open MPI also needs OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1.)
@@ -12,10 +12,11 @@ fresh processes that this script starts:
 - 1 rank with 1 thread (the unit the 2-rank run scales from).
 Each run times `--epochs` epochs after a warm-up epoch and reports the median epoch's samples
 per second; the three runs are repeated `--rounds` times in turn and the best round of each is
-kept (on a shared machine, the least disturbed one). The 2-rank run also reports how much of a step the gradient averaging takes: the
-time inside the averaging (the Allreduce, and waiting for the slower rank), the time of a bare
-Allreduce of the same buffer started after a barrier (the communication alone), and the
-metric-sum Allreduce. Before timing, the 2-rank run checks that the ranks hold equal weights.
+kept (on a shared machine, the least disturbed one). The 2-rank run also reports how much of a
+step the gradient averaging takes: the time inside the averaging (the Allreduce, and waiting for
+the slower rank), the time of a bare Allreduce of the same buffer started after a barrier (the
+communication alone), and the metric-sum Allreduce. After training, the 2-rank run checks that
+the ranks hold equal weights.
 """
 
 import argparse

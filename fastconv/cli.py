@@ -191,7 +191,8 @@ def train(args):
     loss = _metric_value(result, names, "loss")
 
     per_epoch = sum(epoch_seconds) / len(epoch_seconds) if epoch_seconds else float("nan")
-    say(f"Test accuracy: {accuracy:.4f}" + (f"  (test loss {loss:.4f})" if loss is not None else ""))
+    say(f"Test accuracy: {accuracy:.4f}"
+        + (f"  (test loss {loss:.4f})" if loss is not None else ""))
     say(f"Seconds per epoch: {per_epoch:.1f}  (epochs: {len(epoch_seconds)}, "
         f"batch size: {args.batch_size})")
     say(f"Threads: {fastconv.get_num_threads()}"

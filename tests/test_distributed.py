@@ -87,7 +87,8 @@ import fastconv as keras
 if sys.argv[2] == "init":
     keras.distributed.init()
 keras.utils.set_random_seed(0)
-model = keras.Sequential([keras.Input(shape=(6, 6, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+model = keras.Sequential([keras.Input(shape=(6, 6, 1)),
+                          keras.layers.Conv2D(4, 3, activation="relu"),
                           keras.layers.BatchNormalization(), keras.layers.Flatten(),
                           keras.layers.Dropout(0.3), keras.layers.Dense(3, activation="softmax")])
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])

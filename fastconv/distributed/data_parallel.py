@@ -104,6 +104,7 @@ class DataParallel:
         self.size = comm.Get_size()
         self.shuffle_generator = None
         self._averager = GradientAverager()
+        self._last_gradients = []  # (shape, dtype) or None, and the weight, of the last step
 
     # ------------------------------------------------------------ the start of fit / evaluate
     def begin(self, model, method, inputs, callbacks, verbose):
@@ -192,20 +193,25 @@ class DataParallel:
     # ------------------------------------------------------------------------------- steps
     def apply_gradients(self, optimizer, grads_and_vars, count):
         """One optimizer step on the gradients averaged over the ranks, each weighted by its
-        `count` of samples (0 for a rank whose share of the batch is empty)."""
-        pairs = list(grads_and_vars)
+        `count` of samples.
+
+        `grads_and_vars` None (with count 0) is a rank without samples in this step (its share
+        of a small last batch): it joins the averaging with zeros shaped like its gradients of
+        the step before (every rank has samples in the first step of a loop).
+        """
+        if grads_and_vars is None:
+            pairs = [(None if like is None else np.broadcast_to(np.zeros((), like[1]), like[0]),
+                      var) for like, var in self._last_gradients]
+        else:
+            pairs = list(grads_and_vars)
+            self._last_gradients = [
+                (None if grad is None else (np.shape(grad), np.asarray(grad).dtype), var)
+                for grad, var in pairs]
         if isinstance(optimizer, GradientAveraging):  # the user's DistributedOptimizer averages
             return optimizer.apply_gradients(pairs, sample_count=count)
         grads = [None if grad is None else np.asarray(grad) for grad, _ in pairs]
         averaged = self._averager.average(self.comm, grads, count, "fit")
         return optimizer.apply_gradients(zip(averaged, (var for _, var in pairs)))
-
-    @staticmethod
-    def no_gradients(run):
-        """(gradient, weight) pairs for a rank without samples in a step: zeros it need not
-        compute (the averaging reads only their shapes)."""
-        return [(np.broadcast_to(np.zeros((), np.asarray(weight).dtype), np.shape(weight)), weight)
-                for _, weights in run.plan.trainable_steps for weight in weights]
 
     def tracker(self, target):
         """A tracker whose logs are the job's (see `ReducedTracker`)."""
