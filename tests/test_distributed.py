@@ -406,7 +406,7 @@ def test_fit_on_2_ranks_equals_1_process_with_the_global_batch(mpirun, tmp_path)
 
 
 @pytest.mark.mpi
-def test_fit_of_a_model_with_two_inputs_and_outputs_on_2_ranks_equals_1_process(mpirun, tmp_path):
+def test_fit_with_two_inputs_and_outputs_and_an_empty_share_equals_1_process(mpirun, tmp_path):
     result, _ = launch(mpirun, "fit_two_inputs", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     saved = np.load(tmp_path / "weights.npz")
@@ -419,7 +419,7 @@ def test_fit_of_a_model_with_two_inputs_and_outputs_on_2_ranks_equals_1_process(
     try:
         model = scenarios.two_input_model(seed=0)
         model.set_weights(initial)
-        history = model.fit(*scenarios.two_input_data(), **scenarios.FIT_ARGUMENTS)
+        history = model.fit(*scenarios.two_input_data(), **scenarios.TWO_INPUT_ARGUMENTS)
     finally:
         keras.set_num_threads(0)
     for single, multi in zip(model.get_weights(), distributed_final):
