@@ -6,10 +6,27 @@ from fastconv.layers.base import KerasTensor, Layer
 from fastconv.layers.conv1d import Conv1D, Convolution1D
 from fastconv.layers.conv2d_transpose import Conv2DTranspose, Convolution2DTranspose
 from fastconv.layers.convolutional import Conv2D, Convolution2D
-from fastconv.layers.core import Dense, Embedding, Identity, Input, InputLayer
+from fastconv.layers.core import Dense, Embedding, Identity, Input, InputLayer, Lambda
 from fastconv.layers.depthwise_conv2d import DepthwiseConv2D
 from fastconv.layers.layer_normalization import LayerNormalization
-from fastconv.layers.merging import Add, Average, Concatenate, Multiply
+from fastconv.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from fastconv.layers.normalization import BatchNormalization
 from fastconv.layers.pooling import (
     AveragePooling2D,
@@ -62,7 +79,7 @@ __all__ = [
     "Input", "InputLayer", "Layer", "KerasTensor", "Conv2D", "Convolution2D",
     "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D",
     "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D", "GlobalMaxPool2D",
-    "Flatten", "Dense", "Dropout", "Activation", "ReLU", "Softmax", "Reshape", "Rescaling",
+    "Flatten", "Dense", "Lambda", "Dropout", "Activation", "ReLU", "Softmax", "Reshape", "Rescaling",
     "Add", "Average", "Concatenate", "Multiply", "BatchNormalization",
     "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
     # Convolutions and pooling beyond Conv2D (issue 14).
@@ -74,4 +91,6 @@ __all__ = [
     "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "UpSampling1D",
     "UpSampling2D", "Permute", "RepeatVector", "LayerNormalization", "SpatialDropout1D",
     "SpatialDropout2D", "GaussianNoise", "LeakyReLU", "PReLU", "ELU", "Identity", "Embedding",
+    "Dot", "Maximum", "Minimum", "Subtract",
+    "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]

@@ -5,6 +5,8 @@ import numbers
 
 import numpy as np
 
+from fastconv.autodiff import GradientTape, active_tape, record
+
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum")
 
@@ -65,22 +67,38 @@ def check_label_smoothing(value):
 
 
 class Loss:
-    """Base class. Subclasses implement `call` and `_gradient` (and `_logits_gradient` where
-    fused), which take targets checked by `_targets`; or `call` and `gradient` themselves.
+    """Base class of the losses: `call(y_true, y_pred)` gives the per-sample losses.
 
-    The per-sample loss is the class-axis sum (categorical) or the last-axis
-    mean (element-wise losses) of an element-wise term; the batch loss is the
-    (sample-weighted) sum of the per-sample losses divided by their number
-    ("sum_over_batch_size") or not divided ("sum").
+    The batch loss is the (sample-weighted) sum of the per-sample losses divided by
+    their number ("sum_over_batch_size") or not divided ("sum").
+
+    The built-in losses give their gradient by hand (`_gradient`, and for the
+    crossentropies the fused `_logits_gradient`, both taking targets `_targets` checked;
+    `value_and_gradient` gives a training step the value and gradient with one check). A
+    subclass that implements only
+    `call` (Keras 3's way, with NumPy or `fastconv.ops`) is differentiated by the
+    gradient tape; its `y_true` arrives in `y_pred`'s dtype, as Keras casts it.
 
     Args:
         name: the loss's name.
         reduction: "sum_over_batch_size" (default) or "sum".
+        dtype: accepted for Keras compatibility (the loss computes in `y_pred`'s dtype).
+
+    Example:
+        >>> import numpy as np
+        >>> class MeanAbsolute(Loss):
+        ...     def call(self, y_true, y_pred):
+        ...         return np.mean(np.abs(y_true - y_pred), axis=-1)
+        >>> loss = MeanAbsolute()
+        >>> float(loss(np.zeros((2, 1)), np.array([[1.0], [-3.0]])))
+        2.0
+        >>> loss.gradient(np.zeros((2, 1)), np.array([[1.0], [-3.0]])).ravel().tolist()
+        [0.5, -0.5]
     """
 
     from_logits = False
 
-    def __init__(self, name=None, reduction="sum_over_batch_size"):
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         if reduction not in REDUCTIONS:
             raise ValueError(
                 f"Invalid value for argument `reduction`. Expected one of {list(REDUCTIONS)}. "
@@ -90,19 +108,66 @@ class Loss:
         self.reduction = reduction
 
     # Public API --------------------------------------------------------------
+    @classmethod
+    def _on_tape(cls):
+        """Whether the gradient comes from the tape (the subclass wrote no `gradient` or
+        `_gradient`)."""
+        return cls.gradient is Loss.gradient and cls._gradient is Loss._gradient
+
     def __call__(self, y_true, y_pred, sample_weight=None):
-        """The reduced loss of a batch, as a Python float."""
+        """The reduced loss of a batch, as a Python float; under a recording
+        `GradientTape` with a traced `y_pred`, a traced scalar (its gradient the loss's
+        `gradient`)."""
+        tape = active_tape()
+        if tape is not None and tape.node_for(y_pred) is not None:
+            return self._recorded(tape, y_true, y_pred, sample_weight)
         y_pred = as_float(y_pred)
-        return self._reduce(self.call(self._targets(y_true, y_pred.shape), y_pred), sample_weight)
+        y_true = self._targets(y_true, y_pred.shape)
+        if self._on_tape():
+            return float(self._reduce(y_true, y_pred, sample_weight))
+        return self._reduce_samples(self.call(y_true, y_pred), sample_weight)
 
     def call(self, y_true, y_pred):
         """Per-sample losses (shape `y_pred.shape[:-1]`), unreduced."""
         raise NotImplementedError
 
     def gradient(self, y_true, y_pred, sample_weight=None):
-        """d(reduced loss) / d(y_pred), with y_pred's shape and float dtype."""
+        """d(reduced loss) / d(y_pred), with y_pred's shape and float dtype (by default
+        from the gradient tape over `call`)."""
         y_pred = as_float(y_pred)
         return self._gradient(self._targets(y_true, y_pred.shape), y_pred, sample_weight)
+
+    def _gradient(self, y_true, y_pred, sample_weight):
+        """`gradient` of checked targets (`_targets`' result) and a float `y_pred`: by default
+        the gradient tape's over `call`; the built-in losses give theirs by hand."""
+        with GradientTape() as tape:
+            traced = tape.watch(y_pred)
+            total = self._reduce(y_true, traced, sample_weight)
+        return np.asarray(tape.gradient(total, traced, unconnected_gradients="zero"),
+                          dtype=y_pred.dtype)
+
+    def _reduce(self, y_true, y_pred, sample_weight):
+        """The reduced loss from `call`, with NumPy operations the tape follows; `y_true`
+        in `y_pred`'s dtype (Keras casts both to the loss's dtype)."""
+        per_sample = self.call(np.asarray(y_true, dtype=y_pred.dtype), y_pred)
+        weights = self._weights(sample_weight, np.shape(per_sample))
+        if weights is not None:
+            per_sample = per_sample * weights.astype(np.asarray(y_pred).dtype)
+        total = np.sum(per_sample)
+        if self.reduction == "sum_over_batch_size":
+            total = total / max(np.size(per_sample), 1)
+        return total
+
+    def _recorded(self, tape, y_true, y_pred, sample_weight):
+        """The loss as a traced scalar on `tape` (a user's training loop)."""
+        if self._on_tape():
+            y_true = self._targets(y_true, np.shape(y_pred))
+            return self._reduce(y_true, y_pred.astype(as_float(y_pred).dtype), sample_weight)
+        plain_pred = as_float(np.asarray(y_pred))
+        value = self(y_true, plain_pred, sample_weight)
+        grad = self.gradient(y_true, plain_pred, sample_weight)
+        return record(tape, np.asarray(value, plain_pred.dtype), [y_pred],
+                      lambda g: (g * grad,))
 
     def logits_gradient(self, y_true, probs, sample_weight=None):
         """Fused d(loss)/d(logits) when `probs` is the activation of `logits`."""
@@ -115,24 +180,20 @@ class Loss:
         Args:
             logits: give `logits_gradient(...)` instead of `gradient(...)`.
 
-        A subclass that overrides `gradient` or `logits_gradient` themselves (rather than
-        `_gradient` / `_logits_gradient`, which take checked targets) gets the two calls.
+        A loss differentiated by the tape, or a subclass that overrides `gradient` or
+        `logits_gradient` themselves (rather than `_gradient` / `_logits_gradient`, which take
+        checked targets), gets the two calls.
         """
         own = type(self).logits_gradient if logits else type(self).gradient
-        if own is not (Loss.logits_gradient if logits else Loss.gradient):
+        if self._on_tape() or own is not (Loss.logits_gradient if logits else Loss.gradient):
             return (self(y_true, y_pred, sample_weight),
                     own(self, y_true, y_pred, sample_weight=sample_weight))
         y_pred = as_float(y_pred)
         targets = self._targets(y_true, y_pred.shape)
-        value = self._reduce(self.call(targets, y_pred), sample_weight)
+        value = self._reduce_samples(self.call(targets, y_pred), sample_weight)
         if logits:
             return value, self._logits_gradient(targets, y_pred, sample_weight)
         return value, self._gradient(targets, y_pred, sample_weight)
-
-    def _gradient(self, y_true, y_pred, sample_weight):
-        """`gradient` of checked targets (`_targets`' result) and a float `y_pred`."""
-        raise NotImplementedError(f"{type(self).__name__} implements no gradient: implement "
-                                  "`gradient` (or `_gradient`).")
 
     def _logits_gradient(self, y_true, probs, sample_weight):
         """`logits_gradient` of checked targets and float `probs`."""
@@ -162,7 +223,7 @@ class Loss:
         check_batch(y_true, y_pred_shape)
         return y_true
 
-    def _reduce(self, per_sample, sample_weight):
+    def _reduce_samples(self, per_sample, sample_weight):
         """The (weighted) per-sample losses reduced to a Python float."""
         weights = self._weights(sample_weight, per_sample.shape)
         if weights is not None:
@@ -197,3 +258,31 @@ class Loss:
         if weights is None:
             return dtype.type(factor)
         return (weights * factor).astype(dtype)[..., None]
+
+
+class LossFunctionWrapper(Loss):
+    """A `Loss` from a plain function `fn(y_true, y_pred, **kwargs)` of per-sample losses
+    (what `compile(loss=my_function)` makes), differentiated by the gradient tape.
+
+    Args:
+        fn: the function, written with NumPy or `fastconv.ops`.
+        name: the loss's name (default: the function's).
+        reduction: "sum_over_batch_size" (default) or "sum".
+        **kwargs: further arguments of `fn`.
+    """
+
+    def __init__(self, fn, name=None, reduction="sum_over_batch_size", dtype=None, **kwargs):
+        if not callable(fn):
+            raise TypeError(f"`fn` must be callable. Received: fn={fn!r}")
+        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction,
+                         dtype=dtype)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(fn=getattr(self.fn, "__name__", repr(self.fn)), **self._fn_kwargs)
+        return config

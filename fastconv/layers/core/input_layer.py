@@ -37,7 +37,7 @@ class InputLayer(Layer):
         super().__init__(name=name, dtype=dtype, batch_input_shape=batch_shape, **kwargs)
         self.batch_shape = self._batch_input_shape
         self.built = True
-        self.output = KerasTensor(self.batch_shape, self.dtype, self)
+        KerasTensor(self.batch_shape, self.dtype, self)  # becomes `self.output`
 
     @staticmethod
     def _check_dtype(dtype):
