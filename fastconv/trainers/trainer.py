@@ -129,7 +129,7 @@ class Trainer:
         penalties of `run` and the values `add_loss` received in its forward pass; the
         per-output losses; with `fused` (a training step: which outputs' gradients are
         w.r.t. their logits) dL/d(outputs), the targets checked once for both, else None)."""
-        penalty = weight_penalties.model_penalty(self.layers, run.states)
+        penalty = weight_penalties.model_penalty(run.plan.penalized_layers, run.states)
         if self.loss is None and not added and not penalty:
             raise ValueError("The model was compiled without a `loss` and has no "
                              "regularization penalty or `add_loss` loss: there is no loss to "
@@ -165,7 +165,7 @@ class Trainer:
             # this rank's share of a small last batch is empty: it takes the averaged step only
             if run.plan.trainable_steps:
                 strategy.apply_gradients(self.optimizer, None, 0)
-                weight_penalties.apply_constraints(self.layers)
+                weight_penalties.apply_constraints(run.plan.penalized_layers)
             return
         with custom_call.collect_losses() as added:  # `add_loss` in custom calls
             y_pred = run.forward(x, training=True)
@@ -178,12 +178,13 @@ class Trainer:
         loss_value, output_losses, output_grad = self._step_loss(y, y_pred, sample_weight, added,
                                                                  run, fused)
         run.backward(output_grad)
-        grads_and_vars = weight_penalties.add_weight_gradients(self.layers, run.grads_and_vars())
+        grads_and_vars = weight_penalties.add_weight_gradients(run.plan.penalized_layers,
+                                                              run.grads_and_vars())
         if strategy is None:
             self.optimizer.apply_gradients(grads_and_vars)
         else:
             strategy.apply_gradients(self.optimizer, grads_and_vars, data_parallel.num_samples(x))
-        weight_penalties.apply_constraints(self.layers)
+        weight_penalties.apply_constraints(run.plan.penalized_layers)
         tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
     def _test_step(self, run, tracker, x, y, sample_weight):
