@@ -57,14 +57,15 @@ def _layer_config_out(config, is_input):
 
 
 def _layer_out(layer, entry, input_shape):
-    cls = type(layer)
+    """`layer` is None for an InputLayer entry (a Sequential does not list it in `layers`)."""
+    cls = InputLayer if layer is None else type(layer)
     from fastconv import layers as builtin
     if getattr(builtin, cls.__name__, None) is cls:
         module, class_name, registered = ("keras.layers", keras_names.keras_class_name(
             cls.__name__), None)
     else:
         module, class_name, registered = cls.__module__, cls.__name__, get_registered_name(cls)
-    is_input = isinstance(layer, InputLayer)
+    is_input = cls is InputLayer
     out = {"module": module, "class_name": class_name,
            "config": _layer_config_out(entry["config"], is_input), "registered_name": registered}
     if not is_input and input_shape is not None:
@@ -79,17 +80,19 @@ def _shape_json(shape):
 
 
 def _output_shapes(model, entries, inbound_of):
-    """{layer name: (layer, input shape or shapes, output shape)} through the graph."""
+    """{layer name: (layer or None for an input, input shape or shapes, output shape,
+    output dtype)} through the graph."""
     shapes, by_name = {}, {layer.name: layer for layer in model.layers}
     for entry in entries:
-        name = entry["config"]["name"]
-        layer = by_name[name]
-        if isinstance(layer, InputLayer):
-            shapes[name] = (layer, None, tuple(layer.batch_shape))
+        config = entry["config"]
+        if entry["class_name"] == "InputLayer":
+            shapes[config["name"]] = (None, None, tuple(config["batch_shape"]), config["dtype"])
             continue
+        layer = by_name[config["name"]]
         inputs = [shapes[parent][2] for parent in inbound_of(entry)]
         input_shape = inputs[0] if len(inputs) == 1 else inputs
-        shapes[name] = (layer, input_shape, tuple(layer.compute_output_shape(input_shape)))
+        shapes[config["name"]] = (layer, input_shape,
+                                  tuple(layer.compute_output_shape(input_shape)), layer.dtype)
     return shapes
 
 
@@ -107,10 +110,10 @@ def model_to_keras(model, legacy=False):
         shapes = _output_shapes(model, entries, lambda e: e["inbound_layers"])
     layers = []
     for entry in entries:
-        layer, input_shape, _ = shapes[entry["config"]["name"]]
+        layer, input_shape, _, _ = shapes[entry["config"]["name"]]
         out = _layer_out(layer, entry, input_shape)
         if kind != "Sequential":
-            out["name"] = layer.name
+            out["name"] = entry["config"]["name"]
             out["inbound_nodes"] = _inbound_nodes(entry["inbound_layers"], shapes)
         if legacy:
             out = {key: value for key, value in out.items()
@@ -143,9 +146,9 @@ def _inbound_nodes(parents, shapes):
         return []
     tensors = []
     for parent in parents:
-        layer, _, shape = shapes[parent]
+        _, _, shape, dtype = shapes[parent]
         tensors.append({"class_name": "__keras_tensor__",
-                        "config": {"shape": list(shape), "dtype": layer.dtype,
+                        "config": {"shape": list(shape), "dtype": dtype,
                                    "keras_history": [parent, 0, 0]}})
     return [{"args": [tensors[0] if len(tensors) == 1 else tensors], "kwargs": {}}]
 
