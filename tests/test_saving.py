@@ -1,5 +1,5 @@
-"""Saving and loading in fastconv's own zip format (save_format="fastconv", and the 0.1 files):
-round trips, resumed training, weights only, and hostile files. Keras's formats: test_saving_keras*.py."""
+"""Saving and loading in fastconv's own zip format (save_format="fastconv"; the 0.1 files):
+round trips, resumed training, weights only, hostile files. Keras's formats: test_saving_keras.py."""
 
 import importlib.util
 import io

@@ -234,13 +234,13 @@ class H5Reader:
             if name not in node.attrs:
                 return default
             info = node.attrs.get_id(name)
-            if info.get_storage_size() > self.limits.max_json_bytes:
+            if info.shape != (0,) and info.get_storage_size() > self.limits.max_json_bytes:
                 raise self.fail(f"attribute {name!r} of {path or '/'!r} is larger than "
                                 f"{self.limits.max_json_bytes} bytes")
             return node.attrs[name]
         except ModelFileError:
             raise
-        except (OSError, ValueError, TypeError, KeyError) as error:
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as error:
             raise self.fail(f"cannot read attribute {name!r} of {path or '/'!r} "
                             f"({error})") from None
 

@@ -181,7 +181,7 @@ def compile_to_keras(model, legacy=False):
 def _accepted_keys(cls):
     """The keyword arguments `cls(...)` accepts, following `**kwargs` up the MRO."""
     keys = set()
-    for klass in cls.__mro__:
+    for klass in cls.__mro__[:-1]:  # not `object`, whose **kwargs accept nothing
         init = vars(klass).get("__init__")
         if init is None:
             continue
@@ -192,8 +192,8 @@ def _accepted_keys(cls):
         keys.update(p.name for p in parameters
                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self")
         if not any(p.kind is p.VAR_KEYWORD for p in parameters):
-            return keys
-    return None
+            break
+    return keys
 
 
 def _drop_keras_only(config, cls, neutral, what):
