@@ -285,6 +285,12 @@ class Model(Trainer):
         """
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
+    def to_json(self, **kwargs):
+        """The model's config (Keras 3's layout) as JSON text; `models.model_from_json` reads
+        it back, as does Keras's. Keyword arguments go to `json.dumps`."""
+        from fastconv.models.cloning import model_to_json
+        return model_to_json(self, **kwargs)
+
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 

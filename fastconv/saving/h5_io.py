@@ -274,6 +274,8 @@ class H5Reader:
         """A list-of-strings attribute (Keras's `layer_names` / `weight_names`, possibly
         split in chunks `name0`, `name1`, ...); [] when absent."""
         node = self._file if not path else self._get(path, object)
+        if node is None:
+            raise self.fail(f"missing {path!r}")
         values = []
         names = [name] if name in node.attrs else []
         chunk = 0

@@ -16,7 +16,7 @@ from fastconv.layers.core import InputLayer
 from fastconv.saving import keras_names, serialization
 from fastconv.saving.object_registration import custom_objects_in_scope, get_registered_name
 
-__all__ = ["model_to_keras", "model_from_keras", "compile_to_keras", "compile_from_keras",
+__all__ = ["layer_shapes", "model_to_keras", "model_from_keras", "compile_to_keras", "compile_from_keras",
            "training_config_to_compile"]
 
 _NESTED_MODULES = {"_initializer": "keras.initializers", "_regularizer": "keras.regularizers",
@@ -79,7 +79,7 @@ def _shape_json(shape):
     return list(shape)
 
 
-def _output_shapes(model, entries, inbound_of):
+def layer_shapes(model, entries, inbound_of):
     """{layer name: (layer or None for an input, input shape or shapes, output shape,
     output dtype)} through the graph."""
     shapes, by_name = {}, {layer.name: layer for layer in model.layers}
@@ -104,10 +104,10 @@ def model_to_keras(model, legacy=False):
     entries = config["layers"]
     if kind == "Sequential":
         names = [entry["config"]["name"] for entry in entries]
-        shapes = _output_shapes(model, entries, lambda e: [names[names.index(
+        shapes = layer_shapes(model, entries, lambda e: [names[names.index(
             e["config"]["name"]) - 1]])
     else:
-        shapes = _output_shapes(model, entries, lambda e: e["inbound_layers"])
+        shapes = layer_shapes(model, entries, lambda e: e["inbound_layers"])
     layers = []
     for entry in entries:
         layer, input_shape, _, _ = shapes[entry["config"]["name"]]

@@ -135,14 +135,19 @@ def write_legacy_weights(group, model, backend_name="numpy"):
     group.create_group("top_level_model_weights").attrs["weight_names"] = _names_attribute([])
 
 
+def _join(*parts):
+    return "/".join(part for part in parts if part)
+
+
 def read_legacy_weights(reader, model, path="model_weights"):
-    """`[(layer, arrays)]` from a legacy group, matched by order as Keras does."""
+    """`[(layer, arrays)]` from a legacy group ("" = the file's root, as a legacy
+    `save_weights` file), matched by order as Keras does."""
     layers = [layer for layer in _legacy_layers(model) if layer.weights]
     saved = []
     for name in reader.name_list(path, "layer_names"):
         if "/" in name or name in (".", ".."):
             raise reader.fail(f"invalid layer name {name!r:.100} in {path!r}")
-        weight_names = reader.name_list(f"{path}/{name}", "weight_names")
+        weight_names = reader.name_list(_join(path, name), "weight_names")
         if weight_names:
             saved.append((name, weight_names))
     if len(saved) != len(layers):
@@ -152,11 +157,11 @@ def read_legacy_weights(reader, model, path="model_weights"):
                           f"({[layer.name for layer in layers][:20]})")
     result = []
     for layer, (name, weight_names) in zip(layers, saved):
-        values = [reader.array(f"{path}/{name}/{weight}") for weight in weight_names]
+        values = [reader.array(_join(path, name, weight)) for weight in weight_names]
         _check_values(reader, layer, values, f"the file's layer {name!r}")
         result.append((layer, values))
-    top = reader.name_list(f"{path}/top_level_model_weights", "weight_names") \
-        if reader.has(f"{path}/top_level_model_weights") else []
+    top_path = _join(path, "top_level_model_weights")
+    top = reader.name_list(top_path, "weight_names") if reader.has(top_path) else []
     if top:
         raise reader.fail("the file holds top-level model weights; fastconv models have none")
     return result
