@@ -64,8 +64,8 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
                 raise ValueError(f"A Sequential model has one input; received "
                                  f"{len(input_tensors)} input_tensors.")
             first = input_tensors[0]
-        elif model.built:
-            first = Input(batch_shape=model.input_shape, dtype=model._input_dtype().name)
+        elif model.built:  # the InputLayer, as the config describes it (same name)
+            first = Input(**model.get_config()["layers"][0]["config"])
         else:
             first = None
         clone = Sequential(([first] if first is not None else []) + layers,

@@ -97,9 +97,9 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
         ImportError: pydot, or Graphviz's `dot` program for a rendered format, is missing.
 
     Example:
-        >>> import fastconv as keras  # doctest: +SKIP
+        >>> import fastconv as keras
         >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
-        >>> keras.utils.plot_model(model, "model.png", show_shapes=True)
+        >>> keras.utils.plot_model(model, "model.png", show_shapes=True)  # doctest: +SKIP
     """
     dot = model_to_dot(model, show_shapes=show_shapes, show_dtype=show_dtype,
                        show_layer_names=show_layer_names, rankdir=rankdir,
