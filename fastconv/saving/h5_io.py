@@ -174,8 +174,7 @@ class H5Reader:
             except (OSError, ValueError, KeyError) as error:
                 raise self.fail(f"cannot read {walked!r} ({error})") from None
         if not isinstance(node, kind):
-            raise self.fail(f"{path!r} is not a{'' if kind is self._h5py.Dataset else ''} "
-                            f"{kind.__name__.lower()}")
+            raise self.fail(f"{path!r} is not a {kind.__name__.lower()}")
         return node
 
     def group(self, path, required=True):

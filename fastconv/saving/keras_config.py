@@ -187,8 +187,8 @@ def _accepted_keys(cls):
             continue
         try:
             parameters = inspect.signature(init).parameters.values()
-        except (TypeError, ValueError):
-            return None
+        except (TypeError, ValueError):  # a C-level __init__: no keyword arguments to add
+            break
         keys.update(p.name for p in parameters
                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self")
         if not any(p.kind is p.VAR_KEYWORD for p in parameters):
@@ -200,8 +200,6 @@ def _drop_keras_only(config, cls, neutral, what):
     """`config` without the keys `cls` does not take, each of which must hold Keras's
     neutral value."""
     accepted = _accepted_keys(cls)
-    if accepted is None:
-        return config
     out = {}
     for key, value in config.items():
         if key in accepted:
