@@ -411,3 +411,24 @@ def test_save_format_fastconv_is_explicit(tmp_path):
         assert json.loads(archive.read("metadata.json"))["format"] == "fastconv-model"
     with pytest.raises(ValueError, match="Unknown save_format 'tf'"):
         model.save(tmp_path / "m.keras", save_format="tf")
+
+
+def test_keras2_functional_config_loads():
+    """tf.keras 2 wrote inbound nodes as nested lists and no "module" keys."""
+    config = {"class_name": "Functional", "config": {
+        "name": "model", "layers": [
+            {"class_name": "InputLayer", "name": "input_1", "inbound_nodes": [],
+             "config": {"batch_input_shape": [None, 4], "dtype": "float32", "sparse": False,
+                        "ragged": False, "name": "input_1"}},
+            {"class_name": "Dense", "name": "dense", "inbound_nodes": [[["input_1", 0, 0, {}]]],
+             "config": {"name": "dense", "trainable": True, "dtype": "float32", "units": 3,
+                        "activation": "relu", "use_bias": True,
+                        "kernel_initializer": {"class_name": "GlorotUniform",
+                                               "config": {"seed": None}},
+                        "bias_initializer": {"class_name": "Zeros", "config": {}},
+                        "kernel_regularizer": None, "bias_regularizer": None,
+                        "activity_regularizer": None, "kernel_constraint": None,
+                        "bias_constraint": None}}],
+        "input_layers": [["input_1", 0, 0]], "output_layers": [["dense", 0, 0]]}}
+    model = keras.models.model_from_json(json.dumps(config))
+    assert model.output_shape == (None, 3) and model.get_layer("dense").units == 3

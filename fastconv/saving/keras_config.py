@@ -305,6 +305,12 @@ def _inbound_in(entry, name):
     _require(len(nodes) == 1, f"Layer {name!r:.100} is called {len(nodes)} times (a shared "
                               "layer); fastconv supports each layer called once.")
     node = nodes[0]
+    if isinstance(node, list):  # Keras 2: [[layer name, node index, tensor index, kwargs], ...]
+        _require(node and all(isinstance(item, list) and len(item) in (3, 4)
+                              and isinstance(item[0], str) for item in node),
+                 f"Layer {name!r:.100}: invalid inbound node {node!r:.200}")
+        return [_history_name({"class_name": "__keras_tensor__",
+                               "config": {"keras_history": item[:3]}}, name) for item in node]
     _require(isinstance(node, dict) and isinstance(node.get("args"), list)
              and len(node["args"]) == 1,
              f"Layer {name!r:.100}: expected one positional argument in its inbound node. "

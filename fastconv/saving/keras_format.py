@@ -17,6 +17,7 @@ import datetime
 import json
 import math
 import os
+import warnings
 
 from fastconv import backend
 from fastconv._version import __version__
@@ -202,6 +203,12 @@ def load_legacy_h5(filepath, custom_objects=None, compile=True, limits=None):
         training = h5.json_attribute("", "training_config")
         if compile and training is not None:
             _compile(h5.path, model, training, legacy=True)
-            keras_weights.restore_keras_optimizer_state(
-                h5, model, keras_weights.read_legacy_optimizer(h5))
+            version = h5.text_attribute("", "keras_version") or ""
+            if version.startswith("3."):
+                keras_weights.restore_keras_optimizer_state(
+                    h5, model, keras_weights.read_legacy_optimizer(h5))
+            elif h5.has("optimizer_weights"):
+                warnings.warn(f"{h5.path!r} was written by Keras {version[:20] or '2'}, whose "
+                              "optimizer variables fastconv does not map: the model is "
+                              "compiled with a fresh optimizer state.", stacklevel=3)
     return model

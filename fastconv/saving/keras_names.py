@@ -22,8 +22,9 @@ _FROM_KERAS = {}
 _NEUTRAL = {
     "InputLayer": {"sparse": False, "ragged": False, "optional": False},
     "BatchNormalization": {"synchronized": False, "renorm": False, "renorm_momentum": ANY},
-    # Optimizers: exponential moving averages off.
-    "optimizer": {"use_ema": False, "ema_momentum": ANY},
+    # Optimizers: exponential moving averages off; Keras 2's time decay off, its XLA flag.
+    "optimizer": {"use_ema": False, "ema_momentum": ANY, "decay": 0.0, "jit_compile": ANY,
+                  "is_legacy_optimizer": False},
 }
 
 
