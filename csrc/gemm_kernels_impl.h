@@ -52,10 +52,15 @@ void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, 
 }
 #else
 /* FOR_ROWS(X) expands X(i) for every row of the tile. */
+/* FOR_HALF(X) for the first MR/2 rows: an edge tile of at most that many rows runs only those,
+   as one of at most VW columns runs one vector per row. A row's sum is the same sequence of fused
+   steps in every variant, so an edge tile still rounds like a full one. */
 #if MR == 6
 #define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define FOR_HALF(X) X(0) X(1) X(2)
 #elif MR == 14
 #define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
+#define FOR_HALF(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6)
 #else
 #error "no row list for this MR"
 #endif
@@ -75,6 +80,9 @@ void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, 
         c##i##0 = VFMA(ai, b0, c##i##0);                                                           \
         c##i##1 = VFMA(ai, b1, c##i##1);                                                           \
     }
+/* The same steps on the first vector of the row only (a tile at most VW columns wide). */
+#define ROW1(i) c##i##0 = VFMA(VSET1(a[i]), b0, c##i##0);
+#define IROW1(i) c##i##0 = VFMA(VSET1(a##i[k]), b0, c##i##0);
 #define IPTR(i) const T *a##i = rows[i];
 /* max(0, v) keeps a NaN v: the second operand wins on NaN. */
 #define RELU(i)                                                                                    \
@@ -118,15 +126,35 @@ void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, 
         FOR_ROWS(OUT_EDGE)                                                                         \
     }
 
+/* The k loop over packed panels, for a row list and a step (one or two vectors per row). */
+#define PACKED_LOOP(ROWS, STEP)                                                                    \
+    for (int64_t k = 0; k < kc; k++, a += MR, b += NR) {                                           \
+        const VT b0 = VLOAD(b), b1 = VLOAD(b + VW);                                                \
+        (void)b1;                                                                                  \
+        ROWS(STEP)                                                                                 \
+    }
+
 TARGET void UKR(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int flags, const T *bias,
                 int64_t mr, int64_t nr) {
     PROLOGUE
-    for (int64_t k = 0; k < kc; k++, a += MR, b += NR) {
-        const VT b0 = VLOAD(b), b1 = VLOAD(b + VW);
-        FOR_ROWS(ROW)
+    if (mr > MR / 2 && nr > VW) {
+        PACKED_LOOP(FOR_ROWS, ROW)
+    } else if (nr > VW) {
+        PACKED_LOOP(FOR_HALF, ROW)
+    } else if (mr > MR / 2) {
+        PACKED_LOOP(FOR_ROWS, ROW1)
+    } else {
+        PACKED_LOOP(FOR_HALF, ROW1)
     }
     EPILOGUE
 }
+
+#define INDIRECT_LOOP(ROWS, STEP)                                                                  \
+    for (int64_t k = 0; k < len; k++, b += NR) {                                                   \
+        const VT b0 = VLOAD(b), b1 = VLOAD(b + VW);                                                \
+        (void)b1;                                                                                  \
+        ROWS(STEP)                                                                                 \
+    }
 
 /* The same tile with row i's values read at rows[r*MR + i][k]: no packed copy of A. */
 TARGET void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, T *c,
@@ -135,14 +163,24 @@ TARGET void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const
     for (int64_t r = 0; r < nruns; r++, rows += MR) {
         FOR_ROWS(IPTR)
         const int64_t len = lens[r];
-        for (int64_t k = 0; k < len; k++, b += NR) {
-            const VT b0 = VLOAD(b), b1 = VLOAD(b + VW);
-            FOR_ROWS(IROW)
+        if (mr > MR / 2 && nr > VW) {
+            INDIRECT_LOOP(FOR_ROWS, IROW)
+        } else if (nr > VW) {
+            INDIRECT_LOOP(FOR_HALF, IROW)
+        } else if (mr > MR / 2) {
+            INDIRECT_LOOP(FOR_ROWS, IROW1)
+        } else {
+            INDIRECT_LOOP(FOR_HALF, IROW1)
         }
     }
     EPILOGUE
 }
 #undef FOR_ROWS
+#undef FOR_HALF
+#undef ROW1
+#undef IROW1
+#undef PACKED_LOOP
+#undef INDIRECT_LOOP
 #undef DECLARE
 #undef ROW
 #undef IROW

@@ -15,7 +15,7 @@ import fastconv
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 RUNNABLE = ["getting-started.md", "guides/ops-numpy.md", "guides/saving.md", "threads-and-numerics.md",
-            "guides/distributed.md"]
+            "guides/distributed.md", "guides/data.md"]
 
 
 def python_blocks(page):

@@ -8,6 +8,7 @@ with a RuntimeError (Keras's rule: the weights and the optimizer state are share
 
 import contextlib
 import threading
+import warnings
 
 import numpy as np
 
@@ -133,6 +134,32 @@ class Trainer:
         y_pred = run.forward(x, training=False)
         tracker.update(self._compiled_loss(y, y_pred, sample_weight), y, y_pred, sample_weight)
 
+    def _run_for(self, runs, x):
+        """The loop's run for batches like `x`; a new input signature is checked against the
+        model first (a generator may change it between batches)."""
+        signature = data.batch_signature(x)
+        run = runs.get(signature)
+        if run is None:
+            self._check_input(x)
+            run = runs[signature] = self._new_run(x, reuse_buffers=True)
+        return run
+
+    def _check_first(self, iterator, method, name="x", need_targets=True):
+        """Builds the model for (or checks it against) the data before the first step: all of
+        it for arrays, the first batch for other sources (later batches are checked as they
+        come)."""
+        first = iterator.first_data()
+        if first is None:
+            raise ValueError(f"The data of `{method}` (`{name}`) gave no batch: it is empty, or "
+                             "a generator that was already read to its end.")
+        x, y, _ = first
+        self._check_input(x)
+        if need_targets:
+            if y is None:
+                raise ValueError(f"`{method}` needs targets: pass `y`, or give `{name}` as "
+                                 "(inputs, targets) batches.")
+            self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
+
     def _prepare(self, x, y, sample_weight, method):
         x, y, sample_weight = data.check_data(x, y, sample_weight)
         self._check_input(x)
@@ -144,29 +171,38 @@ class Trainer:
     # ---------------------------------------------------------------- fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
         """Trains the model for `epochs` passes over the data.
 
         Args:
-            x: inputs, `(samples, ...)` matching the model's input shape.
+            x: inputs, `(samples, ...)` matching the model's input shape; or a source of
+                `(x, y)` / `(x, y, sample_weight)` batches: a Python generator or
+                iterable, a `fastconv.utils.PyDataset`, or a torch `DataLoader` (then
+                `y`, `sample_weight` and `batch_size` stay unset).
             y: targets (class labels or one-hot rows, as the loss expects).
-            batch_size: samples per gradient step (default 32).
+            batch_size: samples per gradient step of array data (default 32).
             epochs: the epoch index to stop before.
             verbose: 0 silent, 1 (or "auto") progress bar, 2 one line per epoch.
             callbacks: a list of `fastconv.callbacks.Callback`.
             validation_split: the fraction of the samples, taken from the end
                 before shuffling, to evaluate on after each epoch.
-            validation_data: `(x_val, y_val)` or `(x_val, y_val, sample_weight_val)`;
-                overrides `validation_split`.
-            shuffle: whether to shuffle the training samples every epoch.
+            validation_data: `(x_val, y_val)` or `(x_val, y_val, sample_weight_val)`,
+                or any source of batches `x` may be; overrides `validation_split`.
+            shuffle: whether to shuffle the training samples every epoch (the batch
+                order of a PyDataset; ignored, with a warning, for generators and
+                DataLoaders).
             class_weight: optional dict class index -> weight of its samples' loss,
-                applied to the training samples only (not to the validation loss).
+                applied to the training samples only (not to the validation loss);
+                for arrays and PyDatasets.
             sample_weight: optional per-sample weights of the loss.
             initial_epoch: the epoch to start from (to resume training).
-            steps_per_epoch: batches per epoch (default: one pass over the data);
-                the data continues from one epoch to the next, as in Keras.
-            validation_batch_size: batch size of the validation (default `batch_size`).
+            steps_per_epoch: batches per epoch (default: one pass over the data, or
+                until a generator is exhausted); the data continues from one epoch to
+                the next, as in Keras.
+            validation_steps: batches per validation (default: all of `validation_data`).
+            validation_batch_size: batch size of array validation data (default
+                `batch_size`).
             validation_freq: validate every this many epochs.
 
         Returns:
@@ -175,64 +211,77 @@ class Trainer:
 
         Raises:
             ValueError: the model is not compiled, the data is empty or its
-                shapes do not match, or an argument is out of range.
+                shapes do not match, an argument is out of range, or does not apply
+                to the kind of data (Keras's messages).
             RuntimeError: the model is already training in another thread.
         """
         self._require_compiled("fit")
         verbose = _verbosity(verbose)
-        batch_size = data.check_batch_size(batch_size)
         if validation_batch_size is not None:
             validation_batch_size = data.check_batch_size(validation_batch_size,
                                                           "validation_batch_size")
         data.check_positive_int(validation_freq, "validation_freq")
         data.check_positive_int(epochs, "epochs", minimum=0)
-        if steps_per_epoch is not None:
-            data.check_positive_int(steps_per_epoch, "steps_per_epoch")
-        x, y, sample_weight = self._prepare(x, y, sample_weight, "fit")
+        for name, value in (("steps_per_epoch", steps_per_epoch),
+                            ("validation_steps", validation_steps)):
+            if value is not None:
+                data.check_positive_int(value, name)
+        if validation_split and validation_data is None:
+            (x, y, sample_weight), validation_data = data.train_validation_split(
+                validation_split, x, y, sample_weight)
+        # class_weight weighs the training loss only, as in Keras
+        iterator = EpochIterator(x, y, sample_weight, batch_size, shuffle, steps_per_epoch,
+                                 class_weight)
+        self._check_first(iterator, "fit")
+        val = None
         if validation_data is not None:
-            if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
-                raise ValueError("`validation_data` must be a tuple (x_val, y_val) or "
-                                 "(x_val, y_val, sample_weight_val).")
-            val = self._prepare(*(tuple(validation_data) + (None,))[:3], method="fit")
-        elif validation_split:
-            (x, y, sample_weight), val = data.split_validation(validation_split, x, y, sample_weight)
-        else:
-            val = None
-        if class_weight:  # after the split: it weighs the training loss only, as in Keras
-            weights = data.class_weights_to_sample_weights(y, class_weight)
-            sample_weight = weights if sample_weight is None else sample_weight * weights
-        iterator = EpochIterator(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+            val_x, val_y, val_sample_weight = data.unpack_x_y_sample_weight(validation_data)
+            if validation_batch_size is None and data.is_array_input(val_x):
+                validation_batch_size = batch_size
+            val = EpochIterator(val_x, val_y, val_sample_weight, validation_batch_size,
+                                steps_per_epoch=validation_steps)
+            self._check_first(val, "fit", name="validation_data")
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_history=True, add_progbar=verbose != 0, verbose=verbose,
             epochs=epochs, steps=iterator.steps, validation_freq=validation_freq)
         with self._training("fit"):
             self.stop_training = False
             callback_list.on_train_begin()
-            logs = self._fit_epochs(iterator, val, validation_batch_size or batch_size,
-                                    validation_freq, initial_epoch, epochs, callback_list)
+            try:
+                logs = self._fit_epochs(iterator, val, validation_freq, initial_epoch, epochs,
+                                        callback_list)
+            finally:
+                iterator.close()
+                if val is not None:
+                    val.close()
             callback_list.on_train_end(logs)
         return callback_list.history
 
-    def _fit_epochs(self, iterator, val, validation_batch_size, validation_freq, initial_epoch,
-                    epochs, callback_list):
+    def _fit_epochs(self, iterator, val, validation_freq, initial_epoch, epochs,
+                    callback_list):
         """The epoch loop of `fit`; returns the last epoch's logs."""
-        run = self._new_run(iterator.arrays[0], reuse_buffers=True)
-        val_run = None
+        runs, val_runs = {}, {}
         tracker = self._tracker
         logs = {}
         for epoch in range(initial_epoch, epochs):
+            if iterator.peek() is None:  # a generator read to its end
+                warnings.warn(
+                    "Your input ran out of data; interrupting training. Make sure that your "
+                    "dataset or generator can generate at least `steps_per_epoch * epochs` "
+                    f"batches: training stopped before epoch {epoch + 1} of {epochs}.",
+                    UserWarning, stacklevel=3)
+                break
             tracker.reset()
             callback_list.on_epoch_begin(epoch)
-            for step, batch in iterator.enumerate_epoch():
+            for step, (x, y, sample_weight) in iterator.enumerate_epoch():
                 callback_list.on_train_batch_begin(step)
-                self._train_step(run, tracker, *batch)
+                self._train_step(self._run_for(runs, x), tracker, x, y, sample_weight)
                 callback_list.on_train_batch_end(step, tracker.logs())
                 if self.stop_training:
                     break
             logs = tracker.logs()
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_run = val_run or self._new_run(val[0], reuse_buffers=True)
-                val_logs = self._evaluate_loop(val_run, val, validation_batch_size, callback_list)
+                val_logs = self._evaluate_loop(val_runs, val, callback_list, "validation_data")
                 logs.update({"val_" + key: value for key, value in val_logs.items()})
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -240,14 +289,21 @@ class Trainer:
         return logs
 
     # ----------------------------------------------------------- evaluate
-    def _evaluate_loop(self, run, arrays, batch_size, callback_list):
-        """The loss and metrics over `arrays` (x, y, sample_weight), on a detached tracker
-        published into the model's at the end."""
+    def _evaluate_loop(self, runs, iterator, callback_list, name="x"):
+        """The loss and metrics over the iterator's next epoch (its data from the start, or
+        where a generator stopped), on a detached tracker published into the model's at the
+        end."""
+        iterator.reset()
+        if iterator.peek() is None:
+            raise ValueError(
+                f"`{name}` ran out of data: a generator is read once. Pass `validation_steps` "
+                "(`steps` to evaluate) so that each evaluation reads part of it, or a source "
+                "that can be read again (arrays, a PyDataset, a DataLoader, an iterable).")
         tracker = self._tracker.detached()
         callback_list.on_test_begin()
-        for step, batch in EpochIterator(*arrays, batch_size=batch_size).enumerate_epoch():
+        for step, (x, y, sample_weight) in iterator.enumerate_epoch():
             callback_list.on_test_batch_begin(step)
-            self._test_step(run, tracker, *batch)
+            self._test_step(self._run_for(runs, x), tracker, x, y, sample_weight)
             callback_list.on_test_batch_end(step, tracker.logs())
         logs = tracker.logs()
         tracker.publish(self._tracker)
@@ -261,11 +317,13 @@ class Trainer:
         Safe to call from several threads at once on one model.
 
         Args:
-            x, y: inputs and targets.
-            batch_size: samples per batch (default 32).
+            x, y: inputs and targets; or, as in `fit`, `x` alone as a source of
+                `(x, y[, sample_weight])` batches.
+            batch_size: samples per batch of array data (default 32).
             verbose: 0 silent, 1 (or "auto") progress bar.
             sample_weight: optional per-sample weights of the loss.
-            steps: optional number of batches to evaluate.
+            steps: optional number of batches to evaluate (a warning if the data
+                runs out first).
             callbacks: a list of callbacks.
             return_dict: return `{"loss": ..., metric: ...}` instead of a list.
 
@@ -275,16 +333,17 @@ class Trainer:
         """
         self._require_compiled("evaluate")
         verbose = _verbosity(verbose)
-        batch_size = data.check_batch_size(batch_size)
-        x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         if steps is not None:
-            end = min(len(x), steps * batch_size)
-            x, y, sample_weight = x[:end], y[:end], data.take(sample_weight, slice(0, end))
+            data.check_positive_int(steps, "steps")
+        iterator = EpochIterator(x, y, sample_weight, batch_size, steps_per_epoch=steps)
+        self._check_first(iterator, "evaluate")
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
-            steps=data.num_batches(len(x), batch_size))
-        logs = self._evaluate_loop(self._new_run(x, reuse_buffers=True), (x, y, sample_weight),
-                                   batch_size, callback_list)
+            steps=iterator.steps)
+        try:
+            logs = self._evaluate_loop({}, iterator, callback_list)
+        finally:
+            iterator.close()
         return self._batch_result(logs, return_dict)
 
     @staticmethod
@@ -301,8 +360,9 @@ class Trainer:
         Safe to call from several threads at once on one model.
 
         Args:
-            x: inputs, `(samples, ...)`.
-            batch_size: samples per batch (default 32).
+            x: inputs, `(samples, ...)`; or a source of batches as in `fit` (their
+                targets, if any, are not used).
+            batch_size: samples per batch of array data (default 32).
             verbose: 0 silent (default), 1 (or "auto") progress bar.
             steps: optional number of batches to run.
             callbacks: a list of callbacks.
@@ -311,30 +371,29 @@ class Trainer:
             An array `(samples,) + output_shape[1:]`.
         """
         verbose = _verbosity(verbose)
-        batch_size = data.check_batch_size(batch_size)
-        x, _, _ = data.check_data(x)
-        self._check_input(x)
         if steps is not None:
-            x = x[:steps * batch_size]
-        iterator = EpochIterator(x, batch_size=batch_size)
+            data.check_positive_int(steps, "steps", minimum=0)
+        iterator = EpochIterator(x, batch_size=batch_size, steps_per_epoch=steps or None)
+        self._check_first(iterator, "predict", need_targets=False)
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
-            steps=iterator.num_batches)
-        run = self._new_run(x, reuse_buffers=True)
-        result = None
+            steps=0 if steps == 0 else iterator.steps)
+        runs, results = {}, []
         callback_list.on_predict_begin()
-        for step, (batch_x, _, _) in iterator.enumerate_epoch():
-            callback_list.on_predict_batch_begin(step)
-            batch = run.forward(batch_x, training=False)
-            if result is None:
-                result = np.empty((len(x),) + batch.shape[1:], batch.dtype)
-            outputs = result[step * batch_size:step * batch_size + len(batch)]
-            outputs[...] = batch  # the run writes the next batch into the same arrays
-            callback_list.on_predict_batch_end(step, {"outputs": outputs})
+        try:
+            batches = iterator.enumerate_epoch() if steps != 0 else ()
+            for step, (batch_x, _, _) in batches:
+                callback_list.on_predict_batch_begin(step)
+                # a copy: the run writes the next batch into the same arrays
+                outputs = np.array(self._run_for(runs, batch_x).forward(batch_x, training=False))
+                results.append(outputs)
+                callback_list.on_predict_batch_end(step, {"outputs": outputs})
+        finally:
+            iterator.close()
         callback_list.on_predict_end()
-        if result is None:  # steps=0: no batch ran
+        if not results:  # steps=0: no batch ran
             return np.empty((0,) + tuple(self._output_shape[1:]), self._output_dtype())
-        return result
+        return np.concatenate(results)
 
     # ---------------------------------------------------------- on_batch
     def _kept(self, x):

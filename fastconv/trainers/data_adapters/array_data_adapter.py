@@ -6,6 +6,39 @@ import math
 import numpy as np
 
 from fastconv import backend
+from fastconv.trainers.data_adapters.data_adapter import DataAdapter
+
+
+class ArrayDataAdapter(DataAdapter):
+    """Batches sliced from arrays, reshuffled each pass when `shuffle`.
+
+    Args:
+        x, y, sample_weight: arrays (or nested lists) with one number of samples.
+        batch_size: samples per batch (None: 32); the last batch of a pass may be smaller.
+        shuffle: whether each pass visits the samples in a new random order.
+        class_weight: optional `{class index: weight}`, multiplied into the sample weights.
+
+    Raises:
+        ValueError / TypeError: as `check_data`, `check_batch_size` and
+            `class_weights_to_sample_weights`.
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False,
+                 class_weight=None):
+        x, y, sample_weight = check_data(x, y, sample_weight)
+        if class_weight:
+            if y is None:
+                raise ValueError("`class_weight` needs targets `y` to weigh.")
+            weights = class_weights_to_sample_weights(y, class_weight)
+            sample_weight = weights if sample_weight is None else sample_weight * weights
+        self.arrays = (x, y, sample_weight)
+        self.batch_size = check_batch_size(batch_size)
+        self.shuffle = shuffle
+        self.num_batches = num_batches(len(x), self.batch_size)
+
+    def get_iterator(self):
+        for index in batch_orders(len(self.arrays[0]), self.batch_size, self.shuffle):
+            yield tuple(take(array, index) for array in self.arrays)
 
 
 def as_array(value, name):
