@@ -1,6 +1,6 @@
 """Live round trip between fastconv and real Keras 3 (JAX backend, CPU): .keras, .weights.h5, .h5.
 
-For each model, in both directions: one library builds and trains it and saves it in the three
+For each model (between them, every layer fastconv has), in both directions: one library builds and trains it and saves it in the three
 formats; the other loads each file and must predict the same (rtol 1e-5) and hold the same
 weights. The .keras and .h5 files also carry the optimizer: the loaded step count must match,
 and one more training step on the same batch in both libraries (models without Dropout) must
@@ -42,7 +42,7 @@ def cnn(K, dropout=True):
 
 
 def functional(K, dropout=True):
-    """A branching functional model: Add, Concatenate, global pooling, activation layers."""
+    """A branching functional model: merging layers, global pooling, activation layers."""
     inputs = K.Input(shape=(10, 10, 2), name="image")
     x = K.layers.Conv2D(4, 3, padding="same", use_bias=False)(inputs)
     x = K.layers.BatchNormalization(center=False)(x)
@@ -51,7 +51,7 @@ def functional(K, dropout=True):
     x = K.layers.Add()([x, y])
     a = K.layers.GlobalAveragePooling2D()(x)
     b = K.layers.GlobalMaxPooling2D()(x)
-    x = K.layers.Concatenate()([a, b])
+    x = K.layers.Concatenate()([a, b, K.layers.Multiply()([a, b]), K.layers.Average()([a, b])])
     if dropout:
         x = K.layers.Dropout(0.1)(x)
     x = K.layers.Dense(5)(x)
@@ -63,16 +63,43 @@ def functional(K, dropout=True):
     return K.Model(inputs, outputs, name="branches")
 
 
-MODELS = {"cnn": cnn, "functional": functional}
+def every_layer(K, dropout=True):
+    """Every other layer fastconv has, with non-default options; the random layers (the
+    augmentations, Dropout) only in the variant that does not train in both libraries."""
+    L = K.layers
+    random = [L.RandomFlip("horizontal"), L.RandomRotation(0.1), L.RandomZoom(0.1),
+              L.RandomTranslation(0.1, 0.1)] if dropout else []
+    return K.Sequential([
+        K.Input(shape=(8, 8, 2)), *random,
+        L.Rescaling(0.5, offset=0.1),
+        L.Conv2D(4, 3, padding="same", use_bias=False, dilation_rate=2),
+        L.ReLU(max_value=6.0, negative_slope=0.1, threshold=0.05),
+        L.MaxPooling2D(pool_size=(2, 2), strides=(1, 1), padding="same"),
+        L.AveragePooling2D(pool_size=(2, 2), padding="same"),
+        L.Conv2D(4, 3, groups=2, activation="tanh", kernel_initializer="he_normal"),
+        L.BatchNormalization(momentum=0.9, scale=False),
+        L.Activation("sigmoid"),
+        L.Reshape((4, 2, 2)),
+        L.GlobalMaxPooling2D(keepdims=True),
+        L.Flatten(),
+        *([L.Dropout(0.25, noise_shape=(None, 1), seed=3)] if dropout else []),
+        L.Dense(5, activation="relu"),
+        L.Softmax(axis=-1),
+    ], name="every_layer")
+
+
+MODELS = {"cnn": cnn, "functional": functional, "every_layer": every_layer}
 OPTIMIZERS = {
     "cnn": lambda K: K.optimizers.Adam(learning_rate=0.01),
     "functional": lambda K: K.optimizers.SGD(learning_rate=0.05, momentum=0.9),
+    "every_layer": lambda K: K.optimizers.RMSprop(learning_rate=0.01, momentum=0.5,
+                                                  centered=True),
 }
 
 
 def data(builder, n=16, seed=0):
     rng = np.random.default_rng(seed)
-    shape = (n, 12, 12, 1) if builder is cnn else (n, 10, 10, 2)
+    shape = {cnn: (n, 12, 12, 1), functional: (n, 10, 10, 2), every_layer: (n, 8, 8, 2)}[builder]
     return rng.random(shape, dtype=np.float32), rng.integers(0, 3, n)
 
 
