@@ -432,3 +432,22 @@ def test_keras2_functional_config_loads():
         "input_layers": [["input_1", 0, 0]], "output_layers": [["dense", 0, 0]]}}
     model = keras.models.model_from_json(json.dumps(config))
     assert model.output_shape == (None, 3) and model.get_layer("dense").units == 3
+
+
+@needs_h5py
+@pytest.mark.parametrize("name", ["m.keras", "m.h5", "m.weights.h5"])
+def test_failed_save_keeps_the_previous_file_and_leaves_no_temp(tmp_path, monkeypatch, name):
+    from fastconv.saving import keras_weights
+    model = trained_cnn()
+    path = tmp_path / name
+    save = model.save_weights if name.endswith(".weights.h5") else model.save
+    save(path)
+    original = path.read_bytes()
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+    monkeypatch.setattr(keras_weights, "write_store", failing)
+    monkeypatch.setattr(keras_weights, "write_legacy_weights", failing)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        save(path)
+    assert path.read_bytes() == original and os.listdir(tmp_path) == [name]

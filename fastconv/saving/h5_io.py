@@ -21,7 +21,9 @@ import tempfile
 
 import numpy as np
 
-from fastconv.saving.archive import DEFAULT_LIMITS, ModelFileError
+from fastconv.saving.archive import (
+    DEFAULT_LIMITS, ModelFileError, _file_mode, _fsync_directory,
+)
 
 __all__ = ["HDF5_SIGNATURE", "require_h5py", "have_h5py", "is_hdf5", "H5Reader", "write_h5"]
 
@@ -80,14 +82,13 @@ def write_h5(path, fill, overwrite=True):
             fill(handle)
         with open(tmp_path, "rb+") as handle:
             os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)
+        os.chmod(tmp_path, _file_mode())
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_path)
         raise
+    _fsync_directory(directory)
 
 
 def h5_bytes(fill):
@@ -288,14 +289,11 @@ class H5Reader:
         return values
 
     def _strings(self, path, name):
-        value = self.attribute(path, name)
-        array = np.asarray(value)
-        if array.ndim != 1 or array.size > self.limits.max_entries:
-            if array.size == 0:
-                return []
-            raise self.fail(f"attribute {name!r} of {path or '/'!r} is not a list of names")
-        if array.dtype.kind == "f" and array.size == 0:
+        array = np.asarray(self.attribute(path, name))
+        if array.size == 0:  # Keras writes an empty list as an empty float array
             return []
+        if array.ndim != 1 or array.size > self.limits.max_entries:
+            raise self.fail(f"attribute {name!r} of {path or '/'!r} is not a list of names")
         result = []
         for item in array.tolist():
             if not isinstance(item, (str, bytes)):

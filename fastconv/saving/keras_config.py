@@ -16,8 +16,8 @@ from fastconv.layers.core import InputLayer
 from fastconv.saving import keras_names, serialization
 from fastconv.saving.object_registration import custom_objects_in_scope, get_registered_name
 
-__all__ = ["layer_shapes", "model_to_keras", "model_from_keras", "compile_to_keras", "compile_from_keras",
-           "training_config_to_compile"]
+__all__ = ["layer_shapes", "model_to_keras", "model_from_keras", "compile_to_keras",
+           "compile_from_keras", "training_config_to_compile"]
 
 _NESTED_MODULES = {"_initializer": "keras.initializers", "_regularizer": "keras.regularizers",
                    "_constraint": "keras.constraints"}
@@ -104,8 +104,8 @@ def model_to_keras(model, legacy=False):
     entries = config["layers"]
     if kind == "Sequential":
         names = [entry["config"]["name"] for entry in entries]
-        shapes = layer_shapes(model, entries, lambda e: [names[names.index(
-            e["config"]["name"]) - 1]])
+        previous = dict(zip(names[1:], names[:-1]))
+        shapes = layer_shapes(model, entries, lambda e: [previous[e["config"]["name"]]])
     else:
         shapes = layer_shapes(model, entries, lambda e: e["inbound_layers"])
     layers = []

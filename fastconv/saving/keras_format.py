@@ -81,7 +81,8 @@ def _compile(path, model, compile_doc, legacy):
         keras_config.compile_from_keras(model, compile_doc)
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise ModelFileError(path, f"invalid compile config: {type(error).__name__}: "
-                                   f"{str(error)[:500]}") from None
+                                   f"{str(error)[:500]} (load_model(..., compile=False) loads "
+                                   "the model without it)") from None
 
 
 def _optimizer_state(model, include_optimizer):
@@ -108,9 +109,6 @@ def save_keras(model, filepath, overwrite=True, include_optimizer=True):
 
 def load_keras(reader, custom_objects=None, compile=True):
     """A model from an open `ArchiveReader` of a .keras file."""
-    metadata = reader.read_json("metadata.json") if reader.has("metadata.json") else {}
-    if not isinstance(metadata, dict):
-        raise ModelFileError(reader.path, "metadata.json must be a JSON object")
     if not reader.has("config.json"):
         raise ModelFileError(reader.path, "missing zip entry 'config.json'")
     document = reader.read_json("config.json")
