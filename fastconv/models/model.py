@@ -267,14 +267,16 @@ class Model(Trainer):
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
         """Saves the model (architecture, weights, compile arguments, optimizer state).
 
-        Any file name works ("model.keras", "best.h5"); the file is always
-        fastconv's zip format, written atomically. See `fastconv.saving.save_model`.
+        "model.keras" writes Keras 3's format and "model.h5" Keras's legacy HDF5
+        format (both need h5py; Keras loads them); other names write fastconv's own
+        zip. Written atomically. See `fastconv.saving.save_model`.
         """
         saving.save_model(self, filepath, overwrite=overwrite,
                           include_optimizer=include_optimizer, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
-        """Saves only the weights. See `fastconv.saving.save_weights`."""
+        """Saves only the weights ("x.weights.h5": Keras 3's weights file). See
+        `fastconv.saving.save_weights`."""
         saving.save_weights(self, filepath, overwrite=overwrite, **kwargs)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
