@@ -167,3 +167,16 @@ def test_model_to_dot_draws_every_layer_and_connection(tmp_path):
     dot = keras.utils.model_to_dot(sequential(), rankdir="LR")
     boxes = [node for node in dot.get_nodes() if node.get_name() != "node"]  # not the defaults
     assert len(boxes) == 4 and len(dot.get_edges()) == 3
+
+
+@pytest.mark.skipif(not HAVE_PYDOT, reason="needs pydot")
+def test_plot_model_renders_with_graphviz_or_says_to_install_it(tmp_path):
+    import shutil
+    path = tmp_path / "m.png"
+    if shutil.which("dot") is None:
+        with pytest.raises(ImportError, match="install Graphviz"):
+            keras.utils.plot_model(sequential(), path)
+        assert not path.exists()
+    else:
+        keras.utils.plot_model(sequential(), path)
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
