@@ -242,6 +242,7 @@ def _hostile(tmp_path, build):
     ("missing", "no weights for layer"),
     ("extra_weight", "datasets named 0"),
     ("integers", "must be floats"),
+    ("unwritten", "stores 0 in the file"),
 ])
 def test_hostile_weights_files_are_refused(tmp_path, attack, match):
     import h5py
@@ -267,6 +268,9 @@ def test_hostile_weights_files_are_refused(tmp_path, attack, match):
             del h5["layers/dense"]
         elif attack == "extra_weight":
             h5[vars_path + "/7"] = np.zeros(3, np.float32)
+        elif attack == "unwritten":  # a huge declared shape, no data: a memory bomb
+            del h5[vars_path + "/1"]
+            h5.create_dataset(vars_path + "/1", shape=(4096, 4096), dtype="f4")
         elif attack == "integers":
             del h5[vars_path + "/1"]
             h5[vars_path + "/1"] = np.zeros(3, np.int32)

@@ -5,9 +5,9 @@ the file must start with the HDF5 signature and fit the size limits; only the
 groups, datasets and attributes the format names are opened, by hard links
 only (a soft or external link could point into another file); a dataset must
 be a plain numeric array stored in the file itself (no external or virtual
-storage, no objects or variable-length data) of a bounded size; every problem
-is a `ModelFileError` naming the file. Decompressed sizes are bounded by the
-dataset's declared shape, which is checked before reading.
+storage, no objects or variable-length data), of a bounded size and no larger
+than its stored bytes could decompress to, both checked before reading; every
+problem is a `ModelFileError` naming the file.
 
 Writing goes to a temporary file beside the target, renamed over it once
 complete (as `archive.write_archive`), so an interrupted save keeps the old file.
@@ -30,6 +30,7 @@ __all__ = ["HDF5_SIGNATURE", "require_h5py", "have_h5py", "is_hdf5", "H5Reader",
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _NUMERIC_KINDS = "fiub"
 _MAX_NDIM = 32
+_MAX_EXPANSION = 1100  # as for zip entries: deflate cannot expand data more than ~1032:1
 
 
 def have_h5py():
@@ -216,6 +217,10 @@ class H5Reader:
         if nbytes > self.limits.max_array_bytes:
             raise self.fail(f"dataset {path!r} declares {nbytes} bytes; the limit is "
                             f"{self.limits.max_array_bytes}")
+        stored = dataset.id.get_storage_size()
+        if nbytes > _MAX_EXPANSION * max(stored, 1):
+            raise self.fail(f"dataset {path!r} declares {nbytes} bytes but stores {stored} in "
+                            "the file (unwritten or beyond what compression can produce)")
         self._read_bytes += nbytes
         if self._read_bytes > self.limits.max_total_bytes:
             raise self.fail(f"the datasets read exceed {self.limits.max_total_bytes} bytes")
