@@ -1,11 +1,12 @@
 """Live round trip between fastconv and real Keras 3 (JAX backend, CPU): .keras, .weights.h5, .h5.
 
-For each model (between them, every layer fastconv has), in both directions: one library builds and trains it and saves it in the three
-formats; the other loads each file and must predict the same (rtol 1e-5) and hold the same
-weights. The .keras and .h5 files also carry the optimizer: the loaded step count must match,
-and one more training step on the same batch in both libraries (models without Dropout) must
-give the same weights, which checks that the optimizer state (moments, velocities) carried
-over. Run by .ci/keras_roundtrip.sh in its own environment; prints one line per check.
+For each model (between them, every layer fastconv has), in both directions: one library
+builds, trains and saves it in the three formats; the other loads each file and must predict the
+same (rtol 1e-5) and hold the same weights. The .keras and .h5 files also carry the optimizer:
+the loaded step count must match, and one more training step on the same batch in both
+libraries (models without Dropout) must give the same weights, which checks that the optimizer
+state (moments, velocities) carried over; the CNN does this once more for each optimizer
+fastconv has. Run by .ci/keras_roundtrip.sh in its own environment; one line per check.
 """
 
 import os
@@ -97,6 +98,20 @@ OPTIMIZERS = {
 }
 
 
+# Each optimizer's state (its slots in Keras's variable order), on the CNN without Dropout.
+OPTIMIZER_SWEEP = {
+    "Nadam": lambda K: K.optimizers.Nadam(0.01),
+    "AdamW": lambda K: K.optimizers.AdamW(0.01, weight_decay=0.01),
+    "Adam(amsgrad)": lambda K: K.optimizers.Adam(0.01, amsgrad=True),
+    "Adagrad": lambda K: K.optimizers.Adagrad(0.05),
+    "RMSprop": lambda K: K.optimizers.RMSprop(0.01),
+    "SGD(nesterov)": lambda K: K.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+    "SGD": lambda K: K.optimizers.SGD(0.05),
+    "Adam(schedule)": lambda K: K.optimizers.Adam(
+        K.optimizers.schedules.ExponentialDecay(0.01, decay_steps=10, decay_rate=0.9)),
+}
+
+
 def data(builder, n=16, seed=0):
     rng = np.random.default_rng(seed)
     shape = {cnn: (n, 12, 12, 1), functional: (n, 10, 10, 2), every_layer: (n, 8, 8, 2)}[builder]
@@ -181,6 +196,13 @@ def main():
             for dropout in (True, False):
                 direction(fastconv, keras, name, folder, dropout)
                 direction(keras, fastconv, name, folder, dropout)
+        cnn_optimizer = OPTIMIZERS["cnn"]
+        for label, make in OPTIMIZER_SWEEP.items():
+            print(f"--  optimizer {label}")
+            OPTIMIZERS["cnn"] = make
+            direction(fastconv, keras, "cnn", folder, dropout=False)
+            direction(keras, fastconv, "cnn", folder, dropout=False)
+        OPTIMIZERS["cnn"] = cnn_optimizer
     print("all round trips agree")
     return 0
 

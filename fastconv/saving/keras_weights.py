@@ -214,11 +214,9 @@ def keras_optimizer_state(model):
     if optimizer._schedule is None:
         values.append(np.array(optimizer.learning_rate, dtype=np.float32))
         names.append("learning_rate")
-    weights = model.trainable_weights
     for index, slot in order:
         values.append(slots[index * len(active) + active.index(slot)])
-        names.append(f"variable_{index}_{slot}" if index >= len(weights) else
-                     f"{getattr(weights[index], 'name', 'variable')}_{index}_{slot}")
+        names.append(f"{slot}_{index}")  # of trainable weight `index`
     for position, value in enumerate(extra):
         values.append(value)
         names.append(f"extra_{position}")
