@@ -90,6 +90,14 @@ def test_reductions(reduce):
     check_gradients(reduce, SIGNED)
 
 
+def test_max_won_by_initial_passes_no_gradient():
+    x = np.array([[1.0, 2.0], [5.0, 0.5]])
+    with GradientTape() as tape:
+        t = tape.watch(x)
+        y = np.max(t, axis=1, initial=3.0).sum()
+    np.testing.assert_array_equal(tape.gradient(y, t), [[0.0, 0.0], [1.0, 0.0]])
+
+
 def test_ties_in_max_share_the_gradient():
     x = np.array([1.0, 3.0, 3.0])
     with GradientTape() as tape:

@@ -419,6 +419,19 @@ def test_dataloader_with_its_own_shuffle_trains_and_reads_requires_grad_tensors(
 
 
 # ---------------------------------------------------------------------- argument errors
+@pytest.mark.parametrize("call", [
+    lambda m: m.fit(batches(), batch_size=16, verbose=0, shuffle=False),
+    lambda m: m.predict(ArrayBatches(), batch_size=8, verbose=0),
+    lambda m: m.fit(X, Y, validation_data=batches(), validation_batch_size=4, verbose=0),
+], ids=["generator", "pydataset", "validation-generator"])
+def test_batch_size_beside_a_batching_source_is_ignored_with_a_warning(call):
+    # Keras 3 ignores it silently; fastconv runs the same program and says so.
+    model = make_model()
+    with pytest.warns(UserWarning, match=r"`batch_size=\d+` is ignored: a (generator|PyDataset) "
+                                         "makes its own batches"):
+        call(model)
+
+
 def _loader_or_skip():
     return torch_loader()
 
@@ -430,10 +443,6 @@ ERRORS = [
      "`sample_weights` should not be passed. Instead, the sample weights"),
     ("pydataset-y", lambda m: m.evaluate(ArrayBatches(), Y, verbose=0),
      "When providing `x` as a PyDataset, `y` should not be passed"),
-    ("generator-batch-size", lambda m: m.fit(batches(), batch_size=16, verbose=0),
-     "`batch_size` argument must not be specified.*batch_size=16"),
-    ("pydataset-batch-size", lambda m: m.predict(ArrayBatches(), batch_size=8),
-     "`batch_size` argument must not be specified"),
     ("generator-class-weight", lambda m: m.fit(batches(), class_weight={0: 1.0}, verbose=0,
                                                shuffle=False),
      "`class_weight` is not supported for generator inputs"),
@@ -442,9 +451,6 @@ ERRORS = [
     ("pydataset-validation-split", lambda m: m.fit(ArrayBatches(), validation_split=0.2,
                                                    verbose=0),
      "`validation_split` is only supported"),
-    ("validation-batch-size-generator",
-     lambda m: m.fit(X, Y, validation_data=batches(), validation_batch_size=4, verbose=0),
-     "`batch_size` argument must not be specified"),
     ("not-a-tuple", lambda m: m.fit((X[i:i + 10] for i in range(0, N, 10)), verbose=0,
                                     shuffle=False),
      r"must yield tuples.*Batch 0 is a ndarray"),

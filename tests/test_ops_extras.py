@@ -39,14 +39,17 @@ def test_matmul_with_bias_relu_and_transposed_views(dtype, m, k, n, threads):
 
 
 def test_matmul_errors_name_the_argument():
-    with pytest.raises(ValueError, match="`a` has 3 columns"):
+    # Keras's ops.matmul(x1, x2) takes any ranks; the fused extras take the GEMM's 2-D `a`, `b`.
+    with pytest.raises(ValueError, match="last axis of `x1`"):
         ops.matmul(np.ones((2, 3)), np.ones((4, 5)))
+    with pytest.raises(ValueError, match="`a` has 3 columns"):
+        ops.matmul(np.ones((2, 3)), np.ones((4, 5)), activation="relu")
     with pytest.raises(ValueError, match="`b` must be a 2-D"):
-        ops.matmul(np.ones((2, 3)), np.ones(3))
+        ops.matmul(np.ones((2, 3)), np.ones(3), activation="relu")
     with pytest.raises(ValueError, match="`out`"):
         ops.matmul(np.ones((2, 3)), np.ones((3, 4)), out=np.ones((4, 2)))
     with pytest.raises(TypeError, match="`a`"):
-        ops.matmul(np.ones((2, 3), complex), np.ones((3, 4)))
+        ops.matmul(np.ones((2, 3), complex), np.ones((3, 4)), activation="relu")
     with pytest.raises(ValueError, match="activation"):
         ops.matmul(np.ones((2, 3)), np.ones((3, 4)), activation="gelu")
 

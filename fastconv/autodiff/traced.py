@@ -30,7 +30,7 @@ _CONSTANT_FUNCTIONS = frozenset({
     np.array_equal, np.allclose, np.isclose, np.nonzero, np.count_nonzero, np.zeros_like,
     np.ones_like, np.empty_like, np.full_like, np.unique, np.any, np.all, np.searchsorted,
     np.array_repr, np.array_str, np.can_cast, np.iscomplexobj, np.isrealobj, np.copyto,
-    np.may_share_memory, np.shares_memory, np.sort, np.around, np.round, np.nan_to_num,
+    np.may_share_memory, np.shares_memory, np.around, np.round, np.nan_to_num,
 })
 
 # NumPy functions written in Python whose bodies touch the data only through ufuncs,

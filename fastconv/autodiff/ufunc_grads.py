@@ -139,8 +139,10 @@ def _sum_reduce(out, x, axis=0, dtype=None, keepdims=False, **kw):
 def _extreme_reduce(out, x, axis=0, keepdims=False, **kw):
     def vjp(g):
         chosen = x == _expand(out, x.ndim, axis, keepdims)
-        # Ties share the gradient equally, so the total stays that of one element.
-        share = chosen / np.sum(chosen, axis=_reduced_axes(x.ndim, axis), keepdims=True)
+        # Ties share the gradient equally, so the total stays that of one element; where
+        # `initial=` won, no element was chosen and none gets a gradient.
+        count = np.sum(chosen, axis=_reduced_axes(x.ndim, axis), keepdims=True)
+        share = np.divide(chosen, count, out=np.zeros(chosen.shape), where=count > 0)
         return (share * _expand(g, x.ndim, axis, keepdims),)
     return vjp
 

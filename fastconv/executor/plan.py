@@ -1,18 +1,22 @@
 """Plan: what to run, in which order, and which passes to fuse, for one input signature.
 
 A model describes itself as a graph (`model._graph`): a list of `(layer, parents)` in
-execution order, where `parents` index the values computed so far (value 0 is the model's
-input, value i + 1 the output of step i). Sequential models are chains; functional models
-any DAG. From that the plan decides, once:
+execution order, where `parents` index the values computed so far (values 0 .. k - 1 are
+the model's k inputs, value k + i the output of step i), and the values it returns
+(`model._output_values`, by default the last one). Sequential models are chains;
+functional models any DAG; a layer called at several places (a shared layer, or a nested
+model) is one step per call. From that the plan decides, once:
 
-- which values need a gradient (their layer or one upstream has trainable weights), so the
+- which values need a gradient (their layer or one upstream has trainable weights, or the
+  caller wants the gradient of the inputs: a model nested in another one), so the
   backward pass skips everything below the first trainable layer;
-- whether the output layer's softmax/sigmoid is fused with the loss's crossentropy
+- whether an output layer's softmax/sigmoid is fused with its loss's crossentropy
   (`grad_logits` with `loss.logits_gradient`);
 - where a ReLU at the end of a layer (Conv2D/Dense with activation="relu") is fused into the
   backward pass of the max pooling that reads it (one pass masks both), for Sequential and
   functional models alike;
-- the (gradient, weight) pairs handed to the optimizer, in the model's weight order.
+- the (gradient, weight) pairs handed to the optimizer, in the model's weight order (the
+  gradients of a shared layer's calls summed).
 """
 
 import threading
@@ -53,24 +57,28 @@ class Step:
 
     Attributes:
         layer: the layer.
-        parents: indices of the values it reads (value 0 is the model input).
+        parents: indices of the values it reads (the first `num_inputs` are the model's inputs).
         value: the index of the value it writes.
         multiple_inputs: whether the layer takes a list (merge layers).
         active: whether its output needs a gradient in the backward pass.
         needs_input_grad: whether its backward pass must return dL/dinputs.
+        training: the `training` value fixed at this call (`model(x, training=False)` in a
+            functional graph), or None to follow the run's.
         relu_below: whether its backward pass also takes the ReLU ending its parent's layer
             (`grad_through_relu`), the parent then receiving a pre-activation gradient.
         routes: `(position in the input gradients, parent value)` of the parents that
-            need the gradient (not the model input, not a branch with nothing to train).
+            need the gradient (not a model input unless `input_grad`, not a branch with
+            nothing to train).
     """
 
-    __slots__ = ("layer", "parents", "value", "multiple_inputs", "active", "needs_input_grad",
-                 "relu_below", "routes")
+    __slots__ = ("layer", "parents", "value", "training", "multiple_inputs", "active",
+                 "needs_input_grad", "relu_below", "routes")
 
-    def __init__(self, layer, parents, value):
+    def __init__(self, layer, parents, value, training=None):
         self.layer = layer
         self.parents = tuple(parents)
         self.value = value
+        self.training = training
         self.multiple_inputs = bool(getattr(layer, "multiple_inputs", False))
         self.active = False
         self.needs_input_grad = False
@@ -83,24 +91,42 @@ class Plan:
 
     Args:
         graph: `[(layer, parents), ...]` in execution order.
-        input_dtype: the dtype inputs are cast to.
+        input_dtypes: the dtypes the inputs are cast to, one per input.
         trainable: whether the model as a whole is trainable.
-        loss: the compiled loss (or None), for the output fusion.
+        losses: the compiled loss of each output (None entries where an output has none),
+            for the output fusion.
+        output_values: the indices of the values the model returns (default: the last).
+        input_grad: whether the backward pass returns the gradient of the inputs.
+        call_training: per step, the `training` value fixed at that call or None (default:
+            None for every step).
 
     Attributes:
         steps: the `Step`s in execution order.
+        num_inputs: the number of model inputs (values 0 .. num_inputs - 1).
         backward_steps: `(index, step)` of the active steps, last first.
-        output_value: the index of the model's output value.
-        fused_output: whether the last step's backward starts from the loss's logits gradient.
+        output_values: the indices of the returned values; `output_value` the first.
+        fused_outputs: per output, whether the backward pass starts from the loss's logits
+            gradient of its layer; `fused_output` the first.
         trainable_steps: `(step index, trainable weights)` of the layers the optimizer updates.
+        shared_weights: whether a layer with trainable weights runs at several steps (their
+            gradients are then summed per weight).
     """
 
-    def __init__(self, graph, input_dtype, trainable, loss):
-        self.input_dtype = input_dtype
-        self.steps = [Step(layer, parents, i + 1) for i, (layer, parents) in enumerate(graph)]
-        self.output_value = len(self.steps)
-        active = [False] * (len(self.steps) + 1)
-        consumers = [0] * (len(self.steps) + 1)
+    def __init__(self, graph, input_dtypes, trainable, losses, output_values=None,
+                 input_grad=False, call_training=None):
+        self.input_dtypes = tuple(input_dtypes)
+        self.input_dtype = self.input_dtypes[0]
+        self.num_inputs = len(self.input_dtypes)
+        self.input_grad = input_grad
+        first = self.num_inputs
+        call_training = call_training or (None,) * len(graph)
+        self.steps = [Step(layer, parents, first + i, training) for i, ((layer, parents), training)
+                      in enumerate(zip(graph, call_training))]
+        num_values = first + len(self.steps)
+        self.output_values = tuple(output_values or (num_values - 1,))
+        self.output_value = self.output_values[0]
+        active = [input_grad] * first + [False] * len(self.steps)
+        consumers = [0] * num_values
         self.trainable_steps = []
         for index, step in enumerate(self.steps):
             weights = step.layer.trainable_weights if trainable else []
@@ -112,35 +138,63 @@ class Plan:
             step.active = active[step.value] = step.needs_input_grad or bool(weights)
             for parent in step.parents:
                 consumers[parent] += 1
+        trained = [id(self.steps[index].layer) for index, _ in self.trainable_steps]
+        self.shared_weights = len(set(trained)) < len(trained)
         self.backward_steps = [(index, step) for index, step in enumerate(self.steps)
                                if step.active][::-1]
         for step in self.steps:
             if (_fuses_relu_below(step.layer) and step.needs_input_grad
-                    and len(step.parents) == 1 and step.parents[0] > 0):
-                parent = self.steps[step.parents[0] - 1]
-                # Only the sole reader of the ReLU's output may take its gradient pass.
-                step.relu_below = _ends_in_relu(parent.layer) and consumers[parent.value] == 1
-        self.fused_output = bool(self.steps) and fuses_with_loss(self.steps[-1].layer, loss)
+                    and len(step.parents) == 1 and step.parents[0] >= first):
+                parent = self.steps[step.parents[0] - first]
+                # Only the sole reader of the ReLU's output may take its gradient pass, and
+                # an activity penalty needs the gradient of the ReLU's output itself.
+                step.relu_below = (_ends_in_relu(parent.layer) and consumers[parent.value] == 1
+                                   and getattr(parent.layer, "activity_regularizer", None) is None)
+        # An output's gradient may start from its loss's logits gradient only when nothing
+        # else adds to that output's gradient (no layer reads it, no other output is it, no
+        # activity penalty of its layer).
+        self.fused_outputs = tuple(
+            value >= first and consumers[value] == 0 and self.output_values.count(value) == 1
+            and fuses_with_loss(self.steps[value - first].layer, loss)
+            and getattr(self.steps[value - first].layer, "activity_regularizer", None) is None
+            for value, loss in zip(self.output_values, losses))
+        self.fused_output = self.fused_outputs[0]
 
 
 _plans_lock = threading.Lock()
 
 
-def plan_for(model, signature, loss):
+def _trainable_key(layer):
+    """The trainable flags a plan depends on: the layer's, and a nested model's layers'."""
+    graph = getattr(layer, "_graph", None)
+    if graph is None:
+        return layer.trainable
+    return layer.trainable, tuple(_trainable_key(inner) for inner, _ in graph)
+
+
+def plan_for(model, signature, loss, input_grad=False):
     """The model's plan for inputs of `signature` (sample shape, dtype), built once.
 
     The plans live on the model (cleared when it is rebuilt) under a key that also holds the
-    trainable flags of the model and its layers and the loss, so freezing a layer or
-    recompiling takes effect at the next call.
+    trainable flags of the model and its layers (nested models' included), the loss and
+    `input_grad`, so freezing a layer or recompiling takes effect at the next call.
+
+    Args:
+        model: the model (its `_graph`, `_output_values`, `_call_training`,
+            `_input_dtypes()`).
+        signature: `(sample shape, dtype)`, a tuple of them for several inputs.
+        loss: the compiled loss, a tuple of one per output for several outputs, or None.
+        input_grad: whether the plan's backward pass returns the inputs' gradient.
     """
-    trainable = model.trainable
-    key = (signature, trainable, tuple(layer.trainable for layer, _ in model._graph),
-           loss)
+    key = (signature, _trainable_key(model), loss, input_grad)
     plans = model._plans
     plan = plans.get(key)
     if plan is None:
         with _plans_lock:
             plan = plans.get(key)
             if plan is None:
-                plan = plans[key] = Plan(model._graph, model._input_dtype(), trainable, loss)
+                outputs = model._output_values
+                losses = loss if isinstance(loss, tuple) else (loss,) * len(outputs or (0,))
+                plan = plans[key] = Plan(model._graph, model._input_dtypes(), model.trainable,
+                                         losses, outputs, input_grad, model._call_training)
     return plan

@@ -2,9 +2,18 @@
 
 import numpy as np
 
+from fastconv.layers import weight_penalties
 from fastconv.layers.call_state import CallState
 
 __all__ = ["Run"]
+
+
+def _add(total, grad):
+    """Two gradients of one value: arrays, or (a model step with several outputs) lists with
+    one gradient or None per output."""
+    if isinstance(total, list):
+        return [g if t is None else t if g is None else t + g for t, g in zip(total, grad)]
+    return total + grad
 
 
 class Run:
@@ -27,38 +36,67 @@ class Run:
         self.states = [CallState(reuse_buffers, step.needs_input_grad) for step in plan.steps]
 
     def forward(self, x, training):
-        """The model's output for the batch `x`.
+        """The model's output for the batch `x` (a list of outputs for several).
 
         Args:
-            x: the input batch (cast to the model's input dtype here, batch by batch).
+            x: the input batch, a list of batches for several inputs (each cast to its
+                input's dtype here, batch by batch).
             training: True or False, or None for each layer's own default (Keras 3's rule
                 for a model called directly).
         """
-        values = [np.asarray(x, dtype=self.plan.input_dtype)] + [None] * len(self.plan.steps)
-        for step, state in zip(self.plan.steps, self.states):
+        plan = self.plan
+        if plan.num_inputs == 1:
+            values = [np.asarray(x, dtype=plan.input_dtype)] + [None] * len(plan.steps)
+        else:
+            values = [np.asarray(array, dtype=dtype) for array, dtype in zip(x, plan.input_dtypes)]
+            values += [None] * len(plan.steps)
+        for step, state in zip(plan.steps, self.states):
             layer = step.layer
             if step.multiple_inputs:
                 inputs = [values[p] for p in step.parents]
             else:
                 inputs = values[step.parents[0]]
-            values[step.value] = layer.forward(
-                state, inputs, layer.training_default if training is None else training)
-        return values[self.plan.output_value]
+            if step.training is not None:  # fixed at the call: `base(x, training=False)`
+                mode = step.training
+            else:
+                mode = layer.training_default if training is None else training
+            values[step.value] = layer.forward(state, inputs, mode)
+            weight_penalties.record_activity(layer, state, values[step.value])
+        if len(plan.output_values) == 1:
+            return values[plan.output_value]
+        return [values[v] for v in plan.output_values]
 
     def backward(self, output_grad):
         """Runs the backward pass from dL/d(output) (dL/d(logits) when `plan.fused_output`);
-        the weight gradients land in the states (see `grads_and_vars`)."""
+        the weight gradients land in the states (see `grads_and_vars`).
+
+        Args:
+            output_grad: the output's gradient; a list with one per output (None for an
+                output without loss) for several outputs.
+
+        Returns:
+            With `plan.input_grad`, dL/dinputs (a list for several inputs; None for an input
+            nothing trainable depends on); else None.
+        """
         plan, states = self.plan, self.states
-        grads = [None] * (len(plan.steps) + 1)
-        logits = [False] * (len(plan.steps) + 1)
-        grads[plan.output_value] = output_grad
-        logits[plan.output_value] = plan.fused_output
+        grads = [None] * (plan.num_inputs + len(plan.steps))
+        logits = [False] * len(grads)
+        if len(plan.output_values) == 1:
+            grads[plan.output_value] = output_grad
+            logits[plan.output_value] = plan.fused_output
+        else:
+            for value, grad, fused in zip(plan.output_values, output_grad, plan.fused_outputs):
+                if grad is not None:  # a fused output is no other output's value
+                    grads[value] = grad if grads[value] is None else grads[value] + grad
+                    logits[value] = fused
         for index, step in plan.backward_steps:
             dy = grads[step.value]
             if dy is None:  # nothing downstream of this step reaches the loss
+                states[index].grads = []
                 continue
             grads[step.value] = None
             layer, state = step.layer, states[index]
+            dy = weight_penalties.activity_gradient(layer, state, dy)
             if logits[step.value]:
                 dx = layer.grad_logits(state, dy)
             elif step.relu_below and (dx := layer.grad_through_relu(state, dy)) is not None:
@@ -72,14 +110,26 @@ class Run:
             for position, parent in step.routes:
                 grad = dx[position]
                 if grad is not None:
-                    grads[parent] = grad if grads[parent] is None else grads[parent] + grad
+                    grads[parent] = grad if grads[parent] is None else _add(grads[parent], grad)
+        if plan.input_grad:
+            return grads[0] if plan.num_inputs == 1 else grads[:plan.num_inputs]
+        return None
 
     def grads_and_vars(self):
-        """(gradient, weight) pairs of the last backward pass, in the model's weight order."""
+        """(gradient, weight) pairs of the last backward pass, in the model's weight order;
+        a shared layer's weights once, with the gradients of its calls summed."""
         pairs = []
         for index, weights in self.plan.trainable_steps:
             pairs.extend(zip(self.states[index].grads, weights))
-        return pairs
+        if not self.plan.shared_weights:
+            return pairs
+        summed = {}
+        for grad, weight in pairs:
+            if id(weight) in summed:
+                summed[id(weight)] = (summed[id(weight)][0] + grad, weight)
+            else:
+                summed[id(weight)] = (grad, weight)
+        return list(summed.values())
 
     def forget_batch(self):
         """Drops the references to the last batch (the buffers stay for the next one)."""

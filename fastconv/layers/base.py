@@ -6,7 +6,8 @@ import re
 
 import numpy as np
 
-from fastconv import activations, backend, initializers, ops
+from fastconv import activations, backend, constraints, initializers, ops, regularizers
+from fastconv.layers import weight_penalties
 from fastconv.layers.call_state import CallState
 from fastconv.ops._args import output_size, result_dtype  # noqa: F401 - the layers' one rule
 
@@ -77,6 +78,8 @@ class KerasTensor:
         else:
             self.parents = [] if parent is None else [parent]
             self.parent = parent
+        # The layer's symbolic calls, first first: `layer.input` / `layer.output` read them.
+        vars(layer).setdefault("_keras_tensors", []).append(self)
 
     @property
     def ndim(self):
@@ -113,13 +116,16 @@ class Layer:
             give the first layer of a `Sequential` model.
         batch_input_shape: the same with a leading batch size (or None).
         input_dim: legacy Keras spelling of `input_shape=(input_dim,)`.
+        activity_regularizer: a regularizer of the layer's output (see
+            `fastconv.regularizers`); its penalty over the batch size joins `losses`.
 
     Raises:
         TypeError: for an unknown keyword argument.
     """
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
-                 batch_input_shape=None, input_dim=None, batch_size=None, **kwargs):
+                 batch_input_shape=None, input_dim=None, batch_size=None,
+                 activity_regularizer=None, **kwargs):
         if kwargs:
             raise TypeError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
@@ -134,6 +140,7 @@ class Layer:
         self.name = name
         self.trainable = bool(trainable)
         self.dtype = self._check_dtype(dtype)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         self._batch_input_shape = None
@@ -169,7 +176,7 @@ class Layer:
 
     # -------------------------------------------------------------- weights
     def add_weight(self, name=None, shape=None, initializer="glorot_uniform", trainable=True,
-                   dtype=None):
+                   dtype=None, regularizer=None, constraint=None):
         """Creates a weight array, registers it, and returns it.
 
         Args:
@@ -178,6 +185,8 @@ class Layer:
             initializer: an initializer name, object or callable.
             trainable: whether the optimizer updates it.
             dtype: defaults to the layer's dtype.
+            regularizer: a regularizer whose penalty of the weight joins `losses`.
+            constraint: a constraint applied to the weight after each optimizer step.
 
         Returns:
             A C-contiguous ndarray that the layer keeps (and optimizers update
@@ -193,7 +202,18 @@ class Layer:
         if not array.flags.writeable or not array.flags.owndata:
             array = array.copy()
         self._weight_records.append((array, bool(trainable), name))
+        weight_penalties.register(self, array, regularizers.get(regularizer),
+                                 constraints.get(constraint))
         return array
+
+    @property
+    def losses(self):
+        """The regularization penalties (floats): the weight regularizers' at the current
+        weights, then the activity regularizer's of the last eager call."""
+        losses = weight_penalties.weight_losses(self)
+        if self._eager_state is not None and hasattr(self._eager_state, "activity_loss"):
+            losses.append(self._eager_state.activity_loss)
+        return losses
 
     @property
     def weights(self):
@@ -317,6 +337,7 @@ class Layer:
         """
         state = CallState()
         outputs = self.forward(state, inputs, self.resolve_training(training))
+        weight_penalties.record_activity(self, state, outputs)
         self._eager_state = state
         return outputs
 
@@ -329,14 +350,15 @@ class Layer:
     def backward(self, dy):
         """dL/dinputs of the last eager call, given dL/doutputs; sets `self.grads`."""
         state = self._last_eager_state("backward")
-        dx = self.grad(state, dy)
+        dx = self.grad(state, weight_penalties.activity_gradient(self, state, dy))
         self.grads = state.grads
         return dx
 
     def backward_logits(self, dz):
         """`backward` of the last eager call, given the gradient before the final activation."""
         state = self._last_eager_state("backward_logits")
-        dx = self.grad_logits(state, dz)
+        dx = self.grad_logits(state, weight_penalties.activity_gradient_before_activation(
+            self, state, dz))
         self.grads = state.grads
         return dx
 
@@ -400,7 +422,10 @@ class Layer:
             raise TypeError(f"Unrecognized arguments in the call to layer '{self.name}': {kwargs}")
         if isinstance(inputs, KerasTensor):
             output_shape = self.build_for(inputs.shape)
-            return KerasTensor(output_shape, self.dtype, self, parent=inputs)
+            tensor = KerasTensor(output_shape, self.dtype, self, parent=inputs)
+            # As Keras: `training` given at a symbolic call holds for that call in the model.
+            tensor.call_training = None if training is None else bool(training)
+            return tensor
         inputs = self.cast_input(inputs)
         self.build_for(inputs.shape)
         return self.call(inputs, training=self.resolve_training(training))
@@ -432,6 +457,26 @@ class Layer:
             ) from None
         return self.compute_output_shape(input_shape)
 
+    def _first_call(self, attribute):
+        tensors = vars(self).get("_keras_tensors")
+        if not tensors:
+            raise AttributeError(f"The layer '{self.name}' has never been called and thus has "
+                                 f"no defined {attribute}.")
+        return tensors[0]
+
+    @property
+    def input(self):
+        """The KerasTensor(s) of the layer's first symbolic call (functional API)."""
+        tensor = self._first_call("input")
+        if not tensor.parents:  # an Input's tensor is its own input
+            return tensor
+        return tensor.parents if getattr(self, "multiple_inputs", False) else tensor.parent
+
+    @property
+    def output(self):
+        """The KerasTensor of the layer's first symbolic call (functional API)."""
+        return self._first_call("output")
+
     def _incompatible(self, expectation, input_shape):
         return ValueError(
             f'Input 0 of layer "{self.name}" is incompatible with the layer: {expectation}. '
@@ -444,6 +489,8 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = self._batch_input_shape
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod

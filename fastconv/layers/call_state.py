@@ -37,6 +37,11 @@ class CallState:
         self.needs_input_grad = needs_input_grad
         self._buffers = {} if reuse_buffers else None
 
+    @property
+    def reuses_buffers(self):
+        """Whether `buffer()` hands back arrays kept from batch to batch."""
+        return self._buffers is not None
+
     def buffer(self, key, shape, dtype):
         """An array to write this batch's `key` result into, or None (let the op allocate).
 

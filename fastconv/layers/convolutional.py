@@ -1,7 +1,7 @@
 """Conv2D on `fastconv.ops.conv2d` / `conv2d_backward`."""
 
 from fastconv import activations, initializers, ops
-from fastconv.layers import _args
+from fastconv.layers import _args, weight_penalties
 from fastconv.layers.base import Layer, output_size, result_dtype
 
 __all__ = ["Conv2D", "Convolution2D"]
@@ -24,7 +24,12 @@ class Conv2D(Layer):
         use_bias: whether to add a bias per filter.
         kernel_initializer: initializer of the `(KH, KW, C // groups, filters)` kernel.
         bias_initializer: initializer of the `(filters,)` bias.
-        **kwargs: base `Layer` arguments (name, trainable, dtype, input_shape).
+        kernel_regularizer, bias_regularizer: regularizers of the weights
+            (`fastconv.regularizers`); their penalties join `losses`.
+        kernel_constraint, bias_constraint: constraints applied to the weights
+            after each optimizer step (`fastconv.constraints`).
+        **kwargs: base `Layer` arguments (name, trainable, dtype, input_shape,
+            activity_regularizer).
 
     Input shape:
         `(batch, rows, cols, channels)` (channels_last) or
@@ -47,7 +52,9 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         self.filters = _args.positive_int(filters, "filters")
         self.kernel_size = _args.normalize_pair(kernel_size, "kernel_size")
@@ -70,6 +77,10 @@ class Conv2D(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = _args.regularizer(kernel_regularizer)
+        self.bias_regularizer = _args.regularizer(bias_regularizer)
+        self.kernel_constraint = _args.constraint(kernel_constraint)
+        self.bias_constraint = _args.constraint(bias_constraint)
         self.kernel = None
         self.bias = None
 
@@ -93,6 +104,9 @@ class Conv2D(Layer):
                 f"Received groups={self.groups}, but the input has {channels} channels "
                 f"(full input shape is {tuple(input_shape)})."
             )
+        self._check_output_size(input_shape)
+
+    def _check_output_size(self, input_shape):
         out = self.compute_output_shape(input_shape)
         spatial = out[1:3] if self.data_format == "channels_last" else out[2:4]
         if any(d is not None and d < 1 for d in spatial):
@@ -104,12 +118,18 @@ class Conv2D(Layer):
 
     def build(self, input_shape):
         channels = input_shape[self._channel_axis()]
-        kernel_shape = self.kernel_size + (channels // self.groups, self.filters)
+        self._add_kernel_and_bias(self.kernel_size + (channels // self.groups, self.filters))
+
+    def _add_kernel_and_bias(self, kernel_shape):
         self.kernel = self.add_weight(name="kernel", shape=kernel_shape,
-                                      initializer=self.kernel_initializer)
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight(name="bias", shape=(self.filters,),
-                                        initializer=self.bias_initializer)
+                                        initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
 
     def compute_output_shape(self, input_shape):
         if self.data_format == "channels_last":
@@ -126,10 +146,14 @@ class Conv2D(Layer):
         return dict(strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate,
                     groups=self.groups, data_format=self.data_format)
 
+    def _op_kernel(self):
+        """The kernel in the op's (KH, KW, C // groups, filters) layout (subclasses reshape)."""
+        return self.kernel
+
     def forward(self, state, inputs, training):
         fused_relu = self.activation is activations.relu
         out_shape = self.compute_output_shape(inputs.shape)
-        outputs = ops.conv2d(inputs, self.kernel, self.bias,
+        outputs = ops.conv2d(inputs, self._op_kernel(), self.bias,
                              activation="relu" if fused_relu else None,
                              out=self._nhwc_buffer(state, "outputs", out_shape,
                                                    result_dtype(inputs, self.kernel)),
@@ -143,15 +167,16 @@ class Conv2D(Layer):
         return self._grad_through_activation(state, dy)
 
     def grad_logits(self, state, dz):
-        inputs = state.inputs
-        dtype = result_dtype(dz, inputs, self.kernel)
+        inputs, kernel = state.inputs, self._op_kernel()
+        dtype = result_dtype(dz, inputs, kernel)
         need_dx = state.needs_input_grad
         dx, dkernel, dbias = ops.conv2d_backward(
-            dz, inputs, self.kernel, compute_dx=need_dx,
+            dz, inputs, kernel, compute_dx=need_dx,
             out=(self._nhwc_buffer(state, "dx", inputs.shape, dtype) if need_dx else None,
-                 state.buffer("dkernel", self.kernel.shape, dtype),
-                 state.buffer("dbias", (self.filters,), dtype)),
+                 state.buffer("dkernel", kernel.shape, dtype),
+                 state.buffer("dbias", (kernel.shape[3],), dtype)),
             **self._op_args())
+        dkernel = dkernel.reshape(self.kernel.shape)
         state.grads = [dkernel, dbias] if self.use_bias else [dkernel]
         return dx
 
@@ -169,6 +194,11 @@ class Conv2D(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
+            **weight_penalties.config_entries(
+                kernel_regularizer=self.kernel_regularizer,
+                bias_regularizer=self.bias_regularizer,
+                kernel_constraint=self.kernel_constraint,
+                bias_constraint=self.bias_constraint),
         })
         return config
 

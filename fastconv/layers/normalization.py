@@ -3,6 +3,7 @@
 import numpy as np
 
 from fastconv import initializers
+from fastconv.layers import _args, weight_penalties
 from fastconv.layers.base import Layer
 
 __all__ = ["BatchNormalization"]
@@ -29,6 +30,8 @@ class BatchNormalization(Layer):
         gamma_initializer: initializer of `gamma`.
         moving_mean_initializer: initializer of `moving_mean`.
         moving_variance_initializer: initializer of `moving_variance`.
+        beta_regularizer, gamma_regularizer: regularizers of `beta` and `gamma`.
+        beta_constraint, gamma_constraint: constraints of `beta` and `gamma`.
         **kwargs: base `Layer` arguments.
 
     Input shape:
@@ -54,7 +57,9 @@ class BatchNormalization(Layer):
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
-                 moving_mean_initializer="zeros", moving_variance_initializer="ones", **kwargs):
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise ValueError(f"`axis` must be an int. Received: axis={axis!r}")
@@ -69,6 +74,10 @@ class BatchNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = _args.regularizer(beta_regularizer)
+        self.gamma_regularizer = _args.regularizer(gamma_regularizer)
+        self.beta_constraint = _args.constraint(beta_constraint)
+        self.gamma_constraint = _args.constraint(gamma_constraint)
         self.gamma = self.beta = self.moving_mean = self.moving_variance = None
 
     def _axis(self, ndim):
@@ -96,10 +105,14 @@ class BatchNormalization(Layer):
         shape = (input_shape[self._axis(len(input_shape))],)
         if self.scale:
             self.gamma = self.add_weight(name="gamma", shape=shape,
-                                         initializer=self.gamma_initializer)
+                                         initializer=self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
         if self.center:
             self.beta = self.add_weight(name="beta", shape=shape,
-                                        initializer=self.beta_initializer)
+                                        initializer=self.beta_initializer,
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
         self.moving_mean = self.add_weight(name="moving_mean", shape=shape,
                                            initializer=self.moving_mean_initializer,
                                            trainable=False)
@@ -178,5 +191,8 @@ class BatchNormalization(Layer):
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer": initializers.serialize(
                 self.moving_variance_initializer),
+            **weight_penalties.config_entries(
+                beta_regularizer=self.beta_regularizer, gamma_regularizer=self.gamma_regularizer,
+                beta_constraint=self.beta_constraint, gamma_constraint=self.gamma_constraint),
         })
         return config

@@ -1,27 +1,41 @@
 """Model: the container of layers that every model kind shares.
 
-A model is built from `Model(inputs, outputs)` (functional: the graph of layers
-from one `Input` to one output) or as a `Sequential`. The container knows its
-layers, weights, shapes and how to save itself; it describes its computation as a
-graph (`_graph`: each layer with the values it reads) that the executor
+A model is built from `Model(inputs, outputs)` (functional: a graph of layers from
+its inputs to its outputs) or as a `Sequential`. The container knows its layers,
+weights, shapes and how to save itself; it describes its computation as a graph
+(`_graph`: each layer with the values it reads) that the executor
 (`fastconv.executor`) turns into a plan, once per input signature. Training and
 inference loops come from `fastconv.trainers.Trainer`.
+
+A model is also a `Layer` (as in Keras): it can be a layer of a `Sequential`, be
+called on KerasTensors inside a functional graph, or be called on arrays. Inside
+another model it is one step whose forward and backward passes run its own plan on a
+`Run` kept in that step's `CallState`, so threads stay apart as for any layer.
 """
 
 import numpy as np
 
 from fastconv import backend, saving
 from fastconv.executor import Run, plan_for
+from fastconv.layers import weight_penalties
+from fastconv.layers.base import KerasTensor, Layer
 from fastconv.layers.core import InputLayer
 from fastconv.models import summary
 from fastconv.saving import serialization
 from fastconv.trainers import Trainer, data_adapters
+from fastconv.trainers.data_adapters import structured_data
 
 __all__ = ["Model"]
 
 
-class Model(Trainer):
-    """A model that trains with `fit` and infers with `predict`.
+def _unique(arrays):
+    """`arrays` without repeats (a shared layer's weights are listed once, as Keras)."""
+    seen = set()
+    return [a for a in arrays if not (id(a) in seen or seen.add(id(a)))]
+
+
+class Model(Trainer, Layer):
+    """A model that trains with `fit` and infers with `predict`; also a layer of other models.
 
     Args:
         inputs: the `KerasTensor` returned by `fastconv.Input(...)`.
@@ -42,17 +56,22 @@ class Model(Trainer):
         (3, 2)
     """
 
+    # Inside another model, each of this model's layers uses its own `training` default.
+    training_default = None
+
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to Model: {kwargs}")
-        self.name = name or backend.unique_name(
-            "functional" if type(self) is Model else type(self).__name__.lower())
         self._layers = []
         self._trainable = bool(trainable)
-        self.built = False
+        Layer.__init__(self, name=name or backend.unique_name(
+            "functional" if type(self) is Model else type(self).__name__.lower()),
+            trainable=trainable)
         self._input_shape = None
         self._output_shape = None
         self._graph = []   # [(layer, indices of the values it reads)], value 0 = the input
+        self._output_values = None  # the values the model returns (None: the last one)
+        self._call_training = None  # per step, `training` fixed at that call (or None)
         self._plans = {}   # the executor's plans, by input signature (see executor.plan_for)
         self._init_trainer()
         if type(self) is Model:
@@ -92,8 +111,25 @@ class Model(Trainer):
                          f"{[layer.name for layer in self.layers]}.")
 
     @property
+    def input(self):
+        """The model's input KerasTensor (a list for several inputs)."""
+        return self._structure("inputs")
+
+    @property
+    def output(self):
+        """The model's output KerasTensor (a list for several outputs)."""
+        return self._structure("outputs")
+
+    def _structure(self, attribute):
+        tensors = getattr(self, attribute, None)
+        if not tensors:
+            raise AttributeError(f"Model '{self.name}' has no defined {attribute[:-1]} yet: "
+                                 "build it first.")
+        return tensors[0] if len(tensors) == 1 else list(tensors)
+
+    @property
     def weights(self):
-        return [w for layer in self._chain for w in layer.weights]
+        return _unique([w for layer in self._chain for w in layer.weights])
 
     @property
     def trainable(self):
@@ -109,20 +145,27 @@ class Model(Trainer):
             layer.trainable = self._trainable
 
     @property
+    def losses(self):
+        """The regularization penalties (floats), as Keras's `model.losses`: every layer's
+        weight penalties, then the activity penalties of the last `model(x)` call."""
+        return (weight_penalties.all_weight_losses(self._chain)
+                + list(getattr(self, "_activity_losses", ())))
+
+    @property
     def trainable_weights(self):
         if not self.trainable:
             return []
-        return [w for layer in self._chain for w in layer.trainable_weights]
+        return _unique([w for layer in self._chain for w in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
         if not self.trainable:
             return self.weights
-        return [w for layer in self._chain for w in layer.non_trainable_weights]
+        return _unique([w for layer in self._chain for w in layer.non_trainable_weights])
 
     def get_weights(self):
         """Copies of every weight, layer by layer."""
-        return [w.copy() for w in self.weights]
+        return [np.array(w) for w in self.weights]
 
     def set_weights(self, weights):
         """Copies `weights` (as `get_weights` returns them) into the layers, in place.
@@ -195,6 +238,8 @@ class Model(Trainer):
         for layer in self._chain:
             shape = layer.build_for(shape)
         self._output_shape = (None,) + tuple(shape[1:])
+        self._batch_input_shape = self._input_shape  # a built model fixes a Sequential's input
+        self.dtype = self._input_dtype().name  # ... and its dtype
         self._set_graph([(layer, (index,)) for index, layer in enumerate(self._chain)])
         self.built = True
 
@@ -222,6 +267,16 @@ class Model(Trainer):
         chain = self._chain
         return np.dtype(chain[0].dtype if chain else backend.floatx())
 
+    def _input_dtypes(self):
+        """The dtype of each input (the executor casts each input batch to it)."""
+        return [self._input_dtype()]
+
+    def _input_shapes(self):
+        """The built input shape (a list of them for several inputs)."""
+        if getattr(self, "multiple_inputs", False):
+            return [(None,) + tuple(t.shape[1:]) for t in self.inputs]
+        return self._input_shape
+
     def _output_dtype(self):
         chain = self._chain
         return np.dtype(chain[-1].dtype if chain else backend.floatx())
@@ -239,19 +294,134 @@ class Model(Trainer):
                 f"expected shape={expected}, found shape={x.shape}"
             )
 
+    # ------------------------------------------------------------ structures
+    # A model with several inputs or outputs, or dicts of them (functional models), matches
+    # data to them by position or name; the others take and return one array.
+    _structured = False
+
+    def _loss_output_names(self):
+        """The output names per-output losses and metrics are keyed by; None for one output."""
+        return None
+
+    def _flat_inputs(self, x, argument="x"):
+        return x
+
+    def _pack_outputs(self, arrays):
+        return arrays
+
     # ------------------------------------------------------------ compute
-    def __call__(self, inputs, training=None):
-        """Runs the model eagerly on an array batch; returns new arrays.
+    def __call__(self, inputs, training=None, **kwargs):
+        """Runs the model eagerly on an array batch (returns new arrays), or records a call
+        on KerasTensors in a functional graph (returns a KerasTensor).
 
         Args:
-            inputs: an array batch.
+            inputs: an array batch, or a KerasTensor (for several inputs, a list or dict
+                of them).
             training: True or False; None (the default) lets each layer use its own
                 default, as Keras 3 (augmentation layers then augment, Dropout does not).
         """
-        x = data_adapters.as_array(inputs, "inputs")
+        if kwargs:
+            raise TypeError(f"Unrecognized arguments in the call to model '{self.name}': {kwargs}")
+        flat = self._flat_inputs(inputs, "inputs") if self._structured else inputs
+        if any(isinstance(t, KerasTensor) for t in (flat if isinstance(flat, list) else [flat])):
+            return self._call_symbolic(flat, training)
+        if isinstance(flat, list):
+            x = [data_adapters.as_array(array, "inputs") for array in flat]
+        else:
+            x = data_adapters.as_array(flat, "inputs")
         self._check_input(x)
-        run = Run(plan_for(self, (x.shape[1:], x.dtype), self.loss))
-        return run.forward(x, training=None if training is None else bool(training))
+        run = Run(plan_for(self, structured_data.signature(x), self.loss))
+        outputs = run.forward(x, training=None if training is None else bool(training))
+        self._activity_losses = weight_penalties.activity_losses(run.states)
+        return self._pack_outputs(outputs)
+
+    def _call_symbolic(self, inputs, training=None):
+        """The KerasTensor of this model applied to `inputs` in an outer graph; a `training`
+        given here holds for this call whatever the outer model's mode (as Keras: a frozen
+        base called with `training=False` keeps its BatchNormalization in inference)."""
+        multiple = getattr(self, "multiple_inputs", False)
+        if isinstance(inputs, list) and len(inputs) == 1 and not multiple:
+            inputs = inputs[0]
+        tensors = inputs if isinstance(inputs, list) else [inputs]
+        if isinstance(inputs, list) != multiple:
+            raise ValueError(f"Model '{self.name}' expects {len(self.inputs or [1])} input(s), "
+                             f"but it was called on {len(tensors)}.")
+        if not all(isinstance(t, KerasTensor) for t in tensors):
+            raise ValueError(f"Model '{self.name}' was called on a mix of KerasTensors and "
+                             "arrays; pass all symbolic inputs (functional API) or all arrays.")
+        shapes = [t.shape for t in tensors]
+        output_shape = self.build_for(shapes if isinstance(inputs, list) else shapes[0])
+        training = None if training is None else bool(training)
+        if len(self._output_values or ()) < 2:
+            tensor = KerasTensor(output_shape, self._output_dtype().name, self, parent=inputs)
+            tensor.call_training = training
+            return tensor
+        # Several outputs: one tensor each, all of one call (`call_outputs`), in the
+        # structure of the model's outputs.
+        outputs = [KerasTensor(shape, t.dtype, self, parent=inputs)
+                   for shape, t in zip(output_shape, self.outputs)]
+        for index, tensor in enumerate(outputs):
+            tensor.call_training = training
+            tensor.output_index = index
+            tensor.call_outputs = outputs
+        return self._pack_outputs(outputs)
+
+    def build_for(self, input_shape):
+        """Builds the model for `input_shape` if needed, checks it, returns the output shape
+        (what an outer model asks of each of its layers)."""
+        multiple = getattr(self, "multiple_inputs", False)
+        if not self.built:
+            self.build(tuple(input_shape))
+        shapes = [tuple(s) for s in input_shape] if multiple else [tuple(input_shape)]
+        expected = [(None,) + tuple(t.shape[1:]) for t in self.inputs] if multiple \
+            else [self._input_shape]
+        for index, (shape, want) in enumerate(zip(shapes, expected)):
+            if len(want) != len(shape) or any(e is not None and d is not None and e != d
+                                              for e, d in zip(want[1:], shape[1:])):
+                raise ValueError(
+                    f'Input {index} of layer "{self.name}" is incompatible with the layer: '
+                    f"expected shape={want}, found shape={shape}"
+                )
+        return self.compute_output_shape(shapes if multiple else shapes[0])
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for `input_shape`, through every layer of the graph (a list of
+        shapes for several outputs)."""
+        multiple = getattr(self, "multiple_inputs", False)
+        shapes = [tuple(s) for s in input_shape] if multiple else [tuple(input_shape)]
+        for layer, parents in self._graph:
+            inputs = [shapes[p] for p in parents]
+            several = getattr(layer, "multiple_inputs", False)
+            shapes.append(tuple(layer.compute_output_shape(inputs if several else inputs[0])))
+        outputs = self._output_values or (len(shapes) - 1,)
+        return shapes[outputs[0]] if len(outputs) == 1 else [shapes[v] for v in outputs]
+
+    def forward(self, state, inputs, training):
+        """Runs the model as one step of an outer model: its own plan, on a `Run` kept in
+        `state` (rebuilt when the input signature or the trainable flags change)."""
+        plan = plan_for(self, structured_data.signature(inputs), None,
+                        input_grad=state.needs_input_grad)
+        run = getattr(state, "run", None)
+        if run is None or run.plan is not plan:
+            # Reuse buffers exactly when the outer run does (its loops, not eager calls).
+            run = state.run = Run(plan, reuse_buffers=state.reuses_buffers)
+        outputs = run.forward(inputs, training)
+        # The activity penalties of the inner layers join the outer run's loss (their
+        # gradients the inner run's backward pass adds).
+        inner = weight_penalties.activity_losses(run.states)
+        if inner:
+            state.activity_loss = sum(inner)
+        return outputs
+
+    def grad(self, state, dy):
+        """dL/dinputs of the forward pass that filled `state`; sets `state.grads` aligned
+        with `trainable_weights` (zeros for weights the loss does not reach)."""
+        run = state.run
+        dx = run.backward(dy)
+        by_weight = {id(weight): grad for grad, weight in run.grads_and_vars()}
+        state.grads = [by_weight[id(w)] if id(w) in by_weight else np.zeros(w.shape, w.dtype)
+                       for w in self.trainable_weights]
+        return dx
 
     # ------------------------------------------------------------- saving
     @classmethod

@@ -51,6 +51,11 @@ class Sequential(Model):
                 "Only instances of `fastconv.layers.Layer` can be added to a Sequential model. "
                 f"Received: {layer!r} (of type {type(layer).__name__})"
             )
+        if len(getattr(layer, "_output_values", None) or ()) > 1:
+            raise ValueError(
+                f"Model '{layer.name}' has {len(layer._output_values)} outputs; a Sequential "
+                "model's layers have one. Call it in a functional model instead."
+            )
         if isinstance(layer, InputLayer):
             if self._layers and isinstance(self._layers[0], InputLayer):
                 raise ValueError(
@@ -106,11 +111,26 @@ class Sequential(Model):
             self._layers.insert(0, InputLayer(batch_shape=(None,) + input_shape[1:],
                                               dtype=self._chain[0].dtype if self._chain else None))
         super().build(input_shape)
+        self._outputs = [self._symbolic_chain()]
+
+    def _symbolic_chain(self):
+        """The layers called on the Input's tensor, one after the other (as Keras's
+        Sequential builds a functional graph), so `layer.output` and `model.outputs` exist;
+        a layer's earlier call on the same tensor is reused."""
+        x = self._layers[0].output
+        for layer in self._chain:
+            calls = vars(layer).get("_keras_tensors", ())
+            x = next((t for t in calls if t.parent is x), None) or layer(x)
+        return x
 
     @property
     def inputs(self):
         first = self._layers[0] if self._layers else None
         return [first.output] if isinstance(first, InputLayer) else None
+
+    @property
+    def outputs(self):
+        return list(self._outputs) if self.built else None
 
     def get_config(self):
         """`{"name", "trainable", "layers": [{"class_name", "config"}, ...]}` (InputLayer

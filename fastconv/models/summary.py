@@ -13,11 +13,11 @@ import numpy as np
 
 _UNICODE_BOX = {
     "top": "┏━┳┓", "head": "┃┃┃", "head_rule": "┡━╇┩", "row": "│││",
-    "rule": "├─┼┤", "bottom": "└─┴┘",
+    "rule": "├─┼┤", "bottom": "└─┴┘", "nested": "└ ",
 }
 _ASCII_BOX = {
     "top": "+-++", "head": "|||", "head_rule": "+=++", "row": "|||",
-    "rule": "+-++", "bottom": "+-++",
+    "rule": "+-++", "bottom": "+-++", "nested": "`- ",
 }
 
 
@@ -88,16 +88,19 @@ def _rule(chars, widths):
 
 
 def _format_shape(shape):
+    """`(None, 3)`; a list of shapes (several outputs) as Keras: `[(None, 3), (None, 2)]`."""
+    if isinstance(shape, list):
+        return "[" + ", ".join(_format_shape(s) for s in shape) + "]"
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
-def _layer_fields(layer, show_trainable, connections=None):
+def _layer_fields(layer, show_trainable, connections=None, prefix=""):
     try:
         shape = _format_shape(layer.output_shape) if layer.built else "?"
     except (AttributeError, ValueError):
         shape = "?"
     params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-    fields = [f"{layer.name} ({type(layer).__name__})", shape, params]
+    fields = [f"{prefix}{layer.name} ({type(layer).__name__})", shape, params]
     if connections is not None:
         fields.append(connections.get(layer.name, "-"))
     if show_trainable:
@@ -114,8 +117,23 @@ def _box_for_stream(stream):
     return _UNICODE_BOX
 
 
+def _layer_rows(layer, show_trainable, connections, expand_nested, marker, level=0):
+    """The rows of `layer` and, with `expand_nested`, of a nested model's layers below it
+    (named with Keras's "└ " `marker`, indented per level)."""
+    prefix = "   " * level + marker if level else ""
+    rows = [_layer_fields(layer, show_trainable, connections, prefix)]
+    if expand_nested and hasattr(layer, "_graph") and layer.layers:
+        inner = None
+        if connections is not None:  # the nested model's own graph ("-" in a Sequential)
+            inner = getattr(layer, "_summary_connections", lambda chains_too: {})(True)
+        for sublayer in layer.layers:
+            rows += _layer_rows(sublayer, show_trainable, inner, expand_nested, marker,
+                                level + 1)
+    return rows
+
+
 def summary_text(model, line_length=None, positions=None, show_trainable=False,
-                 layer_range=None, box=None):
+                 layer_range=None, box=None, expand_nested=False):
     """The summary as one string (no trailing newline)."""
     box = box or _UNICODE_BOX
     header = ["Layer (type)", "Output Shape", "Param #"]
@@ -151,11 +169,13 @@ def summary_text(model, line_length=None, positions=None, show_trainable=False,
     lines = [f'Model: "{model.name}"', _rule(box["top"], widths)]
     lines += _row(header, widths, aligns, box["head"])
     lines.append(_rule(box["head_rule"], widths))
-    for i, layer in enumerate(layers):
+    rows = [row for layer in layers
+            for row in _layer_rows(layer, show_trainable, connections, expand_nested,
+                                   box["nested"])]
+    for i, row in enumerate(rows):
         if i:
             lines.append(_rule(box["rule"], widths))
-        lines += _row(_layer_fields(layer, show_trainable, connections), widths, aligns,
-                      box["row"])
+        lines += _row(row, widths, aligns, box["row"])
     lines.append(_rule(box["bottom"], widths))
 
     trainable = model.trainable_weights
@@ -191,13 +211,15 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
         positions: the cumulative column ends, as fractions of `line_length`
             or as absolute positions (default `[0.45, 0.80, 1.0]`).
         print_fn: called once with the whole summary text; defaults to printing to stdout.
-        expand_nested: accepted for compatibility (fastconv models do not nest).
+        expand_nested: whether to list a nested model's layers below its row (as Keras,
+            with a "└ " before their names).
         show_trainable: whether to add a "Trainable" column.
         layer_range: optional pair of layer names, the first and last row to show.
     """
-    del expand_nested  # no nested models to expand
     if print_fn is None:
         box = _box_for_stream(sys.stdout)
-        print(summary_text(model, line_length, positions, show_trainable, layer_range, box))
+        print(summary_text(model, line_length, positions, show_trainable, layer_range, box,
+                           expand_nested))
     else:
-        print_fn(summary_text(model, line_length, positions, show_trainable, layer_range))
+        print_fn(summary_text(model, line_length, positions, show_trainable, layer_range,
+                              expand_nested=expand_nested))

@@ -28,9 +28,13 @@ Entries (no others are allowed):
     "loss": null | {"class_name", "config"}, "loss_weights": float,
     "metrics": [name or {"class_name", "config"}], "weighted_metrics": [...]}}``.
     A Sequential config is ``{"name", "trainable", "layers": [{"class_name",
-    "config"}]}`` (InputLayer first); a functional config adds, per layer,
-    ``"name"`` and ``"inbound_layers"`` (names of the layers feeding it), and
-    ``"input_layers"`` / ``"output_layers"`` (names). Layer configs are each
+    "config"}]}`` (InputLayer first); a functional config lists each layer
+    once and adds, per layer, ``"name"`` and ``"inbound_nodes"`` (for each call
+    of the layer, the ``[layer name, node index, tensor index]`` of the tensors it read;
+    files of fastconv 0.1 give ``"inbound_layers"``, names, instead), and
+    ``"input_layers"`` / ``"output_layers"`` (such references; with
+    ``"input_keys"`` / ``"output_keys"`` when they were dicts). A nested model
+    is a layer entry whose config is a model config. Layer configs are each
     layer's ``get_config()``.
 
 ``weights.json`` (always)

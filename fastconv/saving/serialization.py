@@ -12,6 +12,7 @@ register themselves with `register_model_class` (models import saving, never
 the reverse).
 """
 
+import copy
 import inspect
 
 __all__ = [
@@ -111,6 +112,8 @@ def deserialize_layer(entry, custom_objects=None):
         ValueError: unknown class name, or a config the class rejects.
     """
     class_name, config = _check_entry(entry, "A layer entry")
+    if class_name in _model_registry(custom_objects):  # a model nested in another one
+        return deserialize_model(entry, custom_objects)
     registry = layer_registry(custom_objects)
     cls = registry.get(class_name)
     if cls is None:
@@ -186,7 +189,8 @@ def _serialize_metric(metric, loss):
 
 
 def compile_config(model):
-    """The `compile()` arguments of `model` (None if it is not compiled)."""
+    """The `compile()` arguments of `model` (None if it is not compiled); for several
+    outputs, `loss`, `loss_weights` and `metrics` are lists in output order."""
     from fastconv import losses, optimizers
     if not model.compiled:
         return None
@@ -194,14 +198,40 @@ def compile_config(model):
     if callable(optimizer["config"].get("learning_rate")):
         raise ValueError("The optimizer's learning-rate schedule cannot be saved. Save with "
                          "include_optimizer=False.")
+    output_names = model._loss_output_names()
+    if output_names is None:
+        return {
+            "optimizer": optimizer,
+            "loss": None if model.loss is None else losses.serialize(model.loss),
+            "loss_weights": model._loss_weight,
+            "metrics": [_serialize_metric(m, model.loss) for m in model._metrics],
+            "weighted_metrics": [_serialize_metric(m, model.loss)
+                                 for m in getattr(model, "_weighted_metrics", [])],
+        }
+    per_output = model.loss or (None,) * len(output_names)
+    tracker = model._tracker
     return {
         "optimizer": optimizer,
-        "loss": None if model.loss is None else losses.serialize(model.loss),
-        "loss_weights": model._loss_weight,
-        "metrics": [_serialize_metric(m, model.loss) for m in model._metrics],
-        "weighted_metrics": [_serialize_metric(m, model.loss)
-                             for m in getattr(model, "_weighted_metrics", [])],
+        "loss": None if model.loss is None else
+        [None if loss is None else losses.serialize(loss) for loss in per_output],
+        "loss_weights": list(model._loss_weight),
+        "metrics": _metrics_per_output(model._metrics, tracker.metric_outputs, output_names,
+                                       per_output),
+        "weighted_metrics": _metrics_per_output(model._weighted_metrics,
+                                                tracker.weighted_outputs, output_names,
+                                                per_output),
     }
+
+
+def _metrics_per_output(metrics, outputs, output_names, per_output_loss):
+    """One list of serialized metrics per output, named as compile() was given them (without
+    the "{output}_" prefix compile() added)."""
+    entries = [[] for _ in output_names]
+    for metric, index in zip(metrics, outputs):
+        given = copy.copy(metric)
+        given.name = metric.name[len(output_names[index]) + 1:]
+        entries[index].append(_serialize_metric(given, per_output_loss[index]))
+    return entries
 
 
 def _check_identifier(value, what):
@@ -221,24 +251,44 @@ def compile_from_config(model, config):
     _require(isinstance(config, dict), "The compile config must be a JSON object.")
     optimizer = optimizers.deserialize(_check_identifier(config.get("optimizer"), "The optimizer"))
     loss = config.get("loss")
-    if loss is not None:
+    output_names = model._loss_output_names()
+    if isinstance(loss, list):
+        loss = [None if entry is None else losses.get(_check_identifier(entry, "A loss"))
+                for entry in loss]
+    elif loss is not None:
         loss = losses.get(_check_identifier(loss, "The loss"))
     loss_weights = config.get("loss_weights")
-    _require(loss_weights is None or (isinstance(loss_weights, (int, float))
-                                      and not isinstance(loss_weights, bool)),
-             f"'loss_weights' must be a number. Received: {loss_weights!r:.100}")
+    _require(loss_weights is None or _is_number(loss_weights)
+             or (isinstance(loss_weights, list) and all(_is_number(w) for w in loss_weights)),
+             f"'loss_weights' must be a number or a list of them. "
+             f"Received: {loss_weights!r:.100}")
     lists = {}
     for key in ("metrics", "weighted_metrics"):
         value = config.get(key) or []
         _require(isinstance(value, list), f"'{key}' must be a list. Received: {value!r:.200}")
-        lists[key] = [_check_identifier(v, f"A {key} entry") for v in value]
+        if output_names is not None:
+            per_output_loss = loss if isinstance(loss, list) else [loss] * len(output_names)
+            _require(all(isinstance(entry, list) for entry in value),
+                     f"'{key}' must hold one list per output. Received: {value!r:.200}")
+            lists[key] = [[metrics.get(_check_identifier(v, f"A {key} entry"), loss=output_loss)
+                           for v in entry] for entry, output_loss in zip(value, per_output_loss)]
+        else:
+            lists[key] = [metrics.get(_check_identifier(v, f"A {key} entry"), loss=loss)
+                          for v in value]
     model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights,
-                  metrics=[metrics.get(m, loss=loss) for m in lists["metrics"]],
-                  weighted_metrics=[metrics.get(m, loss=loss) for m in lists["weighted_metrics"]])
+                  metrics=lists["metrics"], weighted_metrics=lists["weighted_metrics"])
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def weight_names(layer):
-    """The names of `layer.weights`, in that order."""
+    """The names of `layer.weights`, in that order (a nested model's as "layer/name")."""
+    if is_model(layer):
+        by_id = {id(array): f"{inner.name}/{name}" for inner in layer._chain
+                 for array, name in zip(inner.weights, weight_names(inner))}
+        return [by_id[id(array)] for array in layer.weights]
     by_id = {id(array): name for array, _, name in layer._weight_records}
     return [by_id.get(id(array)) or f"weight_{i}" for i, array in enumerate(layer.weights)]
 

@@ -14,7 +14,13 @@ import numpy as np
 
 from fastconv import callbacks as callbacks_module, metrics as metrics_module
 from fastconv.executor import Run, plan_for
+from fastconv.layers import weight_penalties
 from fastconv.trainers import compile_utils, data_adapters as data
+from fastconv.trainers.data_adapters.structured_data import (
+    StructuredArrayAdapter,
+    signature,
+    unpack,
+)
 from fastconv.trainers.epoch_iterator import EpochIterator
 
 __all__ = ["Trainer"]
@@ -52,10 +58,14 @@ class Trainer:
 
         Args:
             optimizer: an optimizer name ("adam", "sgd", ...) or instance.
-            loss: a loss name ("sparse_categorical_crossentropy", ...) or instance.
-            loss_weights: None, or one float (a one-element list or dict is
-                accepted) that scales the loss.
-            metrics: a metric name ("accuracy", ...), instance, or a list of them.
+            loss: a loss name ("sparse_categorical_crossentropy", ...) or instance;
+                for a model with several outputs also a list (one per output, None
+                for none) or a dict keyed by output names.
+            loss_weights: None, or the float that scales the loss; for several
+                outputs a list or dict of them (the total loss is the weighted sum).
+            metrics: a metric name ("accuracy", ...), instance, or a list of them;
+                for several outputs a list with one entry (a metric or a list) per
+                output, or a dict keyed by output names.
             weighted_metrics: metrics that also receive the sample weights.
             run_eagerly, steps_per_execution, jit_compile, auto_scale_loss:
                 accepted for Keras compatibility; fastconv always runs eagerly
@@ -65,18 +75,25 @@ class Trainer:
             ValueError: for unknown optimizer, loss or metric identifiers.
         """
         del run_eagerly, steps_per_execution, jit_compile, auto_scale_loss
-        optimizer, compiled_loss, metrics, weighted = compile_utils.resolve_compile_arguments(
-            optimizer, loss, loss_weights, metrics, weighted_metrics)
+        optimizer, compiled_loss, metrics, weighted, metric_outputs, weighted_outputs = \
+            compile_utils.resolve_compile_arguments(optimizer, loss, loss_weights, metrics,
+                                                    weighted_metrics, self._loss_output_names())
         self.optimizer, self.loss, self._compiled_loss = optimizer, compiled_loss.loss, compiled_loss
         self._metrics, self._weighted_metrics = metrics, weighted
         self._tracker = compile_utils.MetricsTracker(
-            metrics_module.Mean(name="loss"), metrics, weighted)
+            metrics_module.Mean(name="loss"), metrics, weighted, metric_outputs,
+            weighted_outputs, compiled_loss.output_losses)
         self._kept_run = None
         self.compiled = True
 
     @property
     def _loss_weight(self):
-        return self._compiled_loss.weight if self._compiled_loss else 1.0
+        """The loss weight (a list of them for several outputs)."""
+        if self._compiled_loss is None:
+            return 1.0
+        if isinstance(self._compiled_loss, compile_utils.MultiOutputLoss):
+            return list(self._compiled_loss.weights)
+        return self._compiled_loss.weight
 
     @property
     def metrics(self):
@@ -119,20 +136,27 @@ class Trainer:
     # -------------------------------------------------------------- steps
     def _new_run(self, x, reuse_buffers):
         """A run of the model's plan for batches like `x`."""
-        return Run(plan_for(self, (x.shape[1:], x.dtype), self.loss), reuse_buffers)
+        return Run(plan_for(self, signature(x), self.loss), reuse_buffers)
 
     def _train_step(self, run, tracker, x, y, sample_weight):
         y_pred = run.forward(x, training=True)
-        loss_value = self._compiled_loss(y, y_pred, sample_weight)
+        # Keras adds `model.losses` (regularization penalties) to the compiled loss.
+        loss_value, output_losses = self._compiled_loss.values(y, y_pred, sample_weight)
+        loss_value += weight_penalties.model_penalty(self.layers, run.states)
         if run.plan.trainable_steps:
-            run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight,
-                                                             run.plan.fused_output))
-            self.optimizer.apply_gradients(run.grads_and_vars())
-        tracker.update(loss_value, y, y_pred, sample_weight)
+            plan = run.plan
+            fused = plan.fused_output if len(plan.output_values) == 1 else plan.fused_outputs
+            run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight, fused))
+            self.optimizer.apply_gradients(
+                weight_penalties.add_weight_gradients(self.layers, run.grads_and_vars()))
+            weight_penalties.apply_constraints(self.layers)
+        tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
     def _test_step(self, run, tracker, x, y, sample_weight):
         y_pred = run.forward(x, training=False)
-        tracker.update(self._compiled_loss(y, y_pred, sample_weight), y, y_pred, sample_weight)
+        loss_value, output_losses = self._compiled_loss.values(y, y_pred, sample_weight)
+        loss_value += weight_penalties.model_penalty(self.layers, run.states)
+        tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
     def _run_for(self, runs, x):
         """The loop's run for batches like `x`; a new input signature is checked against the
@@ -152,6 +176,10 @@ class Trainer:
         if first is None:
             raise ValueError(f"The data of `{method}` (`{name}`) gave no batch: it is empty, or "
                              "a generator that was already read to its end.")
+        if self._structured:  # lists or dicts matched to the model's inputs and outputs
+            if not isinstance(iterator.adapter, StructuredArrayAdapter):  # (checked already)
+                self._check_structured_batch(first, method, need_targets)
+            return
         x, y, _ = first
         self._check_input(x)
         if need_targets:
@@ -161,6 +189,8 @@ class Trainer:
             self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
 
     def _prepare(self, x, y, sample_weight, method):
+        if self._structured:  # several inputs or outputs: lists or dicts of arrays
+            return self._structured_data(x, y, sample_weight, method)
         x, y, sample_weight = data.check_data(x, y, sample_weight)
         self._check_input(x)
         if y is None:
@@ -226,7 +256,11 @@ class Trainer:
                             ("validation_steps", validation_steps)):
             if value is not None:
                 data.check_positive_int(value, name)
-        if validation_split and validation_data is None:
+        if self._structured and data.is_array_input(x):
+            x, y, sample_weight, validation_data = self._structured_fit_data(
+                x, y, sample_weight, batch_size, shuffle, class_weight, validation_split,
+                validation_data)
+        elif validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data.train_validation_split(
                 validation_split, x, y, sample_weight)
         # class_weight weighs the training loss only, as in Keras
@@ -238,6 +272,9 @@ class Trainer:
             val_x, val_y, val_sample_weight = data.unpack_x_y_sample_weight(validation_data)
             if validation_batch_size is None and data.is_array_input(val_x):
                 validation_batch_size = batch_size
+            if self._structured and data.is_array_input(val_x):
+                val_x = self._structured_adapter(val_x, val_y, val_sample_weight,
+                                                 validation_batch_size, "fit")
             val = EpochIterator(val_x, val_y, val_sample_weight, validation_batch_size,
                                 steps_per_epoch=validation_steps)
             self._check_first(val, "fit", name="validation_data")
@@ -275,6 +312,8 @@ class Trainer:
             callback_list.on_epoch_begin(epoch)
             for step, (x, y, sample_weight) in iterator.enumerate_epoch():
                 callback_list.on_train_batch_begin(step)
+                if self._structured:
+                    x, y, sample_weight = self._structured_batch(x, y, sample_weight)
                 self._train_step(self._run_for(runs, x), tracker, x, y, sample_weight)
                 callback_list.on_train_batch_end(step, tracker.logs())
                 if self.stop_training:
@@ -303,6 +342,8 @@ class Trainer:
         callback_list.on_test_begin()
         for step, (x, y, sample_weight) in iterator.enumerate_epoch():
             callback_list.on_test_batch_begin(step)
+            if self._structured:
+                x, y, sample_weight = self._structured_batch(x, y, sample_weight)
             self._test_step(self._run_for(runs, x), tracker, x, y, sample_weight)
             callback_list.on_test_batch_end(step, tracker.logs())
         logs = tracker.logs()
@@ -335,6 +376,8 @@ class Trainer:
         verbose = _verbosity(verbose)
         if steps is not None:
             data.check_positive_int(steps, "steps")
+        if self._structured and data.is_array_input(x):
+            x = self._structured_adapter(x, y, sample_weight, batch_size, "evaluate")
         iterator = EpochIterator(x, y, sample_weight, batch_size, steps_per_epoch=steps)
         self._check_first(iterator, "evaluate")
         callback_list = callbacks_module.CallbackList(
@@ -346,11 +389,10 @@ class Trainer:
             iterator.close()
         return self._batch_result(logs, return_dict)
 
-    @staticmethod
-    def _batch_result(logs, return_dict):
+    def _batch_result(self, logs, return_dict):
         if return_dict:
             return logs
-        values = list(logs.values())
+        values = self._tracker.ordered_results(logs)
         return values[0] if len(values) == 1 else values
 
     # ------------------------------------------------------------ predict
@@ -373,6 +415,8 @@ class Trainer:
         verbose = _verbosity(verbose)
         if steps is not None:
             data.check_positive_int(steps, "steps", minimum=0)
+        if self._structured and data.is_array_input(x):
+            x = self._structured_adapter(x, None, None, batch_size, "predict")
         iterator = EpochIterator(x, batch_size=batch_size, steps_per_epoch=steps or None)
         self._check_first(iterator, "predict", need_targets=False)
         callback_list = callbacks_module.CallbackList(
@@ -384,22 +428,32 @@ class Trainer:
             batches = iterator.enumerate_epoch() if steps != 0 else ()
             for step, (batch_x, _, _) in batches:
                 callback_list.on_predict_batch_begin(step)
-                # a copy: the run writes the next batch into the same arrays
-                outputs = np.array(self._run_for(runs, batch_x).forward(batch_x, training=False))
+                if self._structured:
+                    batch_x = self._structured_batch(batch_x, None, None)[0]
+                # copies: the run writes the next batch into the same arrays
+                outputs = self._run_for(runs, batch_x).forward(batch_x, training=False)
+                outputs = ([np.array(o) for o in outputs] if isinstance(outputs, list)
+                           else np.array(outputs))
                 results.append(outputs)
                 callback_list.on_predict_batch_end(step, {"outputs": outputs})
         finally:
             iterator.close()
         callback_list.on_predict_end()
         if not results:  # steps=0: no batch ran
-            return np.empty((0,) + tuple(self._output_shape[1:]), self._output_dtype())
-        return np.concatenate(results)
+            shapes = self.compute_output_shape(self._input_shapes())
+            if isinstance(shapes, list):
+                return self._pack_outputs([np.empty((0,) + tuple(s[1:]), self._output_dtype())
+                                           for s in shapes])
+            return np.empty((0,) + tuple(shapes[1:]), self._output_dtype())
+        if isinstance(results[0], list):  # several outputs
+            return self._pack_outputs([np.concatenate(r) for r in zip(*results)])
+        return self._pack_outputs(np.concatenate(results))
 
     # ---------------------------------------------------------- on_batch
     def _kept(self, x):
         """The run train_on_batch / test_on_batch keep across calls (the user's own loop)."""
         run = self._kept_run
-        plan = plan_for(self, (x.shape[1:], x.dtype), self.loss)
+        plan = plan_for(self, signature(x), self.loss)
         if run is None or run.plan is not plan:
             run = self._kept_run = Run(plan, reuse_buffers=True)
         return run
@@ -417,6 +471,10 @@ class Trainer:
         """
         self._require_compiled("train_on_batch")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "train_on_batch")
+        if class_weight and self._loss_output_names():
+            raise ValueError("`class_weight` is only supported for models with a single "
+                             "output, as in Keras; pass `sample_weight` per output instead.")
+        x, y, sample_weight = unpack(x), unpack(y), unpack(sample_weight)
         if class_weight:
             weights = data.class_weights_to_sample_weights(y, class_weight)
             sample_weight = weights if sample_weight is None else sample_weight * weights
@@ -432,14 +490,19 @@ class Trainer:
         """The loss (and metrics) on one batch, without updating the weights."""
         self._require_compiled("test_on_batch")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "test_on_batch")
+        x, y, sample_weight = unpack(x), unpack(y), unpack(sample_weight)
         if reset_metrics:
             self._tracker.reset()
-        run = Run(plan_for(self, (x.shape[1:], x.dtype), self.loss))
+        run = Run(plan_for(self, signature(x), self.loss))
         self._test_step(run, self._tracker, x, y, sample_weight)
         return self._batch_result(self._tracker.logs(), return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs for one batch, in inference mode."""
-        x, _, _ = data.check_data(x)
+        if self._structured:
+            x = self._structured_batch(x, None, None)[0]
+        else:
+            x, _, _ = data.check_data(x)
         self._check_input(x)
-        return Run(plan_for(self, (x.shape[1:], x.dtype), self.loss)).forward(x, training=False)
+        outputs = Run(plan_for(self, signature(x), self.loss)).forward(x, training=False)
+        return self._pack_outputs(outputs)

@@ -1,6 +1,8 @@
-"""Core layers (Keras 3's `layers/core`): the model input and Dense."""
+"""Core layers (Keras 3's `layers/core`): the model input, Dense, Embedding and Identity."""
 
 from fastconv.layers.core.dense import Dense
+from fastconv.layers.core.embedding import Embedding
+from fastconv.layers.core.identity import Identity
 from fastconv.layers.core.input_layer import Input, InputLayer
 
-__all__ = ["Input", "InputLayer", "Dense"]
+__all__ = ["Input", "InputLayer", "Dense", "Embedding", "Identity"]

@@ -3,7 +3,7 @@
 import numpy as np
 
 from fastconv import activations, initializers, ops
-from fastconv.layers import _args
+from fastconv.layers import _args, weight_penalties
 from fastconv.layers.base import Layer, result_dtype
 
 __all__ = ["Dense"]
@@ -19,7 +19,12 @@ class Dense(Layer):
         use_bias: whether to add a bias.
         kernel_initializer: initializer of the `(input_dim, units)` kernel.
         bias_initializer: initializer of the `(units,)` bias.
-        **kwargs: base `Layer` arguments (name, trainable, dtype, input_shape, input_dim).
+        kernel_regularizer, bias_regularizer: regularizers of the weights
+            (`fastconv.regularizers`); their penalties join `losses`.
+        kernel_constraint, bias_constraint: constraints applied to the weights
+            after each optimizer step (`fastconv.constraints`).
+        **kwargs: base `Layer` arguments (name, trainable, dtype, input_shape, input_dim,
+            activity_regularizer).
 
     Input shape:
         `(batch, ..., input_dim)`, rank >= 2.
@@ -35,13 +40,18 @@ class Dense(Layer):
     """
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         self.units = _args.positive_int(units, "units")
         self.activation = _args.activation(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = _args.regularizer(kernel_regularizer)
+        self.bias_regularizer = _args.regularizer(bias_regularizer)
+        self.kernel_constraint = _args.constraint(kernel_constraint)
+        self.bias_constraint = _args.constraint(bias_constraint)
         self.kernel = None
         self.bias = None
 
@@ -59,10 +69,14 @@ class Dense(Layer):
 
     def build(self, input_shape):
         self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units),
-                                      initializer=self.kernel_initializer)
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight(name="bias", shape=(self.units,),
-                                        initializer=self.bias_initializer)
+                                        initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -107,5 +121,10 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
+            **weight_penalties.config_entries(
+                kernel_regularizer=self.kernel_regularizer,
+                bias_regularizer=self.bias_regularizer,
+                kernel_constraint=self.kernel_constraint,
+                bias_constraint=self.bias_constraint),
         })
         return config

@@ -1,5 +1,7 @@
 """InputLayer and Input: the entry point of a model."""
 
+import numpy as np
+
 from fastconv.layers.base import KerasTensor, Layer, standardize_shape
 
 __all__ = ["InputLayer", "Input"]
@@ -11,7 +13,8 @@ class InputLayer(Layer):
     Args:
         shape: the shape of one sample, without the batch axis.
         batch_size: optional fixed batch size.
-        dtype: the input dtype (default "float32").
+        dtype: the input dtype (default "float32"; an integer dtype for the indices an
+            `Embedding` reads).
         batch_shape: the full shape including the batch axis (instead of `shape`).
         name: the layer's name (default "input_layer", made unique).
         input_shape: Keras 2 spelling of `shape`.
@@ -34,7 +37,15 @@ class InputLayer(Layer):
         super().__init__(name=name, dtype=dtype, batch_input_shape=batch_shape, **kwargs)
         self.batch_shape = self._batch_input_shape
         self.built = True
-        self.output = KerasTensor(self.batch_shape, self.dtype, self)
+        KerasTensor(self.batch_shape, self.dtype, self)  # becomes `self.output`
+
+    @staticmethod
+    def _check_dtype(dtype):
+        try:
+            integer = dtype is not None and np.dtype(dtype).kind in "iu"
+        except TypeError:
+            integer = False
+        return np.dtype(dtype).name if integer else Layer._check_dtype(dtype)
 
     @property
     def input_shape(self):

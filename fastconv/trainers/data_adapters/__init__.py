@@ -87,10 +87,10 @@ def get_data_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None,
     if sample_weight is not None:
         raise_unsupported_arg("sample_weights", "the sample weights", kind)
     if batch_size is not None:
-        raise ValueError(
-            "The `batch_size` argument must not be specified for the given input type: a "
-            f"{kind} makes its own batches. Received: batch_size={batch_size!r}, "
-            f"x of type {type(x).__name__}")
+        # Keras 3 ignores it silently; a warning keeps its programs running and says so.
+        warnings.warn(
+            f"`batch_size={batch_size!r}` is ignored: a {kind} makes its own batches "
+            f"(x of type {type(x).__name__}).", stacklevel=3)
     if kind == "PyDataset":
         return PyDatasetAdapter(x, shuffle=shuffle, class_weight=class_weight, steps=steps)
     if class_weight is not None:
