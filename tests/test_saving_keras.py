@@ -339,8 +339,6 @@ def keras_config_of_fixture(name):
 @pytest.mark.parametrize("key, value, match", [
     ("renorm", True, "renorm=True"),
     ("synchronized", True, "synchronized=True"),
-    ("beta_regularizer", {"module": "keras.regularizers", "class_name": "L2",
-                          "config": {"l2": 0.1}}, "beta_regularizer"),
 ])
 def test_keras_features_fastconv_lacks_are_named(tmp_path, key, value, match):
     config = keras_config_of_fixture("cnn.keras")

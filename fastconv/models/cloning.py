@@ -27,7 +27,8 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
             to build the clone on.
         clone_function: `layer -> new layer` (default: `from_config(get_config())`).
         call_function: not supported (must be None).
-        recursive: accepted for Keras compatibility (fastconv models do not nest).
+        recursive: accepted for Keras compatibility (a nested model is cloned by
+            `clone_function` like any layer).
 
     Returns:
         The clone, uncompiled, with freshly initialized weights.
@@ -42,7 +43,7 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         >>> [type(layer).__name__ for layer in clone.layers], clone.count_params()
         (['Dense'], 10)
     """
-    from fastconv.models.functional import Functional
+    from fastconv.models.functional import Functional, _call_outputs
     from fastconv.models.model import Model
     from fastconv.models.sequential import Sequential
     if kwargs:
@@ -74,28 +75,40 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
     if not isinstance(model, Functional):
         raise ValueError(f"clone_model expects a Sequential or functional model. "
                          f"Received: {model!r}")
-    config = model.get_config()
-    tensors, inputs = {}, []
-    provided = list(input_tensors or [])
-    if input_tensors is not None and len(provided) != len(config["input_layers"]):
-        raise ValueError(f"The model has {len(config['input_layers'])} inputs; received "
-                         f"{len(provided)} input_tensors.")
-    for entry in config["layers"]:
-        layer = model.get_layer(entry["name"])
-        if isinstance(layer, InputLayer):
-            if input_tensors is not None:
-                tensor = provided[config["input_layers"].index(entry["name"])]
-            else:
-                tensor = Input(batch_shape=layer.batch_shape, dtype=layer.dtype, name=layer.name)
-            tensors[entry["name"]] = tensor
+    if input_tensors is not None and len(input_tensors) != len(model.inputs):
+        raise ValueError(f"The model has {len(model.inputs)} inputs; received "
+                         f"{len(input_tensors)} input_tensors.")
+    new_inputs = input_tensors or [
+        Input(batch_shape=t.layer.batch_shape, dtype=t.layer.dtype, name=t.layer.name)
+        for t in model.inputs]
+    # Walk the graph's calls in order, calling each layer's clone (made once, so a shared
+    # layer stays shared) on the tensors that stand for the originals.
+    mapping = {id(old): new for old, new in zip(model.inputs, new_inputs)}
+    clones = {}
+    for node in model._nodes:
+        if id(node) in mapping:
             continue
-        parents = [tensors[name] for name in entry["inbound_layers"]]
-        tensors[entry["name"]] = clone_function(layer)(parents[0] if len(parents) == 1
-                                                       else parents)
-    inputs = [tensors[name] for name in config["input_layers"]]
-    outputs = [tensors[name] for name in config["output_layers"]]
-    return Model(inputs[0] if len(inputs) == 1 else inputs,
-                 outputs[0] if len(outputs) == 1 else outputs,
+        layer = node.layer
+        if id(layer) not in clones:
+            clones[id(layer)] = clone_function(layer)
+        parents = [mapping[id(parent)] for parent in node.parents]
+        arguments = parents[0] if len(parents) == 1 else parents
+        training = getattr(node, "call_training", None)
+        result = (clones[id(layer)](arguments) if training is None
+                  else clones[id(layer)](arguments, training=training))
+        results = list(result.values()) if isinstance(result, dict) else (
+            result if isinstance(result, list) else [result])
+        for old, new in zip(_call_outputs(node), results):
+            mapping[id(old)] = new
+
+    def structure(value, tensors):
+        if isinstance(value, dict):
+            return {key: mapping[id(tensor)] for key, tensor in value.items()}
+        if isinstance(value, list):
+            return [mapping[id(tensor)] for tensor in value]
+        return mapping[id(tensors[0])]
+    return Model(structure(model._inputs_struct, model.inputs),
+                 structure(model._outputs_struct, model.outputs),
                  name=model.name, trainable=model.trainable)
 
 

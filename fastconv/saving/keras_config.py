@@ -16,7 +16,7 @@ from fastconv.layers.core import InputLayer
 from fastconv.saving import keras_names, serialization
 from fastconv.saving.object_registration import custom_objects_in_scope, get_registered_name
 
-__all__ = ["layer_shapes", "model_to_keras", "model_from_keras", "compile_to_keras",
+__all__ = ["tensor_specs", "model_to_keras", "model_from_keras", "compile_to_keras",
            "compile_from_keras", "training_config_to_compile"]
 
 _NESTED_MODULES = {"_initializer": "keras.initializers", "_regularizer": "keras.regularizers",
@@ -56,19 +56,27 @@ def _layer_config_out(config, is_input):
     return out
 
 
-def _layer_out(layer, entry, input_shape):
-    """`layer` is None for an InputLayer entry (a Sequential does not list it in `layers`)."""
-    cls = InputLayer if layer is None else type(layer)
-    from fastconv import layers as builtin
-    if getattr(builtin, cls.__name__, None) is cls:
-        module, class_name, registered = ("keras.layers", keras_names.keras_class_name(
-            cls.__name__), None)
+def _layer_out(layer, entry, input_shape, legacy):
+    """A layer (or nested model) entry in Keras's layout; `layer` is None for a
+    Sequential's InputLayer (its `layers` do not list it)."""
+    if layer is not None and serialization.is_model(layer):
+        out = _model_out(layer, legacy)
     else:
-        module, class_name, registered = cls.__module__, cls.__name__, get_registered_name(cls)
-    is_input = cls is InputLayer
-    out = {"module": module, "class_name": class_name,
-           "config": _layer_config_out(entry["config"], is_input), "registered_name": registered}
-    if not is_input and input_shape is not None:
+        cls = InputLayer if layer is None else type(layer)
+        from fastconv import layers as builtin
+        if getattr(builtin, cls.__name__, None) is cls:
+            module, class_name, registered = ("keras.layers", keras_names.keras_class_name(
+                cls.__name__), None)
+        else:
+            module, class_name, registered = cls.__module__, cls.__name__, \
+                get_registered_name(cls)
+        out = {"module": module, "class_name": class_name,
+               "config": _layer_config_out(entry["config"], cls is InputLayer),
+               "registered_name": registered}
+    if legacy:
+        return {key: value for key, value in out.items()
+                if key not in ("module", "registered_name", "build_config")}
+    if input_shape is not None:
         out["build_config"] = {"input_shape": _shape_json(input_shape)}
     return out
 
@@ -79,78 +87,112 @@ def _shape_json(shape):
     return list(shape)
 
 
-def layer_shapes(model, entries, inbound_of):
-    """{layer name: (layer or None for an input, input shape or shapes, output shape,
-    output dtype)} through the graph."""
-    shapes, by_name = {}, {layer.name: layer for layer in model.layers}
-    for entry in entries:
-        config = entry["config"]
-        if entry["class_name"] == "InputLayer":
-            shapes[config["name"]] = (None, None, tuple(config["batch_shape"]), config["dtype"])
-            continue
-        layer = by_name[config["name"]]
-        inputs = [shapes[parent][2] for parent in inbound_of(entry)]
-        input_shape = inputs[0] if len(inputs) == 1 else inputs
-        shapes[config["name"]] = (layer, input_shape,
-                                  tuple(layer.compute_output_shape(input_shape)), layer.dtype)
-    return shapes
+def _dtype_name(dtype):
+    import numpy as np
+    return np.dtype(dtype).name
+
+
+def tensor_specs(model):
+    """`{(layer name, node index, tensor index): (shape, dtype name)}` of every tensor in
+    the model's graph (a Sequential: each layer's output, the InputLayer's included)."""
+    if type(model).__name__ == "Sequential":
+        entries = model.get_config()["layers"]
+        by_name = {layer.name: layer for layer in model.layers}
+        specs, shape = {}, None
+        for entry in entries:
+            name = entry["config"]["name"]
+            if entry["class_name"] == "InputLayer":
+                shape, dtype = tuple(entry["config"]["batch_shape"]), entry["config"]["dtype"]
+            else:
+                layer = by_name[name]
+                shape, dtype = tuple(layer.compute_output_shape(shape)), layer.dtype
+            specs[(name, 0, 0)] = (shape, _dtype_name(dtype))
+        return specs
+    # A functional model's KerasTensors carry their shapes; `_node_index` numbers each
+    # layer's calls as its config's references do.
+    return {(tensor.layer.name, model._node_index[id(tensor)],
+             getattr(tensor, "output_index", 0)): (tuple(tensor.shape), _dtype_name(tensor.dtype))
+            for tensor in list(model.inputs) + list(model._nodes)}
+
+
+def _keras_tensor(reference, specs):
+    shape, dtype = specs[tuple(reference)]
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": list(shape), "dtype": dtype, "keras_history": list(reference)}}
+
+
+def _sequential_out(model, config, legacy):
+    specs = tensor_specs(model)
+    by_name = {layer.name: layer for layer in model.layers}
+    layers, previous = [], None
+    for entry in config["layers"]:
+        name = entry["config"]["name"]
+        layer = None if entry["class_name"] == "InputLayer" else by_name[name]
+        input_shape = None if previous is None else specs[(previous, 0, 0)][0]
+        layers.append(_layer_out(layer, entry, input_shape, legacy))
+        previous = name
+    inner = {"name": model.name, "trainable": model.trainable, "layers": layers,
+             "build_input_shape": _shape_json(model.input_shape)}
+    if not legacy:
+        inner["dtype"] = _dtype_policy(model._input_dtype().name)
+    return inner
+
+
+def _endpoints_out(references, keys):
+    if keys is not None:
+        return dict(zip(keys, references))
+    return references[0] if len(references) == 1 else references
+
+
+def _functional_out(model, config, legacy):
+    specs = tensor_specs(model)
+    by_name = {layer.name: layer for layer in model.layers}
+    layers = []
+    for entry in config["layers"]:
+        calls = entry.get("inbound_nodes", [])
+        training = entry.get("call_training", [None] * len(calls))
+        nodes, input_shape = [], None
+        for references, fixed in zip(calls, training):
+            tensors = [_keras_tensor(reference, specs) for reference in references]
+            nodes.append({"args": [tensors[0] if len(tensors) == 1 else tensors],
+                          "kwargs": {} if fixed is None else {"training": fixed}})
+            if input_shape is None:
+                shapes = [specs[tuple(reference)][0] for reference in references]
+                input_shape = shapes[0] if len(shapes) == 1 else shapes
+        layer = by_name[entry["name"]]
+        out = _layer_out(None if isinstance(layer, InputLayer) else layer, entry,
+                         input_shape, legacy)
+        out["name"] = entry["name"]
+        out["inbound_nodes"] = nodes
+        layers.append(out)
+    return {"name": model.name, "trainable": model.trainable, "layers": layers,
+            "input_layers": _endpoints_out(config["input_layers"], config.get("input_keys")),
+            "output_layers": _endpoints_out(config["output_layers"], config.get("output_keys"))}
+
+
+def _model_out(model, legacy):
+    config = model.get_config()
+    if type(model).__name__ == "Sequential":
+        inner = _sequential_out(model, config, legacy)
+        document = {"module": "keras", "class_name": "Sequential", "registered_name": None}
+    else:
+        inner = _functional_out(model, config, legacy)
+        document = {"module": "keras.src.models.functional", "class_name": "Functional",
+                    "registered_name": "Functional"}
+    if legacy:
+        return {"class_name": document["class_name"], "config": inner}
+    return {**document, "config": inner}
 
 
 def model_to_keras(model, legacy=False):
     """The model's config as Keras 3 writes it in config.json (or, with `legacy=True`, in
-    a legacy .h5 file's `model_config`)."""
-    kind = type(model).__name__
-    config = model.get_config()
-    entries = config["layers"]
-    if kind == "Sequential":
-        names = [entry["config"]["name"] for entry in entries]
-        previous = dict(zip(names[1:], names[:-1]))
-        shapes = layer_shapes(model, entries, lambda e: [previous[e["config"]["name"]]])
-    else:
-        shapes = layer_shapes(model, entries, lambda e: e["inbound_layers"])
-    layers = []
-    for entry in entries:
-        layer, input_shape, _, _ = shapes[entry["config"]["name"]]
-        out = _layer_out(layer, entry, input_shape)
-        if kind != "Sequential":
-            out["name"] = entry["config"]["name"]
-            out["inbound_nodes"] = _inbound_nodes(entry["inbound_layers"], shapes)
-        if legacy:
-            out = {key: value for key, value in out.items()
-                   if key not in ("module", "registered_name", "build_config")}
-        layers.append(out)
-    input_shape = _shape_json(model.input_shape)
-    if kind == "Sequential":
-        inner = {"name": model.name, "trainable": model.trainable,
-                 "dtype": _dtype_policy(model._input_dtype().name), "layers": layers,
-                 "build_input_shape": input_shape}
-        document = {"module": "keras", "class_name": "Sequential", "config": inner,
-                    "registered_name": None}
-    else:
-        def endpoints(names):
-            points = [[name, 0, 0] for name in names]
-            return points[0] if len(points) == 1 else points
-        inner = {"name": model.name, "trainable": model.trainable, "layers": layers,
-                 "input_layers": endpoints(config["input_layers"]),
-                 "output_layers": endpoints(config["output_layers"])}
-        document = {"module": "keras.src.models.functional", "class_name": "Functional",
-                    "config": inner, "registered_name": "Functional"}
-    if legacy:
-        return {"class_name": document["class_name"], "config": inner}
-    document["build_config"] = {"input_shape": input_shape if kind == "Sequential" else None}
+    a legacy .h5 file's `model_config`). Nested models are written inside, as Keras does."""
+    document = _model_out(model, legacy)
+    if not legacy:
+        sequential = type(model).__name__ == "Sequential"
+        document["build_config"] = {"input_shape": _shape_json(model.input_shape)
+                                    if sequential else None}
     return document
-
-
-def _inbound_nodes(parents, shapes):
-    if not parents:
-        return []
-    tensors = []
-    for parent in parents:
-        _, _, shape, dtype = shapes[parent]
-        tensors.append({"class_name": "__keras_tensor__",
-                        "config": {"shape": list(shape), "dtype": dtype,
-                                   "keras_history": [parent, 0, 0]}})
-    return [{"args": [tensors[0] if len(tensors) == 1 else tensors], "kwargs": {}}]
 
 
 def compile_to_keras(model, legacy=False):
@@ -161,13 +203,17 @@ def compile_to_keras(model, legacy=False):
         return None
     optimizer = _keras_object("keras.optimizers", config["optimizer"])
 
-    def metric(entry):
-        return entry if isinstance(entry, str) else _keras_object("keras.metrics", entry)
+    def each(value, module):  # a serialized object, a name, None, or a list of them
+        if isinstance(value, list):
+            return [each(item, module) for item in value]
+        return value if value is None or isinstance(value, str) else _keras_object(module,
+                                                                                    value)
+    weights = config["loss_weights"]
     out = {
-        "loss": None if config["loss"] is None else _keras_object("keras.losses", config["loss"]),
-        "loss_weights": None if config["loss_weights"] in (None, 1.0) else config["loss_weights"],
-        "metrics": [metric(m) for m in config["metrics"]] or None,
-        "weighted_metrics": [metric(m) for m in config["weighted_metrics"]] or None,
+        "loss": each(config["loss"], "keras.losses"),
+        "loss_weights": None if weights in (None, 1.0) else weights,
+        "metrics": each(config["metrics"], "keras.metrics") or None,
+        "weighted_metrics": each(config["weighted_metrics"], "keras.metrics") or None,
         "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False,
     }
     if legacy:
@@ -255,15 +301,10 @@ def _layer_config_in(config, cls, keras_class, name):
 def _resolve_layer(entry, registry, custom):
     """(fastconv registry key, class) for a Keras layer entry."""
     keras_class = entry.get("class_name")
-    _require(isinstance(keras_class, str), f"A layer entry needs a string 'class_name'. "
-                                           f"Received: {entry!r:.200}")
     registered = entry.get("registered_name")
     for key in (registered, keras_class):
         if isinstance(key, str) and key in custom and isinstance(custom[key], type):
             return key, custom[key]
-    _require(keras_class not in _MODEL_CLASSES,
-             f"The file nests a {keras_class} model inside another; fastconv cannot load "
-             "nested models yet.")
     name = keras_names.fastconv_class_name(keras_class)
     cls = registry.get(name)
     if cls is None:
@@ -274,9 +315,13 @@ def _resolve_layer(entry, registry, custom):
     return name, cls
 
 
-def _layer_in(entry, registry, custom):
-    _require(isinstance(entry, dict), f"A layer entry must be a JSON object. "
-                                      f"Received: {entry!r:.200}")
+def _layer_in(entry, registry, custom, depth):
+    """fastconv's `{"class_name", "config"}` for a Keras layer (or nested model) entry."""
+    _require(isinstance(entry, dict) and isinstance(entry.get("class_name"), str),
+             f"A layer entry must be a JSON object with a string 'class_name'. "
+             f"Received: {entry!r:.200}")
+    if entry["class_name"] in _MODEL_CLASSES:  # a model nested in this one
+        return _model_in(entry, registry, custom, depth + 1)
     key, cls = _resolve_layer(entry, registry, custom)
     config = entry.get("config")
     _require(isinstance(config, dict), f"Layer entry {key!r:.100} needs a 'config' object.")
@@ -284,65 +329,61 @@ def _layer_in(entry, registry, custom):
     return {"class_name": key, "config": _layer_config_in(config, cls, entry["class_name"], name)}
 
 
-def _history_name(tensor, layer_name):
+def _reference_in(tensor, layer_name):
+    """`[layer name, node index, tensor index]` of a Keras tensor argument."""
     _require(isinstance(tensor, dict) and tensor.get("class_name") == "__keras_tensor__",
              f"Layer {layer_name!r:.100}: an inbound node argument is not a Keras tensor "
              f"(fastconv layers take tensors only). Received: {tensor!r:.200}")
     history = (tensor.get("config") or {}).get("keras_history")
     _require(isinstance(history, list) and len(history) == 3 and isinstance(history[0], str),
              f"Layer {layer_name!r:.100}: invalid keras_history {history!r:.100}")
-    _require(history[1:] == [0, 0], f"Layer {layer_name!r:.100} reads output {history[1:]} of "
-                                    f"layer {history[0]!r:.100}; fastconv supports layers "
-                                    "called once, with one output.")
-    return history[0]
+    return list(history)
 
 
-def _inbound_in(entry, name):
-    nodes = entry.get("inbound_nodes", [])
-    _require(isinstance(nodes, list), f"Layer {name!r:.100}: 'inbound_nodes' must be a list.")
-    if not nodes:
-        return []
-    _require(len(nodes) == 1, f"Layer {name!r:.100} is called {len(nodes)} times (a shared "
-                              "layer); fastconv supports each layer called once.")
-    node = nodes[0]
+def _call_in(node, name):
+    """(references, training) of one Keras inbound node."""
     if isinstance(node, list):  # Keras 2: [[layer name, node index, tensor index, kwargs], ...]
         _require(node and all(isinstance(item, list) and len(item) in (3, 4)
                               and isinstance(item[0], str) for item in node),
                  f"Layer {name!r:.100}: invalid inbound node {node!r:.200}")
-        return [_history_name({"class_name": "__keras_tensor__",
-                               "config": {"keras_history": item[:3]}}, name) for item in node]
+        return [list(item[:3]) for item in node], None
     _require(isinstance(node, dict) and isinstance(node.get("args"), list)
              and len(node["args"]) == 1,
              f"Layer {name!r:.100}: expected one positional argument in its inbound node. "
              f"Received: {node!r:.200}")
     kwargs = node.get("kwargs") or {}
-    _require(isinstance(kwargs, dict) and all(v is None or isinstance(v, bool)
-                                              for v in kwargs.values()),
-             f"Layer {name!r:.100} is called with keyword arguments {kwargs!r:.200}, which "
-             "fastconv does not support.")
+    _require(isinstance(kwargs, dict) and set(kwargs) <= {"training", "mask"}
+             and kwargs.get("mask") is None
+             and (kwargs.get("training") is None or isinstance(kwargs["training"], bool)),
+             f"Layer {name!r:.100} is called with keyword arguments {kwargs!r:.200}; fastconv "
+             "supports `training` only.")
     argument = node["args"][0]
     tensors = argument if isinstance(argument, list) else [argument]
-    return [_history_name(tensor, name) for tensor in tensors]
+    return [_reference_in(tensor, name) for tensor in tensors], kwargs.get("training")
 
 
-def _endpoints(value, what):
-    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
+def _endpoints_in(value, what):
+    """(references, keys or None) of Keras's input_layers / output_layers structure."""
+    keys = None
+    if isinstance(value, dict):
+        keys, value = list(value), list(value.values())
+    elif isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
         value = [value]
     _require(isinstance(value, list) and value and all(
-        isinstance(v, list) and len(v) == 3 and isinstance(v[0], str) and v[1:] == [0, 0]
-        for v in value), f"'{what}' must list [layer name, 0, 0] entries. "
-                         f"Received: {value!r:.200}")
-    return [v[0] for v in value]
+        isinstance(v, list) and len(v) == 3 and isinstance(v[0], str) for v in value)
+        and all(isinstance(k, str) for k in keys or ()),
+        f"'{what}' must hold [layer name, node index, tensor index] entries. "
+        f"Received: {value!r:.200}")
+    return [list(v) for v in value], keys
 
 
-def model_from_keras(document, custom_objects=None):
-    """A new fastconv model from a Keras 3 model config (config.json, or a legacy .h5
-    file's `model_config`).
+_MAX_DEPTH = 32  # nested models; a crafted file must not recurse without end
 
-    Raises:
-        ValueError: an unknown class, a feature fastconv lacks, or an invalid config.
-    """
+
+def _model_in(document, registry, custom, depth=0):
+    """fastconv's `{"class_name", "config"}` for a Keras model config."""
     _require(isinstance(document, dict), "The model config must be a JSON object.")
+    _require(depth <= _MAX_DEPTH, f"Models are nested more than {_MAX_DEPTH} deep.")
     kind = document.get("class_name")
     config = document.get("config")
     _require(kind in _MODEL_CLASSES, f"The file holds a {kind!r:.100}, not a Sequential or "
@@ -350,34 +391,48 @@ def model_from_keras(document, custom_objects=None):
                                      "loaded by fastconv (their code is not in the file).")
     _require(isinstance(config, dict) and isinstance(config.get("layers"), list),
              f"The {kind} config needs a 'layers' list.")
-    custom = custom_objects_in_scope(custom_objects)
-    registry = serialization.layer_registry(custom)
-    layers, name = config["layers"], config.get("name")
-    trainable = config.get("trainable", True)
+    header = {"name": config.get("name"), "trainable": config.get("trainable", True)}
     if kind == "Sequential":
-        entries = [_layer_in(entry, registry, custom) for entry in layers]
+        entries = [_layer_in(entry, registry, custom, depth) for entry in config["layers"]]
         if not entries or entries[0]["class_name"] != "InputLayer":
             shape = config.get("build_input_shape") or (document.get("build_config") or {}).get(
                 "input_shape")
             _require(isinstance(shape, list), "The Sequential model has no input shape "
                                               "(it was saved unbuilt), so it cannot be built.")
             entries.insert(0, {"class_name": "InputLayer", "config": {"batch_shape": shape}})
-        fastconv_config = {"name": name, "trainable": trainable, "layers": entries}
-        return serialization.deserialize_model(
-            {"class_name": "Sequential", "config": fastconv_config}, custom)
+        return {"class_name": "Sequential", "config": {**header, "layers": entries}}
     entries = []
-    for entry in layers:
-        converted = _layer_in(entry, registry, custom)
-        layer_name = converted["config"].get("name")
-        _require(isinstance(layer_name, str), "Every functional layer config needs a 'name'.")
-        converted["name"] = layer_name
-        converted["inbound_layers"] = _inbound_in(entry, layer_name)
+    for entry in config["layers"]:
+        converted = _layer_in(entry, registry, custom, depth)
+        name = entry.get("name", converted["config"].get("name"))
+        _require(isinstance(name, str), "Every functional layer entry needs a 'name'.")
+        nodes = entry.get("inbound_nodes", [])
+        _require(isinstance(nodes, list), f"Layer {name!r:.100}: 'inbound_nodes' must be a "
+                                          "list.")
+        calls = [_call_in(node, name) for node in nodes]
+        converted["name"] = name
+        converted["inbound_nodes"] = [references for references, _ in calls]
+        if any(training is not None for _, training in calls):
+            converted["call_training"] = [training for _, training in calls]
         entries.append(converted)
-    fastconv_config = {"name": name, "trainable": trainable, "layers": entries,
-                       "input_layers": _endpoints(config.get("input_layers"), "input_layers"),
-                       "output_layers": _endpoints(config.get("output_layers"), "output_layers")}
-    return serialization.deserialize_model({"class_name": "Functional", "config": fastconv_config},
-                                           custom)
+    inner = {**header, "layers": entries}
+    for key, keys_key in (("input_layers", "input_keys"), ("output_layers", "output_keys")):
+        inner[key], keys = _endpoints_in(config.get(key), key)
+        if keys is not None:
+            inner[keys_key] = keys
+    return {"class_name": "Functional", "config": inner}
+
+
+def model_from_keras(document, custom_objects=None):
+    """A new fastconv model from a Keras 3 model config (config.json, or a legacy .h5
+    file's `model_config`), nested models included.
+
+    Raises:
+        ValueError: an unknown class, a feature fastconv lacks, or an invalid config.
+    """
+    custom = custom_objects_in_scope(custom_objects)
+    registry = serialization.layer_registry(custom)
+    return serialization.deserialize_model(_model_in(document, registry, custom), custom)
 
 
 def _optimizer_in(entry):
@@ -395,10 +450,13 @@ def _optimizer_in(entry):
 
 
 def _identifier_in(value, what):
+    """A loss or metric identifier (or a list of them, per output) in fastconv's form."""
     if value is None or isinstance(value, str):
         return value
+    if isinstance(value, list):
+        return [_identifier_in(item, what) for item in value]
     _require(_is_keras_object(value), f"The {what} {value!r:.200} is not one fastconv can "
-                                      "load (one loss and flat metric lists only).")
+                                      "load (a name, an object or a list of them per output).")
     return {"class_name": value["class_name"], "config": value["config"]}
 
 
@@ -406,20 +464,17 @@ def compile_from_keras(model, config):
     """Compiles `model` as Keras 3's `compile_config` describes.
 
     Raises:
-        ValueError: a structure fastconv does not support (several losses) or unknown names.
+        ValueError: a structure fastconv does not support (losses by output name) or
+            unknown names.
     """
     _require(isinstance(config, dict), "The compile config must be a JSON object.")
     loss_weights = config.get("loss_weights")
-    lists = {}
-    for key in ("metrics", "weighted_metrics"):
-        value = config.get(key) or []
-        _require(isinstance(value, list), f"'{key}' must be a list. Received: {value!r:.200}")
-        lists[key] = [_identifier_in(v, "metric") for v in value]
     serialization.compile_from_config(model, {
         "optimizer": _optimizer_in(config.get("optimizer")),
         "loss": _identifier_in(config.get("loss"), "loss"),
         "loss_weights": 1.0 if loss_weights is None else loss_weights,
-        "metrics": lists["metrics"], "weighted_metrics": lists["weighted_metrics"],
+        "metrics": _identifier_in(config.get("metrics") or [], "metric"),
+        "weighted_metrics": _identifier_in(config.get("weighted_metrics") or [], "metric"),
     })
 
 

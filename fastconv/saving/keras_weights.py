@@ -20,7 +20,7 @@ slots of that group in turn; then any extra state (Nadam's `u_product`).
 import numpy as np
 
 from fastconv.layers.core import InputLayer
-from fastconv.saving import keras_names
+from fastconv.saving import keras_names, serialization
 
 __all__ = ["keras_layers", "write_store", "read_store", "write_legacy_weights",
            "read_legacy_weights", "keras_optimizer_state", "restore_keras_optimizer_state",
@@ -39,8 +39,8 @@ _KERAS_SLOT_GROUPS = {
 
 
 # --------------------------------------------------------------------------- layers
-def keras_layers(model):
-    """`[(store path, layer)]` in Keras's order and naming."""
+def keras_layers(model, prefix=""):
+    """`[(store path, layer)]` of the model's `layers`, in Keras's order and naming."""
     layers = model.layers
     if type(model).__name__ == "Sequential":
         layers = [layer for layer in layers if not isinstance(layer, InputLayer)]
@@ -49,14 +49,19 @@ def keras_layers(model):
         base = keras_names.to_snake_case(keras_names.keras_class_name(type(layer).__name__))
         count = used.get(base)
         used[base] = 0 if count is None else count + 1
-        paths.append((f"layers/{base}" if count is None else f"layers/{base}_{count + 1}", layer))
+        name = base if count is None else f"{base}_{count + 1}"
+        paths.append((f"{prefix}layers/{name}", layer))
     return paths
 
 
-def write_store(h5, model, optimizer_state=None):
-    """Writes the weights (and `optimizer_state`: (name, arrays)) in the store layout."""
-    h5.create_group("vars").attrs["name"] = model.name
-    for path, layer in keras_layers(model):
+def write_store(h5, model, optimizer_state=None, prefix=""):
+    """Writes the weights (and `optimizer_state`: (name, arrays)) in the store layout; a
+    nested model's layers go below its own group, as Keras walks them."""
+    h5.create_group(f"{prefix}vars").attrs["name"] = model.name
+    for path, layer in keras_layers(model, prefix):
+        if serialization.is_model(layer):
+            write_store(h5, layer, prefix=path + "/")
+            continue
         group = h5.create_group(path).create_group("vars")
         group.attrs["name"] = layer.name
         for index, weight in enumerate(layer.weights):
@@ -69,11 +74,11 @@ def write_store(h5, model, optimizer_state=None):
             group.create_dataset(str(index), data=np.asarray(value))
 
 
-def _check_values(reader, layer, values, where):
-    if len(values) != len(layer.weights):
+def _check_values(reader, layer, params, values, where):
+    if len(values) != len(params):
         raise reader.fail(f"layer '{layer.name}' ({type(layer).__name__}) has "
-                          f"{len(layer.weights)} weights, but {where} holds {len(values)}")
-    for index, (param, value) in enumerate(zip(layer.weights, values)):
+                          f"{len(params)} weights, but {where} holds {len(values)}")
+    for index, (param, value) in enumerate(zip(params, values)):
         if value.shape != param.shape:
             raise reader.fail(f"shape mismatch for layer '{layer.name}' weight {index}: the "
                               f"model expects {param.shape}, {where} holds {value.shape}")
@@ -92,10 +97,14 @@ def numbered_arrays(reader, path):
     return [reader.array(f"{path}/{key}") for key in expected]
 
 
-def read_store(reader, model):
-    """`[(layer, arrays)]` for every layer with weights, checked against the model."""
+def read_store(reader, model, prefix=""):
+    """`[(layer, arrays)]` for every layer with weights (those of nested models included),
+    checked against the model."""
     result = []
-    for path, layer in keras_layers(model):
+    for path, layer in keras_layers(model, prefix):
+        if serialization.is_model(layer):
+            result.extend(read_store(reader, layer, prefix=path + "/"))
+            continue
         if not layer.weights:
             continue
         if reader.group(path + "/vars", required=False) is None:
@@ -103,7 +112,7 @@ def read_store(reader, model):
                               f"the file has no group {path + '/vars'!r} (is it a model of "
                               "the same architecture?)")
         values = numbered_arrays(reader, path + "/vars")
-        _check_values(reader, layer, values, f"{path}/vars")
+        _check_values(reader, layer, layer.weights, values, f"{path}/vars")
         result.append((layer, values))
     return result
 
@@ -114,24 +123,29 @@ def _names_attribute(values):
     return np.array(encoded) if encoded else np.array([], dtype=np.float64)
 
 
-def _legacy_layers(model):
-    return [layer for _, layer in keras_layers(model)] if type(model).__name__ == "Sequential" \
-        else list(model.layers)
+def _legacy_weights(layer):
+    """(names, arrays) of a layer's weights in Keras's legacy order: trainable first (a
+    nested model's are its layers' weights, so its BatchNormalization statistics come last)."""
+    names = dict(zip(map(id, layer.weights), serialization.weight_names(layer)))
+    arrays = list(layer.trainable_weights) + [
+        w for w in layer.non_trainable_weights if id(w) not in
+        {id(t) for t in layer.trainable_weights}]
+    return [f"{layer.name}/{names[id(array)]}" for array in arrays], arrays
 
 
 def write_legacy_weights(group, model, backend_name="numpy"):
     """Writes `model_weights` as Keras's legacy .h5 format does."""
-    layers = _legacy_layers(model)
+    layers = [layer for _, layer in keras_layers(model)] \
+        if type(model).__name__ == "Sequential" else list(model.layers)
     group.attrs["layer_names"] = _names_attribute([layer.name for layer in layers])
     group.attrs["backend"] = backend_name.encode("utf-8")
     group.attrs["keras_version"] = KERAS_VERSION.encode("utf-8")
-    from fastconv.saving.serialization import weight_names
     for layer in sorted(layers, key=lambda layer: layer.name):
         layer_group = group.create_group(layer.name)
-        names = [f"{layer.name}/{name}" for name in weight_names(layer)]
+        names, arrays = _legacy_weights(layer)
         layer_group.attrs["weight_names"] = _names_attribute(names)
-        for name, weight in zip(names, layer.weights):
-            layer_group.create_dataset(name, data=np.asarray(weight))
+        for name, array in zip(names, arrays):
+            layer_group.create_dataset(name, data=np.asarray(array))
     group.create_group("top_level_model_weights").attrs["weight_names"] = _names_attribute([])
 
 
@@ -140,9 +154,11 @@ def _join(*parts):
 
 
 def read_legacy_weights(reader, model, path="model_weights"):
-    """`[(layer, arrays)]` from a legacy group ("" = the file's root, as a legacy
-    `save_weights` file), matched by order as Keras does."""
-    layers = [layer for layer in _legacy_layers(model) if layer.weights]
+    """`[(layer, arrays in `layer.weights` order)]` from a legacy group ("" = the file's
+    root, as a legacy `save_weights` file), matched by order as Keras does."""
+    layers = [layer for layer in ([layer for _, layer in keras_layers(model)]
+                                  if type(model).__name__ == "Sequential" else model.layers)
+              if layer.weights]
     saved = []
     for name in reader.name_list(path, "layer_names"):
         if "/" in name or name in (".", ".."):
@@ -158,8 +174,10 @@ def read_legacy_weights(reader, model, path="model_weights"):
     result = []
     for layer, (name, weight_names) in zip(layers, saved):
         values = [reader.array(_join(path, name, weight)) for weight in weight_names]
-        _check_values(reader, layer, values, f"the file's layer {name!r}")
-        result.append((layer, values))
+        _, params = _legacy_weights(layer)
+        _check_values(reader, layer, params, values, f"the file's layer {name!r}")
+        by_id = {id(param): value for param, value in zip(params, values)}
+        result.append((layer, [by_id[id(weight)] for weight in layer.weights]))
     top_path = _join(path, "top_level_model_weights")
     top = reader.name_list(top_path, "weight_names") if reader.has(top_path) else []
     if top:

@@ -4,7 +4,7 @@ Keras does (both are optional: `pip install pydot` and Graphviz's `dot` program)
 import os
 
 from fastconv.layers.core import InputLayer
-from fastconv.saving.keras_config import layer_shapes
+from fastconv.saving.keras_config import tensor_specs
 
 __all__ = ["model_to_dot", "plot_model"]
 
@@ -18,15 +18,29 @@ def _pydot():
     return pydot
 
 
-def _edges(model):
-    """[(parent layer name, layer name)] from the model's config."""
-    config = model.get_config()
+def _edges(config):
+    """[(parent layer name, layer name)] from the model's config, each once."""
     entries = config["layers"]
-    if "input_layers" in config:
-        return [(parent, entry["name"]) for entry in entries
-                for parent in entry.get("inbound_layers", [])]
-    names = [entry["config"]["name"] for entry in entries]
-    return list(zip(names, names[1:]))
+    if "input_layers" not in config:  # a Sequential: a chain
+        names = [entry["config"]["name"] for entry in entries]
+        return list(zip(names, names[1:]))
+    edges = []
+    for entry in entries:
+        for node in entry.get("inbound_nodes", []):
+            for reference in node:
+                edge = (reference[0], entry["name"])
+                if edge not in edges:
+                    edges.append(edge)
+    return edges
+
+
+def _output_shapes(specs):
+    """{layer name: its first call's output shape (a list of them for several outputs)}."""
+    shapes = {}
+    for (name, node, index), (shape, _) in sorted(specs.items()):
+        if node == 0:
+            shapes.setdefault(name, []).append(shape)
+    return {name: found[0] if len(found) == 1 else found for name, found in shapes.items()}
 
 
 def _label(layer, output_shape, show_shapes, show_dtype, show_layer_names,
@@ -67,19 +81,15 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     dot.set("dpi", dpi)
     dot.set_node_defaults(shape="record")
     config = model.get_config()
-    edges = _edges(model)
-    parents = {}
-    for parent, child in edges:
-        parents.setdefault(child, []).append(parent)
-    shapes = layer_shapes(model, config["layers"], lambda e: parents.get(e["config"]["name"],
-                                                                           []))
+    edges = _edges(config)
+    shapes = _output_shapes(tensor_specs(model))
     layers = {layer.name: layer for layer in model.layers}
     for entry in config["layers"]:
-        name = entry["config"]["name"]
+        name = entry.get("name", entry["config"]["name"])
         layer = layers.get(name)
         if layer is None:  # a Sequential's InputLayer, which `layers` does not list
             layer = InputLayer(batch_shape=entry["config"]["batch_shape"], name=name)
-        label = _label(layer, shapes[name][2], show_shapes, show_dtype, show_layer_names,
+        label = _label(layer, shapes.get(name), show_shapes, show_dtype, show_layer_names,
                        show_layer_activations, show_trainable)
         dot.add_node(pydot.Node(name, label=label.replace("\n", "\\n")))
     for parent, child in edges:
