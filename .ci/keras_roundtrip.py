@@ -1,12 +1,13 @@
 """Live round trip between fastconv and real Keras 3 (JAX backend, CPU): .keras, .weights.h5, .h5.
 
-For each model (between them, every layer fastconv has), in both directions: one library
-builds, trains and saves it in the three formats; the other loads each file and must predict the
-same (rtol 1e-5) and hold the same weights. The .keras and .h5 files also carry the optimizer:
-the loaded step count must match, and one more training step on the same batch in both
-libraries (models without Dropout) must give the same weights, which checks that the optimizer
-state (moments, velocities) carried over; the CNN does this once more for each optimizer
-fastconv has. Run by .ci/keras_roundtrip.sh in its own environment; one line per check.
+For each model (between them every layer fastconv has; the last a graph with two named inputs,
+two outputs, a shared layer and a nested model), in both directions: one library builds, trains
+and saves it in the three formats; the other loads each file and must predict the same (rtol
+1e-5) and hold the same weights. The .keras and .h5 files also carry the optimizer: the loaded
+step count must match, and one more training step on the same batch in both libraries (models
+without random layers) must give the same weights, which checks that the optimizer state
+(moments, velocities) and the regularization carried over; the CNN does this once more for each
+optimizer fastconv has. Run by .ci/keras_roundtrip.sh in its own environment; one line a check.
 """
 
 import os
@@ -89,12 +90,52 @@ def every_layer(K, dropout=True):
     ], name="every_layer")
 
 
-MODELS = {"cnn": cnn, "functional": functional, "every_layer": every_layer}
+def graph(K, dropout=True):
+    """The newer layers in a graph with two named inputs (one of token ids), two outputs, a
+    shared layer called twice, a nested Sequential, weight and activity regularizers and a
+    constraint."""
+    L, R, C = K.layers, K.regularizers, K.constraints
+    image = K.Input(shape=(8, 8, 3), name="image")
+    tokens = K.Input(shape=(6,), dtype="int32", name="tokens")
+    x = L.ZeroPadding2D(1)(image)
+    x = L.Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=1)(x)
+    x = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same",
+                          depthwise_regularizer=R.L2(1e-3))(x)
+    x = L.SeparableConv2D(4, 3, activation="relu")(x)
+    x = L.Cropping2D(((1, 0), (0, 1)))(x)
+    x = L.UpSampling2D(2, interpolation="bilinear")(x)
+    x = L.LayerNormalization()(x)
+    if dropout:
+        x = L.GaussianNoise(0.1)(L.SpatialDropout2D(0.1)(x))
+    x = L.GlobalAveragePooling2D()(L.ELU()(L.PReLU()(L.LeakyReLU(negative_slope=0.2)(x))))
+    e = L.Embedding(10, 4)(tokens)
+    e = L.Conv1D(4, 3, padding="same", kernel_constraint=C.MaxNorm(2.0))(e)
+    e = L.UpSampling1D(2)(L.Cropping1D((1, 1))(L.ZeroPadding1D(1)(L.MaxPooling1D(2)(e))))
+    e = L.Permute((2, 1))(L.AveragePooling1D(2)(e))
+    if dropout:
+        e = L.SpatialDropout1D(0.1)(e)
+    e = L.Dense(4, bias_regularizer=R.L1L2(1e-3, 1e-3))(L.GlobalMaxPooling1D()(e))
+    shared = L.Dense(4, name="shared")
+    a, b = shared(x), shared(e)
+    s = L.Subtract()([L.Maximum()([a, b]), L.Minimum()([a, b])])
+    r = L.Identity()(L.Flatten()(L.RepeatVector(2)(s)))
+    # (No bias before BatchNormalization: its gradient is rounding noise, which Adam's
+    # m / sqrt(v) would amplify differently in the two libraries.)
+    tower = K.Sequential([K.Input(shape=(8,)), L.Dense(3, use_bias=False),
+                          L.BatchNormalization(), L.Activation("relu")], name="tower")
+    classes = L.Softmax()(L.Dense(3)(tower(r)))
+    value = L.Dense(1, activity_regularizer=R.L1(1e-3))(L.Concatenate()(
+        [L.Dot(axes=1)([a, b]), L.GlobalAveragePooling1D()(L.RepeatVector(3)(a))]))
+    return K.Model({"image": image, "tokens": tokens}, [classes, value], name="graph")
+
+
+MODELS = {"cnn": cnn, "functional": functional, "every_layer": every_layer, "graph": graph}
 OPTIMIZERS = {
     "cnn": lambda K: K.optimizers.Adam(learning_rate=0.01),
     "functional": lambda K: K.optimizers.SGD(learning_rate=0.05, momentum=0.9),
     "every_layer": lambda K: K.optimizers.RMSprop(learning_rate=0.01, momentum=0.5,
                                                   centered=True),
+    "graph": lambda K: K.optimizers.Adam(learning_rate=0.01),
 }
 
 
@@ -112,31 +153,45 @@ OPTIMIZER_SWEEP = {
 }
 
 
-def data(builder, n=16, seed=0):
+def data(name, n=16, seed=0):
     rng = np.random.default_rng(seed)
-    shape = {cnn: (n, 12, 12, 1), functional: (n, 10, 10, 2), every_layer: (n, 8, 8, 2)}[builder]
-    return rng.random(shape, dtype=np.float32), rng.integers(0, 3, n)
+    if name == "graph":
+        x = {"image": rng.random((n, 8, 8, 3), dtype=np.float32),
+             "tokens": rng.integers(0, 10, (n, 6)).astype(np.int32)}
+        return x, [rng.integers(0, 3, n), rng.random((n, 1), dtype=np.float32)]
+    shape = {"cnn": (n, 12, 12, 1), "functional": (n, 10, 10, 2), "every_layer": (n, 8, 8, 2)}
+    return rng.random(shape[name], dtype=np.float32), rng.integers(0, 3, n)
 
 
 def build(K, name, dropout=True):
     model = MODELS[name](K, dropout)
-    model.compile(optimizer=OPTIMIZERS[name](K), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    if name == "graph":
+        model.compile(optimizer=OPTIMIZERS[name](K),
+                      loss=["sparse_categorical_crossentropy", "mse"],
+                      loss_weights=[1.0, 0.5], metrics=[["accuracy"], []])
+    else:
+        model.compile(optimizer=OPTIMIZERS[name](K), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
     return model
 
 
 def train(model, name):
-    x, y = data(MODELS[name])
+    x, y = data(name)
     model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
 
 
 def predict(model, x):
-    return np.asarray(model.predict(x, verbose=0))
+    """The predictions as a list of arrays (one per output)."""
+    result = model.predict(x, verbose=0)
+    return [np.asarray(r) for r in (result if isinstance(result, list) else [result])]
 
 
 def check(label, got, want, rtol=RTOL, atol=ATOL):
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=label)
-    print(f"ok  {label}: max |diff| {np.max(np.abs(np.asarray(got) - np.asarray(want))):.2e}")
+    assert len(got) == len(want), (label, len(got), len(want))
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=label)
+    worst = max(float(np.max(np.abs(a - b))) for a, b in zip(got, want))
+    print(f"ok  {label}: max |diff| {worst:.2e}")
 
 
 def check_weights(label, got, want):
@@ -149,7 +204,7 @@ def check_weights(label, got, want):
 
 def one_more_step(label, saver, loader, name):
     """The optimizer state carried over: the next step moves both models the same way."""
-    x, y = data(MODELS[name], n=8, seed=3)
+    x, y = data(name, n=8, seed=3)
     saver.train_on_batch(x, y)
     loader.train_on_batch(x, y)
     for a, b in zip(saver.get_weights(), loader.get_weights()):
@@ -163,7 +218,7 @@ def direction(source, target, name, folder, dropout):
     tag = f"{source.__name__} -> {target.__name__}, {name}{'' if dropout else ' (no dropout)'}"
     model = build(source, name, dropout)
     train(model, name)
-    x, _ = data(MODELS[name], n=9, seed=1)
+    x, _ = data(name, n=9, seed=1)
     want = predict(model, x)
     stem = os.path.join(folder, f"{source.__name__}-{name}-{int(dropout)}")
     model.save(stem + ".keras")

@@ -70,8 +70,10 @@ def _layer_out(layer, entry, input_shape, legacy):
         else:
             module, class_name, registered = cls.__module__, cls.__name__, \
                 get_registered_name(cls)
+        config = {key: value for key, value in entry["config"].items()
+                  if key not in keras_names.not_in_keras(cls.__name__)}
         out = {"module": module, "class_name": class_name,
-               "config": _layer_config_out(entry["config"], cls is InputLayer),
+               "config": _layer_config_out(config, cls is InputLayer),
                "registered_name": registered}
     if legacy:
         return {key: value for key, value in out.items()
@@ -468,13 +470,14 @@ def compile_from_keras(model, config):
             unknown names.
     """
     _require(isinstance(config, dict), "The compile config must be a JSON object.")
-    loss_weights = config.get("loss_weights")
+    outputs = model._loss_output_names()
+    none = [] if outputs is None else [[] for _ in outputs]  # Keras writes no metrics as null
     serialization.compile_from_config(model, {
         "optimizer": _optimizer_in(config.get("optimizer")),
         "loss": _identifier_in(config.get("loss"), "loss"),
-        "loss_weights": 1.0 if loss_weights is None else loss_weights,
-        "metrics": _identifier_in(config.get("metrics") or [], "metric"),
-        "weighted_metrics": _identifier_in(config.get("weighted_metrics") or [], "metric"),
+        "loss_weights": config.get("loss_weights"),
+        "metrics": _identifier_in(config.get("metrics") or none, "metric"),
+        "weighted_metrics": _identifier_in(config.get("weighted_metrics") or none, "metric"),
     })
 
 

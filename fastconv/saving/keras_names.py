@@ -10,7 +10,7 @@ value is refused with a message naming the layer and the key, never ignored.
 import re
 
 __all__ = ["register_keras_layer", "keras_class_name", "fastconv_class_name", "neutral_keys",
-           "to_snake_case", "ANY"]
+           "not_in_keras", "to_snake_case", "ANY"]
 
 ANY = object()   # a neutral entry that accepts whatever value Keras wrote
 
@@ -27,14 +27,22 @@ _NEUTRAL = {
                   "is_legacy_optimizer": False},
 }
 
+# fastconv class name -> config keys Keras's class does not take (its __init__ refuses them).
+_NOT_IN_KERAS = {
+    "SpatialDropout1D": {"trainable"},
+    "SpatialDropout2D": {"trainable"},
+}
 
-def register_keras_layer(fastconv_name, keras_name=None, neutral=None):
+
+def register_keras_layer(fastconv_name, keras_name=None, neutral=None, not_in_keras=None):
     """Declares how a fastconv layer class maps to Keras 3.
 
     Args:
         fastconv_name: the fastconv class name.
         keras_name: the Keras class name (default: the same).
         neutral: `{Keras-only config key: value that means the feature is off, or ANY}`.
+        not_in_keras: config keys of the fastconv layer that Keras's class does not take
+            (left out of the files fastconv writes).
     """
     keras_name = keras_name or fastconv_name
     if keras_name != fastconv_name:
@@ -42,6 +50,13 @@ def register_keras_layer(fastconv_name, keras_name=None, neutral=None):
         _FROM_KERAS[keras_name] = fastconv_name
     if neutral:
         _NEUTRAL.setdefault(keras_name, {}).update(neutral)
+    if not_in_keras:
+        _NOT_IN_KERAS.setdefault(fastconv_name, set()).update(not_in_keras)
+
+
+def not_in_keras(fastconv_name):
+    """The config keys of a fastconv layer class that Keras's class does not take."""
+    return _NOT_IN_KERAS.get(fastconv_name, set())
 
 
 def keras_class_name(fastconv_name):
