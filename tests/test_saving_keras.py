@@ -92,6 +92,77 @@ def test_weights_files_written_by_keras_load_into_fastconv_models(name, build):
                                    want[f"{name}_predictions"], rtol=1e-5, atol=1e-6)
 
 
+def fastconv_graph():
+    """The architecture of keras3_files' "graph", built in fastconv."""
+    left, right = layers.Input(shape=(5,), name="left"), layers.Input(shape=(5,), name="right")
+    shared = layers.Dense(4, activation="relu", name="shared")
+    tower = keras.Sequential([layers.Input(shape=(8,)), layers.Dense(3, use_bias=False),
+                              layers.BatchNormalization()], name="tower")
+    x = tower(layers.Concatenate()([shared(left), shared(right)]))
+    return keras.Model({"left": left, "right": right},
+                       [layers.Dense(2, activation="softmax", name="label")(x),
+                        layers.Dense(1, name="score")(x)], name="graph")
+
+
+@needs_h5py
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_keras_graph_with_shared_nested_and_several_outputs_loads(suffix):
+    want = expected()
+    model = keras.models.load_model(keras_file("graph" + suffix))
+    inputs = {key: want[f"graph_x_{key}"] for key in ("left", "right")}
+    got = model.predict(inputs)
+    assert len(got) == 2
+    for index, array in enumerate(got):
+        np.testing.assert_allclose(array, want[f"graph_predictions_{index}"], rtol=1e-5,
+                                   atol=1e-6)
+    assert type(model.get_layer("tower")).__name__ == "Sequential"
+    assert model.optimizer.iterations == int(want["graph_iterations"])
+    assert type(model.optimizer).__name__ == "RMSprop" and model.optimizer.built
+    again = fastconv_graph()
+    again.load_weights(keras_file("graph.weights.h5"))
+    for index, array in enumerate(again.predict(inputs)):
+        np.testing.assert_allclose(array, want[f"graph_predictions_{index}"], rtol=1e-5,
+                                   atol=1e-6)
+
+
+@needs_h5py
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_graph_round_trip_keeps_sharing_nesting_and_outputs(tmp_path, suffix):
+    keras.utils.set_random_seed(1)
+    model = fastconv_graph()
+    model.compile(optimizer="adam", loss=["sparse_categorical_crossentropy", "mse"],
+                  loss_weights=[1.0, 0.5], metrics=[["accuracy"], []])
+    rng = np.random.default_rng(0)
+    inputs = {"left": rng.random((8, 5), dtype=np.float32),
+              "right": rng.random((8, 5), dtype=np.float32)}
+    targets = [rng.integers(0, 2, 8), rng.random((8, 1), dtype=np.float32)]
+    model.fit(inputs, targets, batch_size=4, verbose=0)
+    model.save(tmp_path / ("g" + suffix))
+    loaded = keras.models.load_model(tmp_path / ("g" + suffix))
+    for a, b in zip(loaded.predict(inputs), model.predict(inputs)):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.get_config() == model.get_config()
+    for a, b in zip(loaded.optimizer.variables(), model.optimizer.variables()):
+        np.testing.assert_array_equal(a, b)
+    model.train_on_batch(inputs, targets)
+    loaded.train_on_batch(inputs, targets)
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@needs_h5py
+def test_nested_model_weights_sit_below_its_group(tmp_path):
+    import h5py
+    model = fastconv_graph()
+    model.save_weights(tmp_path / "g.weights.h5")
+    with h5py.File(tmp_path / "g.weights.h5", "r") as h5:
+        assert h5["layers/sequential/vars"].attrs["name"] == "tower"
+        assert sorted(h5["layers/sequential/layers"]) == ["batch_normalization", "dense"]
+        assert sorted(h5["layers/sequential/layers/batch_normalization/vars"]) == [
+            "0", "1", "2", "3"]
+        assert "layers/input_layer_1" in h5 and "layers/dense_2" in h5  # two inputs, 3 Dense
+
+
 @needs_h5py
 def test_keras_file_resumes_training_with_its_optimizer_state():
     model = keras.models.load_model(keras_file("cnn.keras"))
