@@ -18,7 +18,8 @@ _SUBMODULES = (
 )
 # Names re-exported from a namespace: name -> the module that defines it.
 _ATTRIBUTES = {"Input": "fastconv.layers", "Model": "fastconv.models",
-               "Sequential": "fastconv.models"}
+               "Sequential": "fastconv.models", "Variable": "fastconv.autodiff",
+               "Layer": "fastconv.layers"}
 
 __all__ = [
     "__version__",

@@ -6,6 +6,9 @@ sparse categorical or categorical accuracy, keeping the name the user wrote.
 
 import numpy as np
 
+from fastconv import initializers
+from fastconv.autodiff import Variable
+
 __all__ = [
     "Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
     "CategoricalAccuracy", "SparseCategoricalAccuracy", "MeanSquaredError",
@@ -18,8 +21,28 @@ class Metric:
     """Base class: `update_state(y_true, y_pred, sample_weight=None)`,
     `result() -> float`, `reset_state()`, and a `name`.
 
+    A custom metric (Keras 3's way) keeps its state in Variables made with
+    `add_variable` (or `add_weight`) in `__init__`, updates them with `assign`/
+    `assign_add` in `update_state`, and computes `result()` from them; the default
+    `reset_state()` sets every such Variable back to zero.
+
     `_direction` ("up" or "down") tells callbacks such as EarlyStopping in
     mode "auto" whether larger values are better.
+
+    Example:
+        >>> class Count(Metric):
+        ...     def __init__(self, name="count"):
+        ...         super().__init__(name=name)
+        ...         self.seen = self.add_variable(shape=(), initializer="zeros", name="seen")
+        ...     def update_state(self, y_true, y_pred, sample_weight=None):
+        ...         self.seen.assign_add(len(y_pred))
+        ...     def result(self):
+        ...         return self.seen.numpy()
+        >>> m = Count()
+        >>> m.update_state([0, 1], [0, 1]); float(m.result())
+        2.0
+        >>> m.reset_state(); float(m.result())
+        0.0
     """
 
     _direction = "down"
@@ -27,6 +50,28 @@ class Metric:
     def __init__(self, name=None, dtype=None):
         self.name = name if name is not None else type(self).__name__.lower()
         self.dtype = dtype or "float32"
+        self._variables = []
+
+    def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
+        """A state Variable of the metric (Keras 3's signature); `reset_state` zeroes it."""
+        del aggregation  # one device: nothing to aggregate
+        dtype = np.dtype(dtype or self.dtype)
+        shape = tuple(shape)
+        values = initializers.get(initializer)(shape, dtype=dtype)
+        variable = Variable(np.asarray(values, dtype=dtype).reshape(shape), dtype=dtype,
+                            trainable=False, name=name or "variable",
+                            path=f"{self.name}/{name or 'variable'}")
+        vars(self).setdefault("_variables", []).append(variable)
+        return variable
+
+    def add_weight(self, shape=(), initializer=None, dtype=None, name=None):
+        """`add_variable` with Keras 3's `Metric.add_weight` defaults (zeros, a scalar)."""
+        return self.add_variable(shape, initializer or "zeros", dtype=dtype, name=name)
+
+    @property
+    def variables(self):
+        """The Variables made with `add_variable` / `add_weight`."""
+        return list(vars(self).get("_variables", ()))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         raise NotImplementedError
@@ -35,7 +80,14 @@ class Metric:
         raise NotImplementedError
 
     def reset_state(self):
-        raise NotImplementedError
+        """Sets every state Variable to zero (a metric with other state overrides this)."""
+        variables = self.variables
+        if not variables:
+            raise NotImplementedError(
+                f"Metric {type(self).__name__} keeps no Variables (add_variable) and does "
+                "not define `reset_state`.")
+        for variable in variables:
+            variable.assign(np.zeros(variable.shape, variable.dtype))
 
     def reset_states(self):  # Keras 2 spelling
         self.reset_state()

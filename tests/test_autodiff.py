@@ -190,11 +190,21 @@ def test_what_has_no_gradient_raises():
         with pytest.raises(TypeError, match="np.linalg.norm|norm"):
             np.linalg.norm(t)
         with pytest.raises(TypeError, match="In-place"):
-            t += 1
+            np.add(t, 1, out=t)
         with pytest.raises(TypeError, match="no gradient"):
             np.fft.fft(t)
         detached = np.ndarray.view(t, np.ndarray)  # an explicit escape is allowed
         assert type(detached) is np.ndarray
+
+
+def test_augmented_assignment_rebinds_a_traced_value():
+    # As TensorFlow/JAX tensors (Keras code writes `loss += sum(model.losses)`): a new value.
+    with GradientTape() as tape:
+        t = tape.watch(SIGNED)
+        total = np.sum(t)
+        total += np.sum(t * t)
+        total *= 2.0
+    np.testing.assert_allclose(tape.gradient(total, t), 2.0 * (1.0 + 2.0 * SIGNED))
 
 
 def test_constant_functions_run():

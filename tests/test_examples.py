@@ -48,6 +48,15 @@ def benchmarked(out):
     assert "GFLOP/s" in out
 
 
+def followed_the_guide(out):
+    assert "weights: 6 trainable weights: 6" in out
+    assert "OuterLayer.losses after two calls: 1" in out
+    assert "CustomDropout: inference keeps all: True training zeroes some: True" in out
+    losses = [float(v) for v in re.findall(r"mean loss = (\d+\.\d+)", out)]
+    assert len(losses) == 2 and losses[1] < losses[0], out  # the VAE's own loop learns
+    assert "subclassing guide: done" in out
+
+
 PROGRAMS = {
     # 2,000 images, 1 epoch: 0.78 test accuracy when written (chance: 0.1).
     "keras_cnn.py": (True, accuracy_at_least(0.6)),
@@ -56,6 +65,7 @@ PROGRAMS = {
     "custom_callbacks.py": (True, callbacks_ran),
     "save_and_load.py": (True, saved_and_loaded),
     "benchmark_conv.py": (False, benchmarked),
+    "subclassing_guide.py": (False, followed_the_guide),
 }
 
 

@@ -13,12 +13,12 @@ plain-function losses and metrics, and `fastconv.ops` in hand-written loops.
 from fastconv.autodiff import ufunc_grads  # noqa: F401 - registers the ufunc gradients
 from fastconv.autodiff.basic_ops import concatenate, reshape, transpose, where  # noqa: F401
 from fastconv.autodiff.primitive import plain, primitive, record
-from fastconv.autodiff.tape import GradientTape, active_tape, unbroadcast
+from fastconv.autodiff.tape import GradientTape, active_tape, stop_recording, unbroadcast
 from fastconv.autodiff.traced import Traced, register_function, register_ufunc
 from fastconv.autodiff.variable import Variable
 
 __all__ = ["GradientTape", "Traced", "Variable", "primitive", "record", "plain", "active_tape",
-           "unbroadcast", "register_function", "register_ufunc", "stop_gradient"]
+           "stop_recording", "unbroadcast", "register_function", "register_ufunc", "stop_gradient"]
 
 
 def stop_gradient(x):

@@ -6,12 +6,13 @@ its vector-Jacobian product. `gradient()` walks the nodes in reverse creation or
 is a reverse topological order because a node's parents always exist before it.
 """
 
+import contextlib
 import contextvars
 import itertools
 
 import numpy as np
 
-__all__ = ["GradientTape", "active_tape", "unbroadcast"]
+__all__ = ["GradientTape", "active_tape", "stop_recording", "unbroadcast"]
 
 _active = contextvars.ContextVar("fastconv_active_tape", default=None)
 _sequence = itertools.count()
@@ -20,6 +21,17 @@ _sequence = itertools.count()
 def active_tape():
     """The innermost recording tape of this thread/context, or None."""
     return _active.get()
+
+
+@contextlib.contextmanager
+def stop_recording():
+    """No tape records inside (a layer whose hand-written backward pass stands for what it
+    computes, or a value computed only for its shape)."""
+    token = _active.set(None)
+    try:
+        yield
+    finally:
+        _active.reset(token)
 
 
 def unbroadcast(grad, shape):

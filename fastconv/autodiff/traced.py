@@ -140,13 +140,19 @@ class TapeArray(np.ndarray):
 
     # ndarray methods that make views or copies without a ufunc: routed through the
     # differentiable ops, so `x.reshape(...)`, `x.T` and `x[i]` keep their gradients.
+    # Without a recording tape they are NumPy's own on the plain array (built-in layers
+    # reshape and index their weight Variables at every step).
     def reshape(self, *shape, order="C"):
+        if active_tape() is None:
+            return np.ndarray.reshape(self.view(np.ndarray), *shape, order=order)
         from fastconv.autodiff import basic_ops
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return basic_ops.reshape(self, shape, order=order)
 
     def transpose(self, *axes):
+        if active_tape() is None:
+            return np.ndarray.transpose(self.view(np.ndarray), *axes)
         from fastconv.autodiff import basic_ops
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
@@ -161,6 +167,8 @@ class TapeArray(np.ndarray):
         return self.swapaxes(-1, -2)
 
     def __getitem__(self, index):
+        if active_tape() is None:
+            return np.ndarray.__getitem__(self.view(np.ndarray), index)
         from fastconv.autodiff import basic_ops
         return basic_ops.getitem(self, index)
 
@@ -245,6 +253,23 @@ class Traced(TapeArray):
                             "gradient tape does not follow; use the fastconv.ops function "
                             "(reshape, transpose, take, ...) instead.")
         return self._node if self._tape is tape else None
+
+    # A traced value is a result, immutable as a TensorFlow or JAX tensor: `loss += x`
+    # rebinds the name to a new value (recorded) instead of writing in place.
+    def __iadd__(self, other):
+        return self + other
+
+    def __isub__(self, other):
+        return self - other
+
+    def __imul__(self, other):
+        return self * other
+
+    def __itruediv__(self, other):
+        return self / other
+
+    def __ipow__(self, other):
+        return self ** other
 
     def __repr__(self):
         return "traced(" + repr(self.view(np.ndarray)) + ")"

@@ -51,7 +51,10 @@ class Variable(TapeArray):
         if shape is not None and tuple(value.shape) != tuple(shape):
             raise ValueError(f"Variable value of shape {value.shape} does not match "
                              f"shape={tuple(shape)}.")
-        variable = value.view(cls)
+        # The Variable owns its memory (not a view of `value`), as a weight array did: the
+        # ops' overlap checks of `out=` buffers skip arrays that each own their memory.
+        variable = np.ndarray.__new__(cls, value.shape, value.dtype)
+        variable.view(np.ndarray)[...] = value
         variable.name = name or "variable"
         variable.path = path or variable.name
         variable.trainable = bool(trainable)

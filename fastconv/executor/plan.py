@@ -168,6 +168,8 @@ def _trainable_key(layer):
     """The trainable flags a plan depends on: the layer's, and a nested model's layers'."""
     graph = getattr(layer, "_graph", None)
     if graph is None:
+        if layer._runs_user_call():  # its sublayers' and Variables' flags count too
+            return tuple(map(id, layer.trainable_weights))
         return layer.trainable
     return layer.trainable, tuple(_trainable_key(inner) for inner, _ in graph)
 

@@ -6,7 +6,7 @@ from fastconv.layers.base import KerasTensor, Layer
 from fastconv.layers.conv1d import Conv1D, Convolution1D
 from fastconv.layers.conv2d_transpose import Conv2DTranspose, Convolution2DTranspose
 from fastconv.layers.convolutional import Conv2D, Convolution2D
-from fastconv.layers.core import Dense, Embedding, Identity, Input, InputLayer
+from fastconv.layers.core import Dense, Embedding, Identity, Input, InputLayer, Lambda
 from fastconv.layers.depthwise_conv2d import DepthwiseConv2D
 from fastconv.layers.layer_normalization import LayerNormalization
 from fastconv.layers.merging import (
@@ -79,7 +79,7 @@ __all__ = [
     "Input", "InputLayer", "Layer", "KerasTensor", "Conv2D", "Convolution2D",
     "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D",
     "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D", "GlobalMaxPool2D",
-    "Flatten", "Dense", "Dropout", "Activation", "ReLU", "Softmax", "Reshape", "Rescaling",
+    "Flatten", "Dense", "Lambda", "Dropout", "Activation", "ReLU", "Softmax", "Reshape", "Rescaling",
     "Add", "Average", "Concatenate", "Multiply", "BatchNormalization",
     "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
     # Convolutions and pooling beyond Conv2D (issue 14).

@@ -40,13 +40,15 @@ def _entries(layer):
 
 def _flat(layers):
     """`layers` with every nested model (anything with its own `layers`) replaced by its
-    layers, recursively."""
+    layers, and every custom layer followed by its sublayers, recursively."""
     for layer in layers:
         inner = getattr(layer, "layers", None)
         if isinstance(inner, list):
             yield from _flat(inner)
         else:
             yield layer
+            if layer._runs_user_call():  # built-in layers hold no sublayers
+                yield from _flat(layer._sublayers())
 
 
 def weight_losses(layer):

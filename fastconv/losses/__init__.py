@@ -28,10 +28,10 @@ from fastconv.losses.elementwise import (
     binary_crossentropy,
     mean_squared_error,
 )
-from fastconv.losses.loss import Loss
+from fastconv.losses.loss import Loss, LossFunctionWrapper
 
 __all__ = [
-    "Loss", "SparseCategoricalCrossentropy", "CategoricalCrossentropy",
+    "Loss", "LossFunctionWrapper", "SparseCategoricalCrossentropy", "CategoricalCrossentropy",
     "BinaryCrossentropy", "MeanSquaredError",
     "sparse_categorical_crossentropy", "categorical_crossentropy",
     "binary_crossentropy", "mean_squared_error", "mse", "get",
@@ -73,9 +73,10 @@ def get(identifier):
         A `Loss` instance (None for None).
 
     Raises:
-        ValueError: for an unknown name, or a custom loss function (fastconv
-            needs its gradient: subclass `Loss` and implement `call` and
-            `gradient` instead).
+        ValueError: for an unknown name.
+
+    A plain function `fn(y_true, y_pred)` of per-sample losses becomes a
+    `LossFunctionWrapper`, differentiated by the gradient tape.
     """
     if identifier is None or isinstance(identifier, Loss):
         return identifier
@@ -98,9 +99,5 @@ def get(identifier):
     if identifier in _BY_FUNCTION:
         return _BY_FUNCTION[identifier]()
     if callable(identifier):
-        raise ValueError(
-            f"Custom loss functions are not supported: {identifier!r}. fastconv trains with "
-            "analytic gradients; subclass fastconv.losses.Loss and implement `call` and "
-            "`gradient` instead."
-        )
+        return LossFunctionWrapper(identifier)
     raise ValueError(f"Could not interpret loss identifier: {identifier!r}")

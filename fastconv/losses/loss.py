@@ -4,6 +4,8 @@ import numbers
 
 import numpy as np
 
+from fastconv.autodiff import GradientTape, active_tape, record
+
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum")
 
@@ -64,21 +66,36 @@ def check_label_smoothing(value):
 
 
 class Loss:
-    """Base class. Subclasses implement `_elementwise` and `_d_elementwise`.
+    """Base class of the losses: `call(y_true, y_pred)` gives the per-sample losses.
 
-    The per-sample loss is the class-axis sum (categorical) or the last-axis
-    mean (element-wise losses) of an element-wise term; the batch loss is the
-    (sample-weighted) sum of the per-sample losses divided by their number
-    ("sum_over_batch_size") or not divided ("sum").
+    The batch loss is the (sample-weighted) sum of the per-sample losses divided by
+    their number ("sum_over_batch_size") or not divided ("sum").
+
+    The built-in losses give their gradient by hand (`gradient`, and for the
+    crossentropies the fused `logits_gradient`). A subclass that implements only
+    `call` (Keras 3's way, with NumPy or `fastconv.ops`) is differentiated by the
+    gradient tape; its `y_true` arrives in `y_pred`'s dtype, as Keras casts it.
 
     Args:
         name: the loss's name.
         reduction: "sum_over_batch_size" (default) or "sum".
+        dtype: accepted for Keras compatibility (the loss computes in `y_pred`'s dtype).
+
+    Example:
+        >>> import numpy as np
+        >>> class MeanAbsolute(Loss):
+        ...     def call(self, y_true, y_pred):
+        ...         return np.mean(np.abs(y_true - y_pred), axis=-1)
+        >>> loss = MeanAbsolute()
+        >>> float(loss(np.zeros((2, 1)), np.array([[1.0], [-3.0]])))
+        2.0
+        >>> loss.gradient(np.zeros((2, 1)), np.array([[1.0], [-3.0]])).ravel().tolist()
+        [0.5, -0.5]
     """
 
     from_logits = False
 
-    def __init__(self, name=None, reduction="sum_over_batch_size"):
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         if reduction not in REDUCTIONS:
             raise ValueError(
                 f"Invalid value for argument `reduction`. Expected one of {list(REDUCTIONS)}. "
@@ -88,10 +105,22 @@ class Loss:
         self.reduction = reduction
 
     # Public API --------------------------------------------------------------
+    @classmethod
+    def _on_tape(cls):
+        """Whether the gradient comes from the tape (the subclass wrote no `gradient`)."""
+        return cls.gradient is Loss.gradient
+
     def __call__(self, y_true, y_pred, sample_weight=None):
-        """The reduced loss of a batch, as a Python float."""
+        """The reduced loss of a batch, as a Python float; under a recording
+        `GradientTape` with a traced `y_pred`, a traced scalar (its gradient the loss's
+        `gradient`)."""
+        tape = active_tape()
+        if tape is not None and tape.node_for(y_pred) is not None:
+            return self._recorded(tape, y_true, y_pred, sample_weight)
         y_pred = as_float(y_pred)
         y_true = self._targets(y_true, y_pred.shape)
+        if self._on_tape():
+            return float(self._reduce(y_true, y_pred, sample_weight))
         per_sample = self.call(y_true, y_pred)
         weights = self._weights(sample_weight, per_sample.shape)
         if weights is not None:
@@ -106,8 +135,38 @@ class Loss:
         raise NotImplementedError
 
     def gradient(self, y_true, y_pred, sample_weight=None):
-        """d(reduced loss) / d(y_pred), with y_pred's shape and float dtype."""
-        raise NotImplementedError
+        """d(reduced loss) / d(y_pred), with y_pred's shape and float dtype (by default
+        from the gradient tape over `call`)."""
+        y_pred = as_float(y_pred)
+        y_true = self._targets(y_true, y_pred.shape)
+        with GradientTape() as tape:
+            traced = tape.watch(y_pred)
+            total = self._reduce(y_true, traced, sample_weight)
+        return np.asarray(tape.gradient(total, traced, unconnected_gradients="zero"),
+                          dtype=y_pred.dtype)
+
+    def _reduce(self, y_true, y_pred, sample_weight):
+        """The reduced loss from `call`, with NumPy operations the tape follows; `y_true`
+        in `y_pred`'s dtype (Keras casts both to the loss's dtype)."""
+        per_sample = self.call(np.asarray(y_true, dtype=y_pred.dtype), y_pred)
+        weights = self._weights(sample_weight, np.shape(per_sample))
+        if weights is not None:
+            per_sample = per_sample * weights.astype(np.asarray(y_pred).dtype)
+        total = np.sum(per_sample)
+        if self.reduction == "sum_over_batch_size":
+            total = total / max(np.size(per_sample), 1)
+        return total
+
+    def _recorded(self, tape, y_true, y_pred, sample_weight):
+        """The loss as a traced scalar on `tape` (a user's training loop)."""
+        if self._on_tape():
+            y_true = self._targets(y_true, np.shape(y_pred))
+            return self._reduce(y_true, y_pred.astype(as_float(y_pred).dtype), sample_weight)
+        plain_pred = as_float(np.asarray(y_pred))
+        value = self(y_true, plain_pred, sample_weight)
+        grad = self.gradient(y_true, plain_pred, sample_weight)
+        return record(tape, np.asarray(value, plain_pred.dtype), [y_pred],
+                      lambda g: (g * grad,))
 
     def logits_gradient(self, y_true, probs, sample_weight=None):
         """Fused d(loss)/d(logits) when `probs` is the activation of `logits`."""
@@ -162,3 +221,31 @@ class Loss:
         if weights is None:
             return dtype.type(factor)
         return (weights * factor).astype(dtype)[..., None]
+
+
+class LossFunctionWrapper(Loss):
+    """A `Loss` from a plain function `fn(y_true, y_pred, **kwargs)` of per-sample losses
+    (what `compile(loss=my_function)` makes), differentiated by the gradient tape.
+
+    Args:
+        fn: the function, written with NumPy or `fastconv.ops`.
+        name: the loss's name (default: the function's).
+        reduction: "sum_over_batch_size" (default) or "sum".
+        **kwargs: further arguments of `fn`.
+    """
+
+    def __init__(self, fn, name=None, reduction="sum_over_batch_size", dtype=None, **kwargs):
+        if not callable(fn):
+            raise TypeError(f"`fn` must be callable. Received: fn={fn!r}")
+        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction,
+                         dtype=dtype)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(fn=getattr(self.fn, "__name__", repr(self.fn)), **self._fn_kwargs)
+        return config

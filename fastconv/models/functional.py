@@ -347,6 +347,8 @@ class Functional(Model):
             self._check_targets(y, len(x[0] if isinstance(x, list) else x), method)
 
     def _check_targets(self, y, count, method):
+        if self.loss is None:  # trained on `model.losses` (add_loss) alone: no targets needed
+            return
         if y is None:
             raise ValueError(f"`{method}` needs targets: pass `y`.")
         if self._loss_output_names() is None:
@@ -480,12 +482,14 @@ class Functional(Model):
         pending = []  # (layer, its calls' references) of the layers that are not inputs
         for index, entry in enumerate(entries):
             layer = serialization.deserialize_layer(entry, custom_objects)
-            _require(layer.name not in calls, f"Duplicate layer name {layer.name!r:.100}.")
-            calls[layer.name] = []
+            # The entry's name, as Keras: a custom layer's get_config may leave "name" out.
+            key = entry.get("name", layer.name)
+            _require(key not in calls, f"Duplicate layer name {key!r:.100}.")
+            calls[key] = []
             if isinstance(layer, InputLayer):
                 _require(not entry.get("inbound_nodes") and not entry.get("inbound_layers"),
-                         f"Input layer {layer.name!r:.100} cannot have inbound layers.")
-                calls[layer.name].append(layer.output)
+                         f"Input layer {key!r:.100} cannot have inbound layers.")
+                calls[key].append(layer.output)
             else:
                 nodes = _inbound_nodes(entry, index)
                 training = entry.get("call_training", [None] * len(nodes))
@@ -493,26 +497,26 @@ class Functional(Model):
                          and all(t is None or isinstance(t, bool) for t in training),
                          f"Layer entry {index}: 'call_training' must hold true, false or null "
                          "per call.")
-                pending.append((layer, list(zip(nodes, training))))
+                pending.append((key, layer, list(zip(nodes, training))))
         # A shared layer's later call may read a layer listed after it: call each layer's
         # next node as soon as the tensors it reads exist, until every node is made.
         while pending:
             waiting = []
-            for layer, nodes in pending:
-                made = calls[layer.name]
+            for key, layer, nodes in pending:
+                made = calls[key]
                 while len(made) < len(nodes) and all(
                         _available(calls, ref) for ref in nodes[len(made)][0]):
                     node, training = nodes[len(made)]
-                    inputs = [_resolve(calls, ref, f"Layer {layer.name!r:.100}") for ref in node]
+                    inputs = [_resolve(calls, ref, f"Layer {key!r:.100}") for ref in node]
                     inputs = inputs[0] if len(inputs) == 1 else inputs
                     result = (layer(inputs) if training is None else
                               layer(inputs, training=training))
                     # A model with several outputs returns their list (or dict, in flat order).
                     made.append(list(result.values()) if isinstance(result, dict) else result)
                 if len(made) < len(nodes):
-                    waiting.append((layer, nodes))
+                    waiting.append((key, layer, nodes))
             _require(len(waiting) < len(pending), "Layers "
-                     f"{[layer.name for layer, _ in waiting][:10]} read unknown tensors or "
+                     f"{[key for key, _, _ in waiting][:10]} read unknown tensors or "
                      "each other in a cycle.")
             pending = waiting
         ends = {}

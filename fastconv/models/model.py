@@ -17,10 +17,10 @@ import numpy as np
 
 from fastconv import backend, saving
 from fastconv.executor import Run, plan_for
-from fastconv.layers import weight_penalties
-from fastconv.layers.base import KerasTensor, Layer
+from fastconv.layers import custom_call, weight_penalties
+from fastconv.layers.base import KerasTensor, Layer, _snake_case
 from fastconv.layers.core import InputLayer
-from fastconv.models import summary
+from fastconv.models import subclassed, summary
 from fastconv.saving import serialization
 from fastconv.trainers import Trainer, data_adapters
 from fastconv.trainers.data_adapters import structured_data
@@ -59,14 +59,15 @@ class Model(Trainer, Layer):
     # Inside another model, each of this model's layers uses its own `training` default.
     training_default = None
 
-    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, dtype=None,
+                 **kwargs):
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to Model: {kwargs}")
         self._layers = []
         self._trainable = bool(trainable)
         Layer.__init__(self, name=name or backend.unique_name(
-            "functional" if type(self) is Model else type(self).__name__.lower()),
-            trainable=trainable)
+            "functional" if type(self) is Model else _snake_case(type(self).__name__)),
+            trainable=trainable, dtype=dtype)
         self._input_shape = None
         self._output_shape = None
         self._graph = []   # [(layer, indices of the values it reads)], value 0 = the input
@@ -76,9 +77,21 @@ class Model(Trainer, Layer):
         self._init_trainer()
         if type(self) is Model:
             raise ValueError(
-                "A fastconv Model is built from `Model(inputs, outputs)` or as a "
-                "`Sequential`; subclassed models are not supported."
+                "A fastconv Model is built from `Model(inputs, outputs)`, as a `Sequential`, "
+                "or by subclassing `Model` with `__init__` and `call`."
             )
+        if self._subclassed:
+            subclassed.check_class(self, inputs, outputs)
+        elif not subclassed.is_container(self):
+            raise NotImplementedError(
+                f"Model subclass {type(self).__name__} must implement `call`. (Subclassing a "
+                "functional model, passing `inputs`/`outputs` to `Model.__init__`, is not "
+                "supported: build it with `Model(inputs, outputs)`.)")
+
+    @property
+    def _subclassed(self):
+        """Whether this is a subclassed model (it defines `call`)."""
+        return self._runs_user_call()
 
     def __new__(cls, *args, **kwargs):
         # As Keras: `Model(inputs, outputs)` builds a functional model (a graph of layers).
@@ -90,11 +103,16 @@ class Model(Trainer, Layer):
     # ------------------------------------------------------------- layers
     @property
     def layers(self):
-        """The model's layers (a functional model lists its InputLayer first, as Keras)."""
+        """The model's layers (a functional model lists its InputLayer first, as Keras; a
+        subclassed model the layers its attributes hold)."""
+        if self._subclassed:
+            return self._sublayers()
         return list(self._layers)
 
     @property
     def _chain(self):
+        if self._subclassed:
+            return self._sublayers()
         return [layer for layer in self._layers if not isinstance(layer, InputLayer)]
 
     def get_layer(self, name=None, index=None):
@@ -129,6 +147,8 @@ class Model(Trainer, Layer):
 
     @property
     def weights(self):
+        if self._subclassed:
+            return Layer.weights.fget(self)
         return _unique([w for layer in self._chain for w in layer.weights])
 
     @property
@@ -146,22 +166,32 @@ class Model(Trainer, Layer):
 
     @property
     def losses(self):
-        """The regularization penalties (floats), as Keras's `model.losses`: every layer's
-        weight penalties, then the activity penalties of the last `model(x)` call."""
+        """The model's losses, as Keras's `model.losses`: every layer's weight penalties,
+        the activity penalties of the last `model(x)` call, then the values `add_loss`
+        received in the last call (a subclassed model's own `call` first)."""
+        added = list(self._losses) + [loss for layer in self._chain
+                                      for loss in layer._added_losses()]
         return (weight_penalties.all_weight_losses(self._chain)
-                + list(getattr(self, "_activity_losses", ())))
+                + list(getattr(self, "_activity_losses", ())) + added)
 
     @property
     def trainable_weights(self):
         if not self.trainable:
             return []
+        if self._subclassed:
+            return Layer.trainable_weights.fget(self)
         return _unique([w for layer in self._chain for w in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
         if not self.trainable:
             return self.weights
+        if self._subclassed:
+            return Layer.non_trainable_weights.fget(self)
         return _unique([w for layer in self._chain for w in layer.non_trainable_weights])
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
 
     def get_weights(self):
         """Copies of every weight, layer by layer."""
@@ -178,6 +208,8 @@ class Model(Trainer, Layer):
                 f"`set_weights` expects a list of arrays (as `get_weights()` returns). "
                 f"Received: weights of type {type(weights).__name__}"
             )
+        if self._subclassed:
+            return Layer.set_weights(self, weights)
         weights = list(weights)
         expected = sum(len(layer.weights) for layer in self._chain)
         if len(weights) != expected:
@@ -232,7 +264,10 @@ class Model(Trainer, Layer):
 
     # -------------------------------------------------------------- build
     def build(self, input_shape):
-        """Builds every layer for inputs of `input_shape` (batch axis first)."""
+        """Builds every layer for inputs of `input_shape` (batch axis first); a subclassed
+        model by running its `call` once on a zero batch."""
+        if self._subclassed:
+            return subclassed.build(self, input_shape)
         shape = tuple(input_shape)
         self._input_shape = (None,) + shape[1:]
         for layer in self._chain:
@@ -264,6 +299,8 @@ class Model(Trainer, Layer):
         return self._output_shape
 
     def _input_dtype(self):
+        if self._subclassed:  # integer data (token ids) stays integer, as Keras passes it
+            return np.dtype(vars(self).get("_integer_inputs") or self.dtype)
         chain = self._chain
         return np.dtype(chain[0].dtype if chain else backend.floatx())
 
@@ -278,11 +315,20 @@ class Model(Trainer, Layer):
         return self._input_shape
 
     def _output_dtype(self):
+        if self._subclassed:
+            return np.dtype(self.dtype)
         chain = self._chain
         return np.dtype(chain[-1].dtype if chain else backend.floatx())
 
     def _check_input(self, x):
         """Builds the model for x's shape, or checks x against the built input shape."""
+        if self._subclassed:
+            self._integer_inputs = x.dtype if x.dtype.kind in "iu" else None
+        if self._subclassed and not self._graph:
+            self._build_once((None,) + x.shape[1:])  # the user's `build` if it has one
+            if not self._graph:  # ... which need not call `Model.build`
+                subclassed.build(self, (None,) + x.shape[1:])
+            return
         if not self.built:
             self.build((None,) + x.shape[1:])
             return
@@ -320,6 +366,8 @@ class Model(Trainer, Layer):
             training: True or False; None (the default) lets each layer use its own
                 default, as Keras 3 (augmentation layers then augment, Dropout does not).
         """
+        if self._subclassed:  # its own `call`, as any custom layer
+            return Layer.__call__(self, inputs, training=training, **kwargs)
         if kwargs:
             raise TypeError(f"Unrecognized arguments in the call to model '{self.name}': {kwargs}")
         flat = self._flat_inputs(inputs, "inputs") if self._structured else inputs
@@ -330,8 +378,13 @@ class Model(Trainer, Layer):
         else:
             x = data_adapters.as_array(flat, "inputs")
         self._check_input(x)
+        training = self.resolve_training(training)  # inside a custom call: the call's
+        tape = custom_call.records_on(self, flat)
+        if tape is not None:  # one node on the tape, differentiated by the executor
+            return self._pack_outputs(custom_call.record_builtin_call(
+                self, tape, flat, training, isinstance(flat, list)))
         run = Run(plan_for(self, structured_data.signature(x), self.loss))
-        outputs = run.forward(x, training=None if training is None else bool(training))
+        outputs = run.forward(x, training=training)
         self._activity_losses = weight_penalties.activity_losses(run.states)
         return self._pack_outputs(outputs)
 
@@ -386,7 +439,10 @@ class Model(Trainer, Layer):
 
     def compute_output_shape(self, input_shape):
         """The output shape for `input_shape`, through every layer of the graph (a list of
-        shapes for several outputs)."""
+        shapes for several outputs; a subclassed model's: what its `call` returns on a zero
+        batch)."""
+        if self._subclassed:
+            return Layer.compute_output_shape(self, input_shape)
         multiple = getattr(self, "multiple_inputs", False)
         shapes = [tuple(s) for s in input_shape] if multiple else [tuple(input_shape)]
         for layer, parents in self._graph:
@@ -398,7 +454,10 @@ class Model(Trainer, Layer):
 
     def forward(self, state, inputs, training):
         """Runs the model as one step of an outer model: its own plan, on a `Run` kept in
-        `state` (rebuilt when the input signature or the trainable flags change)."""
+        `state` (rebuilt when the input signature or the trainable flags change); a
+        subclassed model's `call` on the gradient tape, as any custom layer."""
+        if self._subclassed:
+            return Layer.forward(self, state, inputs, training)
         plan = plan_for(self, structured_data.signature(inputs), None,
                         input_grad=state.needs_input_grad)
         run = getattr(state, "run", None)
@@ -416,6 +475,8 @@ class Model(Trainer, Layer):
     def grad(self, state, dy):
         """dL/dinputs of the forward pass that filled `state`; sets `state.grads` aligned
         with `trainable_weights` (zeros for weights the loss does not reach)."""
+        if self._subclassed:
+            return Layer.grad(self, state, dy)
         run = state.run
         dx = run.backward(dy)
         by_weight = {id(weight): grad for grad, weight in run.grads_and_vars()}
@@ -440,14 +501,32 @@ class Model(Trainer, Layer):
         "model.keras" writes Keras 3's format and "model.h5" Keras's legacy HDF5
         format (both need h5py; Keras loads them); other names write fastconv's own
         zip. Written atomically. See `fastconv.saving.save_model`.
+
+        Raises:
+            NotImplementedError: for a subclassed model (its architecture is Python code).
         """
+        if self._subclassed:
+            raise NotImplementedError(
+                f"Model '{self.name}' is a subclassed model: its architecture is its Python "
+                "code, which fastconv's model files cannot hold. Save its weights with "
+                "`save_weights` and rebuild the model in code before `load_weights`.")
         saving.save_model(self, filepath, overwrite=overwrite,
                           include_optimizer=include_optimizer, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
         """Saves only the weights ("x.weights.h5": Keras 3's weights file). See
         `fastconv.saving.save_weights`."""
+        self._refuse_own_variables("save_weights")
         saving.save_weights(self, filepath, overwrite=overwrite, **kwargs)
+
+    def _refuse_own_variables(self, method):
+        """The weight files hold the weights of the model's layers: a subclassed model's own
+        Variables (`add_weight` on the model itself) would be left out."""
+        if self._subclassed and self._own_variables():
+            raise NotImplementedError(
+                f"Model '{self.name}' holds Variables of its own "
+                f"({[v.name for v in self._own_variables()]}); `{method}` stores the weights "
+                "of the model's layers only. Move them into a custom layer.")
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         """Loads weights saved by `save_weights` or `save`, layer by layer in order.
@@ -455,6 +534,7 @@ class Model(Trainer, Layer):
         Raises:
             ValueError: a bad file, or a layer whose weight shapes differ (named).
         """
+        self._refuse_own_variables("load_weights")
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     def to_json(self, **kwargs):

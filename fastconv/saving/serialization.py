@@ -123,8 +123,11 @@ def deserialize_layer(entry, custom_objects=None):
             "Register custom layers with fastconv.saving.register_layer or pass "
             "custom_objects={name: class}."
         )
+    # A layer whose config names a function (Lambda) finds it in `custom_objects`.
+    accepts_custom = "custom_objects" in inspect.signature(cls.from_config).parameters
+    kwargs = {"custom_objects": custom_objects} if accepts_custom else {}
     try:
-        return cls.from_config(dict(config))
+        return cls.from_config(dict(config), **kwargs)
     except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as error:
         raise ValueError(f"Invalid config for layer class {class_name}: "
                          f"{type(error).__name__}: {error}") from None
@@ -290,5 +293,7 @@ def weight_names(layer):
                  for array, name in zip(inner.weights, weight_names(inner))}
         return [by_id[id(array)] for array in layer.weights]
     by_id = {id(array): name for array, _, name in layer._weight_records}
-    return [by_id.get(id(array)) or f"weight_{i}" for i, array in enumerate(layer.weights)]
+    # A custom layer's sublayer weights are named by their path ("dense/kernel").
+    return [by_id.get(id(array)) or getattr(array, "path", None) or f"weight_{i}"
+            for i, array in enumerate(layer.weights)]
 

@@ -5,6 +5,8 @@ over a loop."""
 import copy
 import threading
 
+import numpy as np
+
 from fastconv import losses, metrics as metrics_module, optimizers
 
 __all__ = ["CompiledLoss", "MultiOutputLoss", "MetricsTracker", "resolve_compile_arguments"]
@@ -119,7 +121,8 @@ class CompiledLoss:
     """The compiled loss scaled by its `loss_weights` value.
 
     Args:
-        loss: a `fastconv.losses.Loss` (or None when compiled without one).
+        loss: a `fastconv.losses.Loss` (or None when compiled without one: the model
+            then trains on the losses its layers add with `add_loss`).
         weight: the float the loss (and so its gradient) is multiplied by.
     """
 
@@ -130,6 +133,8 @@ class CompiledLoss:
         self.weight = weight
 
     def __call__(self, y_true, y_pred, sample_weight):
+        if self.loss is None:  # only the layers' `add_loss` losses count
+            return 0.0
         value = self.loss(y_true, y_pred, sample_weight=sample_weight)
         return value if self.weight == 1.0 else value * self.weight
 
@@ -139,6 +144,8 @@ class CompiledLoss:
 
     def output_gradient(self, y_true, y_pred, sample_weight, fused):
         """dL/d(y_pred), or dL/d(logits) of the output layer when `fused`."""
+        if self.loss is None:
+            return np.zeros(np.shape(y_pred), np.asarray(y_pred).dtype)
         if fused:
             grad = self.loss.logits_gradient(y_true, y_pred, sample_weight=sample_weight)
         else:

@@ -14,7 +14,7 @@ import numpy as np
 
 from fastconv import callbacks as callbacks_module, metrics as metrics_module
 from fastconv.executor import Run, plan_for
-from fastconv.layers import weight_penalties
+from fastconv.layers import custom_call, weight_penalties
 from fastconv.trainers import compile_utils, data_adapters as data
 from fastconv.trainers.data_adapters.structured_data import (
     StructuredArrayAdapter,
@@ -24,6 +24,11 @@ from fastconv.trainers.data_adapters.structured_data import (
 from fastconv.trainers.epoch_iterator import EpochIterator
 
 __all__ = ["Trainer"]
+
+
+def _total(added_losses):
+    """The sum of the losses `add_loss` received (Keras adds them to the compiled loss)."""
+    return float(sum(np.sum(value, dtype=np.float64) for value in added_losses))
 
 
 def _verbosity(verbose):
@@ -113,12 +118,22 @@ class Trainer:
         if self._tracker is not None:
             self._tracker.reset()
 
-    def _require_compiled(self, method, need_loss=True):
+    def _require_compiled(self, method):
+        # A model compiled without a `loss` trains on what its layers `add_loss` (Keras).
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before using the model (`{method}`).")
-        if need_loss and self.loss is None:
-            raise ValueError(f"The model was compiled without a `loss`; `{method}` needs one. "
-                             "Pass `loss=` to `compile()`.")
+
+    def _step_loss(self, y, y_pred, sample_weight, added, run):
+        """(the compiled loss plus `model.losses` as Keras adds them: the regularization
+        penalties of `run` and the values `add_loss` received in its forward pass; the
+        per-output losses)."""
+        penalty = weight_penalties.model_penalty(self.layers, run.states)
+        if self.loss is None and not added and not penalty:
+            raise ValueError("The model was compiled without a `loss` and has no "
+                             "regularization penalty or `add_loss` loss: there is no loss to "
+                             "compute. Pass `loss=` to `compile()`.")
+        loss_value, output_losses = self._compiled_loss.values(y, y_pred, sample_weight)
+        return loss_value + penalty + _total(added), output_losses
 
     @contextlib.contextmanager
     def _training(self, method):
@@ -139,10 +154,9 @@ class Trainer:
         return Run(plan_for(self, signature(x), self.loss), reuse_buffers)
 
     def _train_step(self, run, tracker, x, y, sample_weight):
-        y_pred = run.forward(x, training=True)
-        # Keras adds `model.losses` (regularization penalties) to the compiled loss.
-        loss_value, output_losses = self._compiled_loss.values(y, y_pred, sample_weight)
-        loss_value += weight_penalties.model_penalty(self.layers, run.states)
+        with custom_call.collect_losses() as added:  # `add_loss` in custom calls
+            y_pred = run.forward(x, training=True)
+        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
         if run.plan.trainable_steps:
             plan = run.plan
             fused = plan.fused_output if len(plan.output_values) == 1 else plan.fused_outputs
@@ -153,9 +167,9 @@ class Trainer:
         tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
     def _test_step(self, run, tracker, x, y, sample_weight):
-        y_pred = run.forward(x, training=False)
-        loss_value, output_losses = self._compiled_loss.values(y, y_pred, sample_weight)
-        loss_value += weight_penalties.model_penalty(self.layers, run.states)
+        with custom_call.collect_losses() as added:
+            y_pred = run.forward(x, training=False)
+        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
         tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
     def _run_for(self, runs, x):
@@ -182,7 +196,7 @@ class Trainer:
             return
         x, y, _ = first
         self._check_input(x)
-        if need_targets:
+        if need_targets and self.loss is not None:  # without one: trained on `model.losses`
             if y is None:
                 raise ValueError(f"`{method}` needs targets: pass `y`, or give `{name}` as "
                                  "(inputs, targets) batches.")
@@ -193,9 +207,10 @@ class Trainer:
             return self._structured_data(x, y, sample_weight, method)
         x, y, sample_weight = data.check_data(x, y, sample_weight)
         self._check_input(x)
-        if y is None:
-            raise ValueError(f"`{method}` needs targets: pass `y`.")
-        self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
+        if self.loss is not None:  # without one: trained on `model.losses`, no targets
+            if y is None:
+                raise ValueError(f"`{method}` needs targets: pass `y`.")
+            self.loss.check_targets(y, (y.shape[0],) + self._output_shape[1:])
         return x, y, sample_weight
 
     # ---------------------------------------------------------------- fit
