@@ -290,8 +290,8 @@ def _layer_config_in(config, cls, keras_class, name):
             policy = value.get("config") or {}
             value = policy.get("name") if isinstance(policy, dict) else None
             _require(isinstance(value, str), f"Layer {name!r:.100}: invalid dtype policy.")
-        elif _is_keras_object(value):
-            family = next((f for suffix, f in families.items() if key.endswith(suffix)), None)
+        elif _is_keras_object(value) and any(key.endswith(suffix) for suffix in families):
+            family = next(f for suffix, f in families.items() if key.endswith(suffix))
             value = _strip_object(value, family)
         out[key] = value
     if keras_names.fastconv_class_name(keras_class) == cls.__name__:  # built-in: drop Keras-only
