@@ -129,13 +129,38 @@ def graph(K, dropout=True):
     return K.Model({"image": image, "tokens": tokens}, [classes, value], name="graph")
 
 
-MODELS = {"cnn": cnn, "functional": functional, "every_layer": every_layer, "graph": graph}
+def _scale_layer(K):
+    """The same custom layer (one weight of its own) defined and registered in each library."""
+    @K.saving.register_keras_serializable(package="roundtrip")
+    class Scale(K.layers.Layer):
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones",
+                                         name="scale")
+
+        def call(self, inputs):
+            return inputs * self.scale
+    return Scale
+
+
+SCALE = {fastconv: _scale_layer(fastconv), keras: _scale_layer(keras)}
+
+
+def custom(K, dropout=True):
+    """A custom layer registered with register_keras_serializable, between built-in ones."""
+    return K.Sequential([K.Input(shape=(12, 12, 1)), K.layers.Conv2D(3, 3, activation="relu"),
+                         K.layers.GlobalAveragePooling2D(), SCALE[K](),
+                         K.layers.Dense(3, activation="softmax")], name="custom")
+
+
+MODELS = {"cnn": cnn, "functional": functional, "every_layer": every_layer, "graph": graph,
+          "custom": custom}
 OPTIMIZERS = {
     "cnn": lambda K: K.optimizers.Adam(learning_rate=0.01),
     "functional": lambda K: K.optimizers.SGD(learning_rate=0.05, momentum=0.9),
     "every_layer": lambda K: K.optimizers.RMSprop(learning_rate=0.01, momentum=0.5,
                                                   centered=True),
     "graph": lambda K: K.optimizers.Adam(learning_rate=0.01),
+    "custom": lambda K: K.optimizers.Adam(learning_rate=0.01),
 }
 
 
@@ -159,7 +184,8 @@ def data(name, n=16, seed=0):
         x = {"image": rng.random((n, 8, 8, 3), dtype=np.float32),
              "tokens": rng.integers(0, 10, (n, 6)).astype(np.int32)}
         return x, [rng.integers(0, 3, n), rng.random((n, 1), dtype=np.float32)]
-    shape = {"cnn": (n, 12, 12, 1), "functional": (n, 10, 10, 2), "every_layer": (n, 8, 8, 2)}
+    shape = {"cnn": (n, 12, 12, 1), "functional": (n, 10, 10, 2), "every_layer": (n, 8, 8, 2),
+             "custom": (n, 12, 12, 1)}
     return rng.random(shape[name], dtype=np.float32), rng.integers(0, 3, n)
 
 

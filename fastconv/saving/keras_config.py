@@ -75,9 +75,9 @@ def _layer_out(layer, entry, input_shape, legacy):
         out = {"module": module, "class_name": class_name,
                "config": _layer_config_out(config, cls is InputLayer),
                "registered_name": registered}
-    if legacy:
-        return {key: value for key, value in out.items()
-                if key not in ("module", "registered_name", "build_config")}
+    if legacy:  # the legacy layout names a custom class by its registered name alone
+        return {"class_name": out.get("registered_name") or out["class_name"],
+                "config": out["config"]}
     if input_shape is not None:
         out["build_config"] = {"input_shape": _shape_json(input_shape)}
     return out
@@ -294,10 +294,8 @@ def _layer_config_in(config, cls, keras_class, name):
             family = next(f for suffix, f in families.items() if key.endswith(suffix))
             value = _strip_object(value, family)
         out[key] = value
-    if keras_names.fastconv_class_name(keras_class) == cls.__name__:  # built-in: drop Keras-only
-        out = _drop_keras_only(out, cls, keras_names.neutral_keys(keras_class),
-                               f"Keras layer {name!r:.100} ({keras_class})")
-    return out
+    return _drop_keras_only(out, cls, keras_names.neutral_keys(keras_class),
+                            f"Keras layer {name!r:.100} ({keras_class})")
 
 
 def _resolve_layer(entry, registry, custom):

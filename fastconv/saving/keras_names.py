@@ -20,6 +20,8 @@ _TO_KERAS = {}
 _FROM_KERAS = {}
 # Keras class name -> {Keras-only key: its neutral value (or ANY)}.
 _NEUTRAL = {
+    # Every layer: Keras's base Layer casts inputs to its dtype (fastconv has no mixed precision).
+    "*": {"autocast": True},
     "InputLayer": {"sparse": False, "ragged": False, "optional": False},
     "BatchNormalization": {"synchronized": False, "renorm": False, "renorm_momentum": ANY},
     # Optimizers: exponential moving averages off; Keras 2's time decay off, its XLA flag.
@@ -68,8 +70,10 @@ def fastconv_class_name(keras_name):
 
 
 def neutral_keys(keras_name):
-    """`{key: neutral value}` for a Keras class (or "optimizer")."""
-    return _NEUTRAL.get(keras_name, {})
+    """`{key: neutral value}` for a Keras layer class (or "optimizer")."""
+    if keras_name == "optimizer":
+        return _NEUTRAL["optimizer"]
+    return {**_NEUTRAL["*"], **_NEUTRAL.get(keras_name, {})}
 
 
 def to_snake_case(name):
