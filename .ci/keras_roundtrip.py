@@ -1,7 +1,8 @@
 """Live round trip between fastconv and real Keras 3 (JAX backend, CPU): .keras, .weights.h5, .h5.
 
-For each model (between them every layer fastconv has; the last a graph with two named inputs,
-two outputs, a shared layer and a nested model), in both directions: one library builds, trains
+For each model (between them every layer fastconv has, a graph with two named inputs, two
+outputs, a shared layer and a nested model, and a custom layer registered in both libraries),
+in both directions: one library builds, trains
 and saves it in the three formats; the other loads each file and must predict the same (rtol
 1e-5) and hold the same weights. The .keras and .h5 files also carry the optimizer: the loaded
 step count must match, and one more training step on the same batch in both libraries (models
