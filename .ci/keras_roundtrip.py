@@ -2,13 +2,13 @@
 
 For each model (between them every layer fastconv has, a graph with two named inputs, two
 outputs, a shared layer and a nested model, and a custom layer registered in both libraries),
-in both directions: one library builds, trains
-and saves it in the three formats; the other loads each file and must predict the same (rtol
-1e-5) and hold the same weights. The .keras and .h5 files also carry the optimizer: the loaded
-step count must match, and one more training step on the same batch in both libraries (models
-without random layers) must give the same weights, which checks that the optimizer state
-(moments, velocities) and the regularization carried over; the CNN does this once more for each
-optimizer fastconv has. Run by .ci/keras_roundtrip.sh in its own environment; one line a check.
+in both directions: one library builds, trains and saves it in the three formats; the other
+loads each file and must predict the same (rtol 1e-5) and hold the same weights. The .keras and
+.h5 files also carry the optimizer: the loaded step count must match, and one more training
+step on the same batch in both libraries (models without random layers) must give the same
+weights, which checks that the optimizer state (moments, velocities) and the regularization
+carried over; the CNN does this once more for each optimizer fastconv has. Run by
+.ci/keras_roundtrip.sh in its own environment; one line a check.
 """
 
 import os
