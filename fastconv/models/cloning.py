@@ -7,7 +7,7 @@ in Keras.
 
 import json
 
-from fastconv.layers.core import Input, InputLayer
+from fastconv.layers.core import Input
 from fastconv.saving import keras_config
 
 __all__ = ["clone_model", "model_from_json"]
