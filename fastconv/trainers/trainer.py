@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from fastconv import callbacks as callbacks_module, metrics as metrics_module
+from fastconv.distributed import data_parallel
 from fastconv.executor import Run, plan_for
 from fastconv.layers import custom_call, weight_penalties
 from fastconv.trainers import compile_utils, data_adapters as data
@@ -153,7 +154,13 @@ class Trainer:
         """A run of the model's plan for batches like `x`."""
         return Run(plan_for(self, signature(x), self.loss), reuse_buffers)
 
-    def _train_step(self, run, tracker, x, y, sample_weight):
+    def _train_step(self, run, tracker, x, y, sample_weight, strategy=None):
+        if strategy is not None and not data_parallel.num_samples(x):
+            # this rank's share of a small last batch is empty: it takes the averaged step only
+            if run.plan.trainable_steps:
+                strategy.apply_gradients(self.optimizer, None, 0)
+                weight_penalties.apply_constraints(self.layers)
+            return
         with custom_call.collect_losses() as added:  # `add_loss` in custom calls
             y_pred = run.forward(x, training=True)
         loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
@@ -161,8 +168,13 @@ class Trainer:
             plan = run.plan
             fused = plan.fused_output if len(plan.output_values) == 1 else plan.fused_outputs
             run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight, fused))
-            self.optimizer.apply_gradients(
-                weight_penalties.add_weight_gradients(self.layers, run.grads_and_vars()))
+            grads_and_vars = weight_penalties.add_weight_gradients(self.layers,
+                                                                   run.grads_and_vars())
+            if strategy is None:
+                self.optimizer.apply_gradients(grads_and_vars)
+            else:
+                strategy.apply_gradients(self.optimizer, grads_and_vars,
+                                         data_parallel.num_samples(x))
             weight_penalties.apply_constraints(self.layers)
         tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
@@ -262,6 +274,10 @@ class Trainer:
         """
         self._require_compiled("fit")
         verbose = _verbosity(verbose)
+        strategy = data_parallel.active()  # None in one process: the loops run as they are
+        if strategy is not None:
+            callbacks, verbose = strategy.begin(self, "fit", {"x": x, "validation_data":
+                                                              validation_data}, callbacks, verbose)
         if validation_batch_size is not None:
             validation_batch_size = data.check_batch_size(validation_batch_size,
                                                           "validation_batch_size")
@@ -281,6 +297,8 @@ class Trainer:
         # class_weight weighs the training loss only, as in Keras
         iterator = EpochIterator(x, y, sample_weight, batch_size, shuffle, steps_per_epoch,
                                  class_weight)
+        if strategy is not None:
+            strategy.shard(iterator)
         self._check_first(iterator, "fit")
         val = None
         if validation_data is not None:
@@ -292,16 +310,18 @@ class Trainer:
                                                  validation_batch_size, "fit")
             val = EpochIterator(val_x, val_y, val_sample_weight, validation_batch_size,
                                 steps_per_epoch=validation_steps)
+            if strategy is not None:
+                strategy.shard(val)
             self._check_first(val, "fit", name="validation_data")
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_history=True, add_progbar=verbose != 0, verbose=verbose,
             epochs=epochs, steps=iterator.steps, validation_freq=validation_freq)
-        with self._training("fit"):
+        with self._training("fit"), data_parallel.rank_0_output(strategy):
             self.stop_training = False
             callback_list.on_train_begin()
             try:
                 logs = self._fit_epochs(iterator, val, validation_freq, initial_epoch, epochs,
-                                        callback_list)
+                                        callback_list, strategy)
             finally:
                 iterator.close()
                 if val is not None:
@@ -310,10 +330,13 @@ class Trainer:
         return callback_list.history
 
     def _fit_epochs(self, iterator, val, validation_freq, initial_epoch, epochs,
-                    callback_list):
+                    callback_list, strategy):
         """The epoch loop of `fit`; returns the last epoch's logs."""
         runs, val_runs = {}, {}
         tracker = self._tracker
+        if strategy is not None:
+            strategy.start(self)
+            tracker = strategy.tracker(tracker)
         logs = {}
         for epoch in range(initial_epoch, epochs):
             if iterator.peek() is None:  # a generator read to its end
@@ -329,13 +352,16 @@ class Trainer:
                 callback_list.on_train_batch_begin(step)
                 if self._structured:
                     x, y, sample_weight = self._structured_batch(x, y, sample_weight)
-                self._train_step(self._run_for(runs, x), tracker, x, y, sample_weight)
+                self._train_step(self._run_for(runs, x), tracker, x, y, sample_weight, strategy)
                 callback_list.on_train_batch_end(step, tracker.logs())
                 if self.stop_training:
                     break
             logs = tracker.logs()
+            if strategy is not None:
+                strategy.average_moving_statistics(self)
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_loop(val_runs, val, callback_list, "validation_data")
+                val_logs = self._evaluate_loop(val_runs, val, callback_list, "validation_data",
+                                               strategy)
                 logs.update({"val_" + key: value for key, value in val_logs.items()})
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -343,7 +369,7 @@ class Trainer:
         return logs
 
     # ----------------------------------------------------------- evaluate
-    def _evaluate_loop(self, runs, iterator, callback_list, name="x"):
+    def _evaluate_loop(self, runs, iterator, callback_list, name="x", strategy=None):
         """The loss and metrics over the iterator's next epoch (its data from the start, or
         where a generator stopped), on a detached tracker published into the model's at the
         end."""
@@ -354,12 +380,15 @@ class Trainer:
                 "(`steps` to evaluate) so that each evaluation reads part of it, or a source "
                 "that can be read again (arrays, a PyDataset, a DataLoader, an iterable).")
         tracker = self._tracker.detached()
+        if strategy is not None:
+            tracker = strategy.tracker(tracker)
         callback_list.on_test_begin()
         for step, (x, y, sample_weight) in iterator.enumerate_epoch():
             callback_list.on_test_batch_begin(step)
             if self._structured:
                 x, y, sample_weight = self._structured_batch(x, y, sample_weight)
-            self._test_step(self._run_for(runs, x), tracker, x, y, sample_weight)
+            if strategy is None or data_parallel.num_samples(x):  # a share may be empty
+                self._test_step(self._run_for(runs, x), tracker, x, y, sample_weight)
             callback_list.on_test_batch_end(step, tracker.logs())
         logs = tracker.logs()
         tracker.publish(self._tracker)
@@ -389,17 +418,23 @@ class Trainer:
         """
         self._require_compiled("evaluate")
         verbose = _verbosity(verbose)
+        strategy = data_parallel.active()  # None in one process
+        if strategy is not None:
+            callbacks, verbose = strategy.begin(self, "evaluate", {"x": x}, callbacks, verbose)
         if steps is not None:
             data.check_positive_int(steps, "steps")
         if self._structured and data.is_array_input(x):
             x = self._structured_adapter(x, y, sample_weight, batch_size, "evaluate")
         iterator = EpochIterator(x, y, sample_weight, batch_size, steps_per_epoch=steps)
+        if strategy is not None:
+            strategy.shard(iterator)
         self._check_first(iterator, "evaluate")
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
             steps=iterator.steps)
         try:
-            logs = self._evaluate_loop({}, iterator, callback_list)
+            with data_parallel.rank_0_output(strategy):
+                logs = self._evaluate_loop({}, iterator, callback_list, strategy=strategy)
         finally:
             iterator.close()
         return self._batch_result(logs, return_dict)
