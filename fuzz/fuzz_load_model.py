@@ -6,14 +6,16 @@ outcomes are a loaded model or a clean `ValueError` / `OSError`; any other
 exception (or a hang, crash or memory blow-up, which libFuzzer reports) is a
 finding.
 
-The seed corpus holds valid saved files (see `make_seeds`), so mutations
-explore the zip, JSON and .npy parsers past their first checks.
+The seed corpus holds valid saved files (see `make_seeds`): fastconv's own zip
+and, when h5py is installed, Keras's .keras, .weights.h5 and .h5 files, so
+mutations explore the zip, JSON, .npy and HDF5 readers past their first checks.
 
 Usage:
     python fuzz/fuzz_load_model.py -max_total_time=60 fuzz/corpus   # see fuzz/run.sh
     python fuzz/fuzz_load_model.py --make-seeds fuzz/corpus          # only write seeds
 """
 
+import importlib.util
 import io
 import os
 import sys
@@ -45,15 +47,20 @@ def _seed_models():
     cnn.fit(x, np.array([0, 1, 2, 0]), epochs=1, verbose=0)
     inputs = keras.Input(shape=(3,))
     dense = keras.Model(inputs, layers.Dense(2)(layers.Dense(4, activation="relu")(inputs)))
-    return {"cnn.keras": (cnn, "save"), "cnn.weights.h5": (cnn, "save_weights"),
+    return {"cnn.fastconv": (cnn, "save"), "cnn-weights.fastconv": (cnn, "save_weights"),
+            "functional.fastconv": (dense, "save"), "cnn.keras": (cnn, "save"),
+            "cnn.h5": (cnn, "save"), "cnn.weights.h5": (cnn, "save_weights"),
             "functional.keras": (dense, "save")}
 
 
 def make_seeds(directory):
-    """Writes valid fastconv files into `directory` (the seed corpus)."""
+    """Writes valid model files into `directory` (the seed corpus): fastconv's zip, and
+    Keras's formats when h5py is installed (the names pick the format)."""
     os.makedirs(directory, exist_ok=True)
+    have_h5py = importlib.util.find_spec("h5py") is not None
     for name, (model, method) in _seed_models().items():
-        getattr(model, method)(os.path.join(directory, name))
+        if have_h5py or name.endswith(".fastconv"):
+            getattr(model, method)(os.path.join(directory, name))
 
 
 def _target_model():
@@ -72,6 +79,8 @@ def _seed_entries():
         directory = tempfile.mkdtemp(prefix="fastconv-fuzz-seeds-")
         make_seeds(directory)
         for name in sorted(os.listdir(directory)):
+            if not zipfile.is_zipfile(os.path.join(directory, name)):
+                continue  # an HDF5 seed: raw-byte mutations only
             with zipfile.ZipFile(os.path.join(directory, name)) as archive:
                 _SEEDS.append({info.filename: archive.read(info) for info in archive.infolist()})
     return _SEEDS

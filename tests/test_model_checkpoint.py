@@ -37,7 +37,15 @@ class ScriptedLogs(callbacks.Callback):
 
 
 def kind(path):
+    """"model" or "weights", for Keras's files (with h5py) and fastconv's own zip."""
+    with open(path, "rb") as handle:
+        if handle.read(8) == b"\x89HDF\r\n\x1a\n":
+            import h5py
+            with h5py.File(path, "r") as h5:
+                return "model" if "model_config" in h5.attrs else "weights"
     with zipfile.ZipFile(path) as archive:
+        if "model.weights.h5" in archive.namelist():
+            return "model"
         return json.loads(archive.read("metadata.json"))["kind"]
 
 

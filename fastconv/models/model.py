@@ -499,8 +499,9 @@ class Model(Trainer, Layer):
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
         """Saves the model (architecture, weights, compile arguments, optimizer state).
 
-        Any file name works ("model.keras", "best.h5"); the file is always
-        fastconv's zip format, written atomically. See `fastconv.saving.save_model`.
+        "model.keras" writes Keras 3's format and "model.h5" Keras's legacy HDF5
+        format (both need h5py; Keras loads them); other names write fastconv's own
+        zip. Written atomically. See `fastconv.saving.save_model`.
         In a job of several ranks (`fastconv.distributed`) only rank 0 writes.
 
         Raises:
@@ -517,8 +518,8 @@ class Model(Trainer, Layer):
                           include_optimizer=include_optimizer, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
-        """Saves only the weights (on rank 0 only in a job of several ranks). See
-        `fastconv.saving.save_weights`."""
+        """Saves only the weights ("x.weights.h5": Keras 3's weights file), on rank 0 only in
+        a job of several ranks. See `fastconv.saving.save_weights`."""
         self._refuse_own_variables("save_weights")
         if not data_parallel.writes_files():
             return
@@ -541,6 +542,12 @@ class Model(Trainer, Layer):
         """
         self._refuse_own_variables("load_weights")
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def to_json(self, **kwargs):
+        """The model's config (Keras 3's layout) as JSON text; `models.model_from_json` reads
+        it back, as does Keras's. Keyword arguments go to `json.dumps`."""
+        from fastconv.models.cloning import model_to_json
+        return model_to_json(self, **kwargs)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

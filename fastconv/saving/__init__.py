@@ -1,9 +1,16 @@
-"""Saving and loading models and weights in fastconv's own file format.
+"""Saving and loading models and weights: Keras 3's files and fastconv's own.
 
-The format ("fastconv-model", format_version 1)
-------------------------------------------------
-One zip archive, whatever the file name or extension (`model.keras`,
-`best-cnn-model.h5`, `x.hdf5` are all this format). It never contains
+The file name picks the format when saving, as in Keras 3: "x.keras" is Keras
+3's zip (config.json, metadata.json, model.weights.h5), "x.weights.h5" Keras
+3's weights file, "x.h5" Keras's legacy HDF5 model file; Keras loads all three
+(`keras_format`, `keras_config`, `keras_weights`; they need h5py). Any other
+name, `save_format="fastconv"`, or a missing h5py (with a warning) writes
+fastconv's own format below. Loading reads all of them, whatever the name.
+
+fastconv's own format ("fastconv-model", format_version 1)
+-----------------------------------------------------------
+One zip archive (fastconv 0.1 wrote it under every name: `model.keras`,
+`best-cnn-model.h5`, `x.hdf5`; those files still load). It never contains
 pickles and loading never executes or imports anything named in the file.
 
 Entries (no others are allowed):
@@ -50,6 +57,10 @@ against `archive.Limits` before decompressing anything and raise
 from fastconv.saving.archive import (
     DEFAULT_LIMITS, FORMAT_NAME, FORMAT_VERSION, Limits, ModelFileError,
 )
+from fastconv.saving.object_registration import (
+    CustomObjectScope, custom_object_scope, get_custom_objects, get_registered_name,
+    get_registered_object, register_keras_serializable,
+)
 from fastconv.saving.saving_api import load_model, load_weights, save_model, save_weights
 from fastconv.saving.serialization import (
     deserialize_layer, deserialize_model, layer_registry, register_layer, serialize_layer,
@@ -60,4 +71,6 @@ __all__ = [
     "save_model", "load_model", "save_weights", "load_weights", "ModelFileError", "Limits",
     "DEFAULT_LIMITS", "FORMAT_NAME", "FORMAT_VERSION", "register_layer", "layer_registry",
     "serialize_layer", "deserialize_layer", "serialize_model", "deserialize_model",
+    "register_keras_serializable", "get_custom_objects", "custom_object_scope",
+    "CustomObjectScope", "get_registered_name", "get_registered_object",
 ]

@@ -28,6 +28,8 @@ FORMAT_VERSION = 1
 # Entry names a fastconv file may hold; anything else is refused.
 _JSON_ENTRIES = ("metadata.json", "config.json", "weights.json")
 _ARRAY_ENTRY = re.compile(r"\A(weights|optimizer)/[0-9]{5}\.npy\Z")
+# A Keras 3 .keras zip (fastconv writes and reads no assets).
+KERAS_ENTRIES = ("metadata.json", "config.json", "model.weights.h5")
 _ARRAY_KINDS = "fiub"  # float, signed/unsigned int, bool: nothing that can hold objects
 _DEFLATE_MAX_RATIO = 1100  # deflate cannot expand data more than ~1032:1
 
@@ -90,14 +92,15 @@ def _file_mode():
     return 0o666 & ~umask
 
 
-def write_archive(path, documents, arrays, overwrite=True):
-    """Atomically writes a fastconv file.
+def write_archive(path, documents, arrays, overwrite=True, blobs=None):
+    """Atomically writes a fastconv file (or, with `blobs`, a Keras .keras zip).
 
     Args:
         path: the target path (any name or extension).
         documents: `{entry name: JSON-able object}` in writing order.
         arrays: `{entry name: ndarray}` in writing order.
         overwrite: if False and `path` exists, raise FileExistsError.
+        blobs: `{entry name: bytes}` written after the arrays, stored.
 
     Raises:
         FileExistsError: `overwrite=False` and the file exists.
@@ -121,6 +124,8 @@ def write_archive(path, documents, arrays, overwrite=True):
                 for name, array in arrays.items():
                     # Stored, not deflated: arrays barely compress and stay readable in place.
                     archive.writestr(name, _array_bytes(array), compress_type=zipfile.ZIP_STORED)
+                for name, data in (blobs or {}).items():
+                    archive.writestr(name, data, compress_type=zipfile.ZIP_STORED)
             handle.flush()
             if hasattr(os, "fchmod"):
                 os.fchmod(handle.fileno(), _file_mode())
@@ -187,10 +192,11 @@ def _check_entry_name(path, name):
         raise ModelFileError(path, f"zip entry {name!r} has an absolute or unsafe path")
     if ".." in name.split("/"):
         raise ModelFileError(path, f"zip entry {name!r} contains '..'")
-    if name not in _JSON_ENTRIES and not _ARRAY_ENTRY.match(name):
+    if name not in _JSON_ENTRIES and name not in KERAS_ENTRIES and not _ARRAY_ENTRY.match(name):
         raise ModelFileError(path, f"unexpected zip entry {name!r} (a fastconv file holds only "
                                    "metadata.json, config.json, weights.json, weights/NNNNN.npy "
-                                   "and optimizer/NNNNN.npy)")
+                                   "and optimizer/NNNNN.npy; a Keras .keras file metadata.json, "
+                                   "config.json and model.weights.h5)")
 
 
 def _duplicates(names):
@@ -239,8 +245,7 @@ class ArchiveReader:
         size = os.fstat(handle.fileno()).st_size
         head = handle.read(8)
         if head.startswith(b"\x89HDF\r\n\x1a\n"):
-            raise ModelFileError(path, "this is an HDF5 file (Keras 2 .h5 format); fastconv reads "
-                                       "only files written by fastconv's own `save`")
+            raise ModelFileError(path, "this is an HDF5 file, not a zip archive")
         if size < 22:
             raise ModelFileError(path, f"not a fastconv file: {size} bytes is too short to be a "
                                        "zip archive (empty or truncated)")
@@ -293,6 +298,12 @@ class ArchiveReader:
             if start < end:
                 raise ModelFileError(path, f"zip entries {name!r} and {next_name!r} overlap")
         self.names = set(names)
+        self.is_keras = "model.weights.h5" in self.names
+        mixed = sorted(self.names - set(KERAS_ENTRIES))
+        if self.is_keras and mixed:
+            raise ModelFileError(path, f"unexpected zip entries {_listing(mixed)} in a "
+                                       "Keras .keras file (it holds only metadata.json, "
+                                       "config.json and model.weights.h5)")
 
     def close(self):
         zip_file = getattr(self, "_zip", None)

@@ -1,21 +1,30 @@
-"""`save_model` / `load_model` / `save_weights` / `load_weights` in fastconv's file format.
+"""`save_model` / `load_model` / `save_weights` / `load_weights`.
 
-See `fastconv/saving/__init__.py` for the format description.
+The file name picks the format, as in Keras 3: ".keras" is Keras 3's zip,
+".weights.h5" Keras 3's weights file, ".h5"/".hdf5" Keras's legacy HDF5
+(`keras_format`; all need h5py). Any other name, or `save_format="fastconv"`,
+writes fastconv's own zip (described in `fastconv/saving/__init__.py`), which is
+also the fallback, with a warning, when h5py is not installed. Loading reads
+each of these, whatever the name: the file's first bytes tell them apart.
 """
 
 import contextlib
 import datetime
 import math
+import os
+import warnings
 
 import numpy as np
 
 from fastconv import backend
 from fastconv._version import __version__
 from fastconv.layers.base import weight_allocation_check
-from fastconv.saving import serialization
+from fastconv.saving import keras_format, serialization
 from fastconv.saving.archive import (
     _ARRAY_ENTRY, FORMAT_NAME, FORMAT_VERSION, ArchiveReader, ModelFileError, write_archive,
 )
+from fastconv.saving.h5_io import have_h5py, is_hdf5
+from fastconv.saving.object_registration import custom_objects_in_scope
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights"]
 
@@ -64,17 +73,50 @@ def _check_model(model, method):
         )
 
 
+_FORMATS = {"keras": "a Keras 3 .keras file", "weights_h5": "a Keras 3 .weights.h5 file",
+            "legacy_h5": "a Keras .h5 file"}
+
+
+def _file_format(filepath, save_format, weights):
+    """"keras", "weights_h5", "legacy_h5" or "fastconv" for a save to `filepath`."""
+    if save_format not in (None, "keras", "h5", "fastconv"):
+        raise ValueError(f"Unknown save_format {save_format!r}; expected 'keras', 'h5' or "
+                         "'fastconv' (fastconv's own zip format).")
+    if save_format == "fastconv":
+        return "fastconv"
+    name = os.fspath(filepath).lower()
+    if weights and name.endswith(".weights.h5"):
+        chosen = "weights_h5"
+    elif name.endswith((".h5", ".hdf5")) or save_format == "h5":
+        chosen = "legacy_h5"
+    elif name.endswith(".keras") and not weights:
+        chosen = "keras"
+    else:
+        return "fastconv"
+    if not have_h5py():
+        warnings.warn(
+            f"h5py is not installed, so {os.fspath(filepath)!r} is written in fastconv's own zip "
+            f"format (fastconv loads it; Keras cannot). Install h5py (`pip install h5py` or "
+            f"`pip install fastconv[h5]`) to write {_FORMATS[chosen]}.", stacklevel=4)
+        return "fastconv"
+    return chosen
+
+
 def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs):
     """Saves the architecture, weights, compile arguments and optimizer state to one file.
 
     Args:
         model: a built fastconv model.
-        filepath: where to write (any name: "model.keras", "best.h5", ...).
-            The file is always fastconv's zip format, whatever the extension.
+        filepath: where to write. "model.keras" writes Keras 3's format and
+            "model.h5" Keras's legacy HDF5 format, both loadable by Keras
+            (they need h5py; without it, fastconv's own zip is written with a
+            warning). Any other name writes fastconv's own zip format.
         overwrite: whether to replace an existing file.
         include_optimizer: whether to store the compile arguments and the
             optimizer state (so `load_model` can resume training).
-        **kwargs: `save_format`, `zipped` (Keras compatibility; ignored).
+        **kwargs: `save_format` ("keras", "h5", or "fastconv" for fastconv's
+            own zip whatever the name); `zipped`, `options` (Keras
+            compatibility; ignored).
 
     Raises:
         ValueError: the model is not built, or holds something fastconv
@@ -85,6 +127,13 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
         if key not in ("save_format", "zipped", "options", "signatures", "save_traces"):
             raise TypeError(f"save() got an unexpected keyword argument {key!r}")
     _check_model(model, "save")
+    chosen = _file_format(filepath, kwargs.get("save_format"), weights=False)
+    if chosen == "keras":
+        keras_format.save_keras(model, filepath, overwrite, include_optimizer)
+        return
+    if chosen == "legacy_h5":
+        keras_format.save_legacy_h5(model, filepath, overwrite, include_optimizer)
+        return
     arrays = {}
     weights_doc = _weights_document(model, arrays)
     compile_doc = serialization.compile_config(model) if include_optimizer else None
@@ -103,7 +152,12 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
 
 
 def save_weights(model, filepath, overwrite=True, **kwargs):
-    """Saves only the weights (same zip format, `"kind": "weights"`).
+    """Saves only the weights.
+
+    "x.weights.h5" writes Keras 3's weights file, "x.h5" Keras's legacy HDF5
+    weights layout (both need h5py; without it, fastconv's zip is written with
+    a warning); any other name (or `save_format="fastconv"`) writes
+    fastconv's own zip with `"kind": "weights"`.
 
     Raises:
         ValueError: the model is not built.
@@ -113,6 +167,10 @@ def save_weights(model, filepath, overwrite=True, **kwargs):
         if key not in ("save_format", "options"):
             raise TypeError(f"save_weights() got an unexpected keyword argument {key!r}")
     _check_model(model, "save_weights")
+    chosen = _file_format(filepath, kwargs.get("save_format"), weights=True)
+    if chosen != "fastconv":
+        keras_format.save_weights_h5(model, filepath, overwrite, legacy=chosen == "legacy_h5")
+        return
     arrays = {}
     weights_doc = _weights_document(model, arrays)
     contents = {"config": False, "compile": False,
@@ -281,7 +339,7 @@ def _restore_optimizer(reader, model, state_files):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kwargs):
-    """Loads a model saved by `save_model` (`model.save`).
+    """Loads a model saved by `model.save`, by Keras 3 (.keras, .h5) or by fastconv 0.1.
 
     The model is rebuilt from its config, its weights restored, and (with
     `compile=True`) it is compiled again with the saved optimizer, loss and
@@ -289,9 +347,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kw
     stopped. The global random state is left as it was.
 
     Args:
-        filepath: the file written by `model.save`.
+        filepath: a Keras 3 .keras file, a Keras .h5 model file (both need
+            h5py), or a fastconv zip file, whatever its name.
         custom_objects: optional `{class name: Layer or Model subclass}` for
-            custom classes in the file.
+            custom classes in the file (added to the classes registered with
+            `register_keras_serializable` and those of `custom_object_scope`).
         compile: whether to compile the model as it was when saved.
         safe_mode: accepted for Keras compatibility; loading is always safe
             (nothing in the file is executed or imported).
@@ -301,8 +361,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kw
         The model.
 
     Raises:
-        ModelFileError (a ValueError): the file is not a fastconv model file,
-            is damaged, truncated, too large, crafted, or from a newer format.
+        ModelFileError (a ValueError): the file is not a model file fastconv
+            reads, is damaged, truncated, too large, crafted, or from a newer
+            format, or uses a layer or feature fastconv does not have.
+        ImportError: an HDF5-based file and h5py is not installed.
         OSError: the file cannot be opened.
     """
     del safe_mode
@@ -311,7 +373,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kw
             raise TypeError(f"load_model() got an unexpected keyword argument {key!r}")
     if custom_objects is not None and not isinstance(custom_objects, dict):
         raise TypeError(f"`custom_objects` must be a dict. Received: {custom_objects!r}")
+    custom_objects = custom_objects_in_scope(custom_objects)
+    if is_hdf5(filepath):
+        return keras_format.load_legacy_h5(filepath, custom_objects, compile)
     with ArchiveReader(filepath) as reader:
+        if reader.is_keras:
+            return keras_format.load_keras(reader, custom_objects, compile)
         _read_metadata(reader, KIND_MODEL)
         config = reader.read_json("config.json")
         if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
@@ -346,7 +413,8 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
 
     Args:
         model: a built model of the same architecture.
-        filepath: a file written by `save_weights` or `save`.
+        filepath: a file written by `save_weights` or `save`, by fastconv or
+            by Keras 3 (.weights.h5, .keras, legacy .h5).
         skip_mismatch: not supported (must be False).
 
     Raises:
@@ -362,13 +430,20 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
     if skip_mismatch:
         raise ValueError("load_weights(skip_mismatch=True) is not supported.")
     _check_model(model, "load_weights")
-    with ArchiveReader(filepath) as reader:
-        _read_metadata(reader, KIND_WEIGHTS)
-        manifest, _ = _read_manifest(reader)
-        # Read and check everything before touching the model, so a failure leaves it unchanged.
-        backup = model.get_weights()
-        try:
+    # Every loader reads and checks all arrays before assigning any; the backup covers a
+    # failure while assigning, so the model is left as it was.
+    backup = model.get_weights()
+    try:
+        if is_hdf5(filepath):
+            keras_format.load_weights_h5(model, filepath)
+            return
+        with ArchiveReader(filepath) as reader:
+            if reader.is_keras:
+                keras_format.load_weights_from_keras_zip(model, reader)
+                return
+            _read_metadata(reader, KIND_WEIGHTS)
+            manifest, _ = _read_manifest(reader)
             _assign_weights(reader, model, manifest)
-        except BaseException:
-            model.set_weights(backup)
-            raise
+    except BaseException:
+        model.set_weights(backup)
+        raise
