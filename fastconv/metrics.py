@@ -12,7 +12,7 @@ from fastconv.autodiff import Variable
 __all__ = [
     "Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
     "CategoricalAccuracy", "SparseCategoricalAccuracy", "MeanSquaredError",
-    "MeanAbsoluteError", "accuracy", "binary_accuracy", "categorical_accuracy",
+    "MeanAbsoluteError", "MeanAbsolutePercentageError", "accuracy", "binary_accuracy", "categorical_accuracy",
     "sparse_categorical_accuracy", "get",
 ]
 
@@ -282,6 +282,14 @@ def mean_absolute_error(y_true, y_pred):
     return diff.mean(axis=-1) if diff.ndim > 1 else diff
 
 
+def mean_absolute_percentage_error(y_true, y_pred):
+    # Keras divides by max(|y_true|, epsilon) so zero targets give large, finite terms
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true = _same_rank(np.asarray(y_true, dtype=np.float64), y_pred)
+    diff = 100.0 * np.abs((y_true - y_pred) / np.maximum(np.abs(y_true), 1e-7))
+    return diff.mean(axis=-1) if diff.ndim > 1 else diff
+
+
 class MeanSquaredError(MeanMetricWrapper):
     def __init__(self, name="mean_squared_error", dtype=None):
         super().__init__(mean_squared_error, name=name, dtype=dtype)
@@ -290,6 +298,20 @@ class MeanSquaredError(MeanMetricWrapper):
 class MeanAbsoluteError(MeanMetricWrapper):
     def __init__(self, name="mean_absolute_error", dtype=None):
         super().__init__(mean_absolute_error, name=name, dtype=dtype)
+
+
+class MeanAbsolutePercentageError(MeanMetricWrapper):
+    """Mean of `100 * |y_true - y_pred| / max(|y_true|, 1e-7)` over the last axis and the batch.
+
+    Example:
+        >>> m = MeanAbsolutePercentageError()
+        >>> m.update_state([[1.0, 2.0], [4.0, 0.0]], [[1.5, 2.0], [2.0, 0.0]])
+        >>> round(float(m.result()), 4)
+        25.0
+    """
+
+    def __init__(self, name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(mean_absolute_percentage_error, name=name, dtype=dtype)
 
 
 def _loss_kind(loss):
@@ -354,10 +376,13 @@ _BY_NAME = {
     "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError,
     "mae": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
 }
 _BY_CLASS_NAME = {cls.__name__.lower(): cls for cls in
                   (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy,
-                   SparseCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError)}
+                   SparseCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
+                   MeanAbsolutePercentageError)}
 _BY_FUNCTION = {
     sparse_categorical_accuracy: SparseCategoricalAccuracy,
     categorical_accuracy: CategoricalAccuracy,
@@ -365,6 +390,7 @@ _BY_FUNCTION = {
     accuracy: Accuracy,
     mean_squared_error: MeanSquaredError,
     mean_absolute_error: MeanAbsoluteError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
 }
 
 
