@@ -15,7 +15,7 @@ import numpy as np
 from fastconv import callbacks as callbacks_module, metrics as metrics_module
 from fastconv.executor import Run, plan_for
 from fastconv.layers import custom_call, weight_penalties
-from fastconv.trainers import compile_utils, data_adapters as data
+from fastconv.trainers import compile_utils, custom_loss, data_adapters as data
 from fastconv.trainers.data_adapters.structured_data import (
     StructuredArrayAdapter,
     signature,
@@ -156,11 +156,20 @@ class Trainer:
     def _train_step(self, run, tracker, x, y, sample_weight):
         with custom_call.collect_losses() as added:  # `add_loss` in custom calls
             y_pred = run.forward(x, training=True)
-        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
+        plan = run.plan
+        fused = plan.fused_output if len(plan.output_values) == 1 else plan.fused_outputs
+        if custom_loss.overridden(self):  # the model's own compute_loss
+            penalty = weight_penalties.model_penalty(self.layers, run.states)
+            loss_value, output_grad = custom_loss.loss_and_gradient(
+                self, x, y, y_pred, sample_weight, added, penalty, fused)
+            output_losses = ()
+        else:
+            loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
+            output_grad = None
         if run.plan.trainable_steps:
-            plan = run.plan
-            fused = plan.fused_output if len(plan.output_values) == 1 else plan.fused_outputs
-            run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight, fused))
+            if output_grad is None:
+                output_grad = self._compiled_loss.output_gradient(y, y_pred, sample_weight, fused)
+            run.backward(output_grad)
             self.optimizer.apply_gradients(
                 weight_penalties.add_weight_gradients(self.layers, run.grads_and_vars()))
             weight_penalties.apply_constraints(self.layers)
@@ -169,7 +178,12 @@ class Trainer:
     def _test_step(self, run, tracker, x, y, sample_weight):
         with custom_call.collect_losses() as added:
             y_pred = run.forward(x, training=False)
-        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
+        if custom_loss.overridden(self):
+            penalty = weight_penalties.model_penalty(self.layers, run.states)
+            loss_value = custom_loss.loss_value(self, x, y, y_pred, sample_weight, added, penalty)
+            output_losses = ()
+        else:
+            loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
         tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
     def _run_for(self, runs, x):

@@ -1,0 +1,55 @@
+"""A subclassed model's own `compute_loss(x, y, y_pred, sample_weight)`: Keras 3's hook for a
+loss that needs more than targets and predictions (knowledge distillation calls the teacher
+on `x` in it), used by `fit` and `evaluate` in place of the compiled loss.
+
+The model's forward pass runs in the executor as always; the gradient tape then records
+`compute_loss` on the watched prediction only, and its gradient with respect to `y_pred`
+starts the executor's backward pass. As in Keras, the compiled loss and `model.losses` count
+only if the override adds them; fastconv refuses the cases it cannot honour instead of
+training on a different loss.
+"""
+
+import numpy as np
+
+from fastconv.autodiff import GradientTape, stop_recording
+
+__all__ = ["overridden", "loss_value", "loss_and_gradient"]
+
+
+def overridden(model):
+    """Whether `model`'s class defines `compute_loss` (the base classes do not)."""
+    return callable(getattr(type(model), "compute_loss", None))
+
+
+def _check(model, y_pred, added, penalty, fused):
+    if isinstance(y_pred, (list, tuple, dict)):
+        raise NotImplementedError(
+            f"{type(model).__name__}.compute_loss: fastconv supports the override on "
+            "single-output models only.")
+    if added or penalty:
+        raise NotImplementedError(
+            f"{type(model).__name__} overrides compute_loss and its layers add losses "
+            "(`add_loss` or weight regularizers); fastconv cannot yet pass them to the "
+            "override as Keras's `super().compute_loss` would. Drop one of the two.")
+    if fused:
+        raise NotImplementedError(
+            f"{type(model).__name__} overrides compute_loss while its compiled loss is fused "
+            "into the output activation; compile it without `loss=`.")
+
+
+def loss_value(model, x, y, y_pred, sample_weight, added, penalty):
+    """The override's loss of a batch (evaluation: nothing recorded)."""
+    _check(model, y_pred, added, penalty, fused=False)
+    with stop_recording():
+        value = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+    return float(np.asarray(value))
+
+
+def loss_and_gradient(model, x, y, y_pred, sample_weight, added, penalty, fused):
+    """(the override's loss of a batch, its gradient with respect to `y_pred`)."""
+    _check(model, y_pred, added, penalty, fused)
+    with GradientTape() as tape:
+        traced = tape.watch(np.asarray(y_pred))
+        value = model.compute_loss(x=x, y=y, y_pred=traced, sample_weight=sample_weight)
+    grad = tape.gradient(value, traced, unconnected_gradients="zero")
+    return float(np.asarray(value)), np.asarray(grad, dtype=np.asarray(y_pred).dtype)
