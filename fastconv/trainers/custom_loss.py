@@ -12,8 +12,9 @@ training on a different loss.
 import numpy as np
 
 from fastconv.autodiff import GradientTape, stop_recording
+from fastconv.layers import weight_penalties
 
-__all__ = ["overridden", "loss_value", "loss_and_gradient"]
+__all__ = ["overridden", "train_step", "test_step"]
 
 
 def overridden(model):
@@ -21,35 +22,40 @@ def overridden(model):
     return callable(getattr(type(model), "compute_loss", None))
 
 
-def _check(model, y_pred, added, penalty, fused):
+def _check(model, run, y_pred, added):
     if isinstance(y_pred, (list, tuple, dict)):
         raise NotImplementedError(
             f"{type(model).__name__}.compute_loss: fastconv supports the override on "
             "single-output models only.")
-    if added or penalty:
+    if added or weight_penalties.model_penalty(model.layers, run.states):
         raise NotImplementedError(
             f"{type(model).__name__} overrides compute_loss and its layers add losses "
             "(`add_loss` or weight regularizers); fastconv cannot yet pass them to the "
             "override as Keras's `super().compute_loss` would. Drop one of the two.")
-    if fused:
+    if run.plan.fused_output:
         raise NotImplementedError(
             f"{type(model).__name__} overrides compute_loss while its compiled loss is fused "
             "into the output activation; compile it without `loss=`.")
 
 
-def loss_value(model, x, y, y_pred, sample_weight, added, penalty):
-    """The override's loss of a batch (evaluation: nothing recorded)."""
-    _check(model, y_pred, added, penalty, fused=False)
-    with stop_recording():
-        value = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
-    return float(np.asarray(value))
-
-
-def loss_and_gradient(model, x, y, y_pred, sample_weight, added, penalty, fused):
-    """(the override's loss of a batch, its gradient with respect to `y_pred`)."""
-    _check(model, y_pred, added, penalty, fused)
+def train_step(model, run, tracker, x, y, y_pred, sample_weight, added):
+    """One training step after the forward pass: the override's loss and its gradient with
+    respect to `y_pred` (by the tape), the executor's backward pass, the optimizer step."""
+    _check(model, run, y_pred, added)
     with GradientTape() as tape:
         traced = tape.watch(np.asarray(y_pred))
         value = model.compute_loss(x=x, y=y, y_pred=traced, sample_weight=sample_weight)
-    grad = tape.gradient(value, traced, unconnected_gradients="zero")
-    return float(np.asarray(value)), np.asarray(grad, dtype=np.asarray(y_pred).dtype)
+    if run.plan.trainable_steps:
+        grad = tape.gradient(value, traced, unconnected_gradients="zero")
+        run.backward(np.asarray(grad, dtype=np.asarray(y_pred).dtype))
+        model.optimizer.apply_gradients(run.grads_and_vars())
+        weight_penalties.apply_constraints(model.layers)
+    tracker.update(float(np.asarray(value)), y, y_pred, sample_weight)
+
+
+def test_step(model, run, tracker, x, y, y_pred, sample_weight, added):
+    """One evaluation step: the override's loss (nothing recorded) and the metrics."""
+    _check(model, run, y_pred, added)
+    with stop_recording():
+        value = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+    tracker.update(float(np.asarray(value)), y, y_pred, sample_weight)

@@ -156,20 +156,14 @@ class Trainer:
     def _train_step(self, run, tracker, x, y, sample_weight):
         with custom_call.collect_losses() as added:  # `add_loss` in custom calls
             y_pred = run.forward(x, training=True)
-        plan = run.plan
-        fused = plan.fused_output if len(plan.output_values) == 1 else plan.fused_outputs
-        if custom_loss.overridden(self):  # the model's own compute_loss
-            penalty = weight_penalties.model_penalty(self.layers, run.states)
-            loss_value, output_grad = custom_loss.loss_and_gradient(
-                self, x, y, y_pred, sample_weight, added, penalty, fused)
-            output_losses = ()
-        else:
-            loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
-            output_grad = None
+        if custom_loss.overridden(self):  # the model's own compute_loss (Keras 3's hook)
+            custom_loss.train_step(self, run, tracker, x, y, y_pred, sample_weight, added)
+            return
+        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
         if run.plan.trainable_steps:
-            if output_grad is None:
-                output_grad = self._compiled_loss.output_gradient(y, y_pred, sample_weight, fused)
-            run.backward(output_grad)
+            plan = run.plan
+            fused = plan.fused_output if len(plan.output_values) == 1 else plan.fused_outputs
+            run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight, fused))
             self.optimizer.apply_gradients(
                 weight_penalties.add_weight_gradients(self.layers, run.grads_and_vars()))
             weight_penalties.apply_constraints(self.layers)
@@ -179,11 +173,9 @@ class Trainer:
         with custom_call.collect_losses() as added:
             y_pred = run.forward(x, training=False)
         if custom_loss.overridden(self):
-            penalty = weight_penalties.model_penalty(self.layers, run.states)
-            loss_value = custom_loss.loss_value(self, x, y, y_pred, sample_weight, added, penalty)
-            output_losses = ()
-        else:
-            loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
+            custom_loss.test_step(self, run, tracker, x, y, y_pred, sample_weight, added)
+            return
+        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
         tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
     def _run_for(self, runs, x):
