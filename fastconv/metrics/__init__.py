@@ -13,7 +13,8 @@ __all__ = [
     "Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
     "CategoricalAccuracy", "SparseCategoricalAccuracy", "MeanSquaredError",
     "MeanAbsoluteError", "MeanAbsolutePercentageError", "accuracy", "binary_accuracy", "categorical_accuracy",
-    "sparse_categorical_accuracy", "get",
+    "sparse_categorical_accuracy", "TruePositives", "FalsePositives", "TrueNegatives",
+    "FalseNegatives", "Precision", "Recall", "AUC", "get",
 ]
 
 
@@ -314,6 +315,18 @@ class MeanAbsolutePercentageError(MeanMetricWrapper):
         super().__init__(mean_absolute_percentage_error, name=name, dtype=dtype)
 
 
+# after Metric is defined: the confusion metrics subclass it
+from fastconv.metrics.confusion_metrics import (  # noqa: E402
+    AUC,
+    FalseNegatives,
+    FalsePositives,
+    Precision,
+    Recall,
+    TrueNegatives,
+    TruePositives,
+)
+
+
 def _loss_kind(loss):
     """'binary', 'sparse', 'categorical' or None, from a loss object or name."""
     if loss is None:
@@ -378,11 +391,19 @@ _BY_NAME = {
     "mae": MeanAbsoluteError,
     "mean_absolute_percentage_error": MeanAbsolutePercentageError,
     "mape": MeanAbsolutePercentageError,
+    "precision": Precision,
+    "recall": Recall,
+    "auc": AUC,
+    "true_positives": TruePositives,
+    "false_positives": FalsePositives,
+    "true_negatives": TrueNegatives,
+    "false_negatives": FalseNegatives,
 }
 _BY_CLASS_NAME = {cls.__name__.lower(): cls for cls in
                   (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy,
                    SparseCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
-                   MeanAbsolutePercentageError)}
+                   MeanAbsolutePercentageError, TruePositives, FalsePositives, TrueNegatives,
+                   FalseNegatives, Precision, Recall, AUC)}
 _BY_FUNCTION = {
     sparse_categorical_accuracy: SparseCategoricalAccuracy,
     categorical_accuracy: CategoricalAccuracy,
