@@ -4,7 +4,7 @@ a NumPy computation. Sections other test files already cover are not repeated he
 adapters (PyDataset, DataLoader, class and sample weights: test_data_adapters.py), the
 LogisticEndpoint layer (test_custom_layers.py), schedules (test_schedules.py), checkpoints
 (test_model_checkpoint.py). Left out of the guide: tf.data, TensorBoard (TensorFlow-only)
-and `plot_model` (not in fastconv)."""
+and `plot_model` (tested with its implementation)."""
 
 import numpy as np
 import pytest
