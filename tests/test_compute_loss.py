@@ -93,3 +93,22 @@ def test_added_losses_with_an_override_are_refused():
     model.compile(optimizer="sgd")
     with pytest.raises(NotImplementedError, match="add_loss"):
         model.fit(X, Y, verbose=0)
+
+
+def test_an_override_may_add_to_super_compute_loss():
+    class PlusL1OfPredictions(InputWeighted):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            compiled = super(InputWeighted, self).compute_loss(x, y, y_pred, sample_weight)
+            return compiled + 0.5 * ops.mean(ops.abs(y_pred))
+
+    model = PlusL1OfPredictions()
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    model.build((None, 3))
+    kernel, bias = np.array(model.dense.kernel, np.float64), np.array(model.dense.bias, np.float64)
+    pred = X @ kernel + bias
+    loss = np.mean((pred - Y) ** 2) + 0.5 * np.mean(np.abs(pred))
+    dpred = (2 * (pred - Y) + 0.5 * np.sign(pred)) / len(X)
+    history = model.fit(X, Y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"][0], loss, rtol=1e-5)
+    np.testing.assert_allclose(model.dense.kernel, kernel - 0.1 * X.T @ dpred, rtol=1e-5)
+    np.testing.assert_allclose(model.dense.bias, bias - 0.1 * dpred.sum(0), rtol=1e-5)

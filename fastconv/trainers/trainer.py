@@ -527,3 +527,10 @@ class Trainer:
         self._check_input(x)
         outputs = Run(plan_for(self, signature(x), self.loss)).forward(x, training=False)
         return self._pack_outputs(outputs)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss of a batch (Keras 3's hook). A subclassed model that overrides
+        it trains on what it returns (`trainers/custom_loss.py`), and may call
+        `super().compute_loss(...)` for the compiled part."""
+        del x, training  # the compiled loss needs neither
+        return self._compiled_loss(y, y_pred, sample_weight)
