@@ -15,7 +15,9 @@ the performance issue's target of < 20 us per layer call. Then the whole step:
 `model.fit` over `--steps` batches of 1, divided by the steps (fit's per-call setup spread over
 them); their budget is 20 us per layer call, forward and backward of every layer, which also has
 to cover the loss, the optimizer and the metrics. The first row is the timing loop's own cost
-per call (an empty lambda), included in every other row.
+per call (an empty lambda), included in every other row. Last, the ops under the layers three
+ways, interleaved: the op checking every argument (`fastconv.ops`), the call the layer prepared
+once per input signature, and the compiled wrapper alone.
 """
 
 import argparse
@@ -28,7 +30,11 @@ import time
 import numpy as np
 
 import fastconv as keras
+from fastconv import ops
+from fastconv._ext import _conv, _pool
 from fastconv.layers.call_state import CallState
+from fastconv.ops.matmul import prepare_matmul
+from fastconv.ops.pool2d import prepare_pool2d
 
 TARGET_US = 20.0
 
@@ -111,6 +117,65 @@ def describe(layer):
     return kind
 
 
+def interleaved_us(fns, calls, samples):
+    """`per_call_us` of each of `fns`, their samples taken in turn so load falls on all alike."""
+    for fn in fns:
+        for _ in range(max(1, calls // 10)):  # warm-up
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(samples):
+        for fn, kept in zip(fns, times):
+            start = time.perf_counter_ns()
+            for _ in range(calls):
+                fn()
+            kept.append((time.perf_counter_ns() - start) / calls)
+    return [statistics.median(kept) / 1e3 for kept in times]
+
+
+def op_rows(model, x, calls, samples):
+    """(op, input shape, [eager us, prepared us, compiled us]) for the first Conv2D, MaxPooling2D
+    and Dense layers' ops: the op checking every argument (the calls before prepared calls), the
+    prepared call the layer runs, and the compiled wrapper alone (what neither can avoid)."""
+    conv, pool, dense = (next(layer for layer in model.layers if type(layer).__name__ == kind)
+                         for kind in ("Conv2D", "MaxPooling2D", "Dense"))
+    threads = keras.get_num_threads()
+    k, b = conv.kernel, conv.bias
+    cc = conv._call_for(x)
+    y = cc.forward(x, k, b)
+    dy, dx, dk, db = np.ones_like(y), np.empty_like(x), np.empty_like(k), np.empty_like(b)
+    pc = prepare_pool2d("max", y, pool.pool_size)
+    p = pc.forward(y)
+    dp, dyp = np.ones_like(p), np.empty_like(y)
+    flat = p.reshape(len(p), -1)
+    mc = prepare_matmul(flat, dense.kernel, dense.bias, activation="relu")
+    h = mc(flat, dense.kernel, dense.bias)
+    conv_args = dict(padding="same", activation="relu")
+    cases = [
+        ("conv2d", x.shape, (
+            lambda: ops.conv2d(x, k, b, out=y, **conv_args),
+            lambda: cc.forward(x, k, b, out=y),
+            lambda: _conv.forward(x, k, b, y, cc.geometry, threads, relu=True))),
+        ("conv2d_backward", dy.shape, (
+            lambda: ops.conv2d_backward(dy, x, k, padding="same", out=(dx, dk, db)),
+            lambda: cc.backward(dy, x, k, out=(dx, dk, db)),
+            lambda: (_conv.backward_weight(dy, x, dk, db, cc.geometry, threads),
+                     _conv.backward_input(dy, k, dx, cc.geometry, threads)))),
+        ("max_pool2d", y.shape, (
+            lambda: ops.max_pool2d(y, pool.pool_size, out=p),
+            lambda: pc.forward(y, out=p),
+            lambda: _pool.max_pool2d_forward(y, pc.geometry, threads, out=p))),
+        ("max_pool2d_backward", p.shape, (
+            lambda: ops.max_pool2d_backward(dp, y, pool.pool_size, out=dyp),
+            lambda: pc.backward(dp, y, out=dyp),
+            lambda: _pool.max_pool2d_backward(dp, y, pc.geometry, threads, out=dyp))),
+        ("matmul", flat.shape, (
+            lambda: ops.matmul(flat, dense.kernel, dense.bias, activation="relu", out=h),
+            lambda: mc(flat, dense.kernel, dense.bias, out=h),
+            lambda: _conv.matmul(flat, dense.kernel, h, False, threads, dense.bias, True))),
+    ]
+    return [(name, shape, interleaved_us(fns, calls, samples)) for name, shape, fns in cases]
+
+
 def step_rows(model, x, y, steps, samples):
     """(call, input shape, us/step, budget us) for train_on_batch and for fit per step."""
     budget = TARGET_US * 2 * len(model.layers)
@@ -167,6 +232,13 @@ def main(argv=None):
         target = "" if budget is None else f"< {budget:g}"
         meets = "" if budget is None else ("yes" if us < budget else "NO")
         print(f"| {name} | {shape} | {us:.2f} | {target} | {meets} |")
+    print("\nThe ops under the layers, samples interleaved: checked at every call (the eager op), "
+          "prepared once (what the layers run), and the compiled wrapper alone.")
+    print("| op | input | eager us | prepared us | compiled us |")
+    print("|---|---|---:|---:|---:|")
+    for name, shape, (eager, prepared, compiled) in op_rows(model, x[:1], args.calls,
+                                                            args.samples):
+        print(f"| {name} | {shape} | {eager:.2f} | {prepared:.2f} | {compiled:.2f} |")
     return 0
 
 

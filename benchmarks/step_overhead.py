@@ -2,6 +2,7 @@
 
     python benchmarks/step_overhead.py
     python benchmarks/step_overhead.py --rounds 7 --tiny-steps 300 --steps 30 --profile
+    python benchmarks/step_overhead.py --threads 2 --baseline ../main
 
 The tutorial CNN (Conv32-Pool-Conv64-Pool-Dense100-Dropout-Dense10, Adam, sparse categorical
 crossentropy, accuracy) trains through `model.fit`, and the same step is also written straight
@@ -17,15 +18,26 @@ accuracy. Before timing, both compute the same loss from the same weights and ba
 - step: `fit` per step of the real tutorial CNN (28x28x1) at `--batch`.
 
 Rounds alternate the loops so machine noise falls on all of them; each figure is the median
-over `--rounds`, the overhead the median of each round's difference. Reported: overhead in
+over `--rounds`, the overhead the median of each round's difference. The tiny fit step is
+mostly Python (the ops' checks and calls, the loop, loss, metrics and optimizer) but not only:
+its kernels still cost their fixed price per call (threads, packing the full-size weights of
+the second convolution and the dense layers, Adam over every weight). So the same step's
+compiled kernel calls are also timed alone ("kernels only", on the bare loop's arrays), and
+"all Python" is the tiny fit step minus them, as a share of the real step. `--baseline TREE` times another tree
+(say a worktree of main, built in place) against this one, in processes that alternate round
+by round: the before/after of a change to the Python side. Reported: overhead in
 microseconds and as a share of the step. `--profile` prints cProfile's view of the tiny fit
 (fastconv's functions by own time), to see where the overhead goes.
 """
 
 import argparse
 import cProfile
+import importlib
+import json
+import os
 import pstats
 import statistics
+import subprocess
 import sys
 import time
 
@@ -33,6 +45,11 @@ import numpy as np
 
 import fastconv as keras
 from fastconv import ops
+from fastconv._ext import _conv, _pool
+
+# the modules (the `fastconv.ops` names are their functions), for the kernels' geometry
+conv2d_module = importlib.import_module("fastconv.ops.conv2d")
+pool2d_module = importlib.import_module("fastconv.ops.pool2d")
 
 TUTORIAL_PARAMS = 333_526
 
@@ -130,6 +147,48 @@ class BareStep:
         return loss, float(np.mean(probs.argmax(-1) == yb))
 
 
+class KernelsOnly:
+    """The compiled kernel calls of `BareStep`'s step alone, on its arrays: the step's arithmetic
+    and the kernels' fixed cost per call (threads, packing), which no Python change removes.
+    Subtracted from the tiny fit step it leaves the step's Python (see the module docstring)."""
+
+    def __init__(self, bare, batch):
+        self.bare = bare
+        k1, _, k2, _, _, _, _, _ = bare.weights
+        size = bare.a1.shape[1]
+        self.g1 = conv2d_module._geometry((batch, size, size, 1), k1.shape, 1, "same", 1, 1)[0]
+        self.g2 = conv2d_module._geometry(bare.p1.shape, k2.shape, 1, "same", 1, 1)[0]
+        self.q1 = pool2d_module._geometry(bare.a1.shape, 2, None, "valid")[0]
+        self.q2 = pool2d_module._geometry(bare.a2.shape, 2, None, "valid")[0]
+        self.flat_slots = [(w.reshape(-1), m.reshape(-1), v.reshape(-1), g.reshape(-1))
+                           for w, (m, v), g in zip(bare.weights, bare.slots, bare.grads)]
+
+    def __call__(self, x, index):
+        b, t = self.bare, keras.get_num_threads()
+        k1, b1, k2, b2, k3, b3, k4, b4 = b.weights
+        dk1, db1, dk2, db2, dk3, _, dk4, _ = b.grads
+        xb = np.ascontiguousarray(x[index])
+        flat, dz = b.p2.reshape(len(xb), -1), b.z  # dz: any (batch, 10) array will do
+        _conv.forward(xb, k1, b1, b.a1, self.g1, t, relu=True)
+        _pool.max_pool2d_forward(b.a1, self.q1, t, out=b.p1)
+        _conv.forward(b.p1, k2, b2, b.a2, self.g2, t, relu=True)
+        _pool.max_pool2d_forward(b.a2, self.q2, t, out=b.p2)
+        _conv.matmul(flat, k3, b.h, False, t, b3, True)
+        _conv.matmul(b.h, k4, b.z, False, t, b4, False)
+        _conv.matmul(b.h.T, dz, dk4, False, t)
+        _conv.matmul(dz, k4.T, b.dhd, False, t)
+        _conv.relu_backward(b.dh.reshape(-1), b.dhd.reshape(-1), b.h.reshape(-1), t)
+        _conv.matmul(flat.T, b.dh, dk3, False, t)
+        _conv.matmul(b.dh, k3.T, b.df, False, t)
+        _pool.max_pool2d_backward(b.df.reshape(b.p2.shape), b.a2, self.q2, t, out=b.da2, relu=True)
+        _conv.backward_weight(b.da2, b.p1, dk2, db2, self.g2, t)
+        _conv.backward_input(b.da2, k2, b.dp1, self.g2, t)
+        _pool.max_pool2d_backward(b.dp1, b.a1, self.q1, t, out=b.da1, relu=True)
+        _conv.backward_weight(b.da1, xb, dk1, db1, self.g1, t)
+        for var, m, v, grad in self.flat_slots:
+            _conv.adam_update(var, m, v, grad, 1e-4, 0.9, 0.999, 1e-7, t)
+
+
 class Loops:
     """`fit` and the bare loop over the same data, for one input size and batch size."""
 
@@ -137,6 +196,7 @@ class Loops:
         keras.utils.set_random_seed(seed)
         self.model = tutorial_cnn(size)
         self.bare = BareStep(self.model, batch)
+        self.kernels = KernelsOnly(self.bare, batch)
         self.batch, self.steps = batch, steps
         rng = np.random.default_rng(seed)
         self.x = rng.random((steps * batch, size, size, 1), dtype=np.float32)
@@ -161,13 +221,68 @@ class Loops:
         for start in range(0, len(self.x), self.batch):
             self.bare(self.x, self.y, order[start:start + self.batch])
 
+    def run_kernels(self):
+        order = self.bare.rng.permutation(len(self.x))
+        for start in range(0, len(self.x), self.batch):
+            self.kernels(self.x, order[start:start + self.batch])
+
     def per_step(self, loop):
         start = time.perf_counter()
         loop()
         return (time.perf_counter() - start) / self.steps
 
 
+def measure(args):
+    """{loop name: [per-step seconds, one per round]}, rounds alternating the loops."""
+    keras.set_num_threads(args.threads)
+    tiny = Loops(4, 1, args.tiny_steps, seed=0)
+    real = Loops(28, args.batch, args.steps, seed=1)
+    if real.model.count_params() != TUTORIAL_PARAMS:
+        raise RuntimeError(f"the tutorial CNN has {real.model.count_params():,} parameters, "
+                           f"expected {TUTORIAL_PARAMS:,}")
+    times = {"tiny fit": [], "tiny bare": [], "tiny kernels": [], "fit": [], "bare": []}
+    for _ in range(args.rounds):
+        times["tiny fit"].append(tiny.per_step(tiny.fit))
+        times["tiny bare"].append(tiny.per_step(tiny.run_bare))
+        times["tiny kernels"].append(tiny.per_step(tiny.run_kernels))
+        times["fit"].append(real.per_step(real.fit))
+        times["bare"].append(real.per_step(real.run_bare))
+    return times
+
+
+def against_baseline(args, argv):
+    """Rounds alternating a process on the `--baseline` tree and one on this script's fastconv
+    (both run this script, one round each), so load changes fall on both alike."""
+    script = os.path.abspath(__file__)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(keras.__file__)))
+    rest = [a for i, a in enumerate(argv) if not a.startswith("--baseline") and not (
+        i and argv[i - 1] == "--baseline")]
+    trees = {"baseline": os.path.abspath(args.baseline), "current": here}
+    times = {tree: {} for tree in trees}
+    for _ in range(args.rounds):
+        for tree, path in trees.items():
+            env = dict(os.environ, PYTHONPATH=path)
+            done = subprocess.run([sys.executable, script, *rest, "--rounds", "1", "--json"],
+                                  env=env, cwd=os.path.dirname(script), check=True,
+                                  capture_output=True, text=True)
+            for name, values in json.loads(done.stdout).items():
+                times[tree].setdefault(name, []).extend(values)
+    print(f"tutorial CNN, threads {args.threads}, {args.rounds} rounds alternating the trees "
+          f"(medians); baseline {trees['baseline']}, current {trees['current']}")
+    print("| loop | baseline us/step | current us/step |\n|---|---:|---:|")
+    for name in times["current"]:
+        print(f"| {name} | {statistics.median(times['baseline'][name]) * 1e6:.0f} | "
+              f"{statistics.median(times['current'][name]) * 1e6:.0f} |")
+    for tree, kept in times.items():
+        fit, tiny = statistics.median(kept["fit"]), statistics.median(kept["tiny fit"])
+        python = statistics.median(f - k for f, k in zip(kept["tiny fit"], kept["tiny kernels"]))
+        print(f"{tree}: tiny fit step = {tiny / fit:.1%} of the batch-{args.batch} fit step; "
+              f"without its kernels (all Python) {python * 1e6:.0f} us = {python / fit:.1%}")
+    return 0
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32, help="batch of the real step")
     parser.add_argument("--steps", type=int, default=20, help="real steps per round")
@@ -175,19 +290,17 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--baseline", metavar="TREE",
+                        help="a source tree with a built fastconv (e.g. a worktree of main) to "
+                             "time against, in alternating processes")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one process
     args = parser.parse_args(argv)
-    keras.set_num_threads(args.threads)
-    tiny = Loops(4, 1, args.tiny_steps, seed=0)
-    real = Loops(28, args.batch, args.steps, seed=1)
-    if real.model.count_params() != TUTORIAL_PARAMS:
-        raise RuntimeError(f"the tutorial CNN has {real.model.count_params():,} parameters, "
-                           f"expected {TUTORIAL_PARAMS:,}")
-    times = {"tiny fit": [], "tiny bare": [], "fit": [], "bare": []}
-    for _ in range(args.rounds):
-        times["tiny fit"].append(tiny.per_step(tiny.fit))
-        times["tiny bare"].append(tiny.per_step(tiny.run_bare))
-        times["fit"].append(real.per_step(real.fit))
-        times["bare"].append(real.per_step(real.run_bare))
+    if args.baseline:
+        return against_baseline(args, argv)
+    times = measure(args)
+    if args.json:
+        print(json.dumps(times))
+        return 0
     median = {name: statistics.median(values) for name, values in times.items()}
     overhead = statistics.median(f - b for f, b in zip(times["tiny fit"], times["tiny bare"]))
     print(f"tutorial CNN, threads {keras.get_num_threads()}, {args.rounds} interleaved rounds "
@@ -195,11 +308,17 @@ def main(argv=None):
     print("| loop | us/step |\n|---|---:|")
     print(f"| fit, 4x4x1 inputs, batch 1 ({args.tiny_steps} steps) | {median['tiny fit'] * 1e6:.0f} |")
     print(f"| bare, 4x4x1 inputs, batch 1 | {median['tiny bare'] * 1e6:.0f} |")
+    print(f"| kernels only, 4x4x1 inputs, batch 1 | {median['tiny kernels'] * 1e6:.0f} |")
     print(f"| fit, 28x28x1, batch {args.batch} ({args.steps} steps) | {median['fit'] * 1e6:.0f} |")
     print(f"| bare, 28x28x1, batch {args.batch} | {median['bare'] * 1e6:.0f} |")
     print(f"overhead: {overhead * 1e6:.0f} us/step = {overhead / median['fit']:.1%} of the "
           f"batch-{args.batch} fit step")
+    python = statistics.median(f - k for f, k in zip(times["tiny fit"], times["tiny kernels"]))
+    print(f"tiny fit step: {median['tiny fit'] / median['fit']:.1%} of the batch-{args.batch} fit "
+          f"step; without its kernels (all Python): {python * 1e6:.0f} us = "
+          f"{python / median['fit']:.1%}")
     if args.profile:
+        tiny = Loops(4, 1, args.tiny_steps, seed=0)
         profiler = cProfile.Profile()
         profiler.enable()
         tiny.fit()

@@ -148,18 +148,20 @@ def fma_probe(long iters, int nthreads):
 _scratch = threading.local()
 
 
-cdef object _workspace(size_t elements, object dtype):
-    # 64-byte aligned (a cache line, an AVX-512 vector): packed panels then start on a line.
-    if elements * np.dtype(dtype).itemsize > sys.maxsize - 128:  # Python ints: no wrap-around
+cdef void *_workspace(size_t elements, size_t itemsize) except NULL:
+    """A 64-byte aligned (a cache line, an AVX-512 vector) scratch area of `elements` items,
+    valid until this thread's next call: packed panels then start on a line."""
+    if elements > <size_t>((sys.maxsize - 128) // itemsize):
         raise MemoryError(f"the kernel workspace ({elements} elements) is larger than memory can "
                           "address: check the strides, padding and dilation")
-    cdef size_t nbytes = elements * np.dtype(dtype).itemsize
+    cdef size_t nbytes = elements * itemsize
     buf = getattr(_scratch, "buf", None)
-    if buf is None or buf.nbytes < nbytes + 64:
-        buf = np.empty(max(nbytes, 64) + 64, dtype=np.uint8)
+    if buf is None or buf.nbytes < <Py_ssize_t>(nbytes + 64):  # nbytes < maxsize - 128: no wrap
+        buf = np.empty(max(nbytes, <size_t>64) + 64, dtype=np.uint8)
         _scratch.buf = buf
-    cdef size_t skip = (-buf.ctypes.data) % 64
-    return buf[skip:skip + nbytes].view(dtype)
+    cdef unsigned char[::1] view = buf
+    cdef size_t address = <size_t>&view[0]
+    return <void *>(address + (-address) % 64)
 
 
 cdef fc_conv2d_dims _dims(tuple geometry) except *:
@@ -177,72 +179,136 @@ cdef void _check_buffers(fc_conv2d_dims *d, Py_ssize_t inp, Py_ssize_t weight, P
         raise ValueError("conv2d: buffer sizes do not match the geometry")
 
 
-cdef size_t _size_or_raise(int ok, size_t n, str what) except? 0:
-    if not ok:
-        raise MemoryError(f"conv2d {what}: the workspace size overflows")
-    return n
+# ---------------------------------------------------------------------------------------------
+# The dispatch: one binding per conv2d pass maps (dtype, naive) to its C kernel. The fused type
+# picks the _f32 or _f64 symbol at compile time, `naive` the plain-loop twin (the in-C oracle of
+# the tests) at run time, and the fast kernel's workspace is sized here. The Python-facing
+# functions below are each written once, over `floating`.
 
+cdef enum _Pass:
+    _FORWARD, _BACKWARD_INPUT, _BACKWARD_WEIGHT
+
+
+cdef floating *_conv_workspace(_Pass which, const fc_conv2d_dims *d, int nthreads,
+                               floating *like) except NULL:
+    # The workspace of pass `which` in the dtype of `like` (any array of the call).
+    cdef size_t n = 0
+    cdef int ok
+    if floating is float:
+        if which == _FORWARD:
+            ok = conv2d_forward_workspace_size_f32(d, nthreads, &n)
+        elif which == _BACKWARD_INPUT:
+            ok = conv2d_backward_input_workspace_size_f32(d, nthreads, &n)
+        else:
+            ok = conv2d_backward_weight_workspace_size_f32(d, nthreads, &n)
+    else:
+        if which == _FORWARD:
+            ok = conv2d_forward_workspace_size_f64(d, nthreads, &n)
+        elif which == _BACKWARD_INPUT:
+            ok = conv2d_backward_input_workspace_size_f64(d, nthreads, &n)
+        else:
+            ok = conv2d_backward_weight_workspace_size_f64(d, nthreads, &n)
+    if not ok:
+        raise MemoryError("conv2d: the workspace size overflows")
+    return <floating *>_workspace(n + 1, sizeof(floating))
+
+
+cdef void _conv_forward(floating *out, const floating *x, const floating *w, const floating *b,
+                        const fc_conv2d_dims *d, int relu, floating *ws, int nthreads,
+                        bint naive) noexcept nogil:
+    if floating is float:
+        if naive:
+            conv2d_forward_naive_f32(out, x, w, b, d, relu)
+        else:
+            conv2d_forward_f32(out, x, w, b, d, relu, ws, nthreads)
+    else:
+        if naive:
+            conv2d_forward_naive_f64(out, x, w, b, d, relu)
+        else:
+            conv2d_forward_f64(out, x, w, b, d, relu, ws, nthreads)
+
+
+cdef void _conv_backward_input(floating *dx, const floating *dy, const floating *w,
+                               const fc_conv2d_dims *d, floating *ws, int nthreads,
+                               bint naive) noexcept nogil:
+    if floating is float:
+        if naive:
+            conv2d_backward_input_naive_f32(dx, dy, w, d)
+        else:
+            conv2d_backward_input_f32(dx, dy, w, d, ws, nthreads)
+    else:
+        if naive:
+            conv2d_backward_input_naive_f64(dx, dy, w, d)
+        else:
+            conv2d_backward_input_f64(dx, dy, w, d, ws, nthreads)
+
+
+cdef void _conv_backward_weight(floating *dw, floating *db, const floating *dy, const floating *x,
+                                const fc_conv2d_dims *d, floating *ws, int nthreads,
+                                bint naive) noexcept nogil:
+    if floating is float:
+        if naive:
+            conv2d_backward_weight_naive_f32(dw, db, dy, x, d)
+        else:
+            conv2d_backward_weight_f32(dw, db, dy, x, d, ws, nthreads)
+    else:
+        if naive:
+            conv2d_backward_weight_naive_f64(dw, db, dy, x, d)
+        else:
+            conv2d_backward_weight_f64(dw, db, dy, x, d, ws, nthreads)
+
+
+cdef void _gemm(floating *c, const floating *a, const floating *b, int64_t m, int64_t n,
+                int64_t k, int64_t rsa, int64_t csa, int64_t rsb, int64_t csb, int64_t ldc,
+                int flags, const floating *bias, floating *ws, int nthreads) noexcept nogil:
+    if floating is float:
+        fc_gemm_f32(c, a, b, m, n, k, rsa, csa, rsb, csb, ldc, flags, bias, ws, nthreads)
+    else:
+        fc_gemm_f64(c, a, b, m, n, k, rsa, csa, rsb, csb, ldc, flags, bias, ws, nthreads)
+
+
+cdef void _adam(floating *var, floating *m, floating *v, const floating *grad, int64_t n,
+                double alpha, double beta_1, double beta_2, double epsilon,
+                int nthreads) noexcept nogil:
+    if floating is float:
+        adam_update_f32(var, m, v, grad, n, alpha, beta_1, beta_2, epsilon, nthreads)
+    else:
+        adam_update_f64(var, m, v, grad, n, alpha, beta_1, beta_2, epsilon, nthreads)
+
+
+cdef void _relu_backward(floating *dx, const floating *dy, const floating *y, int64_t n,
+                         int nthreads) noexcept nogil:
+    if floating is float:
+        relu_backward_f32(dx, dy, y, n, nthreads)
+    else:
+        relu_backward_f64(dx, dy, y, n, nthreads)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Python-facing functions: buffer checks, then the binding without the GIL.
 
 def forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] kernel,
             const floating[::1] bias, floating[:, :, :, ::1] out, tuple geometry,
             int nthreads, bint naive=False, bint relu=False):
     """out = conv2d(x, kernel) + bias (then ReLU when relu), in place into `out` (NHWC)."""
     cdef fc_conv2d_dims d = _dims(geometry)
-    cdef size_t n = 0
-    cdef int ok
-    cdef floating *ws
-    cdef const floating *b = NULL
     _check_buffers(&d, x.size, kernel.size, out.size, bias.shape[0] if bias is not None else -1)
-    if bias is not None:
-        b = &bias[0]
-    if floating is float:
-        ok = conv2d_forward_workspace_size_f32(&d, nthreads, &n)
-    else:
-        ok = conv2d_forward_workspace_size_f64(&d, nthreads, &n)
-    _size_or_raise(ok, n, "forward")
-    cdef floating[::1] work = _workspace(n + 1, np.float32 if floating is float else np.float64)
-    ws = &work[0]
+    cdef const floating *b = &bias[0] if bias is not None else NULL
+    cdef floating *ws = _conv_workspace(_FORWARD, &d, nthreads, &out[0, 0, 0, 0])
     with nogil:
-        if naive:
-            if floating is float:
-                conv2d_forward_naive_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d, relu)
-            else:
-                conv2d_forward_naive_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d, relu)
-        elif floating is float:
-            conv2d_forward_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d, relu,
-                               ws, nthreads)
-        else:
-            conv2d_forward_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d, relu,
-                               ws, nthreads)
+        _conv_forward(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &kernel[0, 0, 0, 0], b, &d, relu, ws,
+                      nthreads, naive)
 
 
 def backward_input(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] kernel,
                    floating[:, :, :, ::1] dx, tuple geometry, int nthreads, bint naive=False):
     """dx = gradient of conv2d w.r.t. its input, written into `dx` (NHWC)."""
     cdef fc_conv2d_dims d = _dims(geometry)
-    cdef size_t n = 0
-    cdef int ok
-    cdef floating *ws
     _check_buffers(&d, dx.size, kernel.size, dy.size, -1)
-    if floating is float:
-        ok = conv2d_backward_input_workspace_size_f32(&d, nthreads, &n)
-    else:
-        ok = conv2d_backward_input_workspace_size_f64(&d, nthreads, &n)
-    _size_or_raise(ok, n, "backward")
-    cdef floating[::1] work = _workspace(n + 1, np.float32 if floating is float else np.float64)
-    ws = &work[0]
+    cdef floating *ws = _conv_workspace(_BACKWARD_INPUT, &d, nthreads, &dx[0, 0, 0, 0])
     with nogil:
-        if naive:
-            if floating is float:
-                conv2d_backward_input_naive_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &d)
-            else:
-                conv2d_backward_input_naive_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &d)
-        elif floating is float:
-            conv2d_backward_input_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &d,
-                                      ws, nthreads)
-        else:
-            conv2d_backward_input_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &d,
-                                      ws, nthreads)
+        _conv_backward_input(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &d, ws,
+                             nthreads, naive)
 
 
 def backward_weight(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] x,
@@ -250,32 +316,12 @@ def backward_weight(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1
                     int nthreads, bint naive=False):
     """dkernel (and dbias unless None) = gradients of conv2d w.r.t. its kernel and bias."""
     cdef fc_conv2d_dims d = _dims(geometry)
-    cdef size_t n = 0
-    cdef int ok
-    cdef floating *ws
-    cdef floating *db = NULL
     _check_buffers(&d, x.size, dkernel.size, dy.size, dbias.shape[0] if dbias is not None else -1)
-    if dbias is not None:
-        db = &dbias[0]
-    if floating is float:
-        ok = conv2d_backward_weight_workspace_size_f32(&d, nthreads, &n)
-    else:
-        ok = conv2d_backward_weight_workspace_size_f64(&d, nthreads, &n)
-    _size_or_raise(ok, n, "backward")
-    cdef floating[::1] work = _workspace(n + 1, np.float32 if floating is float else np.float64)
-    ws = &work[0]
+    cdef floating *db = &dbias[0] if dbias is not None else NULL
+    cdef floating *ws = _conv_workspace(_BACKWARD_WEIGHT, &d, nthreads, &dkernel[0, 0, 0, 0])
     with nogil:
-        if naive:
-            if floating is float:
-                conv2d_backward_weight_naive_f32(&dkernel[0, 0, 0, 0], db, &dy[0, 0, 0, 0], &x[0, 0, 0, 0], &d)
-            else:
-                conv2d_backward_weight_naive_f64(&dkernel[0, 0, 0, 0], db, &dy[0, 0, 0, 0], &x[0, 0, 0, 0], &d)
-        elif floating is float:
-            conv2d_backward_weight_f32(&dkernel[0, 0, 0, 0], db, &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
-                                       &d, ws, nthreads)
-        else:
-            conv2d_backward_weight_f64(&dkernel[0, 0, 0, 0], db, &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
-                                       &d, ws, nthreads)
+        _conv_backward_weight(&dkernel[0, 0, 0, 0], db, &dy[0, 0, 0, 0], &x[0, 0, 0, 0], &d, ws,
+                              nthreads, naive)
 
 
 def matmul(const floating[:, :] a, const floating[:, :] b, floating[:, ::1] out,
@@ -285,7 +331,6 @@ def matmul(const floating[:, :] a, const floating[:, :] b, floating[:, ::1] out,
     a and b may be any strided views (transposes are not copied)."""
     cdef Py_ssize_t m = a.shape[0], k = a.shape[1], n = b.shape[1]
     cdef Py_ssize_t item = sizeof(floating)
-    cdef floating *ws
     cdef const floating *pbias = NULL
     cdef int flags = (FC_ACCUMULATE if accumulate else 0) | (FC_RELU if relu else 0)
     if b.shape[0] != k or out.shape[0] != m or out.shape[1] != n:
@@ -300,20 +345,14 @@ def matmul(const floating[:, :] a, const floating[:, :] b, floating[:, ::1] out,
     cdef size_t elements = fc_gemm_workspace_size(nthreads)
     if elements == 0:
         raise MemoryError("matmul: the workspace size overflows")
-    cdef floating[::1] work = _workspace(elements, np.float32 if floating is float else np.float64)
-    ws = &work[0]
+    cdef floating *ws = <floating *>_workspace(elements, sizeof(floating))
     # Empty k: the pointers are never read, but they must not index a zero-length view.
     cdef const floating *pa = &a[0, 0] if k else NULL
     cdef const floating *pb = &b[0, 0] if k else NULL
     with nogil:
-        if floating is float:
-            fc_gemm_f32(&out[0, 0], pa, pb, m, n, k, a.strides[0] // item, a.strides[1] // item,
-                        b.strides[0] // item, b.strides[1] // item, out.strides[0] // item,
-                        flags, pbias, ws, nthreads)
-        else:
-            fc_gemm_f64(&out[0, 0], pa, pb, m, n, k, a.strides[0] // item, a.strides[1] // item,
-                        b.strides[0] // item, b.strides[1] // item, out.strides[0] // item,
-                        flags, pbias, ws, nthreads)
+        _gemm(&out[0, 0], pa, pb, m, n, k, a.strides[0] // item, a.strides[1] // item,
+              b.strides[0] // item, b.strides[1] // item, out.strides[0] // item, flags, pbias,
+              ws, nthreads)
 
 
 def adam_update(floating[::1] var, floating[::1] m, floating[::1] v, const floating[::1] grad,
@@ -325,12 +364,7 @@ def adam_update(floating[::1] var, floating[::1] m, floating[::1] v, const float
     if n == 0:
         return
     with nogil:
-        if floating is float:
-            adam_update_f32(&var[0], &m[0], &v[0], &grad[0], n, alpha, beta_1, beta_2, epsilon,
-                            nthreads)
-        else:
-            adam_update_f64(&var[0], &m[0], &v[0], &grad[0], n, alpha, beta_1, beta_2, epsilon,
-                            nthreads)
+        _adam(&var[0], &m[0], &v[0], &grad[0], n, alpha, beta_1, beta_2, epsilon, nthreads)
 
 
 def relu_backward(floating[::1] dx, const floating[::1] dy, const floating[::1] y, int nthreads):
@@ -341,7 +375,4 @@ def relu_backward(floating[::1] dx, const floating[::1] dy, const floating[::1] 
     if n == 0:
         return
     with nogil:
-        if floating is float:
-            relu_backward_f32(&dx[0], &dy[0], &y[0], n, nthreads)
-        else:
-            relu_backward_f64(&dx[0], &dy[0], &y[0], n, nthreads)
+        _relu_backward(&dx[0], &dy[0], &y[0], n, nthreads)

@@ -81,25 +81,91 @@ def simd_level():
     return pool2d_simd_level().decode()
 
 
-ctypedef struct _Window:
-    int64_t OH, OW, KH, KW, SH, SW, PT, PL
+ctypedef struct _Dims:  # the NHWC input and the window, as every kernel takes them
+    int64_t N, H, W, C, OH, OW, KH, KW, SH, SW, PT, PL
 
 
-cdef _Window _window(tuple geometry) except *:
+cdef _Dims _dims(tuple x_shape, tuple geometry) except *:
     # The kernels trust these; a bad value here is a bug in the caller, not user error.
-    cdef _Window g
-    g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL = geometry
-    if min(g.OH, g.OW, g.KH, g.KW, g.SH, g.SW) < 1 or g.PT < 0 or g.PL < 0:
+    cdef _Dims d
+    d.N, d.H, d.W, d.C = x_shape
+    d.OH, d.OW, d.KH, d.KW, d.SH, d.SW, d.PT, d.PL = geometry
+    if min(d.OH, d.OW, d.KH, d.KW, d.SH, d.SW) < 1 or d.PT < 0 or d.PL < 0:
         raise ValueError(f"pool2d: invalid geometry {geometry}")
-    return g
+    return d
 
+
+# ---------------------------------------------------------------------------------------------
+# The dispatch: one binding per pass maps (max or average, dtype, naive) to its C kernel. The
+# fused type picks the _f32 or _f64 symbol at compile time, `naive` the plain-loop twin (the
+# in-C oracle of the tests) at run time. The Python-facing functions are each written once.
+
+cdef void _pool_forward(bint is_max, floating *out, const floating *x, const _Dims *d,
+                        int nthreads, bint naive) noexcept nogil:
+    if floating is float:
+        if is_max and naive:
+            max_pool2d_forward_naive_f32(out, x, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                         d.SH, d.SW, d.PT, d.PL)
+        elif is_max:
+            max_pool2d_forward_f32(out, x, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                   d.SH, d.SW, d.PT, d.PL, nthreads)
+        elif naive:
+            avg_pool2d_forward_naive_f32(out, x, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                         d.SH, d.SW, d.PT, d.PL)
+        else:
+            avg_pool2d_forward_f32(out, x, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                   d.SH, d.SW, d.PT, d.PL, nthreads)
+    else:
+        if is_max and naive:
+            max_pool2d_forward_naive_f64(out, x, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                         d.SH, d.SW, d.PT, d.PL)
+        elif is_max:
+            max_pool2d_forward_f64(out, x, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                   d.SH, d.SW, d.PT, d.PL, nthreads)
+        elif naive:
+            avg_pool2d_forward_naive_f64(out, x, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                         d.SH, d.SW, d.PT, d.PL)
+        else:
+            avg_pool2d_forward_f64(out, x, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                   d.SH, d.SW, d.PT, d.PL, nthreads)
+
+
+cdef void _pool_backward(bint is_max, floating *dx, const floating *dy, const floating *x,
+                         const _Dims *d, bint relu, int nthreads, bint naive) noexcept nogil:
+    # `x` is read by max pooling only; `relu` (max, fast kernel) is refused for the rest above.
+    if floating is float:
+        if is_max and naive:
+            max_pool2d_backward_naive_f32(dx, dy, x, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                          d.SH, d.SW, d.PT, d.PL)
+        elif is_max:
+            max_pool2d_backward_f32(dx, dy, x, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                    d.SH, d.SW, d.PT, d.PL, relu, nthreads)
+        elif naive:
+            avg_pool2d_backward_naive_f32(dx, dy, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                          d.SH, d.SW, d.PT, d.PL)
+        else:
+            avg_pool2d_backward_f32(dx, dy, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                    d.SH, d.SW, d.PT, d.PL, nthreads)
+    else:
+        if is_max and naive:
+            max_pool2d_backward_naive_f64(dx, dy, x, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                          d.SH, d.SW, d.PT, d.PL)
+        elif is_max:
+            max_pool2d_backward_f64(dx, dy, x, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                    d.SH, d.SW, d.PT, d.PL, relu, nthreads)
+        elif naive:
+            avg_pool2d_backward_naive_f64(dx, dy, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                          d.SH, d.SW, d.PT, d.PL)
+        else:
+            avg_pool2d_backward_f64(dx, dy, d.N, d.H, d.W, d.C, d.OH, d.OW, d.KH, d.KW,
+                                    d.SH, d.SW, d.PT, d.PL, nthreads)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Python-facing functions.
 
 cdef tuple _shape(Py_ssize_t *shape):
     return (shape[0], shape[1], shape[2], shape[3])
-
-
-cdef bint _empty(tuple shape):
-    return min(shape) == 0
 
 
 cdef object _output(object out, tuple shape, bint single):
@@ -113,65 +179,47 @@ cdef object _output(object out, tuple shape, bint single):
     return out
 
 
-def max_pool2d_forward(const floating[:, :, :, ::1] x, tuple geometry, int nthreads,
-                       bint naive=False, out=None):
-    """Max pooling of NHWC `x`; returns `out` or a new (N, OH, OW, C) array."""
-    cdef _Window g = _window(geometry)
-    cdef int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
-    out_array = _output(out, (N, g.OH, g.OW, C), floating is float)
-    if _empty(out_array.shape) or _empty(_shape(x.shape)):
+cdef object _forward(bint is_max, const floating[:, :, :, ::1] x, tuple geometry, int nthreads,
+                     bint naive, out):
+    cdef _Dims d = _dims(_shape(x.shape), geometry)
+    out_array = _output(out, (d.N, d.OH, d.OW, d.C), floating is float)
+    if min(d.N, d.H, d.W, d.C) == 0:
         out_array[...] = 0
         return out_array
     cdef floating[:, :, :, ::1] y = out_array
-    nthreads = max(nthreads, 1)
     with nogil:
-        if naive:
-            if floating is float:
-                max_pool2d_forward_naive_f32(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
-                                             g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL)
-            else:
-                max_pool2d_forward_naive_f64(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
-                                             g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL)
-        elif floating is float:
-            max_pool2d_forward_f32(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
-                                   g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, nthreads)
-        else:
-            max_pool2d_forward_f64(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
-                                   g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, nthreads)
+        _pool_forward(is_max, &y[0, 0, 0, 0], &x[0, 0, 0, 0], &d, max(nthreads, 1), naive)
     return out_array
+
+
+cdef object _backward(bint is_max, const floating[:, :, :, ::1] dy, const floating *x,
+                      tuple x_shape, tuple geometry, int nthreads, bint naive, out, bint relu):
+    # `x`: max pooling's input, NULL for average pooling (which reads only `x_shape`)
+    cdef _Dims d = _dims(x_shape, geometry)
+    if _shape(dy.shape) != (d.N, d.OH, d.OW, d.C):
+        raise ValueError(f"pool2d backward: dy.shape={_shape(dy.shape)} but the output is "
+                         f"{(d.N, d.OH, d.OW, d.C)}")
+    dx_array = _output(out, x_shape, floating is float)
+    if min(d.N, d.H, d.W, d.C) == 0:
+        dx_array[...] = 0
+        return dx_array
+    cdef floating[:, :, :, ::1] dx = dx_array
+    with nogil:
+        _pool_backward(is_max, &dx[0, 0, 0, 0], &dy[0, 0, 0, 0], x, &d, relu, max(nthreads, 1),
+                       naive)
+    return dx_array
+
+
+def max_pool2d_forward(const floating[:, :, :, ::1] x, tuple geometry, int nthreads,
+                       bint naive=False, out=None):
+    """Max pooling of NHWC `x`; returns `out` or a new (N, OH, OW, C) array."""
+    return _forward(True, x, geometry, nthreads, naive, out)
 
 
 def avg_pool2d_forward(const floating[:, :, :, ::1] x, tuple geometry, int nthreads,
                        bint naive=False, out=None):
     """Average pooling of NHWC `x` (padding not counted); returns `out` or a new array."""
-    cdef _Window g = _window(geometry)
-    cdef int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
-    out_array = _output(out, (N, g.OH, g.OW, C), floating is float)
-    if _empty(out_array.shape) or _empty(_shape(x.shape)):
-        out_array[...] = 0
-        return out_array
-    cdef floating[:, :, :, ::1] y = out_array
-    nthreads = max(nthreads, 1)
-    with nogil:
-        if naive:
-            if floating is float:
-                avg_pool2d_forward_naive_f32(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
-                                             g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL)
-            else:
-                avg_pool2d_forward_naive_f64(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
-                                             g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL)
-        elif floating is float:
-            avg_pool2d_forward_f32(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
-                                   g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, nthreads)
-        else:
-            avg_pool2d_forward_f64(&y[0, 0, 0, 0], &x[0, 0, 0, 0], N, H, W, C,
-                                   g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, nthreads)
-    return out_array
-
-
-cdef void _check_dy(tuple dy_shape, tuple expected) except *:
-    if dy_shape != expected:
-        raise ValueError(f"pool2d backward: dy.shape={dy_shape} but the output is {expected}")
+    return _forward(False, x, geometry, nthreads, naive, out)
 
 
 def max_pool2d_backward(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] x,
@@ -184,34 +232,8 @@ def max_pool2d_backward(const floating[:, :, :, ::1] dy, const floating[:, :, :,
     """
     if naive and relu:
         raise ValueError("pool2d: the naive twin has no fused ReLU")
-    cdef _Window g = _window(geometry)
-    cdef int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
-    _check_dy(_shape(dy.shape), (N, g.OH, g.OW, C))
-    dx_array = _output(out, (N, H, W, C), floating is float)
-    if _empty(dx_array.shape) or _empty(_shape(dy.shape)):
-        dx_array[...] = 0
-        return dx_array
-    cdef floating[:, :, :, ::1] dx = dx_array
-    nthreads = max(nthreads, 1)
-    with nogil:
-        if naive:
-            if floating is float:
-                max_pool2d_backward_naive_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
-                                              N, H, W, C, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW,
-                                              g.PT, g.PL)
-            else:
-                max_pool2d_backward_naive_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
-                                              N, H, W, C, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW,
-                                              g.PT, g.PL)
-        elif floating is float:
-            max_pool2d_backward_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
-                                    N, H, W, C, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL,
-                                    relu, nthreads)
-        else:
-            max_pool2d_backward_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &x[0, 0, 0, 0],
-                                    N, H, W, C, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL,
-                                    relu, nthreads)
-    return dx_array
+    cdef const floating *px = &x[0, 0, 0, 0] if x.size else NULL  # empty: never read
+    return _backward(True, dy, px, _shape(x.shape), geometry, nthreads, naive, out, relu)
 
 
 def avg_pool2d_backward(const floating[:, :, :, ::1] dy, tuple x_shape, tuple geometry,
@@ -220,28 +242,5 @@ def avg_pool2d_backward(const floating[:, :, :, ::1] dy, tuple x_shape, tuple ge
 
     Returns `out` or a new array.
     """
-    cdef _Window g = _window(geometry)
-    cdef int64_t N, H, W, C
-    N, H, W, C = x_shape
-    _check_dy(_shape(dy.shape), (N, g.OH, g.OW, C))
-    dx_array = _output(out, (N, H, W, C), floating is float)
-    if _empty(dx_array.shape) or _empty(_shape(dy.shape)):
-        dx_array[...] = 0
-        return dx_array
-    cdef floating[:, :, :, ::1] dx = dx_array
-    nthreads = max(nthreads, 1)
-    with nogil:
-        if naive:
-            if floating is float:
-                avg_pool2d_backward_naive_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], N, H, W, C,
-                                              g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL)
-            else:
-                avg_pool2d_backward_naive_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], N, H, W, C,
-                                              g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL)
-        elif floating is float:
-            avg_pool2d_backward_f32(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], N, H, W, C,
-                                    g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, nthreads)
-        else:
-            avg_pool2d_backward_f64(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], N, H, W, C,
-                                    g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, nthreads)
-    return dx_array
+    cdef const floating *no_x = NULL
+    return _backward(False, dy, no_x, tuple(x_shape), geometry, nthreads, naive, out, False)

@@ -4,6 +4,7 @@
     fastconv train --dataset fashion_mnist --epochs 10 --threads 2
     python -m fastconv train --output mnist_cnn.keras --plot curves.png
     fastconv config                     # version, SIMD level, threads, OpenMP
+    mpiexec -n 2 fastconv train --distributed   # data-parallel over 2 processes (MPI)
 
 Mistakes the user can fix (a missing data set while offline, a bad option,
 an output path that cannot be written) print one message naming the cause
@@ -124,28 +125,47 @@ def _check_plot_path(path):
         )
 
 
+def _load_on_rank_0_first(name, distributed):
+    """Rank 0 loads (and downloads when needed) first, so the ranks never download at once."""
+    if distributed is not None and distributed.rank() != 0:
+        distributed.barrier()
+    data = load_dataset(name)
+    if distributed is not None and distributed.rank() == 0:
+        distributed.barrier()
+    return data
+
+
 def train(args):
     import fastconv
     from fastconv import callbacks, optimizers, utils
 
+    distributed = None
+    if args.distributed:
+        from fastconv import distributed
+
+        distributed.init()
+    # In a job of several ranks, rank 0 checks the paths, prints and writes; a UsageError there
+    # exits non-zero, which makes the launcher end the other ranks.
+    rank_0 = distributed is None or distributed.rank() == 0
+    say = print if rank_0 else (lambda *_, **__: None)
     for path, option in ((args.output, "--output"), (args.plot, "--plot")):
-        if path:
+        if path and rank_0:
             _check_writable(path, option)
-    if args.plot:
+    if args.plot and rank_0:
         _check_plot_path(args.plot)
     if args.threads is not None:
         fastconv.set_num_threads(args.threads)
     if args.seed is not None:
         utils.set_random_seed(args.seed)
 
-    (x_train, y_train), (x_test, y_test) = load_dataset(args.dataset)
+    (x_train, y_train), (x_test, y_test) = _load_on_rank_0_first(args.dataset, distributed)
     model = build_model()
     model.compile(
         optimizer=optimizers.Adam(learning_rate=args.learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    if args.verbose:
+    if args.verbose and rank_0:
         model.summary()
 
     epoch_seconds = []
@@ -171,10 +191,12 @@ def train(args):
     loss = _metric_value(result, names, "loss")
 
     per_epoch = sum(epoch_seconds) / len(epoch_seconds) if epoch_seconds else float("nan")
-    print(f"Test accuracy: {accuracy:.4f}" + (f"  (test loss {loss:.4f})" if loss is not None else ""))
-    print(f"Seconds per epoch: {per_epoch:.1f}  (epochs: {len(epoch_seconds)}, "
-          f"batch size: {args.batch_size})")
-    print(f"Threads: {fastconv.get_num_threads()}")
+    say(f"Test accuracy: {accuracy:.4f}"
+        + (f"  (test loss {loss:.4f})" if loss is not None else ""))
+    say(f"Seconds per epoch: {per_epoch:.1f}  (epochs: {len(epoch_seconds)}, "
+        f"batch size: {args.batch_size})")
+    say(f"Threads: {fastconv.get_num_threads()}"
+        + (f" per rank, ranks: {distributed.size()}" if distributed is not None else ""))
 
     if args.output:
         try:
@@ -182,10 +204,10 @@ def train(args):
         except OSError as error:
             raise UsageError(f"could not save the model to {args.output}: {error}. "
                              f"Fix: free some space or choose another path.") from error
-        print(f"Saved the model to {args.output}")
-    if args.plot:
+        say(f"Saved the model to {args.output}")
+    if args.plot and rank_0:
         utils.plot_history(history, path=args.plot)
-        print(f"Saved the training curves to {args.plot}")
+        say(f"Saved the training curves to {args.plot}")
 
     if args.require_accuracy is not None and (accuracy is None or accuracy < args.require_accuracy):
         print(f"Test accuracy {accuracy} is below the required {args.require_accuracy}.", file=sys.stderr)
@@ -277,6 +299,10 @@ def make_parser():
                                    "needs matplotlib")
     train_parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                               help="0 silent, 1 progress bar, 2 one line per epoch (default: 1)")
+    train_parser.add_argument("--distributed", action="store_true",
+                              help="train data-parallel over the processes of an MPI launch "
+                                   "(mpiexec -n 2 fastconv train --distributed); --batch-size is "
+                                   "then the global batch; needs fastconv[distributed]")
     train_parser.add_argument("--require-accuracy", type=_accuracy, default=None, metavar="FRACTION",
                               help="exit with status 1 if the test accuracy is below this")
     train_parser.set_defaults(handler=train)

@@ -17,8 +17,9 @@ def forward_backward(model, x, y, sample_weight=None):
     x = np.asarray(x)
     run = model._new_run(x, reuse_buffers=False)
     y_pred = run.forward(x, training=True)
-    run.backward(model._compiled_loss.output_gradient(y, y_pred, sample_weight,
-                                                      run.plan.fused_output))
+    _, _, output_grad = model._compiled_loss.values_and_gradient(y, y_pred, sample_weight,
+                                                                 run.plan.fused_output)
+    run.backward(output_grad)
     return y_pred, run
 
 

@@ -225,6 +225,14 @@ def test_train_saves_the_model_and_the_curves(capsys, tmp_path, monkeypatch):
     assert model.predict(x[:4], verbose=0).shape == (4, 10)
 
 
+def test_train_distributed_without_a_launcher_is_a_1_rank_job(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "load_dataset", tiny_digits)
+    status = cli.main(["train", "--distributed", "--epochs", "1", "--batch-size", "16",
+                       "--verbose", "0"])
+    assert status == 0
+    assert "per rank, ranks: 1" in capsys.readouterr().out
+
+
 # ------------------------------------------------------------------ config
 
 

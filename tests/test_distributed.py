@@ -6,8 +6,10 @@ missing MPI fails them. .ci/distributed.sh runs them.
 """
 
 import importlib.util
+import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -78,6 +80,43 @@ def test_functions_before_init_say_to_call_init():
     assert "call fastconv.distributed.init() first" in result.stderr
 
 
+ONE_PROCESS_FIT = """
+import json, sys
+import numpy as np
+import fastconv as keras
+if sys.argv[2] == "init":
+    keras.distributed.init()
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input(shape=(6, 6, 1)),
+                          keras.layers.Conv2D(4, 3, activation="relu"),
+                          keras.layers.BatchNormalization(), keras.layers.Flatten(),
+                          keras.layers.Dropout(0.3), keras.layers.Dense(3, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+rng = np.random.default_rng(1)
+x, y = rng.normal(size=(29, 6, 6, 1)).astype(np.float32), rng.integers(0, 3, 29)
+history = model.fit(x, y, batch_size=8, epochs=2, validation_split=0.2, verbose=0)
+evaluated = model.evaluate(x, y, verbose=0)
+np.savez(sys.argv[1] + ".npz", *model.weights, model.predict(x, verbose=0))
+with open(sys.argv[1] + ".json", "w") as f:
+    json.dump([history.history, evaluated], f)
+"""
+
+
+def test_a_1_rank_job_trains_bitwise_as_without_init(tmp_path):
+    # fit (shuffled, BatchNormalization, Dropout, validation_split), evaluate and predict
+    outputs = {}
+    for mode in ("plain", "init"):
+        result = run_python(ONE_PROCESS_FIT.replace("sys.argv[1]", repr(str(tmp_path / mode)))
+                            .replace("sys.argv[2]", repr(mode)))
+        assert result.returncode == 0, result.stderr
+        saved = np.load(tmp_path / f"{mode}.npz")
+        outputs[mode] = ([saved[name] for name in saved.files],
+                         (tmp_path / f"{mode}.json").read_text())
+    for plain, with_init in zip(outputs["plain"][0], outputs["init"][0]):
+        np.testing.assert_array_equal(with_init, plain)
+    assert outputs["init"][1] == outputs["plain"][1]  # history and evaluate, to the last digit
+
+
 @pytest.fixture(scope="module")
 def one_rank():
     if any(name in os.environ for name in LAUNCHER_VARIABLES):
@@ -98,6 +137,9 @@ def test_1_rank_collectives_are_identities(one_rank):
     distributed.barrier()
     distributed.broadcast_variables([b])
     np.testing.assert_array_equal(b, a)
+    gathered = distributed.allgather(a)
+    assert gathered is not a
+    np.testing.assert_array_equal(gathered, a)
 
 
 def quadrant_batches(steps=3, batch=8):
@@ -160,6 +202,8 @@ def test_a_model_saved_with_it_loads_with_the_plain_optimizer(one_rank, tmp_path
     (lambda: distributed.broadcast(np.ones((3, 3)).T), ValueError, "C-contiguous"),
     (lambda: distributed.broadcast(np.ones(2), root=1), ValueError, r"root.*\[0, 0\]"),
     (lambda: distributed.broadcast_variables([np.ones(2), "w"]), TypeError, "array 1"),
+    (lambda: distributed.allgather(np.float32(1)), TypeError, "expects a NumPy array"),
+    (lambda: distributed.allgather(np.array(1.0)), ValueError, "needs one"),
 ])
 def test_bad_arguments_raise_clear_errors(one_rank, call, error, match):
     with pytest.raises(error, match=match):
@@ -319,3 +363,136 @@ def test_stall_timeout_aborts_the_job(mpirun, tmp_path):
     assert result.returncode != 0
     assert "no collective operation completed" in result.stderr
     assert seconds < 30
+
+
+# ------------------------------------------------------------------ fit and evaluate on 2 ranks
+def scenarios_module():
+    sys.path.insert(0, str(HERE))
+    try:
+        import distributed_scenarios  # noqa: PLC0415
+    finally:
+        sys.path.remove(str(HERE))
+    return distributed_scenarios
+
+
+@pytest.mark.mpi
+def test_fit_on_2_ranks_equals_1_process_with_the_global_batch(mpirun, tmp_path):
+    # global batch 8 (4 per rank), a last batch of 7 (4 + 3), validation_split and sample weights
+    result, _ = launch(mpirun, "fit_equivalence", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr  # ranks agreed after every step
+    saved = np.load(tmp_path / "weights.npz")
+    arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    initial, distributed_final = arrays[:len(arrays) // 2], arrays[len(arrays) // 2:]
+    reported = json.loads((tmp_path / "results.json").read_text())
+
+    scenarios = scenarios_module()
+    keras.set_num_threads(1)
+    try:
+        model = scenarios.fit_model(seed=0)
+        model.set_weights(initial)
+        x, y, sample_weight = scenarios.fit_data()
+        history = model.fit(x, y, sample_weight=sample_weight, **scenarios.FIT_ARGUMENTS)
+        evaluated = model.evaluate(x, y, batch_size=7, return_dict=True, verbose=0)
+    finally:
+        keras.set_num_threads(0)
+    for single, multi in zip(model.get_weights(), distributed_final):
+        np.testing.assert_allclose(multi, single, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(initial[0], distributed_final[0])  # training moved the weights
+    assert reported["history"].keys() == history.history.keys()
+    for key, values in history.history.items():
+        np.testing.assert_allclose(reported["history"][key], values, rtol=1e-5, err_msg=key)
+    for key, value in evaluated.items():
+        np.testing.assert_allclose(reported["evaluate"][key], value, rtol=1e-5, err_msg=key)
+
+
+@pytest.mark.mpi
+def test_fit_with_two_inputs_and_outputs_and_an_empty_share_equals_1_process(mpirun, tmp_path):
+    result, _ = launch(mpirun, "fit_two_inputs", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    saved = np.load(tmp_path / "weights.npz")
+    arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    initial, distributed_final = arrays[:len(arrays) // 2], arrays[len(arrays) // 2:]
+    reported = json.loads((tmp_path / "results.json").read_text())
+
+    scenarios = scenarios_module()
+    keras.set_num_threads(1)
+    try:
+        model = scenarios.two_input_model(seed=0)
+        model.set_weights(initial)
+        history = model.fit(*scenarios.two_input_data(), **scenarios.TWO_INPUT_ARGUMENTS)
+    finally:
+        keras.set_num_threads(0)
+    for single, multi in zip(model.get_weights(), distributed_final):
+        np.testing.assert_allclose(multi, single, rtol=1e-5, atol=1e-7)
+    assert reported.keys() == history.history.keys()
+    for key, values in history.history.items():
+        np.testing.assert_allclose(reported[key], values, rtol=1e-5, err_msg=key)
+
+
+@pytest.mark.mpi
+def test_fit_with_batch_norm_and_dropout_keeps_the_ranks_equal(mpirun, tmp_path):
+    result, _ = launch(mpirun, "fit_batch_norm_dropout", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.mpi
+def test_fit_gives_every_sample_to_one_rank_once_per_epoch(mpirun, tmp_path):
+    result, _ = launch(mpirun, "fit_sample_coverage", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.mpi
+def test_only_rank_0_writes_files_and_prints(mpirun, tmp_path):
+    result, _ = launch(mpirun, "fit_files", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "checkpoint_0.keras", "log_0.csv", "model_0.keras", "model_0.weights.h5"]
+    assert len((tmp_path / "log_0.csv").read_text().splitlines()) == 1 + 2  # header, 2 epochs
+    assert result.stdout.count("Epoch 1/2") == 1
+    assert result.stdout.count("saving model to") == 2
+    assert result.stdout.count("early stopping") == 1
+
+
+@pytest.mark.mpi
+def test_fit_refuses_what_it_cannot_split(mpirun, tmp_path):
+    result, _ = launch(mpirun, "fit_refusals", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("style", ["mpi4py", "plain"])
+def test_a_rank_failing_inside_fit_ends_the_job(mpirun, tmp_path, style):
+    result, seconds = launch(mpirun, "fit_raise_on_rank_1", tmp_path, style=style)
+    assert result.returncode != 0
+    assert seconds < 60
+
+
+@pytest.mark.mpi
+def test_the_train_command_runs_on_2_ranks(mpirun, tmp_path):
+    result, _ = launch(mpirun, "cli_train", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("Test accuracy:") == 1 and "per rank, ranks: 2" in result.stdout
+    assert result.stdout.count("Epoch 2/2") == 1
+    assert [path.name for path in tmp_path.iterdir()] == ["model.keras"]
+
+
+@pytest.mark.mpi
+def test_the_example_runs_on_2_ranks(mpirun, tmp_path):
+    data = os.environ.get("FASTCONV_DATA")
+    if not data or not os.path.isdir(os.path.join(data, "mnist")):
+        if os.environ.get("CI") == "true":  # .ci/run and .ci/distributed.sh provide the files
+            pytest.fail(f"CI must run the example, but FASTCONV_DATA={data} holds no mnist/")
+        pytest.skip("set FASTCONV_DATA to a folder holding mnist/")
+    example = HERE.parent / "examples" / "distributed_mnist.py"
+    # without OMP_NUM_THREADS: init() picks the threads from the cores each rank is bound to
+    env = {**{name: value for name, value in os.environ.items() if name != "OMP_NUM_THREADS"},
+           "PYTHONPATH": PACKAGE_PARENT, "OMPI_ALLOW_RUN_AS_ROOT": "1",
+           "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    result = subprocess.run([*mpirun, sys.executable, str(example), "--quick"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Open MPI binds each rank to one of CI's 2 cores; MPICH binds none and the ranks split them
+    assert "2 rank(s), 1 thread(s) each" in result.stdout
+    accuracy = float(re.search(r"test accuracy (\d\.\d+)", result.stdout).group(1))
+    assert accuracy >= 0.6, result.stdout  # 2,000 images, 1 epoch (chance: 0.1)
+    assert list(tmp_path.iterdir()) == []

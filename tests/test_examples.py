@@ -66,6 +66,8 @@ PROGRAMS = {
     "save_and_load.py": (True, saved_and_loaded),
     "benchmark_conv.py": (False, benchmarked),
     "subclassing_guide.py": (False, followed_the_guide),
+    # without a launcher: a 1-rank job (tests/test_distributed.py runs it on 2 ranks)
+    "distributed_mnist.py": (True, accuracy_at_least(0.6)),
 }
 
 

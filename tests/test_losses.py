@@ -246,3 +246,78 @@ def test_names_functions_and_get():
     assert isinstance(losses.get(lambda a, b: 0.0), losses.LossFunctionWrapper)
     with pytest.raises(ValueError, match="reduction"):
         losses.MeanSquaredError(reduction="none")
+
+
+# ------------------------------------------------------------- value and gradient in one pass
+ONE_PASS_CASES = [
+    (losses.SparseCategoricalCrossentropy(), lambda: np.array([0, 3, 1, 2, 2]), False),
+    (losses.SparseCategoricalCrossentropy(from_logits=True), lambda: np.array([0, 3, 1, 2, 2]),
+     False),
+    (losses.SparseCategoricalCrossentropy(), lambda: np.array([0, 3, 1, 2, 2]), True),
+    (losses.CategoricalCrossentropy(label_smoothing=0.1), lambda: np.eye(4)[[1, 0, 3, 3, 2]],
+     False),
+    (losses.CategoricalCrossentropy(), lambda: np.eye(4)[[1, 0, 3, 3, 2]], True),
+    (losses.BinaryCrossentropy(), lambda: (np.arange(20).reshape(5, 4) % 3 == 0) * 1.0, False),
+    (losses.BinaryCrossentropy(), lambda: (np.arange(20).reshape(5, 4) % 3 == 0) * 1.0, True),
+    (losses.MeanSquaredError(), lambda: np.linspace(0, 1, 20).reshape(5, 4), False),
+]
+
+
+@pytest.mark.parametrize("loss, targets, logits", ONE_PASS_CASES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_value_and_gradient_equals_the_two_calls_and_checks_targets_once(
+        loss, targets, logits, weighted, monkeypatch):
+    y_true, probs = targets(), _probs()
+    weights = np.array([1.0, 0.5, 2.0, 0.0, 1.0]) if weighted else None
+    want_grad = (loss.logits_gradient if logits else loss.gradient)(y_true, probs, weights)
+    want = (loss(y_true, probs, sample_weight=weights), want_grad)
+    checks = []
+    original = type(loss)._targets
+    monkeypatch.setattr(type(loss), "_targets",
+                        lambda self, *args: checks.append(1) or original(self, *args))
+    value, grad = loss.value_and_gradient(y_true, probs, weights, logits=logits)
+    assert len(checks) == 1
+    assert value == want[0]
+    np.testing.assert_array_equal(grad, want[1])
+
+
+def test_value_and_gradient_of_a_loss_overriding_gradient_itself():
+    class Halved(losses.MeanSquaredError):
+        def gradient(self, y_true, y_pred, sample_weight=None):
+            return super().gradient(y_true, y_pred, sample_weight) / 2
+
+    y_true, y_pred = np.zeros((3, 2)), np.ones((3, 2))
+    value, grad = Halved().value_and_gradient(y_true, y_pred)
+    assert value == 1.0
+    np.testing.assert_array_equal(grad, losses.MeanSquaredError().gradient(y_true, y_pred) / 2)
+
+
+def test_value_and_gradient_refuses_bad_targets_once_with_the_message():
+    with pytest.raises(ValueError, match=r"Labels must be in \[0, 3\]"):
+        losses.SparseCategoricalCrossentropy().value_and_gradient(np.array([0, 4, 1, 2, 2]),
+                                                                  _probs())
+
+
+def test_a_training_step_checks_its_labels_once(monkeypatch):
+    # fit checks all labels once up front, then each batch's once (value and gradient together)
+    import fastconv as keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", loss_weights=0.5)
+    checks = []
+    cls = losses.SparseCategoricalCrossentropy
+    original = cls._targets
+    monkeypatch.setattr(cls, "_targets", lambda self, *a: checks.append(1) or original(self, *a))
+    rng = np.random.default_rng(0)
+    model.fit(rng.standard_normal((8, 3)), rng.integers(0, 2, 8), batch_size=2, verbose=0)
+    assert len(checks) == 1 + 4
+
+
+def test_compiled_loss_scales_value_and_gradient_by_the_loss_weight():
+    from fastconv.trainers.compile_utils import CompiledLoss
+
+    loss = losses.CategoricalCrossentropy()
+    y_true, probs = np.eye(4)[[1, 0, 3, 3, 2]], _probs()
+    value, _, grad = CompiledLoss(loss, 0.5).values_and_gradient(y_true, probs, None, True)
+    assert value == 0.5 * loss(y_true, probs)
+    np.testing.assert_array_equal(grad, loss.logits_gradient(y_true, probs) * np.float64(0.5))

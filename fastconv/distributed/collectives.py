@@ -1,4 +1,4 @@
-"""Broadcast and allreduce of NumPy arrays across the ranks of the job.
+"""Broadcast, allreduce and allgather of NumPy arrays across the ranks of the job.
 
 Every rank must call these functions in the same order with arrays of the same shapes and dtypes.
 They check that first (one small message) and raise the same ValueError on every rank when it
@@ -122,6 +122,55 @@ def allreduce(array, op="mean", out=None):
         failures.progress()
         if op == "mean":
             np.divide(out, comm.Get_size(), out=out)
+    return out
+
+
+def allgather(array):
+    """Every rank's `array`, concatenated along the first axis in rank order.
+
+    `predict` runs on each rank alone; to split a prediction, give each rank its share of the
+    inputs and gather the outputs: `allgather(model.predict(x_share))`.
+
+    Args:
+        array: a NumPy array with at least one axis; the ranks' arrays may differ in their first
+            axis only (a rank may hold 0 rows).
+
+    Returns:
+        A new array: rank 0's rows, then rank 1's, and so on (in a 1-rank job, a copy).
+
+    Raises:
+        TypeError: `array` is not a numeric NumPy array.
+        ValueError: `array` has no axis, or the ranks' arrays differ in dtype or in an axis other
+            than the first.
+
+    Example:
+        >>> import numpy as np
+        >>> from fastconv import distributed
+        >>> distributed.init()
+        >>> distributed.allgather(np.array([[1, 2], [3, 4]]))  # a 1-rank job: a copy
+        array([[1, 2],
+               [3, 4]])
+    """
+    comm = runtime.world("allgather")
+    _check_array("allgather", "array", array, writable=False)
+    if array.ndim == 0:
+        raise ValueError("allgather concatenates along the first axis, so `array` needs one. "
+                         "Received: array with shape=()")
+    array = np.ascontiguousarray(array)
+    if comm is None:
+        return array.copy()
+    signatures = comm.allgather((array.shape, array.dtype.str))
+    for other, (shape, dtype) in enumerate(signatures):
+        if shape[1:] != signatures[0][0][1:] or dtype != signatures[0][1]:
+            raise ValueError(
+                "allgather: every rank's array must have the same dtype and the same shape "
+                f"after the first axis. Received: {signatures[0]} on rank 0 and "
+                f"{(shape, dtype)} on rank {other}")
+    rows = [shape[0] for shape, _ in signatures]
+    out = np.empty((sum(rows),) + array.shape[1:], array.dtype)
+    row_size = int(np.prod(array.shape[1:], dtype=np.int64))
+    comm.Allgatherv(array, [out, [n * row_size for n in rows]])
+    failures.progress()
     return out
 
 

@@ -11,12 +11,14 @@ import operator
 
 import numpy as np
 
-from fastconv.distributed import collectives, failures, runtime
+from fastconv.distributed import runtime
+from fastconv.distributed.averaging import GradientAverager
 from fastconv.optimizers import Optimizer
 
 
 class GradientAveraging:
-    """Mixin placed before an optimizer class: one Allreduce of all gradients per step."""
+    """Mixin placed before an optimizer class: one Allreduce of all gradients per step (see
+    `GradientAverager`)."""
 
     def apply_gradients(self, grads_and_vars, sample_count=None):
         """Averages the gradients over the ranks, then applies one step (see `Optimizer`).
@@ -35,58 +37,14 @@ class GradientAveraging:
         if comm is None:  # 1-rank job: exactly the wrapped optimizer's step
             return super().apply_gradients(pairs)
         grads = [None if grad is None else np.asarray(grad) for grad, _ in pairs]
-        averaged = self._average(comm, grads, weight)
+        if getattr(self, "_averager", None) is None:
+            self._averager = GradientAverager()
+        averaged = self._averager.average(comm, grads, weight, "DistributedOptimizer")
         return super().apply_gradients(zip(averaged, (var for _, var in pairs)))
 
     def apply(self, grads, trainable_variables, sample_count=None):
         """Keras 3 spelling: `apply(grads, variables, sample_count=None)`."""
         return self.apply_gradients(zip(grads, trainable_variables), sample_count=sample_count)
-
-    def _average(self, comm, grads, weight):
-        from mpi4py import MPI
-
-        signature = [None if grad is None else (grad.shape, grad.dtype) for grad in grads]
-        if getattr(self, "_reduction_signature", None) != signature:
-            self._build_reduction(comm, grads, signature)
-        for buffer, segments in self._reduction_buffers:
-            for index, view in segments:
-                if weight == 0:  # an empty shard's gradient may be NaN; 0 * NaN would spread it
-                    view.fill(0)
-                else:
-                    np.multiply(grads[index], weight, out=view)
-            buffer[-1] = weight  # the last element sums the weights in the same message
-            comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
-            total = buffer[-1]
-            if total == 0:
-                raise ValueError("DistributedOptimizer: sample_count is 0 on every rank, so there "
-                                 "is no gradient to average.")
-            np.divide(buffer[:-1], total, out=buffer[:-1])
-        failures.progress()
-        return self._reduction_views
-
-    def _build_reduction(self, comm, grads, signature):
-        """One flat buffer per gradient dtype (plus one element for the weights), and the views of
-        it shaped like each gradient; the ranks' gradient shapes are compared once here."""
-        present = [grad for grad in grads if grad is not None]
-        collectives.check_same_on_every_rank(comm, "DistributedOptimizer", present)
-        for i, grad in enumerate(present):
-            if grad.dtype.kind != "f":
-                raise TypeError(f"DistributedOptimizer: gradient {i} must be a float array. "
-                                f"Received: dtype={grad.dtype}")
-        views = [None] * len(grads)
-        buffers = []
-        for dtype in dict.fromkeys(grad.dtype for grad in present):
-            indices = [i for i, grad in enumerate(grads)
-                       if grad is not None and grad.dtype == dtype]
-            buffer = np.empty(sum(grads[i].size for i in indices) + 1, dtype)
-            segments, start = [], 0
-            for i in indices:
-                views[i] = buffer[start:start + grads[i].size].reshape(grads[i].shape)
-                segments.append((i, views[i]))
-                start += grads[i].size
-            buffers.append((buffer, segments))
-        self._reduction_buffers, self._reduction_views = buffers, views
-        self._reduction_signature = signature
 
 
 def _check_sample_count(sample_count):

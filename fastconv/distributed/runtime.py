@@ -8,7 +8,7 @@ program that calls `init()` runs exactly as one that does not.
 import os
 import sys
 
-from fastconv.distributed import failures
+from fastconv.distributed import failures, threads
 
 # The number of processes, as MPI launchers tell each process they start: Open MPI's mpirun,
 # MPICH's and Intel MPI's Hydra (PMI), MVAPICH, and Slurm's srun (set only inside a job step).
@@ -48,7 +48,9 @@ def init():
     """Joins the job this process was launched into; call it once, before any other function here.
 
     Under `mpirun`/`mpiexec`/`srun` starting several processes, this imports mpi4py (starting
-    MPI) and installs the failure handling: an exception on any rank, in any thread, aborts the
+    MPI), sets the kernel threads to the cores the launcher bound this rank to (shared with the
+    node's other ranks on the same cores; `OMP_NUM_THREADS`, when set, wins), and installs the
+    failure handling: an exception on any rank, in any thread, aborts the
     whole job (`MPI.COMM_WORLD.Abort(1)`) instead of leaving the other ranks waiting forever, and
     when the environment variable `FASTCONV_DIST_TIMEOUT` holds a number of seconds, a rank on
     which no collective operation completes for that long aborts the job too.
@@ -82,6 +84,7 @@ def init():
         if world.Get_size() > 1:
             _comm, _rank, _size = world, world.Get_rank(), world.Get_size()
             failures.abort_on_exception(world)
+            threads.use_bound_cores(world)
             if timeout is not None:
                 failures.start_watchdog(world, timeout)
     _initialized = True

@@ -22,6 +22,7 @@ model) is one step per call. From that the plan decides, once:
 import threading
 
 from fastconv import activations, losses
+from fastconv.layers import weight_penalties
 from fastconv.layers.base import Layer
 
 __all__ = ["Plan", "plan_for"]
@@ -110,6 +111,8 @@ class Plan:
         trainable_steps: `(step index, trainable weights)` of the layers the optimizer updates.
         shared_weights: whether a layer with trainable weights runs at several steps (their
             gradients are then summed per weight).
+        penalized_layers: the layers with regularized or constrained weights (nested and
+            custom layers' sublayers included), for the trainer's per-step penalties.
     """
 
     def __init__(self, graph, input_dtypes, trainable, losses, output_values=None,
@@ -159,6 +162,7 @@ class Plan:
             and getattr(self.steps[value - first].layer, "activity_regularizer", None) is None
             for value, loss in zip(self.output_values, losses))
         self.fused_output = self.fused_outputs[0]
+        self.penalized_layers = weight_penalties.penalized(layer for layer, _ in graph)
 
 
 _plans_lock = threading.Lock()

@@ -1,8 +1,10 @@
-"""Conv2D on `fastconv.ops.conv2d` / `conv2d_backward`."""
+"""Conv2D on `fastconv.ops.conv2d` / `conv2d_backward`, as a call prepared per input signature."""
 
-from fastconv import activations, initializers, ops
+from fastconv import activations, initializers
 from fastconv.layers import _args, weight_penalties
-from fastconv.layers.base import Layer, output_size, result_dtype
+from fastconv.layers.base import Layer, output_size
+from fastconv.layers.prepared_calls import PreparedCalls
+from fastconv.ops.conv2d import prepare_conv2d
 
 __all__ = ["Conv2D", "Convolution2D"]
 
@@ -83,6 +85,7 @@ class Conv2D(Layer):
         self.bias_constraint = _args.constraint(bias_constraint)
         self.kernel = None
         self.bias = None
+        self._calls = PreparedCalls()
 
     def _channel_axis(self):
         return -1 if self.data_format == "channels_last" else 1
@@ -146,36 +149,39 @@ class Conv2D(Layer):
         return dict(strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate,
                     groups=self.groups, data_format=self.data_format)
 
+    def _call_for(self, inputs):
+        """The conv2d call for inputs like `inputs`, checked once per signature."""
+        kernel = self._op_kernel()
+        key = (inputs.shape, inputs.dtype, kernel.dtype)
+        return self._calls.get(key) or self._calls.add(key, prepare_conv2d(
+            inputs, kernel, self.bias,
+            activation="relu" if self.activation is activations.relu else None,
+            **self._op_args()))
+
     def _op_kernel(self):
         """The kernel in the op's (KH, KW, C // groups, filters) layout (subclasses reshape)."""
         return self.kernel
 
     def forward(self, state, inputs, training):
-        fused_relu = self.activation is activations.relu
-        out_shape = self.compute_output_shape(inputs.shape)
-        outputs = ops.conv2d(inputs, self._op_kernel(), self.bias,
-                             activation="relu" if fused_relu else None,
-                             out=self._nhwc_buffer(state, "outputs", out_shape,
-                                                   result_dtype(inputs, self.kernel)),
-                             **self._op_args())
-        if not fused_relu:
+        call = self._call_for(inputs)
+        outputs = call.forward(inputs, self._op_kernel(), self.bias, out=self._nhwc_buffer(
+            state, "outputs", call.out_shape, call.dtype))
+        if not call.relu:
             outputs = self.activation(outputs)
-        state.inputs, state.outputs = inputs, outputs
+        state.call, state.inputs, state.outputs = call, inputs, outputs
         return outputs
 
     def grad(self, state, dy):
         return self._grad_through_activation(state, dy)
 
     def grad_logits(self, state, dz):
-        inputs, kernel = state.inputs, self._op_kernel()
-        dtype = result_dtype(dz, inputs, kernel)
-        need_dx = state.needs_input_grad
-        dx, dkernel, dbias = ops.conv2d_backward(
+        call, inputs, kernel = state.call, state.inputs, self._op_kernel()
+        need_dx, dtype = state.needs_input_grad, call.dtype
+        dx, dkernel, dbias = call.backward(
             dz, inputs, kernel, compute_dx=need_dx,
             out=(self._nhwc_buffer(state, "dx", inputs.shape, dtype) if need_dx else None,
                  state.buffer("dkernel", kernel.shape, dtype),
-                 state.buffer("dbias", (kernel.shape[3],), dtype)),
-            **self._op_args())
+                 state.buffer("dbias", (kernel.shape[3],), dtype)))
         dkernel = dkernel.reshape(self.kernel.shape)
         state.grads = [dkernel, dbias] if self.use_bias else [dkernel]
         return dx

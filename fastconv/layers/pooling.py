@@ -1,10 +1,12 @@
-"""Max and average pooling (on the compiled ops) and global pooling (vectorized NumPy)."""
+"""Max and average pooling (on the compiled ops, as calls prepared per input signature) and
+global pooling (vectorized NumPy)."""
 
 import numpy as np
 
-from fastconv import ops
 from fastconv.layers import _args
-from fastconv.layers.base import Layer, output_size, result_dtype
+from fastconv.layers.base import Layer, output_size
+from fastconv.layers.prepared_calls import PreparedCalls
+from fastconv.ops.pool2d import prepare_pool2d
 
 __all__ = [
     "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D",
@@ -15,8 +17,7 @@ __all__ = [
 class _Pooling2D(Layer):
     """Shared config, shapes and calls of the windowed pooling layers."""
 
-    _forward = None
-    _backward = None
+    _kind = None  # "max" or "avg": the pooling op
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
                  **kwargs):
@@ -25,6 +26,7 @@ class _Pooling2D(Layer):
         self.strides = self.pool_size if strides is None else _args.normalize_pair(strides, "strides")
         self.padding = _args.padding(padding)
         self.data_format = _args.data_format(data_format)
+        self._calls = PreparedCalls()
 
     def _spatial(self, shape):
         return (shape[1], shape[2]) if self.data_format == "channels_last" else (shape[2], shape[3])
@@ -48,22 +50,20 @@ class _Pooling2D(Layer):
             return (input_shape[0], oh, ow, input_shape[3])
         return (input_shape[0], input_shape[1], oh, ow)
 
-    def _op_args(self):
-        return dict(pool_size=self.pool_size, strides=self.strides, padding=self.padding,
-                    data_format=self.data_format)
-
     def forward(self, state, inputs, training):
-        state.inputs = inputs
-        out = self._nhwc_buffer(state, "outputs", self.compute_output_shape(inputs.shape),
-                                result_dtype(inputs))
-        return type(self)._forward(inputs, out=out, **self._op_args())
+        key = (inputs.shape, inputs.dtype)
+        call = self._calls.get(key) or self._calls.add(key, prepare_pool2d(
+            self._kind, inputs, self.pool_size, self.strides, self.padding, self.data_format))
+        state.call, state.inputs = call, inputs
+        return call.forward(inputs, out=self._nhwc_buffer(state, "outputs", call.out_shape,
+                                                          call.dtype))
 
-    def _dx_buffer(self, state, dy):
-        return self._nhwc_buffer(state, "dx", state.inputs.shape, result_dtype(dy, state.inputs))
+    def _dx_buffer(self, state):
+        call = state.call
+        return self._nhwc_buffer(state, "dx", call.x_nhwc_shape, call.dtype)
 
     def grad(self, state, dy):
-        return type(self)._backward(dy, state.inputs, out=self._dx_buffer(state, dy),
-                                    **self._op_args())
+        return state.call.backward(dy, state.inputs, out=self._dx_buffer(state))
 
     def get_config(self):
         config = super().get_config()
@@ -95,13 +95,11 @@ class MaxPooling2D(_Pooling2D):
                [13., 15.]], dtype=float32)
     """
 
-    _forward = staticmethod(ops.max_pool2d)
-    _backward = staticmethod(ops.max_pool2d_backward)
+    _kind = "max"
 
     def grad_through_relu(self, state, dy):
         # The window's max is the ReLU output at the cell it picks: one pass masks both.
-        return ops.max_pool2d_backward(dy, state.inputs, out=self._dx_buffer(state, dy),
-                                       relu=True, **self._op_args())
+        return state.call.backward(dy, state.inputs, out=self._dx_buffer(state), relu=True)
 
 
 class AveragePooling2D(_Pooling2D):
@@ -127,8 +125,7 @@ class AveragePooling2D(_Pooling2D):
                [10.5, 12.5]], dtype=float32)
     """
 
-    _forward = staticmethod(ops.avg_pool2d)
-    _backward = staticmethod(ops.avg_pool2d_backward)
+    _kind = "avg"
 
 
 class _GlobalPooling2D(Layer):

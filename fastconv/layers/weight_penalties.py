@@ -19,7 +19,7 @@ import numpy as np
 from fastconv import activations, constraints, regularizers
 
 __all__ = [
-    "register", "weight_losses", "all_weight_losses", "add_weight_gradients", "apply_constraints",
+    "register", "penalized", "weight_losses", "all_weight_losses", "add_weight_gradients", "apply_constraints",
     "record_activity", "activity_loss", "activity_losses", "activity_gradient",
     "activity_gradient_before_activation", "model_penalty", "config_entries",
 ]
@@ -51,6 +51,13 @@ def _flat(layers):
                 yield from _flat(layer._sublayers())
 
 
+def penalized(layers):
+    """The layers among `layers` (nested models' and custom layers' sublayers included) that
+    have a regularized or constrained weight: a plan finds them once, and the per-step
+    functions below then visit only those."""
+    return [layer for layer in _flat(layers) if _entries(layer)]
+
+
 def weight_losses(layer):
     """The penalties of `layer`'s regularized weights, as floats (trainable layers only, as
     Keras: a frozen layer's weights are not regularized)."""
@@ -65,13 +72,16 @@ def all_weight_losses(layers):
     return [loss for layer in _flat(layers) for loss in weight_losses(layer)]
 
 
-def add_weight_gradients(layers, grads_and_vars):
-    """`grads_and_vars` with each regularized weight's penalty derivative added to its gradient.
+def add_weight_gradients(penalized_layers, grads_and_vars):
+    """`grads_and_vars` with each regularized weight's penalty derivative added to its gradient
+    (`penalized_layers` as `penalized` returns them).
 
     The gradients are new arrays where a penalty applies (a layer's gradient buffers stay its
     own); the others pass through unchanged.
     """
-    regularizers = {id(weight): regularizer for layer in _flat(layers) if layer.trainable
+    if not penalized_layers:
+        return grads_and_vars
+    regularizers = {id(weight): regularizer for layer in penalized_layers if layer.trainable
                     for weight, regularizer, _ in _entries(layer) if regularizer is not None}
     if not regularizers:
         return grads_and_vars
@@ -84,9 +94,10 @@ def add_weight_gradients(layers, grads_and_vars):
     return result
 
 
-def apply_constraints(layers):
-    """Projects every constrained weight of `layers` in place: `w[...] = constraint(w)`."""
-    for layer in _flat(layers):
+def apply_constraints(penalized_layers):
+    """Projects every constrained weight of `penalized_layers` (as `penalized` returns them) in
+    place: `w[...] = constraint(w)`."""
+    for layer in penalized_layers:
         if not layer.trainable:
             continue
         for weight, _, constraint in _entries(layer):
@@ -133,10 +144,11 @@ def activity_gradient_before_activation(layer, state, dz):
     return dz + activations.backward(layer.activation, np.asarray(grad, dtype=dz.dtype), outputs)
 
 
-def model_penalty(layers, states):
-    """The regularization term of a model's training loss: the weight penalties of `layers`
-    plus the activity penalties recorded on `states` (one run's call states)."""
-    total = sum(all_weight_losses(layers))
+def model_penalty(penalized_layers, states):
+    """The regularization term of a model's training loss: the weight penalties of
+    `penalized_layers` (as `penalized` returns them) plus the activity penalties recorded on
+    `states` (one run's call states)."""
+    total = sum(loss for layer in penalized_layers for loss in weight_losses(layer))
     return total + sum(activity_loss(state) for state in states)
 
 

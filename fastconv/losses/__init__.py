@@ -5,7 +5,8 @@ default "sum_over_batch_size": the mean of the per-sample losses), its
 gradient with respect to `y_pred` (`loss.gradient`), and for the
 crossentropies the fused gradient with respect to the logits feeding a final
 softmax (resp. sigmoid) layer (`loss.logits_gradient`), which is both faster
-and better conditioned than chaining through the activation.
+and better conditioned than chaining through the activation. A training step takes both the
+value and the gradient from `loss.value_and_gradient`, which checks the targets once.
 
 Values follow Keras 3 (`keras/src/backend/numpy/nn.py`): probability inputs of
 the categorical losses are renormalized to sum to 1 along the class axis and

@@ -37,9 +37,7 @@ class _Categorical(Loss):
             log_prob = np.log(np.clip(q, EPSILON, 1.0 - EPSILON))
         return -np.sum(target * log_prob, axis=-1)
 
-    def gradient(self, y_true, y_pred, sample_weight=None):
-        y_pred = as_float(y_pred)
-        y_true = self._targets(y_true, y_pred.shape)
+    def _gradient(self, y_true, y_pred, sample_weight):
         target = self._dense_targets(y_true, y_pred)
         scale = self._scale(sample_weight, y_pred.shape[:-1], y_pred.dtype)
         if self.from_logits:
@@ -52,14 +50,12 @@ class _Categorical(Loss):
         d_p = (d_q - np.sum(d_q * q, axis=-1, keepdims=True)) / total
         return (d_p * scale).astype(y_pred.dtype, copy=False)
 
-    def logits_gradient(self, y_true, probs, sample_weight=None):
+    def _logits_gradient(self, y_true, probs, sample_weight):
         """(probs * sum(target) - target) / batch, i.e. (probs - onehot) / batch.
 
         Valid when `probs = softmax(logits)` computed by the model's last
         layer; `from_logits` is irrelevant here.
         """
-        probs = as_float(probs, "probs")
-        y_true = self._targets(y_true, probs.shape)
         target = self._dense_targets(y_true, probs)
         return self._fused(target, probs, self._scale(sample_weight, probs.shape[:-1], probs.dtype))
 
@@ -144,20 +140,19 @@ class SparseCategoricalCrossentropy(_Categorical):
         return target
 
     def call(self, y_true, y_pred):
+        rows = np.arange(y_true.size)  # each label's row among the (..., classes) rows
         if self.from_logits:
-            log_prob = _log_softmax(y_pred)
-        else:
-            q = y_pred / np.sum(y_pred, axis=-1, keepdims=True)
-            log_prob = np.log(np.clip(q, EPSILON, 1.0 - EPSILON))
-        return -np.take_along_axis(log_prob, y_true[..., None], axis=-1)[..., 0]
+            picked = _log_softmax(y_pred).reshape(-1, y_pred.shape[-1])[rows, y_true.ravel()]
+        else:  # the label's probability after renormalizing, clipped, as Keras
+            flat = y_pred.reshape(-1, y_pred.shape[-1])
+            q = flat[rows, y_true.ravel()] / flat.sum(axis=-1)
+            picked = np.log(np.clip(q, EPSILON, 1.0 - EPSILON))
+        return -picked.reshape(y_true.shape)
 
-    def logits_gradient(self, y_true, probs, sample_weight=None):
+    def _logits_gradient(self, y_true, probs, sample_weight):
         """(probs - onehot) / batch, valid when `probs = softmax(logits)`."""
-        probs = as_float(probs, "probs")
-        labels = self._targets(y_true, probs.shape)
         grad = probs.copy()
-        flat = grad.reshape(-1, probs.shape[-1])
-        flat[np.arange(flat.shape[0]), labels.ravel()] -= 1
+        grad.reshape(-1, probs.shape[-1])[np.arange(y_true.size), y_true.ravel()] -= 1
         grad *= self._scale(sample_weight, probs.shape[:-1], probs.dtype)
         return grad
 

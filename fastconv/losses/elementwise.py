@@ -94,9 +94,7 @@ class BinaryCrossentropy(_Elementwise):
             elementwise = -(target * np.log(p) + (1.0 - target) * np.log(1.0 - p))
         return self._reduce_last(elementwise)
 
-    def gradient(self, y_true, y_pred, sample_weight=None):
-        y_pred = as_float(y_pred)
-        y_true = self._targets(y_true, y_pred.shape)
+    def _gradient(self, y_true, y_pred, sample_weight):
         target = self._smoothed(y_true, y_pred.dtype)
         scale = self._scale_for(sample_weight, y_pred)
         if self.from_logits:
@@ -107,10 +105,8 @@ class BinaryCrossentropy(_Elementwise):
             grad = np.where(inside, (1.0 - target) / (1.0 - p) - target / p, 0.0)
         return (grad * scale).astype(y_pred.dtype, copy=False)
 
-    def logits_gradient(self, y_true, probs, sample_weight=None):
+    def _logits_gradient(self, y_true, probs, sample_weight):
         """(probs - target) / size, valid when `probs = sigmoid(logits)`."""
-        probs = as_float(probs, "probs")
-        y_true = self._targets(y_true, probs.shape)
         grad = probs - self._smoothed(y_true, probs.dtype)
         return (grad * self._scale_for(sample_weight, probs)).astype(probs.dtype, copy=False)
 
@@ -139,9 +135,7 @@ class MeanSquaredError(_Elementwise):
     def call(self, y_true, y_pred):
         return self._reduce_last(np.square(y_pred - y_true.astype(y_pred.dtype, copy=False)))
 
-    def gradient(self, y_true, y_pred, sample_weight=None):
-        y_pred = as_float(y_pred)
-        y_true = self._targets(y_true, y_pred.shape)
+    def _gradient(self, y_true, y_pred, sample_weight):
         grad = 2.0 * (y_pred - y_true.astype(y_pred.dtype, copy=False))
         return (grad * self._scale_for(sample_weight, y_pred)).astype(y_pred.dtype, copy=False)
 

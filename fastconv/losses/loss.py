@@ -1,5 +1,6 @@
 """`Loss`: the base of every loss, and the input checks all losses share."""
 
+import math
 import numbers
 
 import numpy as np
@@ -71,8 +72,10 @@ class Loss:
     The batch loss is the (sample-weighted) sum of the per-sample losses divided by
     their number ("sum_over_batch_size") or not divided ("sum").
 
-    The built-in losses give their gradient by hand (`gradient`, and for the
-    crossentropies the fused `logits_gradient`). A subclass that implements only
+    The built-in losses give their gradient by hand (`_gradient`, and for the
+    crossentropies the fused `_logits_gradient`, both taking targets `_targets` checked;
+    `value_and_gradient` gives a training step the value and gradient with one check). A
+    subclass that implements only
     `call` (Keras 3's way, with NumPy or `fastconv.ops`) is differentiated by the
     gradient tape; its `y_true` arrives in `y_pred`'s dtype, as Keras casts it.
 
@@ -107,8 +110,9 @@ class Loss:
     # Public API --------------------------------------------------------------
     @classmethod
     def _on_tape(cls):
-        """Whether the gradient comes from the tape (the subclass wrote no `gradient`)."""
-        return cls.gradient is Loss.gradient
+        """Whether the gradient comes from the tape (the subclass wrote no `gradient` or
+        `_gradient`)."""
+        return cls.gradient is Loss.gradient and cls._gradient is Loss._gradient
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         """The reduced loss of a batch, as a Python float; under a recording
@@ -121,14 +125,7 @@ class Loss:
         y_true = self._targets(y_true, y_pred.shape)
         if self._on_tape():
             return float(self._reduce(y_true, y_pred, sample_weight))
-        per_sample = self.call(y_true, y_pred)
-        weights = self._weights(sample_weight, per_sample.shape)
-        if weights is not None:
-            per_sample = per_sample * weights
-        total = float(np.sum(per_sample, dtype=np.float64))
-        if self.reduction == "sum_over_batch_size":
-            total /= max(per_sample.size, 1)
-        return total
+        return self._reduce_samples(self.call(y_true, y_pred), sample_weight)
 
     def call(self, y_true, y_pred):
         """Per-sample losses (shape `y_pred.shape[:-1]`), unreduced."""
@@ -138,7 +135,11 @@ class Loss:
         """d(reduced loss) / d(y_pred), with y_pred's shape and float dtype (by default
         from the gradient tape over `call`)."""
         y_pred = as_float(y_pred)
-        y_true = self._targets(y_true, y_pred.shape)
+        return self._gradient(self._targets(y_true, y_pred.shape), y_pred, sample_weight)
+
+    def _gradient(self, y_true, y_pred, sample_weight):
+        """`gradient` of checked targets (`_targets`' result) and a float `y_pred`: by default
+        the gradient tape's over `call`; the built-in losses give theirs by hand."""
         with GradientTape() as tape:
             traced = tape.watch(y_pred)
             total = self._reduce(y_true, traced, sample_weight)
@@ -170,6 +171,32 @@ class Loss:
 
     def logits_gradient(self, y_true, probs, sample_weight=None):
         """Fused d(loss)/d(logits) when `probs` is the activation of `logits`."""
+        probs = as_float(probs, "probs")
+        return self._logits_gradient(self._targets(y_true, probs.shape), probs, sample_weight)
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None, logits=False):
+        """`(loss(...), gradient(...))` of one batch, checking the targets once.
+
+        Args:
+            logits: give `logits_gradient(...)` instead of `gradient(...)`.
+
+        A loss differentiated by the tape, or a subclass that overrides `gradient` or
+        `logits_gradient` themselves (rather than `_gradient` / `_logits_gradient`, which take
+        checked targets), gets the two calls.
+        """
+        own = type(self).logits_gradient if logits else type(self).gradient
+        if self._on_tape() or own is not (Loss.logits_gradient if logits else Loss.gradient):
+            return (self(y_true, y_pred, sample_weight),
+                    own(self, y_true, y_pred, sample_weight=sample_weight))
+        y_pred = as_float(y_pred)
+        targets = self._targets(y_true, y_pred.shape)
+        value = self._reduce_samples(self.call(targets, y_pred), sample_weight)
+        if logits:
+            return value, self._logits_gradient(targets, y_pred, sample_weight)
+        return value, self._gradient(targets, y_pred, sample_weight)
+
+    def _logits_gradient(self, y_true, probs, sample_weight):
+        """`logits_gradient` of checked targets and float `probs`."""
         raise NotImplementedError(f"{type(self).__name__} has no fused logits gradient.")
 
     def check_targets(self, y_true, y_pred_shape):
@@ -196,6 +223,16 @@ class Loss:
         check_batch(y_true, y_pred_shape)
         return y_true
 
+    def _reduce_samples(self, per_sample, sample_weight):
+        """The (weighted) per-sample losses reduced to a Python float."""
+        weights = self._weights(sample_weight, per_sample.shape)
+        if weights is not None:
+            per_sample = per_sample * weights
+        total = float(per_sample.sum(dtype=np.float64))
+        if self.reduction == "sum_over_batch_size":
+            total /= max(per_sample.size, 1)
+        return total
+
     def _weights(self, sample_weight, per_sample_shape):
         if sample_weight is None:
             return None
@@ -215,7 +252,7 @@ class Loss:
 
     def _scale(self, sample_weight, per_sample_shape, dtype, inner=1):
         """Per-sample factor d(reduced loss)/d(per-sample loss), shaped to broadcast."""
-        count = int(np.prod(per_sample_shape)) if self.reduction == "sum_over_batch_size" else 1
+        count = math.prod(per_sample_shape) if self.reduction == "sum_over_batch_size" else 1
         factor = 1.0 / (max(count, 1) * inner)
         weights = self._weights(sample_weight, per_sample_shape)
         if weights is None:

@@ -16,6 +16,7 @@ another model it is one step whose forward and backward passes run its own plan 
 import numpy as np
 
 from fastconv import backend, saving
+from fastconv.distributed import data_parallel
 from fastconv.executor import Run, plan_for
 from fastconv.layers import custom_call, weight_penalties
 from fastconv.layers.base import KerasTensor, Layer, _snake_case
@@ -500,6 +501,7 @@ class Model(Trainer, Layer):
 
         Any file name works ("model.keras", "best.h5"); the file is always
         fastconv's zip format, written atomically. See `fastconv.saving.save_model`.
+        In a job of several ranks (`fastconv.distributed`) only rank 0 writes.
 
         Raises:
             NotImplementedError: for a subclassed model (its architecture is Python code).
@@ -509,12 +511,17 @@ class Model(Trainer, Layer):
                 f"Model '{self.name}' is a subclassed model: its architecture is its Python "
                 "code, which fastconv's model files cannot hold. Save its weights with "
                 "`save_weights` and rebuild the model in code before `load_weights`.")
+        if not data_parallel.writes_files():
+            return
         saving.save_model(self, filepath, overwrite=overwrite,
                           include_optimizer=include_optimizer, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
-        """Saves only the weights. See `fastconv.saving.save_weights`."""
+        """Saves only the weights (on rank 0 only in a job of several ranks). See
+        `fastconv.saving.save_weights`."""
         self._refuse_own_variables("save_weights")
+        if not data_parallel.writes_files():
+            return
         saving.save_weights(self, filepath, overwrite=overwrite, **kwargs)
 
     def _refuse_own_variables(self, method):

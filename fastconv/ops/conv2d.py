@@ -1,4 +1,9 @@
-"""conv2d forward and backward on the compiled kernels."""
+"""conv2d forward and backward on the compiled kernels.
+
+`conv2d` and `conv2d_backward` check every argument at every call. A caller that makes the same
+call batch after batch (a layer) checks it once with `prepare_conv2d` and then runs the returned
+`Conv2DCall`, which only compares shapes before going to the kernels.
+"""
 
 import numpy as np
 
@@ -7,7 +12,7 @@ from fastconv._ext import _conv
 from fastconv.ops import _args
 
 
-def _checked_geometry(x_shape, kernel_shape, strides, padding, dilation_rate, groups):
+def _geometry(x_shape, kernel_shape, strides, padding, dilation_rate, groups):
     """Checks shapes and hyper-parameters; returns (geometry tuple, output NHWC shape).
 
     `x_shape` is NHWC; the geometry tuple is what the C kernels take.
@@ -44,18 +49,155 @@ def _checked_geometry(x_shape, kernel_shape, strides, padding, dilation_rate, gr
     return geometry, out_shape
 
 
-# Layers call with the same arguments every batch: validate each combination once.
-_geometry = _args.ValidatedCache(_checked_geometry)
+
+class Conv2DCall:
+    """One conv2d call (shapes, dtype, hyper-parameters), checked once by `prepare_conv2d`.
+
+    `forward` and `backward` take arrays of the prepared shapes, compare those shapes (a
+    mismatch is a ValueError naming them) and go straight to the kernels; arrays of another
+    dtype or layout are converted to the call's `dtype`, as the ops do. `out` buffers are the
+    caller's to get right (NHWC, C-contiguous, `dtype`, not overlapping the inputs); the compiled
+    wrapper still refuses a buffer whose size or dtype does not fit. Immutable, so layers share
+    one between threads.
+
+    Attributes:
+        dtype: the dtype of the results (and of the computation).
+        out_shape: the NHWC shape of conv2d's result (`out` of `forward`).
+    """
+
+    __slots__ = ("geometry", "data_format", "dtype", "relu", "x_shape", "kernel_shape",
+                 "bias_shape", "out_shape", "dy_shape", "_computed")
+
+    def __init__(self, geometry, out_shape, x_shape, kernel_shape, bias_shape, dtype,
+                 data_format, relu):
+        self.geometry, self.out_shape, self.dtype = geometry, out_shape, dtype
+        self.x_shape, self.kernel_shape, self.bias_shape = x_shape, kernel_shape, bias_shape
+        self.data_format, self.relu = data_format, relu
+        N, OH, OW, F = out_shape
+        self.dy_shape = out_shape if data_format == "channels_last" else (N, F, OH, OW)
+        self._computed = 0 not in out_shape and 0 not in x_shape
+
+    def _check(self, name, array, expected):
+        if array.shape != expected:
+            raise ValueError(f"`{name}` must have shape {expected}, the shape this conv2d call "
+                             f"was prepared for. Received: {name}.shape={array.shape}")
+
+    def forward(self, x, kernel, bias=None, out=None):
+        """conv2d(x, kernel, bias) into `out` (NHWC, or None to allocate); returns the result."""
+        self._check("x", x, self.x_shape)
+        self._check("kernel", kernel, self.kernel_shape)
+        if (bias is None) != (self.bias_shape is None):
+            raise ValueError("`bias` must be given exactly when the call was prepared with one.")
+        dtype = self.dtype
+        if out is None:
+            out = np.empty(self.out_shape, dtype)
+        if self._computed:
+            _conv.forward(
+                _args.to_kernel_layout(_args.to_channels_last(x, self.data_format), dtype),
+                _args.to_kernel_layout(kernel, dtype),
+                None if bias is None else _args.to_kernel_layout(bias, dtype),
+                out, self.geometry, get_num_threads(), relu=self.relu,
+            )
+        elif out.size:  # no input channels: the sum is empty
+            out[...] = 0 if bias is None else bias.astype(dtype)
+            if self.relu:
+                np.maximum(out, 0, out=out, where=~np.isnan(out))
+        return _args.from_channels_last(out, self.data_format)
+
+    def backward(self, dy, x, kernel, out=(None, None, None), compute_dx=True):
+        """(dx, dkernel, dbias) of conv2d given dy, into `out`'s arrays (NHWC; None allocates).
+
+        dx is None when not `compute_dx`."""
+        self._check("dy", dy, self.dy_shape)
+        self._check("x", x, self.x_shape)
+        self._check("kernel", kernel, self.kernel_shape)
+        dtype, fmt = self.dtype, self.data_format
+        dx, dkernel, dbias = out
+        if dkernel is None:
+            dkernel = np.empty(self.kernel_shape, dtype)
+        if dbias is None:
+            dbias = np.empty(self.kernel_shape[3:], dtype)
+        if compute_dx and dx is None:
+            dx = np.empty(self.geometry[:4], dtype)
+        dy_nhwc = _args.to_kernel_layout(_args.to_channels_last(dy, fmt), dtype)
+        if self._computed:
+            threads = get_num_threads()
+            _conv.backward_weight(dy_nhwc, _args.to_kernel_layout(_args.to_channels_last(x, fmt), dtype),
+                                  dkernel, dbias, self.geometry, threads)
+            if compute_dx:
+                _conv.backward_input(dy_nhwc, _args.to_kernel_layout(kernel, dtype), dx,
+                                     self.geometry, threads)
+        else:  # the kernels write every element; only degenerate shapes need zeros
+            for array in (dkernel, dbias, dx if compute_dx else None):
+                if array is not None:
+                    array[...] = 0
+            if dy.size:  # no input channels: only the bias sees the gradient
+                dbias[...] = dy_nhwc.sum(axis=(0, 1, 2))
+        return (_args.from_channels_last(dx, fmt) if compute_dx else None), dkernel, dbias
 
 
-def _prepare(x, kernel, data_format):
+def _new_call(x_shape, kernel_shape, bias_shape, dtype, strides, padding, dilation_rate,
+              groups, data_format, activation):
+    """The checked `Conv2DCall` of these arguments (shapes of arrays already checked to be 4-D,
+    `data_format` normalized, `dtype` a dtype string)."""
+    x_nhwc_shape = x_shape if data_format == "channels_last" else (
+        x_shape[0], x_shape[2], x_shape[3], x_shape[1])
+    geometry, out_shape = _geometry(x_nhwc_shape, kernel_shape, strides, padding, dilation_rate,
+                                    groups)
+    if bias_shape is not None and bias_shape != (kernel_shape[3],):
+        raise ValueError(
+            f"`bias` must have shape ({kernel_shape[3]},), one value per filter. "
+            f"Received: bias.shape={bias_shape}, kernel.shape={kernel_shape}"
+        )
+    return Conv2DCall(geometry, out_shape, x_shape, kernel_shape, bias_shape, np.dtype(dtype),
+                      data_format, _args.normalize_activation(activation))
+
+
+# Eager calls often repeat their arguments: check each combination of them once.
+_call = _args.ValidatedCache(_new_call)
+
+
+def _checked_call(x, kernel, bias, strides, padding, dilation_rate, groups, data_format,
+                  activation, dy=None):
+    """Every check of a conv2d call: (Conv2DCall, x, kernel, bias, dy) with array arguments.
+
+    The call's dtype is the result dtype of the arrays given (dy's, not bias's, for a backward
+    pass, as conv2d_backward's results)."""
     fmt = _args.normalize_data_format(data_format)
     x = _args.as_float_array(x, "x")
     kernel = _args.as_float_array(kernel, "kernel")
     layout = "(N, H, W, C)" if fmt == "channels_last" else "(N, C, H, W)"
     _args.check_ndim(x, 4, "x", layout)
     _args.check_ndim(kernel, 4, "kernel", "(KH, KW, C // groups, filters)")
-    return fmt, x, kernel
+    if bias is not None:
+        bias = _args.as_float_array(bias, "bias")
+    if dy is None:
+        dtype = _args.result_dtype(x, kernel, bias)
+    else:
+        dy = _args.as_float_array(dy, "dy")
+        dtype = _args.result_dtype(dy, x, kernel)
+    call = _call(x.shape, kernel.shape, None if bias is None else bias.shape, dtype.str, strides,
+                 padding, dilation_rate, groups, fmt, activation)
+    if dy is not None and dy.shape != call.dy_shape:
+        raise ValueError(
+            f"`dy` must have the shape of conv2d's output {call.dy_shape}. "
+            f"Received: dy.shape={dy.shape}, x.shape={x.shape}, kernel.shape={kernel.shape}"
+        )
+    return call, x, kernel, bias, dy
+
+
+def prepare_conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1,
+                   groups=1, data_format="channels_last", activation=None):
+    """Checks a conv2d call once, as `conv2d` does, and returns it as a `Conv2DCall`.
+
+    Args: as `conv2d`'s (`x`, `kernel` and `bias` may be any arrays of the shapes and dtypes
+    the calls will have).
+
+    Raises:
+        ValueError, TypeError: as `conv2d`.
+    """
+    return _checked_call(x, kernel, bias, strides, padding, dilation_rate, groups, data_format,
+                         activation)[0]
 
 
 def conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1, groups=1,
@@ -96,33 +238,11 @@ def conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1,
                [6., 9., 9., 6.],
                [4., 6., 6., 4.]], dtype=float32)
     """
-    fmt, x, kernel = _prepare(x, kernel, data_format)
-    if bias is not None:
-        bias = _args.as_float_array(bias, "bias")
-    x_nhwc = _args.to_channels_last(x, fmt)
-    geometry, out_shape = _geometry(x_nhwc.shape, kernel.shape, strides, padding,
-                                    dilation_rate, groups)
-    if bias is not None and bias.shape != (kernel.shape[3],):
-        raise ValueError(
-            f"`bias` must have shape ({kernel.shape[3]},), one value per filter. "
-            f"Received: bias.shape={bias.shape}, kernel.shape={kernel.shape}"
-        )
-    relu = _args.normalize_activation(activation)
-    dtype = _args.result_dtype(x, kernel, bias)
-    out = _args.output_buffer(out, out_shape, dtype, fmt,
+    call, x, kernel, bias, _ = _checked_call(x, kernel, bias, strides, padding, dilation_rate,
+                                             groups, data_format, activation)
+    out = _args.output_buffer(out, call.out_shape, call.dtype, call.data_format,
                               inputs=(("x", x), ("kernel", kernel), ("bias", bias)))
-    if out.size and x.size:
-        _conv.forward(
-            _args.to_kernel_layout(x_nhwc, dtype),
-            _args.to_kernel_layout(kernel, dtype),
-            None if bias is None else _args.to_kernel_layout(bias, dtype),
-            out, geometry, get_num_threads(), relu=relu,
-        )
-    elif out.size:  # no input channels: the sum is empty
-        out[...] = 0 if bias is None else bias.astype(dtype)
-        if relu:
-            np.maximum(out, 0, out=out, where=~np.isnan(out))
-    return _args.from_channels_last(out, fmt)
+    return call.forward(x, kernel, bias, out)
 
 
 def conv2d_backward(dy, x, kernel, *, strides=1, padding="valid", dilation_rate=1, groups=1,
@@ -153,42 +273,15 @@ def conv2d_backward(dy, x, kernel, *, strides=1, padding="valid", dilation_rate=
         >>> dx.shape, dk.shape, db.tolist()
         ((2, 5, 5, 3), (3, 3, 3, 4), [18.0, 18.0, 18.0, 18.0])
     """
-    fmt, x, kernel = _prepare(x, kernel, data_format)
-    dy = _args.as_float_array(dy, "dy")
-    x_nhwc = _args.to_channels_last(x, fmt)
-    geometry, out_shape = _geometry(x_nhwc.shape, kernel.shape, strides, padding,
-                                    dilation_rate, groups)
-    N, OH, OW, F = out_shape
-    expected = out_shape if fmt == "channels_last" else (N, F, OH, OW)
-    if dy.shape != expected:
-        raise ValueError(
-            f"`dy` must have the shape of conv2d's output {expected}. "
-            f"Received: dy.shape={dy.shape}, x.shape={x.shape}, kernel.shape={kernel.shape}"
-        )
-    dtype = _args.result_dtype(dy, x, kernel)
-    dy_nhwc = _args.to_kernel_layout(_args.to_channels_last(dy, fmt), dtype)
-    computed = bool(dy.size and x.size)
+    call, x, kernel, _, dy = _checked_call(x, kernel, None, strides, padding, dilation_rate,
+                                           groups, data_format, None, dy=dy)
     dx_out, dkernel_out, dbias_out = _backward_outputs(out)
-    read = (("dy", dy), ("x", x), ("kernel", kernel))
-    dkernel = _args.output_buffer(dkernel_out, kernel.shape, dtype, inputs=read)
-    dbias = _args.output_buffer(dbias_out, (kernel.shape[3],), dtype, inputs=read)
-    dx = _args.output_buffer(dx_out, x_nhwc.shape, dtype, fmt, read) if compute_dx else None
-    if computed:
-        threads = get_num_threads()
-        kernel_c = _args.to_kernel_layout(kernel, dtype)
-        _conv.backward_weight(dy_nhwc, _args.to_kernel_layout(x_nhwc, dtype), dkernel, dbias,
-                              geometry, threads)
-        if compute_dx:
-            _conv.backward_input(dy_nhwc, kernel_c, dx, geometry, threads)
-    else:  # the kernels write every element; only degenerate shapes need zeros
-        for array in (dkernel, dbias, dx):
-            if array is not None:
-                array[...] = 0
-        if dy.size:  # no input channels: only the bias sees the gradient
-            dbias[...] = dy_nhwc.sum(axis=(0, 1, 2))
-    if compute_dx:
-        dx = _args.from_channels_last(dx, fmt)
-    return dx, dkernel, dbias
+    dtype, read = call.dtype, (("dy", dy), ("x", x), ("kernel", kernel))
+    outs = (_args.output_buffer(dx_out, call.geometry[:4], dtype, call.data_format, read)
+            if compute_dx else None,
+            _args.output_buffer(dkernel_out, kernel.shape, dtype, inputs=read),
+            _args.output_buffer(dbias_out, (kernel.shape[3],), dtype, inputs=read))
+    return call.backward(dy, x, kernel, outs, compute_dx)
 
 
 def _backward_outputs(out):

@@ -1,5 +1,8 @@
 """Matrix products on the library's own packed GEMM (for dense layers).
 
+`matmul` checks every argument at every call; a caller making the same call batch after batch (a
+layer) checks it once with `prepare_matmul` and runs the returned `MatmulCall`.
+
 Using the same kernels and threads as the convolutions keeps a model's work on one thread pool:
 NumPy's BLAS threads spin between calls and would compete with them for the cores.
 """
@@ -36,6 +39,56 @@ def matmul(a, b, bias=None, *, activation=None, out=None, accumulate=False):
         >>> ops.matmul(np.ones((2, 3)), np.ones((3, 4))).tolist()
         [[3.0, 3.0, 3.0, 3.0], [3.0, 3.0, 3.0, 3.0]]
     """
+    call, a, b, bias = _checked_call(a, b, bias, activation, accumulate)
+    if out is None and accumulate:
+        raise ValueError("`accumulate=True` needs an `out` array to add to.")
+    out = _args.output_buffer(out, call.out_shape, call.dtype,
+                              inputs=(("a", a), ("b", b), ("bias", bias)))
+    return call(a, b, bias, out)
+
+
+class MatmulCall:
+    """One matmul call (shapes, dtype, bias, activation), checked once by `prepare_matmul`.
+
+    Calling it compares the operands' shapes with the prepared ones (a mismatch is a
+    ValueError naming them), converts operands of another dtype to `dtype`, and goes straight
+    to the GEMM. `out` is the caller's to get right (C-contiguous, `dtype`, `out_shape`, not
+    overlapping the operands); the compiled wrapper refuses one whose shape or dtype does not
+    fit. Immutable.
+
+    Attributes:
+        dtype: the dtype of the result.
+        out_shape: (m, n).
+    """
+
+    __slots__ = ("a_shape", "b_shape", "out_shape", "dtype", "relu", "accumulate", "has_bias")
+
+    def __init__(self, a_shape, b_shape, dtype, has_bias, relu, accumulate):
+        self.a_shape, self.b_shape, self.dtype = a_shape, b_shape, dtype
+        self.out_shape = (a_shape[0], b_shape[1])
+        self.has_bias, self.relu, self.accumulate = has_bias, relu, accumulate
+
+    def __call__(self, a, b, bias=None, out=None):
+        """`a @ b (+ bias)` into `out` (None allocates, unless accumulating); returns it."""
+        if a.shape != self.a_shape or b.shape != self.b_shape:
+            raise ValueError(
+                f"`a` and `b` must have shapes {self.a_shape} and {self.b_shape}, the shapes this "
+                f"matmul call was prepared for. Received: a.shape={a.shape}, b.shape={b.shape}")
+        if (bias is None) == self.has_bias:
+            raise ValueError("`bias` must be given exactly when the call was prepared with one.")
+        dtype = self.dtype
+        if out is None:
+            if self.accumulate:
+                raise ValueError("`accumulate=True` needs an `out` array to add to.")
+            out = np.empty(self.out_shape, dtype)
+        _conv.matmul(_strided(a, dtype), _strided(b, dtype), out, self.accumulate,
+                     get_num_threads(), None if bias is None else _args.to_kernel_layout(bias, dtype),
+                     self.relu)
+        return out
+
+
+def _checked_call(a, b, bias, activation, accumulate):
+    """Every check of a matmul call: (MatmulCall, a, b, bias) with array arguments."""
     a = _args.as_float_array(a, "a")
     b = _args.as_float_array(b, "b")
     _args.check_ndim(a, 2, "a", "(m, k)")
@@ -54,19 +107,27 @@ def matmul(a, b, bias=None, *, activation=None, out=None, accumulate=False):
             )
         if accumulate:
             raise ValueError("`bias` cannot be combined with `accumulate=True`.")
-    dtype = _args.result_dtype(a, b, bias)
-    if out is None and accumulate:
-        raise ValueError("`accumulate=True` needs an `out` array to add to.")
-    out = _args.output_buffer(out, (a.shape[0], b.shape[1]), dtype,
-                              inputs=(("a", a), ("b", b), ("bias", bias)))
-    _conv.matmul(_strided(a, dtype), _strided(b, dtype), out, accumulate, get_num_threads(),
-                 None if bias is None else _args.to_kernel_layout(bias, dtype), relu)
-    return out
+    call = MatmulCall(a.shape, b.shape, _args.result_dtype(a, b, bias), bias is not None, relu,
+                      bool(accumulate))
+    return call, a, b, bias
+
+
+def prepare_matmul(a, b, bias=None, *, activation=None, accumulate=False):
+    """Checks a matmul call once, as `matmul` does, and returns it as a `MatmulCall`.
+
+    Args: as `matmul`'s (`a`, `b` and `bias` may be any arrays of the shapes and dtypes the
+    calls will have).
+
+    Raises:
+        ValueError, TypeError: as `matmul`.
+    """
+    return _checked_call(a, b, bias, activation, accumulate)[0]
 
 
 def _strided(array, dtype):
     """`array` in `dtype`, keeping a transposed or sliced view when its strides are whole elements."""
-    if (array.dtype == dtype and array.dtype.isnative and array.flags.aligned
-            and all(s % array.itemsize == 0 for s in array.strides)):
-        return array
+    if array.dtype is dtype and array.flags.aligned:  # `is`: the native dtype itself
+        rows, columns = array.strides
+        if rows % array.itemsize == 0 and columns % array.itemsize == 0:
+            return array
     return _args.to_kernel_layout(array, dtype)

@@ -31,19 +31,17 @@ def adam_update(var, m, v, grad, *, alpha, beta_1, beta_2, epsilon):
                 f"({var.dtype}, shape {var.shape}). Received: {name}.shape="
                 f"{getattr(array, 'shape', None)}, dtype={getattr(array, 'dtype', None)}"
             )
-    adam_update_checked(var, m, v, grad, alpha=alpha, beta_1=beta_1, beta_2=beta_2,
-                        epsilon=epsilon)
-
-
-def adam_update_checked(var, m, v, grad, *, alpha, beta_1, beta_2, epsilon):
-    """`adam_update` for a caller that has already checked `var`, `m` and `v` as it does.
-
-    An optimizer checks its variables once per variable set and creates `m` and `v` itself,
-    so its steps skip those checks; `grad`, new at every step, is still converted and checked.
-    """
-    grad = np.ascontiguousarray(grad, dtype=var.dtype)
+    grad = np.asarray(grad)
     if grad.shape != var.shape:
         raise ValueError(f"`grad` must have shape {var.shape}. Received: grad.shape={grad.shape}")
-    _conv.adam_update(var.reshape(-1), m.reshape(-1), v.reshape(-1), grad.reshape(-1),
-                      float(alpha), float(beta_1), float(beta_2), float(epsilon),
-                      get_num_threads())
+    adam_update_checked(var.reshape(-1), m.reshape(-1), v.reshape(-1), grad, float(alpha),
+                        float(beta_1), float(beta_2), float(epsilon))
+
+
+def adam_update_checked(var, m, v, grad, alpha, beta_1, beta_2, epsilon):
+    """`adam_update` for an optimizer that has checked its variables as it does and made `m`
+    and `v` itself: the three come as flat (1-D) views, made once; `grad`, new at every step,
+    is converted (the compiled pass still refuses one of another size).
+    """
+    _conv.adam_update(var, m, v, np.ascontiguousarray(grad, dtype=var.dtype).reshape(-1),
+                      alpha, beta_1, beta_2, epsilon, get_num_threads())

@@ -1,11 +1,17 @@
-"""2-D max and average pooling, forward and backward, on the compiled kernels."""
+"""2-D max and average pooling, forward and backward, on the compiled kernels.
+
+The ops check every argument at every call. A caller making the same call batch after batch (a
+layer) checks it once with `prepare_pool2d` and then runs the returned `Pool2DCall`.
+"""
+
+import numpy as np
 
 from fastconv._config import get_num_threads
 from fastconv._ext import _pool
 from fastconv.ops import _args
 
 
-def _checked_geometry(x_shape, pool_size, strides, padding):
+def _geometry(x_shape, pool_size, strides, padding):
     """Checks the window arguments against NHWC `x_shape`.
 
     Returns:
@@ -30,46 +36,135 @@ def _checked_geometry(x_shape, pool_size, strides, padding):
     return (OH, OW, KH, KW, SH, SW, PT, PL), out_shape
 
 
-# Layers call with the same arguments every batch: validate each combination once.
-_geometry = _args.ValidatedCache(_checked_geometry)
+
+class Pool2DCall:
+    """One pooling call (kind, shapes, dtype, window), checked once by `prepare_pool2d`.
+
+    As `conv2d.Conv2DCall`: `forward` and `backward` compare the arrays' shapes with the
+    prepared ones (a mismatch is a ValueError naming them), convert other dtypes or layouts to
+    `dtype`, and go straight to the kernels. `out` buffers (NHWC) are the caller's to get right;
+    the compiled wrapper refuses one whose shape or dtype does not fit. Immutable.
+
+    Attributes:
+        dtype: the dtype of the results.
+        out_shape: the NHWC shape of the pooled result.
+        x_nhwc_shape: the NHWC shape of `x`, and of its gradient.
+    """
+
+    __slots__ = ("kind", "geometry", "data_format", "dtype", "x_shape", "x_nhwc_shape",
+                 "out_shape", "dy_shape", "_empty")
+
+    def __init__(self, kind, geometry, out_shape, x_shape, dtype, data_format):
+        self.kind, self.geometry, self.out_shape, self.dtype = kind, geometry, out_shape, dtype
+        self.x_shape, self.data_format = x_shape, data_format
+        N, OH, OW, C = out_shape
+        channels_last = data_format == "channels_last"
+        self.dy_shape = out_shape if channels_last else (N, C, OH, OW)
+        self.x_nhwc_shape = x_shape if channels_last else (N, x_shape[2], x_shape[3], C)
+        self._empty = 0 in x_shape
+
+    def _check(self, name, array, expected):
+        if array.shape != expected:
+            raise ValueError(f"`{name}` must have shape {expected}, the shape this {self.kind} "
+                             f"pooling call was prepared for. Received: {name}.shape={array.shape}")
+
+    def _nhwc(self, name, array, expected):
+        self._check(name, array, expected)
+        return _args.to_kernel_layout(_args.to_channels_last(array, self.data_format), self.dtype)
+
+    def forward(self, x, out=None):
+        """The pooled `x`, written into `out` (NHWC; None allocates)."""
+        x = self._nhwc("x", x, self.x_shape)
+        if out is None:
+            out = np.empty(self.out_shape, self.dtype)
+        if self._empty:
+            out[...] = 0
+        elif self.kind == "max":
+            _pool.max_pool2d_forward(x, self.geometry, get_num_threads(), out=out)
+        else:
+            _pool.avg_pool2d_forward(x, self.geometry, get_num_threads(), out=out)
+        return _args.from_channels_last(out, self.data_format)
+
+    def backward(self, dy, x, out=None, relu=False):
+        """dL/dx given dy, written into `out` (NHWC; None allocates); `relu` as
+        `max_pool2d_backward`'s (max pooling only)."""
+        dy = self._nhwc("dy", dy, self.dy_shape)
+        self._check("x", x, self.x_shape)  # average pooling reads only its shape
+        if relu and self.kind != "max":
+            raise ValueError("`relu=True` is for max pooling only.")
+        if out is None:
+            out = np.empty(self.x_nhwc_shape, self.dtype)
+        if self._empty:
+            out[...] = 0
+        elif self.kind == "max":
+            _pool.max_pool2d_backward(dy, self._nhwc("x", x, self.x_shape), self.geometry,
+                                      get_num_threads(), out=out, relu=relu)
+        else:
+            _pool.avg_pool2d_backward(dy, self.x_nhwc_shape, self.geometry, get_num_threads(),
+                                      out=out)
+        return _args.from_channels_last(out, self.data_format)
 
 
-def _prepare(x, data_format):
+def _new_call(kind, x_shape, dtype, pool_size, strides, padding, data_format):
+    """The checked `Pool2DCall` of these arguments (`x_shape` of an array already checked to be
+    4-D, `data_format` normalized, `dtype` a dtype string)."""
+    x_nhwc_shape = x_shape if data_format == "channels_last" else (
+        x_shape[0], x_shape[2], x_shape[3], x_shape[1])
+    geometry, out_shape = _geometry(x_nhwc_shape, pool_size, strides, padding)
+    return Pool2DCall(kind, geometry, out_shape, x_shape, np.dtype(dtype), data_format)
+
+
+# Eager calls often repeat their arguments: check each combination of them once.
+_call = _args.ValidatedCache(_new_call)
+
+
+def _checked_call(kind, x, pool_size, strides, padding, data_format, dy=None):
+    """Every check of a pooling call: (Pool2DCall, x, dy) with array arguments. The call's
+    dtype is the result dtype of x (and of dy, for a backward pass)."""
     fmt = _args.normalize_data_format(data_format)
     x = _args.as_float_array(x, "x")
     layout = "(N, H, W, C)" if fmt == "channels_last" else "(N, C, H, W)"
     _args.check_ndim(x, 4, "x", layout)
-    return fmt, x, _args.to_channels_last(x, fmt)
-
-
-def _forward(kernel, x, pool_size, strides, padding, data_format, out):
-    fmt, x, x_nhwc = _prepare(x, data_format)
-    geometry, out_shape = _geometry(x_nhwc.shape, pool_size, strides, padding)
-    dtype = _args.result_dtype(x)
-    out = _args.output_buffer(out, out_shape, dtype, fmt, inputs=(("x", x),))
-    if x.size == 0:
-        out[...] = 0
-    else:
-        kernel(_args.to_kernel_layout(x_nhwc, dtype), geometry, get_num_threads(), out=out)
-    return _args.from_channels_last(out, fmt)
-
-
-def _prepare_backward(dy, x, pool_size, strides, padding, data_format, op, out):
-    """Validated (fmt, geometry, dx buffer, dy NHWC, x NHWC) for a pooling backward pass."""
-    fmt, x, x_nhwc = _prepare(x, data_format)
-    dy = _args.as_float_array(dy, "dy")
-    geometry, out_shape = _geometry(x_nhwc.shape, pool_size, strides, padding)
-    N, OH, OW, C = out_shape
-    expected = out_shape if fmt == "channels_last" else (N, C, OH, OW)
-    if dy.shape != expected:
+    if dy is not None:
+        dy = _args.as_float_array(dy, "dy")
+    call = _call(kind, x.shape, _args.result_dtype(x, dy).str, pool_size, strides, padding, fmt)
+    if dy is not None and dy.shape != call.dy_shape:
         raise ValueError(
-            f"`dy` must have the shape of {op}'s output {expected}. "
+            f"`dy` must have the shape of {kind}_pool2d's output {call.dy_shape}. "
             f"Received: dy.shape={dy.shape}, x.shape={x.shape}"
         )
-    dtype = _args.result_dtype(dy, x)
-    dx = _args.output_buffer(out, x_nhwc.shape, dtype, fmt, inputs=(("dy", dy), ("x", x)))
-    dy_nhwc = _args.to_kernel_layout(_args.to_channels_last(dy, fmt), dtype)
-    return fmt, geometry, dx, dy_nhwc, x_nhwc
+    return call, x, dy
+
+
+def prepare_pool2d(kind, x, pool_size=2, strides=None, padding="valid",
+                   data_format="channels_last"):
+    """Checks a pooling call once, as `max_pool2d` / `avg_pool2d` do; returns its `Pool2DCall`.
+
+    Args:
+        kind: "max" or "avg".
+        x, pool_size, strides, padding, data_format: as `max_pool2d`'s (`x` may be any array
+            of the shape and dtype the calls will have).
+
+    Raises:
+        ValueError, TypeError: as `max_pool2d`.
+    """
+    if kind not in ("max", "avg"):
+        raise ValueError(f"`kind` must be 'max' or 'avg'. Received: kind={kind!r}")
+    return _checked_call(kind, x, pool_size, strides, padding, data_format)[0]
+
+
+def _forward(kind, x, pool_size, strides, padding, data_format, out):
+    call, x, _ = _checked_call(kind, x, pool_size, strides, padding, data_format)
+    out = _args.output_buffer(out, call.out_shape, call.dtype, call.data_format,
+                              inputs=(("x", x),))
+    return call.forward(x, out)
+
+
+def _backward(kind, dy, x, pool_size, strides, padding, data_format, out, relu=False):
+    call, x, dy = _checked_call(kind, x, pool_size, strides, padding, data_format, dy)
+    dx = _args.output_buffer(out, call.x_nhwc_shape, call.dtype, call.data_format,
+                             inputs=(("dy", dy), ("x", x)))
+    return call.backward(dy, x, dx, relu)
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="channels_last", *,
@@ -111,7 +206,7 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="chann
         array([[ 5.,  7.],
                [13., 15.]], dtype=float32)
     """
-    return _forward(_pool.max_pool2d_forward, x, pool_size, strides, padding, data_format, out)
+    return _forward("max", x, pool_size, strides, padding, data_format, out)
 
 
 def avg_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="channels_last", *,
@@ -144,7 +239,7 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="chann
         array([[2., 1.],
                [1., 1.]])
     """
-    return _forward(_pool.avg_pool2d_forward, x, pool_size, strides, padding, data_format, out)
+    return _forward("avg", x, pool_size, strides, padding, data_format, out)
 
 
 def max_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid",
@@ -177,14 +272,7 @@ def max_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid",
         array([[0., 1.],
                [0., 0.]])
     """
-    fmt, geometry, dx, dy_nhwc, x_nhwc = _prepare_backward(
-        dy, x, pool_size, strides, padding, data_format, "max_pool2d", out)
-    if x_nhwc.size == 0:
-        dx[...] = 0
-    else:
-        _pool.max_pool2d_backward(dy_nhwc, _args.to_kernel_layout(x_nhwc, dx.dtype), geometry,
-                                  get_num_threads(), out=dx, relu=bool(relu))
-    return _args.from_channels_last(dx, fmt)
+    return _backward("max", dy, x, pool_size, strides, padding, data_format, out, bool(relu))
 
 
 def avg_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid",
@@ -212,11 +300,4 @@ def avg_pool2d_backward(dy, x, pool_size=2, strides=None, padding="valid",
         array([[1., 1.],
                [1., 1.]])
     """
-    fmt, geometry, dx, dy_nhwc, x_nhwc = _prepare_backward(
-        dy, x, pool_size, strides, padding, data_format, "avg_pool2d", out)
-    if x_nhwc.size == 0:
-        dx[...] = 0
-    else:
-        _pool.avg_pool2d_backward(dy_nhwc, tuple(x_nhwc.shape), geometry, get_num_threads(),
-                                  out=dx)
-    return _args.from_channels_last(dx, fmt)
+    return _backward("avg", dy, x, pool_size, strides, padding, data_format, out)

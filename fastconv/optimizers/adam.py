@@ -8,6 +8,19 @@ from fastconv.ops import optim
 from fastconv.optimizers.base_optimizer import Optimizer, check_number
 
 
+# A variable's slot dict also keeps, under this key (not a slot name: never saved), the variable
+# and the flat views of it, `m` and `v` that the compiled pass takes (None where it does not apply).
+_FLAT = "_flat"
+
+
+def _compiled_views(var, m, v, amsgrad):
+    """(var, m, v) as flat views for the compiled Adam pass, or None: AMSGrad, another float
+    dtype or a non-contiguous variable take the NumPy passes."""
+    if amsgrad or not var.flags.c_contiguous or var.dtype.char not in "fd":
+        return None
+    return var.reshape(-1), m.reshape(-1), v.reshape(-1)
+
+
 class Adam(Optimizer):
     """Adam, in Keras's epsilon-hat form.
 
@@ -46,14 +59,19 @@ class Adam(Optimizer):
     def _active_slots(self):
         return self._slot_names + (("velocity_hat",) if self.amsgrad else ())
 
+    def _before_step(self, step):
+        self._correction = math.sqrt(1.0 - self.beta_2 ** step) / (1.0 - self.beta_1 ** step)
+
     def _update(self, var, grad, slots, lr, step, scratch):
         m, v = slots["momentum"], slots["velocity"]
-        alpha = lr * math.sqrt(1.0 - self.beta_2 ** step) / (1.0 - self.beta_1 ** step)
-        if not self.amsgrad and var.flags.c_contiguous and var.dtype in (np.float32, np.float64):
+        alpha = lr * self._correction
+        flat = slots.get(_FLAT)
+        if flat is None or flat[0] is not var:  # first step with this variable
+            flat = slots[_FLAT] = (var, _compiled_views(var, m, v, self.amsgrad))
+        if flat[1] is not None:
             # One compiled pass instead of eight NumPy ones.
-            # var was checked with the variable set; m and v are this optimizer's own slots.
-            optim.adam_update_checked(var, m, v, grad, alpha=alpha, beta_1=self.beta_1,
-                                      beta_2=self.beta_2, epsilon=self.epsilon)
+            optim.adam_update_checked(*flat[1], grad, alpha, self.beta_1, self.beta_2,
+                                      self.epsilon)
             return
         np.subtract(grad, m, out=scratch)
         scratch *= 1.0 - self.beta_1

@@ -142,15 +142,15 @@ class CompiledLoss:
         """(the weighted loss, the per-output unweighted losses: none for one output)."""
         return self(y_true, y_pred, sample_weight), ()
 
-    def output_gradient(self, y_true, y_pred, sample_weight, fused):
-        """dL/d(y_pred), or dL/d(logits) of the output layer when `fused`."""
+    def values_and_gradient(self, y_true, y_pred, sample_weight, fused):
+        """`values(...)` of a training batch and dL/d(y_pred), or dL/d(logits) of the output
+        layer when `fused`; the targets are checked once for both."""
         if self.loss is None:
-            return np.zeros(np.shape(y_pred), np.asarray(y_pred).dtype)
-        if fused:
-            grad = self.loss.logits_gradient(y_true, y_pred, sample_weight=sample_weight)
-        else:
-            grad = self.loss.gradient(y_true, y_pred, sample_weight=sample_weight)
-        return grad if self.weight == 1.0 else grad * grad.dtype.type(self.weight)
+            return 0.0, (), np.zeros(np.shape(y_pred), np.asarray(y_pred).dtype)
+        value, grad = self.loss.value_and_gradient(y_true, y_pred, sample_weight, logits=fused)
+        if self.weight == 1.0:
+            return value, (), grad
+        return value * self.weight, (), grad * grad.dtype.type(self.weight)
 
 
 class MultiOutputLoss:
@@ -202,19 +202,20 @@ class MultiOutputLoss:
     def __call__(self, y_true, y_pred, sample_weight):
         return self.values(y_true, y_pred, sample_weight)[0]
 
-    def output_gradient(self, y_true, y_pred, sample_weight, fused):
-        """dL/d(y_pred) of each output (None for an output without loss), dL/d(logits) of
-        the outputs whose entry in `fused` is True."""
+    def values_and_gradient(self, y_true, y_pred, sample_weight, fused):
+        """`values(...)` of a training batch and dL/d(y_pred) of each output (None for an
+        output without loss; dL/d(logits) where `fused` is True), each output's targets
+        checked once for its value and gradient."""
         weights = sample_weight or [None] * len(y_pred)
         grads = [None] * len(y_pred)
+        each = []
         for i in self.active:
-            loss = self.loss[i]
-            if fused[i]:
-                grad = loss.logits_gradient(y_true[i], y_pred[i], sample_weight=weights[i])
-            else:
-                grad = loss.gradient(y_true[i], y_pred[i], sample_weight=weights[i])
+            value, grad = self.loss[i].value_and_gradient(y_true[i], y_pred[i], weights[i],
+                                                          logits=fused[i])
+            each.append(float(value))
             grads[i] = grad if self.weights[i] == 1.0 else grad * grad.dtype.type(self.weights[i])
-        return grads
+        total = sum(self.weights[i] * value for i, value in zip(self.active, each))
+        return total, tuple(each) if self.output_losses else (), grads
 
 
 _publish_lock = threading.Lock()

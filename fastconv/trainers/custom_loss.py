@@ -23,12 +23,16 @@ def overridden(model):
     return type(model).compute_loss is not Trainer.compute_loss
 
 
-def _check(model, run, y_pred, added):
+def _check(model, run, y_pred, added, strategy=None):
+    if strategy is not None:
+        raise NotImplementedError(
+            f"{type(model).__name__} overrides compute_loss; fastconv's data-parallel fit "
+            "does not run the override yet. Train it in one process.")
     if isinstance(y_pred, (list, tuple, dict)):
         raise NotImplementedError(
             f"{type(model).__name__}.compute_loss: fastconv supports the override on "
             "single-output models only.")
-    if added or weight_penalties.model_penalty(model.layers, run.states):
+    if added or weight_penalties.model_penalty(run.plan.penalized_layers, run.states):
         raise NotImplementedError(
             f"{type(model).__name__} overrides compute_loss and its layers add losses "
             "(`add_loss` or weight regularizers); fastconv cannot yet pass them to the "
@@ -39,10 +43,10 @@ def _check(model, run, y_pred, added):
             "into the output activation; compile it without `loss=`.")
 
 
-def train_step(model, run, tracker, x, y, y_pred, sample_weight, added):
+def train_step(model, run, tracker, x, y, y_pred, sample_weight, added, strategy=None):
     """One training step after the forward pass: the override's loss and its gradient with
     respect to `y_pred` (by the tape), the executor's backward pass, the optimizer step."""
-    _check(model, run, y_pred, added)
+    _check(model, run, y_pred, added, strategy)
     with GradientTape() as tape:
         traced = tape.watch(np.asarray(y_pred))
         value = model.compute_loss(x=x, y=y, y_pred=traced, sample_weight=sample_weight)
@@ -50,7 +54,7 @@ def train_step(model, run, tracker, x, y, y_pred, sample_weight, added):
         grad = tape.gradient(value, traced, unconnected_gradients="zero")
         run.backward(np.asarray(grad, dtype=np.asarray(y_pred).dtype))
         model.optimizer.apply_gradients(run.grads_and_vars())
-        weight_penalties.apply_constraints(model.layers)
+        weight_penalties.apply_constraints(run.plan.penalized_layers)
     tracker.update(float(np.asarray(value)), y, y_pred, sample_weight)
 
 

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from fastconv import callbacks as callbacks_module, metrics as metrics_module
+from fastconv.distributed import data_parallel
 from fastconv.executor import Run, plan_for
 from fastconv.layers import custom_call, weight_penalties
 from fastconv.trainers import compile_utils, custom_loss, data_adapters as data
@@ -123,17 +124,23 @@ class Trainer:
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before using the model (`{method}`).")
 
-    def _step_loss(self, y, y_pred, sample_weight, added, run):
+    def _step_loss(self, y, y_pred, sample_weight, added, run, fused=None):
         """(the compiled loss plus `model.losses` as Keras adds them: the regularization
         penalties of `run` and the values `add_loss` received in its forward pass; the
-        per-output losses)."""
-        penalty = weight_penalties.model_penalty(self.layers, run.states)
+        per-output losses; with `fused` (a training step: which outputs' gradients are
+        w.r.t. their logits) dL/d(outputs), the targets checked once for both, else None)."""
+        penalty = weight_penalties.model_penalty(run.plan.penalized_layers, run.states)
         if self.loss is None and not added and not penalty:
             raise ValueError("The model was compiled without a `loss` and has no "
                              "regularization penalty or `add_loss` loss: there is no loss to "
                              "compute. Pass `loss=` to `compile()`.")
-        loss_value, output_losses = self._compiled_loss.values(y, y_pred, sample_weight)
-        return loss_value + penalty + _total(added), output_losses
+        if fused is None:
+            loss_value, output_losses = self._compiled_loss.values(y, y_pred, sample_weight)
+            output_grad = None
+        else:
+            loss_value, output_losses, output_grad = self._compiled_loss.values_and_gradient(
+                y, y_pred, sample_weight, fused)
+        return loss_value + penalty + _total(added), output_losses, output_grad
 
     @contextlib.contextmanager
     def _training(self, method):
@@ -153,20 +160,35 @@ class Trainer:
         """A run of the model's plan for batches like `x`."""
         return Run(plan_for(self, signature(x), self.loss), reuse_buffers)
 
-    def _train_step(self, run, tracker, x, y, sample_weight):
+    def _train_step(self, run, tracker, x, y, sample_weight, strategy=None):
+        if strategy is not None and not data_parallel.num_samples(x):
+            # this rank's share of a small last batch is empty: it takes the averaged step only
+            if run.plan.trainable_steps:
+                strategy.apply_gradients(self.optimizer, None, 0)
+                weight_penalties.apply_constraints(run.plan.penalized_layers)
+            return
         with custom_call.collect_losses() as added:  # `add_loss` in custom calls
             y_pred = run.forward(x, training=True)
         if custom_loss.overridden(self):  # the model's own compute_loss (Keras 3's hook)
-            custom_loss.train_step(self, run, tracker, x, y, y_pred, sample_weight, added)
+            custom_loss.train_step(self, run, tracker, x, y, y_pred, sample_weight, added,
+                                   strategy)
             return
-        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
-        if run.plan.trainable_steps:
-            plan = run.plan
-            fused = plan.fused_output if len(plan.output_values) == 1 else plan.fused_outputs
-            run.backward(self._compiled_loss.output_gradient(y, y_pred, sample_weight, fused))
-            self.optimizer.apply_gradients(
-                weight_penalties.add_weight_gradients(self.layers, run.grads_and_vars()))
-            weight_penalties.apply_constraints(self.layers)
+        if not run.plan.trainable_steps:
+            loss_value, output_losses, _ = self._step_loss(y, y_pred, sample_weight, added, run)
+            tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
+            return
+        plan = run.plan
+        fused = plan.fused_output if len(plan.output_values) == 1 else plan.fused_outputs
+        loss_value, output_losses, output_grad = self._step_loss(y, y_pred, sample_weight, added,
+                                                                 run, fused)
+        run.backward(output_grad)
+        grads_and_vars = weight_penalties.add_weight_gradients(run.plan.penalized_layers,
+                                                              run.grads_and_vars())
+        if strategy is None:
+            self.optimizer.apply_gradients(grads_and_vars)
+        else:
+            strategy.apply_gradients(self.optimizer, grads_and_vars, data_parallel.num_samples(x))
+        weight_penalties.apply_constraints(run.plan.penalized_layers)
         tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
     def _test_step(self, run, tracker, x, y, sample_weight):
@@ -175,7 +197,7 @@ class Trainer:
         if custom_loss.overridden(self):
             custom_loss.test_step(self, run, tracker, x, y, y_pred, sample_weight, added)
             return
-        loss_value, output_losses = self._step_loss(y, y_pred, sample_weight, added, run)
+        loss_value, output_losses, _ = self._step_loss(y, y_pred, sample_weight, added, run)
         tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
     def _run_for(self, runs, x):
@@ -268,6 +290,10 @@ class Trainer:
         """
         self._require_compiled("fit")
         verbose = _verbosity(verbose)
+        strategy = data_parallel.active()  # None in one process: the loops run as they are
+        if strategy is not None:
+            callbacks, verbose = strategy.begin(self, "fit", {"x": x, "validation_data":
+                                                              validation_data}, callbacks, verbose)
         if validation_batch_size is not None:
             validation_batch_size = data.check_batch_size(validation_batch_size,
                                                           "validation_batch_size")
@@ -287,6 +313,8 @@ class Trainer:
         # class_weight weighs the training loss only, as in Keras
         iterator = EpochIterator(x, y, sample_weight, batch_size, shuffle, steps_per_epoch,
                                  class_weight)
+        if strategy is not None:
+            strategy.shard(iterator)
         self._check_first(iterator, "fit")
         val = None
         if validation_data is not None:
@@ -298,16 +326,18 @@ class Trainer:
                                                  validation_batch_size, "fit")
             val = EpochIterator(val_x, val_y, val_sample_weight, validation_batch_size,
                                 steps_per_epoch=validation_steps)
+            if strategy is not None:
+                strategy.shard(val)
             self._check_first(val, "fit", name="validation_data")
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_history=True, add_progbar=verbose != 0, verbose=verbose,
             epochs=epochs, steps=iterator.steps, validation_freq=validation_freq)
-        with self._training("fit"):
+        with self._training("fit"), data_parallel.rank_0_output(strategy):
             self.stop_training = False
             callback_list.on_train_begin()
             try:
                 logs = self._fit_epochs(iterator, val, validation_freq, initial_epoch, epochs,
-                                        callback_list)
+                                        callback_list, strategy)
             finally:
                 iterator.close()
                 if val is not None:
@@ -316,10 +346,13 @@ class Trainer:
         return callback_list.history
 
     def _fit_epochs(self, iterator, val, validation_freq, initial_epoch, epochs,
-                    callback_list):
+                    callback_list, strategy):
         """The epoch loop of `fit`; returns the last epoch's logs."""
         runs, val_runs = {}, {}
         tracker = self._tracker
+        if strategy is not None:
+            strategy.start(self)
+            tracker = strategy.tracker(tracker)
         logs = {}
         for epoch in range(initial_epoch, epochs):
             if iterator.peek() is None:  # a generator read to its end
@@ -335,13 +368,16 @@ class Trainer:
                 callback_list.on_train_batch_begin(step)
                 if self._structured:
                     x, y, sample_weight = self._structured_batch(x, y, sample_weight)
-                self._train_step(self._run_for(runs, x), tracker, x, y, sample_weight)
+                self._train_step(self._run_for(runs, x), tracker, x, y, sample_weight, strategy)
                 callback_list.on_train_batch_end(step, tracker.logs())
                 if self.stop_training:
                     break
             logs = tracker.logs()
+            if strategy is not None:
+                strategy.average_moving_statistics(self)
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_loop(val_runs, val, callback_list, "validation_data")
+                val_logs = self._evaluate_loop(val_runs, val, callback_list, "validation_data",
+                                               strategy)
                 logs.update({"val_" + key: value for key, value in val_logs.items()})
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -349,7 +385,7 @@ class Trainer:
         return logs
 
     # ----------------------------------------------------------- evaluate
-    def _evaluate_loop(self, runs, iterator, callback_list, name="x"):
+    def _evaluate_loop(self, runs, iterator, callback_list, name="x", strategy=None):
         """The loss and metrics over the iterator's next epoch (its data from the start, or
         where a generator stopped), on a detached tracker published into the model's at the
         end."""
@@ -360,12 +396,15 @@ class Trainer:
                 "(`steps` to evaluate) so that each evaluation reads part of it, or a source "
                 "that can be read again (arrays, a PyDataset, a DataLoader, an iterable).")
         tracker = self._tracker.detached()
+        if strategy is not None:
+            tracker = strategy.tracker(tracker)
         callback_list.on_test_begin()
         for step, (x, y, sample_weight) in iterator.enumerate_epoch():
             callback_list.on_test_batch_begin(step)
             if self._structured:
                 x, y, sample_weight = self._structured_batch(x, y, sample_weight)
-            self._test_step(self._run_for(runs, x), tracker, x, y, sample_weight)
+            if strategy is None or data_parallel.num_samples(x):  # a share may be empty
+                self._test_step(self._run_for(runs, x), tracker, x, y, sample_weight)
             callback_list.on_test_batch_end(step, tracker.logs())
         logs = tracker.logs()
         tracker.publish(self._tracker)
@@ -395,17 +434,23 @@ class Trainer:
         """
         self._require_compiled("evaluate")
         verbose = _verbosity(verbose)
+        strategy = data_parallel.active()  # None in one process
+        if strategy is not None:
+            callbacks, verbose = strategy.begin(self, "evaluate", {"x": x}, callbacks, verbose)
         if steps is not None:
             data.check_positive_int(steps, "steps")
         if self._structured and data.is_array_input(x):
             x = self._structured_adapter(x, y, sample_weight, batch_size, "evaluate")
         iterator = EpochIterator(x, y, sample_weight, batch_size, steps_per_epoch=steps)
+        if strategy is not None:
+            strategy.shard(iterator)
         self._check_first(iterator, "evaluate")
         callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
             steps=iterator.steps)
         try:
-            logs = self._evaluate_loop({}, iterator, callback_list)
+            with data_parallel.rank_0_output(strategy):
+                logs = self._evaluate_loop({}, iterator, callback_list, strategy=strategy)
         finally:
             iterator.close()
         return self._batch_result(logs, return_dict)

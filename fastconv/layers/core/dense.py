@@ -1,10 +1,10 @@
 """Dense: a densely-connected layer on the last axis, with a fused ReLU."""
 
-import numpy as np
-
-from fastconv import activations, initializers, ops
+from fastconv import activations, initializers
 from fastconv.layers import _args, weight_penalties
-from fastconv.layers.base import Layer, result_dtype
+from fastconv.layers.base import Layer
+from fastconv.layers.prepared_calls import PreparedCalls
+from fastconv.ops.matmul import prepare_matmul
 
 __all__ = ["Dense"]
 
@@ -54,6 +54,7 @@ class Dense(Layer):
         self.bias_constraint = _args.constraint(bias_constraint)
         self.kernel = None
         self.bias = None
+        self._calls = PreparedCalls()  # the matmuls, checked once per input signature
 
     def check_input_shape(self, input_shape):
         if len(input_shape) < 2:
@@ -82,14 +83,16 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def forward(self, state, inputs, training):
-        fused_relu = self.activation is activations.relu
         flat = inputs.reshape(-1, inputs.shape[-1])
-        outputs = ops.matmul(flat, self.kernel, self.bias,
-                             activation="relu" if fused_relu else None,
-                             out=state.buffer("outputs", (len(flat), self.units),
-                                              result_dtype(flat, self.kernel)))
+        kernel = self.kernel
+        key = (flat.shape, flat.dtype, kernel.dtype)
+        call = self._calls.get(key) or self._calls.add(key, prepare_matmul(
+            flat, kernel, self.bias,
+            activation="relu" if self.activation is activations.relu else None))
+        outputs = call(flat, kernel, self.bias,
+                       out=state.buffer("outputs", call.out_shape, call.dtype))
         outputs = outputs.reshape(inputs.shape[:-1] + (self.units,))
-        if not fused_relu:
+        if not call.relu:
             outputs = self.activation(outputs)
         state.inputs, state.outputs = inputs, outputs
         return outputs
@@ -98,20 +101,24 @@ class Dense(Layer):
         return self._grad_through_activation(state, dy)
 
     def grad_logits(self, state, dz):
-        inputs = state.inputs
+        inputs, kernel = state.inputs, self.kernel
         flat_dz = dz.reshape(-1, self.units)
         flat_x = inputs.reshape(-1, inputs.shape[-1])
-        dtype = result_dtype(flat_x, flat_dz, self.kernel)
-        dkernel = ops.matmul(flat_x.T, flat_dz, out=state.buffer("dkernel", self.kernel.shape, dtype))
+        key = ("grad", flat_x.shape, flat_x.dtype, flat_dz.dtype, kernel.dtype)
+        # dkernel = x^T dz and dx = dz kernel^T, on transposed views (not copied)
+        dkernel_call, dx_call = self._calls.get(key) or self._calls.add(key, (
+            prepare_matmul(flat_x.T, flat_dz), prepare_matmul(flat_dz, kernel.T)))
+        dtype = dkernel_call.dtype
+        dkernel = dkernel_call(flat_x.T, flat_dz, out=state.buffer("dkernel", kernel.shape, dtype))
         if self.use_bias:
             dbias = state.buffer("dbias", (self.units,), dtype)
-            state.grads = [dkernel, np.sum(flat_dz, axis=0, out=dbias)]
+            state.grads = [dkernel, flat_dz.sum(axis=0, out=dbias)]
         else:
             state.grads = [dkernel]
         if not state.needs_input_grad:
             return None
-        dx = state.buffer("dx", flat_x.shape, dtype)
-        return ops.matmul(flat_dz, self.kernel.T, out=dx).reshape(inputs.shape)
+        dx = dx_call(flat_dz, kernel.T, out=state.buffer("dx", flat_x.shape, dx_call.dtype))
+        return dx.reshape(inputs.shape)
 
     def get_config(self):
         config = super().get_config()

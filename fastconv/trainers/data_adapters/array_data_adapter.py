@@ -167,10 +167,13 @@ def batch_orders(num_samples, batch_size, shuffle):
     """One pass over the data: the sample indices of each batch, in order.
 
     Slices when in order (views, no copy), index arrays when shuffled (with fastconv's
-    generator, so `set_random_seed` makes it reproducible); the last batch may be smaller.
+    generator, so `set_random_seed` makes it reproducible, or with `shuffle` itself when it is
+    a `np.random.Generator`); the last batch may be smaller.
     """
     if shuffle:
-        order = backend.random_generator().permutation(num_samples)
+        generator = shuffle if isinstance(shuffle, np.random.Generator) \
+            else backend.random_generator()
+        order = generator.permutation(num_samples)
         return [order[i:i + batch_size] for i in range(0, num_samples, batch_size)]
     return [slice(i, min(i + batch_size, num_samples)) for i in range(0, num_samples, batch_size)]
 
