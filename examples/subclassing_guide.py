@@ -7,9 +7,8 @@ Run:  FASTCONV_DATA=/path/to/data python examples/subclassing_guide.py   (the VA
       python examples/subclassing_guide.py --quick                       (random images, seconds)
 
 Every section of the guide that needs no TensorFlow-only API and no download, as the guide
-writes it but for `import fastconv as keras`. Adapted: `keras.random` with a SeedGenerator is
-replaced by a NumPy generator (the noise is a constant for the gradient either way); the
-guide's `tf.GradientTape` training loop of the VAE is written with
+writes it but for `import fastconv as keras` (`keras.random` with a SeedGenerator included).
+Adapted: the guide's `tf.GradientTape` training loop of the VAE is written with
 `fastconv.autodiff.GradientTape`; MNIST comes from FASTCONV_DATA (or random images with
 --quick). Left out: backend-specific layers, `mask` (fastconv layers carry no masks), and the
 functional VAE's symbolic `add_loss` (Keras 3 dropped it too).
@@ -182,12 +181,11 @@ class CustomDropout(keras.layers.Layer):
     def __init__(self, rate, **kwargs):
         super().__init__(**kwargs)
         self.rate = rate
-        self.noise = np.random.default_rng(1337)  # the guide: keras.random.SeedGenerator
+        self.seed_generator = keras.random.SeedGenerator(1337)
 
     def call(self, inputs, training=None):
         if training:
-            keep = self.noise.random(ops.shape(inputs)) >= self.rate
-            return ops.where(keep, inputs / (1.0 - self.rate), 0.0)
+            return keras.random.dropout(inputs, rate=self.rate, seed=self.seed_generator)
         return inputs
 
 
@@ -203,11 +201,13 @@ class Sampling(layers.Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.noise = np.random.default_rng(1337)  # the guide: keras.random.SeedGenerator
+        self.seed_generator = keras.random.SeedGenerator(1337)
 
     def call(self, inputs):
         z_mean, z_log_var = inputs
-        epsilon = self.noise.standard_normal(ops.shape(z_mean)).astype(z_mean.dtype)
+        batch = ops.shape(z_mean)[0]
+        dim = ops.shape(z_mean)[1]
+        epsilon = keras.random.normal(shape=(batch, dim), seed=self.seed_generator)
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
 

@@ -14,8 +14,8 @@ from fastconv._config import get_num_threads, print_config, set_num_threads, sho
 
 _SUBMODULES = (
     "ops", "activations", "backend", "callbacks", "constraints", "datasets", "distributed",
-    "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers",
-    "saving", "utils",
+    "initializers", "layers", "losses", "metrics", "models", "optimizers", "random",
+    "regularizers", "saving", "utils",
 )
 # Names re-exported from a namespace: name -> the module that defines it.
 _ATTRIBUTES = {"Input": "fastconv.layers", "Model": "fastconv.models",

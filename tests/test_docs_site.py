@@ -21,7 +21,7 @@ if not (REPO / "mkdocs.yml").is_file():
 # the functions and classes it defines).
 NAMESPACES = ["ops", "layers", "models", "optimizers", "losses", "metrics", "callbacks",
               "datasets", "utils", "activations", "initializers", "backend", "regularizers",
-              "constraints", "optimizers.schedules", "distributed"]
+              "constraints", "random", "optimizers.schedules", "distributed"]
 
 
 @pytest.fixture(scope="module")

@@ -30,15 +30,39 @@ from fastconv.losses.elementwise import (
     mean_squared_error,
 )
 from fastconv.losses.loss import Loss, LossFunctionWrapper
+from fastconv.losses.regression import (
+    CosineSimilarity,
+    Huber,
+    KLDivergence,
+    LogCosh,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    cosine_similarity,
+    huber,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+)
 
 __all__ = [
     "Loss", "LossFunctionWrapper", "SparseCategoricalCrossentropy", "CategoricalCrossentropy",
-    "BinaryCrossentropy", "MeanSquaredError",
+    "BinaryCrossentropy", "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError", "Huber", "LogCosh", "CosineSimilarity", "KLDivergence",
     "sparse_categorical_crossentropy", "categorical_crossentropy",
-    "binary_crossentropy", "mean_squared_error", "mse", "get",
+    "binary_crossentropy", "mean_squared_error", "mse", "mean_absolute_error", "mae",
+    "mean_absolute_percentage_error", "mape", "mean_squared_logarithmic_error", "msle", "huber",
+    "log_cosh", "logcosh", "cosine_similarity", "kl_divergence", "kld", "get",
 ]
 
 mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence
+logcosh = log_cosh
 
 _BY_NAME = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
@@ -46,6 +70,20 @@ _BY_NAME = {
     "binary_crossentropy": BinaryCrossentropy,
     "mean_squared_error": MeanSquaredError,
     "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "huber": Huber,
+    "huber_loss": Huber,
+    "log_cosh": LogCosh,
+    "logcosh": LogCosh,
+    "cosine_similarity": CosineSimilarity,
+    "kl_divergence": KLDivergence,
+    "kld": KLDivergence,
+    "kullback_leibler_divergence": KLDivergence,
 }
 _BY_CLASS_NAME = {cls.__name__.lower(): cls for cls in set(_BY_NAME.values())}
 _BY_FUNCTION = {
@@ -53,6 +91,13 @@ _BY_FUNCTION = {
     categorical_crossentropy: CategoricalCrossentropy,
     binary_crossentropy: BinaryCrossentropy,
     mean_squared_error: MeanSquaredError,
+    mean_absolute_error: MeanAbsoluteError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+    huber: Huber,
+    log_cosh: LogCosh,
+    cosine_similarity: CosineSimilarity,
+    kl_divergence: KLDivergence,
 }
 
 
@@ -66,7 +111,8 @@ def get(identifier):
     Args:
         identifier: a snake_case name ('sparse_categorical_crossentropy',
             'categorical_crossentropy', 'binary_crossentropy', 'mse',
-            'mean_squared_error'), a class name ('SparseCategoricalCrossentropy'),
+            'mean_squared_error', 'mae', 'mape', 'msle', 'huber', 'log_cosh',
+            'cosine_similarity', 'kl_divergence', 'kld', ...), a class name ('SparseCategoricalCrossentropy'),
             a dict `{"class_name", "config"}`, a `Loss` subclass or instance,
             one of this module's loss functions, or None.
 

@@ -14,8 +14,9 @@ from fastconv.layers.base import Layer
 __all__ = ["CallStep", "build", "check_class", "is_container"]
 
 # Keras 3 methods whose override changes what `fit`/`evaluate`/`predict` compute; fastconv's
-# loops do not call them, so overriding one would be silently ignored.
-_LOOP_METHODS = ("train_step", "test_step", "predict_step", "compute_loss", "compute_metrics",
+# loops do not call them, so overriding one would be silently ignored (`compute_loss` they
+# do call: trainers/custom_loss.py).
+_LOOP_METHODS = ("train_step", "test_step", "predict_step", "compute_metrics",
                  "make_train_function", "make_test_function", "make_predict_function")
 
 

@@ -20,7 +20,7 @@ _EPSILON = 1e-7  # Keras's backend.epsilon()
 
 
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
-    """Integer labels as one-hot vectors along a new `axis` (float32 unless `dtype`); labels
+    """Integer labels (or whole-number floats, as Keras accepts) as one-hot vectors along a new `axis` (float32 unless `dtype`); labels
     outside [0, num_classes) give all-zero vectors. No gradient.
 
     Example:
@@ -32,8 +32,11 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     if sparse:
         raise ValueError("`sparse=True` is not supported by fastconv (NumPy arrays are dense).")
     labels = np.asarray(tensor(x))
+    if labels.dtype.kind == "f" and np.array_equal(labels, np.floor(labels)):
+        labels = labels.astype(np.int64)  # Keras takes whole-number float labels (e.g. float32 y)
     if labels.dtype.kind not in "iub":
-        raise TypeError(f"one_hot takes integer labels. Received: x with dtype={labels.dtype}")
+        raise TypeError("one_hot takes integer labels (or floats holding whole numbers). "
+                        f"Received: x with dtype={labels.dtype}")
     num_classes = int(num_classes)
     encoded = (labels[..., None] == np.arange(num_classes)).astype(standardize_dtype(dtype))
     return encoded if axis == -1 else np.moveaxis(encoded, -1, axis)

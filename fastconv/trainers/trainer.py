@@ -16,7 +16,7 @@ from fastconv import callbacks as callbacks_module, metrics as metrics_module
 from fastconv.distributed import data_parallel
 from fastconv.executor import Run, plan_for
 from fastconv.layers import custom_call, weight_penalties
-from fastconv.trainers import compile_utils, data_adapters as data
+from fastconv.trainers import compile_utils, custom_loss, data_adapters as data
 from fastconv.trainers.data_adapters.structured_data import (
     StructuredArrayAdapter,
     signature,
@@ -169,6 +169,10 @@ class Trainer:
             return
         with custom_call.collect_losses() as added:  # `add_loss` in custom calls
             y_pred = run.forward(x, training=True)
+        if custom_loss.overridden(self):  # the model's own compute_loss (Keras 3's hook)
+            custom_loss.train_step(self, run, tracker, x, y, y_pred, sample_weight, added,
+                                   strategy)
+            return
         if not run.plan.trainable_steps:
             loss_value, output_losses, _ = self._step_loss(y, y_pred, sample_weight, added, run)
             tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
@@ -190,6 +194,9 @@ class Trainer:
     def _test_step(self, run, tracker, x, y, sample_weight):
         with custom_call.collect_losses() as added:
             y_pred = run.forward(x, training=False)
+        if custom_loss.overridden(self):
+            custom_loss.test_step(self, run, tracker, x, y, y_pred, sample_weight, added)
+            return
         loss_value, output_losses, _ = self._step_loss(y, y_pred, sample_weight, added, run)
         tracker.update(loss_value, y, y_pred, sample_weight, output_losses)
 
@@ -565,3 +572,10 @@ class Trainer:
         self._check_input(x)
         outputs = Run(plan_for(self, signature(x), self.loss)).forward(x, training=False)
         return self._pack_outputs(outputs)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss of a batch (Keras 3's hook). A subclassed model that overrides
+        it trains on what it returns (`trainers/custom_loss.py`), and may call
+        `super().compute_loss(...)` for the compiled part."""
+        del x, training  # the compiled loss needs neither
+        return self._compiled_loss(y, y_pred, sample_weight)

@@ -12,8 +12,9 @@ from fastconv.autodiff import Variable
 __all__ = [
     "Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
     "CategoricalAccuracy", "SparseCategoricalAccuracy", "MeanSquaredError",
-    "MeanAbsoluteError", "accuracy", "binary_accuracy", "categorical_accuracy",
-    "sparse_categorical_accuracy", "get",
+    "MeanAbsoluteError", "MeanAbsolutePercentageError", "accuracy", "binary_accuracy", "categorical_accuracy",
+    "sparse_categorical_accuracy", "TruePositives", "FalsePositives", "TrueNegatives",
+    "FalseNegatives", "Precision", "Recall", "AUC", "get",
 ]
 
 
@@ -282,6 +283,14 @@ def mean_absolute_error(y_true, y_pred):
     return diff.mean(axis=-1) if diff.ndim > 1 else diff
 
 
+def mean_absolute_percentage_error(y_true, y_pred):
+    # Keras divides by max(|y_true|, epsilon) so zero targets give large, finite terms
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true = _same_rank(np.asarray(y_true, dtype=np.float64), y_pred)
+    diff = 100.0 * np.abs((y_true - y_pred) / np.maximum(np.abs(y_true), 1e-7))
+    return diff.mean(axis=-1) if diff.ndim > 1 else diff
+
+
 class MeanSquaredError(MeanMetricWrapper):
     def __init__(self, name="mean_squared_error", dtype=None):
         super().__init__(mean_squared_error, name=name, dtype=dtype)
@@ -290,6 +299,32 @@ class MeanSquaredError(MeanMetricWrapper):
 class MeanAbsoluteError(MeanMetricWrapper):
     def __init__(self, name="mean_absolute_error", dtype=None):
         super().__init__(mean_absolute_error, name=name, dtype=dtype)
+
+
+class MeanAbsolutePercentageError(MeanMetricWrapper):
+    """Mean of `100 * |y_true - y_pred| / max(|y_true|, 1e-7)` over the last axis and the batch.
+
+    Example:
+        >>> m = MeanAbsolutePercentageError()
+        >>> m.update_state([[1.0, 2.0], [4.0, 0.0]], [[1.5, 2.0], [2.0, 0.0]])
+        >>> round(float(m.result()), 4)
+        25.0
+    """
+
+    def __init__(self, name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(mean_absolute_percentage_error, name=name, dtype=dtype)
+
+
+# after Metric is defined: the confusion metrics subclass it
+from fastconv.metrics.confusion_metrics import (  # noqa: E402
+    AUC,
+    FalseNegatives,
+    FalsePositives,
+    Precision,
+    Recall,
+    TrueNegatives,
+    TruePositives,
+)
 
 
 def _loss_kind(loss):
@@ -354,10 +389,21 @@ _BY_NAME = {
     "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError,
     "mae": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "precision": Precision,
+    "recall": Recall,
+    "auc": AUC,
+    "true_positives": TruePositives,
+    "false_positives": FalsePositives,
+    "true_negatives": TrueNegatives,
+    "false_negatives": FalseNegatives,
 }
 _BY_CLASS_NAME = {cls.__name__.lower(): cls for cls in
                   (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy,
-                   SparseCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError)}
+                   SparseCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
+                   MeanAbsolutePercentageError, TruePositives, FalsePositives, TrueNegatives,
+                   FalseNegatives, Precision, Recall, AUC)}
 _BY_FUNCTION = {
     sparse_categorical_accuracy: SparseCategoricalAccuracy,
     categorical_accuracy: CategoricalAccuracy,
@@ -365,6 +411,7 @@ _BY_FUNCTION = {
     accuracy: Accuracy,
     mean_squared_error: MeanSquaredError,
     mean_absolute_error: MeanAbsoluteError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
 }
 
 
