@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+import fastconv
 from fastconv import optimizers
 
 
@@ -175,8 +176,9 @@ def test_variable_count_change_raises():
     opt = optimizers.SGD()
     a, b = np.zeros(3), np.zeros(2)
     opt.apply_gradients([(np.ones(3), a), (np.ones(2), b)])
-    with pytest.raises(ValueError, match="built for 2 variables"):
-        opt.apply_gradients([(np.ones(3), a)])
+    opt.apply_gradients([(np.ones(3), a)])  # a subset of its variables is allowed ...
+    with pytest.raises(ValueError, match="built for 2 variables"):  # ... other arrays are not
+        opt.apply_gradients([(np.ones(3), np.zeros(3))])
     with pytest.raises(ValueError, match="changed since the optimizer was built"):
         opt.apply_gradients([(np.ones(3), a), (np.ones(5), np.zeros(5))])
     with pytest.raises(ValueError, match="Gradient 1 has shape"):
@@ -314,3 +316,43 @@ def test_set_variables_checks_counts():
         opt.set_variables(opt.variables()[:2])
     with pytest.raises(ValueError, match="shape"):
         opt.set_variables([np.array(1), np.zeros(3), np.zeros(3)])
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd_momentum", "rmsprop"])
+def test_a_subset_of_the_variables_keeps_each_ones_slots(name):
+    # A layer frozen after compile drops its weights from the step: the others must keep
+    # their own slots, so they update exactly as an optimizer built for them alone.
+    make = {"adam": lambda: fastconv.optimizers.Adam(0.1),
+            "sgd_momentum": lambda: fastconv.optimizers.SGD(0.1, momentum=0.9),
+            "rmsprop": lambda: fastconv.optimizers.RMSprop(0.1)}[name]
+    rng = np.random.default_rng(3)
+    full = [rng.standard_normal(shape) for shape in ((3, 4), (4,), (4, 2), (2,))]
+    alone = [w.copy() for w in full[2:]]
+    grads = [[rng.standard_normal(w.shape) for w in full] for _ in range(3)]
+    both, only = make(), make()
+    both.apply_gradients(zip(grads[0], full))
+    only.apply_gradients(zip(grads[0][2:], alone))
+    for step in grads[1:]:  # the first two variables frozen from here on
+        before = [w.copy() for w in full[:2]]
+        both.apply_gradients(zip(step[2:], full[2:]))
+        only.apply_gradients(zip(step[2:], alone))
+        for got, want in zip(full[2:], alone):
+            np.testing.assert_array_equal(got, want)
+        for got, want in zip(full[:2], before):
+            np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="not a subset of them"):
+        both.apply_gradients([(np.ones(2), np.zeros(2))])
+
+
+def test_freezing_a_layer_after_compile_takes_effect_at_the_next_fit():
+    model = fastconv.Sequential([fastconv.Input((3,)), fastconv.layers.Dense(4),
+                                 fastconv.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    x, y = np.ones((8, 3), np.float32), np.ones((8, 2), np.float32)
+    model.fit(x, y, verbose=0)
+    model.layers[0].trainable = False
+    frozen, other = model.layers[0].get_weights(), model.layers[1].get_weights()
+    model.fit(x, y, verbose=0)
+    for got, want in zip(model.layers[0].get_weights(), frozen):
+        np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(model.layers[1].get_weights()[0], other[0])

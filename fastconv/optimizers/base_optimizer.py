@@ -87,6 +87,8 @@ class Optimizer:
         self._scratch = {}
         self._checked = None  # the variables last checked, and their shapes
         self._scratch_views = None  # one scratch view shaped like each checked variable
+        self._checked_slots = None  # the slots of each checked variable
+        self._built_variables = None  # the variables the slots were made for
 
     # ----------------------------------------------------------- learning rate
     @property
@@ -141,6 +143,7 @@ class Optimizer:
             for var in var_list
         ]
         self._shapes = [(var.shape, var.dtype) for var in var_list]
+        self._built_variables = list(var_list)
         largest = {}
         for var in var_list:
             largest[var.dtype] = max(largest.get(var.dtype, 0), var.size)
@@ -197,7 +200,8 @@ class Optimizer:
         lr = self._current_learning_rate()
         step = self.iterations + 1
         self._before_step(step)
-        for var, grad, slots, scratch in zip(variables, grads, self._slots, self._scratch_views):
+        for var, grad, slots, scratch in zip(variables, grads, self._checked_slots,
+                                             self._scratch_views):
             if grad is None:
                 continue
             if self.weight_decay:
@@ -216,13 +220,21 @@ class Optimizer:
                 and [var.shape for var in variables] == checked[1])
 
     def _check_variables(self, variables):
-        if len(variables) != len(self._slots):
-            raise ValueError(
-                f"This optimizer was built for {len(self._slots)} variables, but "
-                f"apply_gradients received {len(variables)}. Create a new optimizer "
-                "for a different model."
-            )
-        for i, (var, (shape, dtype)) in enumerate(zip(variables, self._shapes)):
+        if len(variables) == len(self._slots):
+            positions = range(len(variables))
+        else:
+            # A subset of the variables it was built for (a layer frozen after compile, as
+            # Keras allows): their slots by identity, the others' left as they are.
+            built = {id(var): i for i, var in enumerate(self._built_variables)}
+            positions = [built.get(id(var)) for var in variables]
+            if None in positions:
+                raise ValueError(
+                    f"This optimizer was built for {len(self._slots)} variables, but "
+                    f"apply_gradients received {len(variables)} that are not a subset of them. "
+                    "Create a new optimizer for a different model."
+                )
+        for i, position in enumerate(positions):
+            var, (shape, dtype) = variables[i], self._shapes[position]
             if not isinstance(var, np.ndarray) or var.shape != shape or var.dtype != dtype:
                 raise ValueError(
                     f"Variable {i} changed since the optimizer was built: expected "
@@ -230,6 +242,9 @@ class Optimizer:
                     f"shape={getattr(var, 'shape', None)}, dtype={getattr(var, 'dtype', None)}"
                 )
             self._check_variable(i, var)
+        if len(variables) == len(self._slots):
+            self._built_variables = list(variables)
+        self._checked_slots = [self._slots[position] for position in positions]
         self._scratch_views = [self._scratch_like(var) for var in variables]
         self._checked = (list(variables), [var.shape for var in variables])
 
