@@ -365,6 +365,24 @@ def test_hdf5_dataset_beyond_the_limits_is_refused_before_reading(tmp_path):
 
 
 @needs_h5py
+def test_damaged_hdf5_structures_are_refused_as_file_errors(tmp_path):
+    # Found by the fuzz target: a damaged local heap made h5py raise a bare RuntimeError
+    # while listing a group. Every h5py access now reports the file, not the library.
+    path = tmp_path / "m.keras"
+    trained_cnn().save(path)
+    with zipfile.ZipFile(path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    assert entries["model.weights.h5"].count(b"HEAP") > 0
+    entries["model.weights.h5"] = entries["model.weights.h5"].replace(b"HEAP", b"HEAQ")
+    damaged = tmp_path / "damaged.keras"
+    with zipfile.ZipFile(damaged, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    with pytest.raises(ModelFileError, match=r"cannot read .*bad local heap signature"):
+        keras.models.load_model(damaged)
+
+
+@needs_h5py
 @pytest.mark.parametrize("fraction", [0.05, 0.5, 0.95])
 def test_truncated_keras_files_are_refused(tmp_path, fraction):
     model = trained_cnn()

@@ -30,6 +30,8 @@ __all__ = ["HDF5_SIGNATURE", "require_h5py", "have_h5py", "is_hdf5", "H5Reader",
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _NUMERIC_KINDS = "fiub"
 _MAX_NDIM = 32
+# What h5py raises on a damaged file, depending on where the HDF5 library notices.
+_H5_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError)
 _MAX_EXPANSION = 1100  # as for zip entries: deflate cannot expand data more than ~1032:1
 
 
@@ -155,26 +157,31 @@ class H5Reader:
         return ModelFileError(self.path, problem)
 
     # ------------------------------------------------------------- objects
+    @contextlib.contextmanager
+    def _reading(self, what):
+        """Turns the HDF5 library's errors on a damaged file into a ModelFileError."""
+        try:
+            yield
+        except ModelFileError:
+            raise
+        except _H5_ERRORS as error:
+            raise self.fail(f"cannot read {what} ({type(error).__name__}: {error})") from None
+
     def _get(self, path, kind):
         node = self._file
         walked = ""
-        for part in path.split("/"):
-            walked = f"{walked}/{part}" if walked else part
-            if not isinstance(node, self._h5py.Group):
-                raise self.fail(f"{walked!r} is not a group")
-            try:
+        with self._reading(repr(path)):
+            for part in path.split("/"):
+                walked = f"{walked}/{part}" if walked else part
+                if not isinstance(node, self._h5py.Group):
+                    raise self.fail(f"{walked!r} is not a group")
                 link = node.get(part, getlink=True)
-            except (OSError, ValueError, KeyError) as error:
-                raise self.fail(f"cannot read {walked!r} ({error})") from None
-            if link is None:
-                return None
-            if not isinstance(link, self._h5py.HardLink):
-                raise self.fail(f"{walked!r} is a {type(link).__name__}; only objects stored "
-                                "in the file itself are read")
-            try:
+                if link is None:
+                    return None
+                if not isinstance(link, self._h5py.HardLink):
+                    raise self.fail(f"{walked!r} is a {type(link).__name__}; only objects "
+                                    "stored in the file itself are read")
                 node = node[part]
-            except (OSError, ValueError, KeyError) as error:
-                raise self.fail(f"cannot read {walked!r} ({error})") from None
         if not isinstance(node, kind):
             raise self.fail(f"{path!r} is not a {kind.__name__.lower()}")
         return node
@@ -184,15 +191,21 @@ class H5Reader:
         group = self._get(path, self._h5py.Group) if path else self._file
         if group is None and required:
             raise self.fail(f"missing group {path!r}")
-        if group is not None and len(group) > self.limits.max_entries:
-            raise self.fail(f"group {path!r} holds {len(group)} entries; at most "
-                            f"{self.limits.max_entries} are allowed")
+        if group is not None:
+            with self._reading(f"group {path!r}"):
+                entries = len(group)
+            if entries > self.limits.max_entries:
+                raise self.fail(f"group {path!r} holds {entries} entries; at most "
+                                f"{self.limits.max_entries} are allowed")
         return group
 
     def keys(self, path):
         """The names in the group at `path` (empty when it is absent)."""
         group = self.group(path, required=False)
-        return [] if group is None else list(group.keys())
+        if group is None:
+            return []
+        with self._reading(f"group {path!r}"):
+            return list(group.keys())
 
     def has(self, path):
         try:
@@ -205,29 +218,30 @@ class H5Reader:
         dataset = self._get(path, self._h5py.Dataset)
         if dataset is None:
             raise self.fail(f"missing dataset {path!r}")
-        dtype = dataset.dtype
-        if dtype.hasobject or dtype.kind not in _NUMERIC_KINDS or dtype.fields or dtype.subdtype:
-            raise self.fail(f"dataset {path!r} holds {dtype}; only plain numeric arrays are read")
-        if dataset.is_virtual or dataset.external:
-            raise self.fail(f"dataset {path!r} stores its data outside the file")
-        shape = dataset.shape
-        if shape is None or len(shape) > _MAX_NDIM:
-            raise self.fail(f"dataset {path!r} has an unsupported shape {shape}")
-        nbytes = int(np.prod(shape, dtype=object) if shape else 1) * dtype.itemsize
-        if nbytes > self.limits.max_array_bytes:
-            raise self.fail(f"dataset {path!r} declares {nbytes} bytes; the limit is "
-                            f"{self.limits.max_array_bytes}")
-        stored = dataset.id.get_storage_size()
-        if nbytes > _MAX_EXPANSION * max(stored, 1):
-            raise self.fail(f"dataset {path!r} declares {nbytes} bytes but stores {stored} in "
-                            "the file (unwritten or beyond what compression can produce)")
-        self._read_bytes += nbytes
-        if self._read_bytes > self.limits.max_total_bytes:
-            raise self.fail(f"the datasets read exceed {self.limits.max_total_bytes} bytes")
-        try:
+        with self._reading(f"dataset {path!r}"):
+            dtype = dataset.dtype
+            if (dtype.hasobject or dtype.kind not in _NUMERIC_KINDS or dtype.fields
+                    or dtype.subdtype):
+                raise self.fail(f"dataset {path!r} holds {dtype}; only plain numeric arrays "
+                                "are read")
+            if dataset.is_virtual or dataset.external:
+                raise self.fail(f"dataset {path!r} stores its data outside the file")
+            shape = dataset.shape
+            if shape is None or len(shape) > _MAX_NDIM:
+                raise self.fail(f"dataset {path!r} has an unsupported shape {shape}")
+            nbytes = int(np.prod(shape, dtype=object) if shape else 1) * dtype.itemsize
+            if nbytes > self.limits.max_array_bytes:
+                raise self.fail(f"dataset {path!r} declares {nbytes} bytes; the limit is "
+                                f"{self.limits.max_array_bytes}")
+            stored = dataset.id.get_storage_size()
+            if nbytes > _MAX_EXPANSION * max(stored, 1):
+                raise self.fail(f"dataset {path!r} declares {nbytes} bytes but stores {stored} "
+                                "in the file (unwritten or beyond what compression can "
+                                "produce)")
+            self._read_bytes += nbytes
+            if self._read_bytes > self.limits.max_total_bytes:
+                raise self.fail(f"the datasets read exceed {self.limits.max_total_bytes} bytes")
             return np.asarray(dataset[()])
-        except (OSError, ValueError, TypeError) as error:
-            raise self.fail(f"dataset {path!r} cannot be read ({error})") from None
 
     # ---------------------------------------------------------- attributes
     def attribute(self, path, name, default=None):
@@ -235,7 +249,7 @@ class H5Reader:
         node = self._file if not path else self._get(path, object)
         if node is None:
             raise self.fail(f"missing {path!r}")
-        try:
+        with self._reading(f"attribute {name!r} of {path or '/'!r}"):
             if name not in node.attrs:
                 return default
             info = node.attrs.get_id(name)
@@ -243,11 +257,6 @@ class H5Reader:
                 raise self.fail(f"attribute {name!r} of {path or '/'!r} is larger than "
                                 f"{self.limits.max_json_bytes} bytes")
             return node.attrs[name]
-        except ModelFileError:
-            raise
-        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as error:
-            raise self.fail(f"cannot read attribute {name!r} of {path or '/'!r} "
-                            f"({error})") from None
 
     def text_attribute(self, path, name):
         """A string attribute (None when absent)."""
@@ -282,13 +291,17 @@ class H5Reader:
         if node is None:
             raise self.fail(f"missing {path!r}")
         values = []
-        names = [name] if name in node.attrs else []
+        with self._reading(f"the attributes of {path or '/'!r}"):
+            names = [name] if name in node.attrs else []
+            chunked = not names and f"{name}0" in node.attrs
         chunk = 0
-        while not names and f"{name}{chunk}" in node.attrs:
+        while chunked:
             if chunk >= self.limits.max_entries:
                 raise self.fail(f"too many {name} chunks in {path or '/'!r}")
             values.extend(self._strings(path, f"{name}{chunk}"))
             chunk += 1
+            with self._reading(f"the attributes of {path or '/'!r}"):
+                chunked = f"{name}{chunk}" in node.attrs
         for key in names:
             values.extend(self._strings(path, key))
         return values
