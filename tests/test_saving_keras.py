@@ -383,6 +383,26 @@ def test_damaged_hdf5_structures_are_refused_as_file_errors(tmp_path):
 
 
 @needs_h5py
+def test_hdf5_superblock_address_beyond_any_size_is_refused_as_a_file_error(tmp_path):
+    # Found by the fuzz target: an address past what a C ssize_t holds made h5py's
+    # in-memory file driver raise a bare OverflowError while opening the weights.
+    path = tmp_path / "m.keras"
+    trained_cnn().save(path)
+    with zipfile.ZipFile(path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    weights = bytearray(entries["model.weights.h5"])
+    assert weights[8] == 0  # superblock version 0: the driver-info address is at byte 48
+    weights[48:56] = b"\x00\x00\x00\x00\x20\x00\xff\xff"
+    entries["model.weights.h5"] = bytes(weights)
+    damaged = tmp_path / "damaged.keras"
+    with zipfile.ZipFile(damaged, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    with pytest.raises(ModelFileError, match="not a readable HDF5 file"):
+        keras.models.load_model(damaged)
+
+
+@needs_h5py
 @pytest.mark.parametrize("fraction", [0.05, 0.5, 0.95])
 def test_truncated_keras_files_are_refused(tmp_path, fraction):
     model = trained_cnn()

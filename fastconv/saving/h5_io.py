@@ -30,8 +30,9 @@ __all__ = ["HDF5_SIGNATURE", "require_h5py", "have_h5py", "is_hdf5", "H5Reader",
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _NUMERIC_KINDS = "fiub"
 _MAX_NDIM = 32
-# What h5py raises on a damaged file, depending on where the HDF5 library notices.
-_H5_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError)
+# What h5py raises on a damaged file, depending on where the HDF5 library notices (an
+# OverflowError when a size read from the file does not fit its C types).
+_H5_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, OverflowError)
 _MAX_EXPANSION = 1100  # as for zip entries: deflate cannot expand data more than ~1032:1
 
 
@@ -140,9 +141,9 @@ class H5Reader:
                                             f"{self.limits.max_total_bytes}")
         try:
             self._file = self._h5py.File(source, "r")
-        except (OSError, ValueError) as error:
+        except _H5_ERRORS as error:
             raise ModelFileError(self.path, f"{what} is not a readable HDF5 file "
-                                            f"({error})") from None
+                                            f"({type(error).__name__}: {error})") from None
 
     def close(self):
         self._file.close()
