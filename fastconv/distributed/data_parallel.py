@@ -30,7 +30,6 @@ from fastconv.distributed import collectives, failures, runtime
 from fastconv.distributed.averaging import GradientAverager
 from fastconv.distributed.optimizer import GradientAveraging
 from fastconv.trainers import data_adapters
-from fastconv.trainers.data_adapters.structured_data import StructuredArrayAdapter
 
 _strategy = None  # the job's DataParallel, made at the first fit/evaluate
 
@@ -176,7 +175,7 @@ class DataParallel:
                 rank that never sees a sample could not resolve its metrics).
         """
         adapter = iterator.adapter
-        if not isinstance(adapter, (data_adapters.ArrayDataAdapter, StructuredArrayAdapter)):
+        if not isinstance(adapter, data_adapters.ArrayDataAdapter):  # structured ones too
             raise TypeError(
                 f"fit and evaluate on {self.size} ranks split arrays between the ranks. "
                 f"Received data read by a {type(adapter).__name__}; give each rank its own "

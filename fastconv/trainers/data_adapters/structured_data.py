@@ -10,13 +10,11 @@ one array; `unpack` turns a batch back into the list the executor and losses tak
 import numpy as np
 
 from fastconv.trainers.data_adapters.array_data_adapter import (
+    ArrayDataAdapter,
     as_array,
-    batch_orders,
     check_batch_size,
     num_batches,
-    take,
 )
-from fastconv.trainers.data_adapters.data_adapter import DataAdapter
 
 __all__ = ["Columns", "StructuredArrayAdapter", "by_name", "signature", "unpack"]
 
@@ -52,7 +50,7 @@ class Columns:
         return Columns([None if a is None else a[index] for a in self.arrays])
 
 
-class StructuredArrayAdapter(DataAdapter):
+class StructuredArrayAdapter(ArrayDataAdapter):
     """Batches of a model with several inputs or outputs, sliced from `Columns` (and arrays).
 
     Args:
@@ -63,14 +61,11 @@ class StructuredArrayAdapter(DataAdapter):
     """
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False):
+        # The arrays are checked and matched already: only the batching is ArrayDataAdapter's.
         self.arrays = (x, y, sample_weight)
         self.batch_size = check_batch_size(batch_size)
         self.shuffle = shuffle
         self.num_batches = num_batches(len(x), self.batch_size)
-
-    def get_iterator(self):
-        for index in batch_orders(len(self.arrays[0]), self.batch_size, self.shuffle):
-            yield tuple(take(array, index) for array in self.arrays)
 
 
 def unpack(value):
