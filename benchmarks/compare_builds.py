@@ -2,6 +2,7 @@
 
     git worktree add /tmp/old HEAD~1 && (cd /tmp/old && python setup.py build_ext --inplace)
     python benchmarks/compare_builds.py /tmp/old/fastconv/_conv*.so --pass forward --threads 1,2
+    python benchmarks/compare_builds.py /tmp/old/fastconv/_conv*.so --pass weight --batch 100 --shapes 2,3
 
 Both builds are loaded into one process and timed interleaved (a sample of each in turn, seven
 rounds), on the same arrays, through the private `_conv` entry points (no Python validation), so
@@ -37,8 +38,10 @@ def load_build(path):
     return module
 
 
-def compare(old, shape, pass_, threads, rounds=7, seconds=0.05):
+def compare(old, shape, pass_, threads, batch=None, rounds=7, seconds=0.05):
     x_shape, k_shape, padding = shape
+    if batch:
+        x_shape = (batch,) + x_shape[1:]
     rng = np.random.default_rng(0)
     x = rng.standard_normal(x_shape).astype(np.float32)
     kernel = rng.standard_normal(k_shape).astype(np.float32)
@@ -76,14 +79,17 @@ def main(argv=None):
     parser.add_argument("--pass", dest="passes", default="forward,input,weight",
                         help="forward, input (dx), weight (dW and dbias); comma list")
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--batch", type=int, help="images per call for every shape (default: the table's)")
+    parser.add_argument("--shapes", help="indices into the shape table, e.g. 2,5 (default: all)")
     args = parser.parse_args(argv)
     old = load_build(args.old)
     print("| pass | shape | threads | old ms | old GFLOP/s | new ms | new GFLOP/s | speed-up |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for pass_ in args.passes.split(","):
-        for shape in SHAPES:
+        picked = [SHAPES[int(i)] for i in args.shapes.split(",")] if args.shapes else SHAPES
+        for shape in picked:
             for threads in map(int, args.threads.split(",")):
-                compare(old, shape, pass_, threads)
+                compare(old, shape, pass_, threads, args.batch)
     return 0
 
 

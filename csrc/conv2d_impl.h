@@ -421,18 +421,22 @@ static void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, c
     }
 }
 
-/* Channels per task of the bias gradient: one cache line of float. */
-#define FC_BIAS_BLOCK 16
+/* Most channels per task of the bias gradient: each task reads that wide a slice of every dout
+   row, contiguous, instead of one cache line per row (strided reads ran at 4 GB/s). */
+#define FC_BIAS_BLOCK 256
 /* Pixels summed into a chunk before it joins the running total: a two-level sum whose rounding
    error grows with the chunk and the chunk count, not with N*OH*OW. */
 #define FC_BIAS_ROWS 256
 
 /* dbias[f] = sum of dout over images and pixels, in pixel order, chunked; nothing when dbias is
    NULL.
-   Threads split the channels, so each sum's order is the same whatever the thread count. */
+   Threads split the channels into blocks (whole cache lines each); every channel's sum has the same
+   order whatever the blocks, so the result never depends on the thread count. */
 static void FN(bias_gradient)(T *dbias, const T *dout, const fc_conv2d_dims *d, int nthreads) {
     if (!dbias) return;
-    const int64_t rows = d->N * d->OH * d->OW, OC = d->OC;
+    const int64_t rows = d->N * d->OH * d->OW, OC = d->OC, line = 64 / (int64_t)sizeof(T);
+    int64_t block = fc_round_up((OC + nthreads - 1) / nthreads, line);
+    if (block > FC_BIAS_BLOCK) block = FC_BIAS_BLOCK;
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
@@ -442,8 +446,8 @@ static void FN(bias_gradient)(T *dbias, const T *dout, const fc_conv2d_dims *d, 
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
-        for (int64_t f0 = 0; f0 < OC; f0 += FC_BIAS_BLOCK) {
-            const int64_t fn = OC - f0 < FC_BIAS_BLOCK ? OC - f0 : FC_BIAS_BLOCK;
+        for (int64_t f0 = 0; f0 < OC; f0 += block) {
+            const int64_t fn = OC - f0 < block ? OC - f0 : block;
             /* local: blocks of dbias may share a cache line */
             T sum[FC_BIAS_BLOCK] = {0}, chunk[FC_BIAS_BLOCK];
             for (int64_t row0 = 0; row0 < rows; row0 += FC_BIAS_ROWS) {
