@@ -112,9 +112,6 @@ static void FN(pack_im2col_sliver)(T *dst, const T *x, const fc_conv2d_dims *d,
 #define FC_INDIRECT_MAX_RUNS (FC_KC / FC_INDIRECT_MIN_CHANNELS + 2)
 #endif
 
-/* Zeros that stand in for a padded cell's channels (a run is at most KC long). */
-static const T FN(zero_run)[FC_KC];
-
 /* Row pointers of rows [m0, m0+mc) x the runs of image `x`'s im2col matrix, in fc_ukri's layout
    (per MR-row sliver, per run, MR pointers); padding and rows past the block read zeros. */
 static void FN(im2col_rows)(const T **rows, const T *x, const fc_conv2d_dims *d,
@@ -123,7 +120,7 @@ static void FN(im2col_rows)(const T **rows, const T *x, const fc_conv2d_dims *d,
     for (int64_t r = 0; r < mpad; r++) {
         const T **row = rows + (r / MR) * nruns * MR + r % MR;
         if (r >= mc) {
-            for (int64_t k = 0; k < nruns; k++) row[k * MR] = FN(zero_run);
+            for (int64_t k = 0; k < nruns; k++) row[k * MR] = FC_CAT(fc_zero_run, TSFX);
             continue;
         }
         const int64_t p = m0 + r;
@@ -132,7 +129,7 @@ static void FN(im2col_rows)(const T **rows, const T *x, const fc_conv2d_dims *d,
             const int64_t ih = ih0 + runs[k].dh, iw = iw0 + runs[k].dw;
             row[k * MR] = ih >= 0 && ih < d->H && iw >= 0 && iw < d->W
                                  ? x + (ih * d->W + iw) * d->C + runs[k].src
-                                 : FN(zero_run);
+                                 : FC_CAT(fc_zero_run, TSFX);
         }
     }
 }

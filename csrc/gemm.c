@@ -39,6 +39,9 @@ static const fc_kernel_set kernel_sets[FC_ISA_COUNT] = {
 #endif
 };
 
+const float fc_zero_run_f32[FC_KC];
+const double fc_zero_run_f64[FC_KC];
+
 static fc_geometry geometry = FC_GEOMETRY_NARROW;
 
 void fc_gemm_init(fc_isa isa) {

@@ -109,6 +109,12 @@ void fc_gemm_f64(double *c, const double *a, const double *b, int64_t m, int64_t
 
 #define FC_NC_MAX 512 /* widest block of c columns one task packs B for */
 
+/* Zeros that stand in for rows read in place that hold no data (rows past the edge of a block,
+   padded cells of an image). The indirect macro-kernel skips the leading and trailing runs in
+   which every row of a tile points here, so a tile over padding does no arithmetic on it. */
+extern const float fc_zero_run_f32[FC_KC];
+extern const double fc_zero_run_f64[FC_KC];
+
 /* Workspace of fc_gemm_f32/f64 in elements; 0 when the size overflows (never for valid input). */
 size_t fc_gemm_workspace_size(int nthreads);
 

@@ -9,8 +9,7 @@
 static FC_CAT(fc_ukr, TSFX) FN(ukr);
 static FC_CAT(fc_ukri, TSFX) FN(ukri);
 
-/* Zeros that stand in for the rows past the edge of a block read in place (at most KC long). */
-static const T FN(zero_run)[FC_KC];
+#define ZERO_RUN FC_CAT(fc_zero_run, TSFX)
 
 void FN(fc_pack_a)(T *dst, const T *a, int64_t rs, int64_t cs, int64_t m, int64_t kc) {
     for (int64_t i0 = 0; i0 < m; i0 += MR) {
@@ -54,6 +53,13 @@ void FN(fc_macro_kernel)(int64_t m, int64_t n, int64_t kc, const T *a, const T *
     }
 }
 
+/* Whether every row of a tile's run reads ZERO_RUN. */
+static int FN(run_is_zero)(const T *const *run_rows) {
+    for (int i = 0; i < MR; i++)
+        if (run_rows[i] != ZERO_RUN) return 0;
+    return 1;
+}
+
 void FN(fc_indirect_macro_kernel)(int64_t m, int64_t n, int64_t nruns, const T *const *rows,
                                   const int64_t *lens, const T *b, int64_t b_sliver_stride, T *c,
                                   int64_t ldc, int flags, const T *bias) {
@@ -62,8 +68,16 @@ void FN(fc_indirect_macro_kernel)(int64_t m, int64_t n, int64_t nruns, const T *
         const int64_t nr = n - j0 < NR ? n - j0 : NR;
         for (int64_t i0 = 0; i0 < m; i0 += MR) {
             const int64_t mr = m - i0 < MR ? m - i0 : MR;
-            FN(ukri)(nruns, rows + (i0 / MR) * nruns * MR, lens, bs, c + i0 * ldc + j0, ldc,
-                     flags, bias ? bias + j0 : NULL, mr, nr);
+            const T *const *tile = rows + (i0 / MR) * nruns * MR;
+            /* Leading and trailing runs of zeros add nothing (a padded border's taps): skip them
+               and their rows of b. An interior tile stops at the first pointer compared. */
+            int64_t first = 0, last = nruns, skipped = 0;
+            while (first < last && FN(run_is_zero)(tile + first * MR)) skipped += lens[first++];
+            while (last > first && FN(run_is_zero)(tile + (last - 1) * MR)) last--;
+            /* Nothing to add to an accumulated tile that no ReLU finishes: it stays as it is. */
+            if (first == last && (flags & FC_ACCUMULATE) && !(flags & FC_RELU)) continue;
+            FN(ukri)(last - first, tile + first * MR, lens + first, bs + skipped * NR,
+                     c + i0 * ldc + j0, ldc, flags, bias ? bias + j0 : NULL, mr, nr);
         }
     }
 }
@@ -125,7 +139,7 @@ void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, 
                     const T *rows[MC];
                     const int64_t len = kc;
                     for (int64_t r = 0; r < fc_round_up(mc, MR); r++)
-                        rows[r] = r < mc ? a + (i0 + r) * rsa + k0 : FN(zero_run);
+                        rows[r] = r < mc ? a + (i0 + r) * rsa + k0 : ZERO_RUN;
                     FN(fc_indirect_macro_kernel)(mc, ncols, 1, rows, &len, bpack, kc * NR,
                                                  c + i0 * ldc + j0, ldc, step_flags,
                                                  bias ? bias + j0 : NULL);
@@ -140,6 +154,7 @@ void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, 
     }
 }
 
+#undef ZERO_RUN
 #undef FN
 #undef FC_CAT
 #undef FC_CAT_
