@@ -52,6 +52,10 @@ AWKWARD = {
     "gemm_groups_wide": (1, 10, 9, 48, 3, 2, 52, 4, (2, 1), "same", (1, 2), True),
     "depthwise_wide": (2, 8, 7, 37, 3, 3, 37, 37, 1, "same", 1, True),
     "many_pixels": (3, 31, 29, 3, 5, 5, 8, 1, 1, "same", 1, True),
+    # Rows read in place, with whole output rows (one register tile of the wide and the narrow
+    # geometry: 14 and 6 columns) over padding only, in both k-chunks of a 3x3x40 kernel.
+    "indirect_padding_rows": (2, 3, 14, 40, 3, 3, 33, 1, 1, ((4, 3), (1, 1)), 1, True),
+    "indirect_padding_rows_narrow": (1, 2, 6, 40, 3, 3, 20, 1, 1, ((3, 4), (1, 1)), 1, True),
 }
 
 
@@ -66,6 +70,20 @@ def test_conv2d_awkward(name, dtype, data_format):
     check_conv(x, kernel, bias, dtype=dtype, data_format=data_format,
                strides=strides, padding=padding, dilation_rate=dilation,
                groups=groups)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("width", [6, 14])
+def test_conv2d_relu_on_tiles_over_padding_only(dtype, width):
+    """Output rows that see only padding are the bias, clamped by the fused ReLU."""
+    x, kernel, bias = rand(2, 3, width, 40, seed=1), rand(3, 3, 40, 24, seed=2), rand(24, seed=3)
+    padding = ((4, 4), (1, 1))
+    xr, kr, br = (a.astype(dtype).astype(np.float64) for a in (x, kernel, bias))
+    expected = np.maximum(ref.conv2d_ref(xr, kr, br, padding=padding), 0)
+    y = ops.conv2d(x.astype(dtype), kernel.astype(dtype), bias.astype(dtype), padding=padding,
+                   activation="relu")
+    assert_close(y, expected, np.dtype(dtype), "relu conv2d y")
+    np.testing.assert_array_equal(y[:, :2], np.broadcast_to(np.maximum(br, 0), y[:, :2].shape))
 
 
 def test_conv2d_defaults_and_positional_bias():
