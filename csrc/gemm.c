@@ -15,11 +15,15 @@ typedef struct {
     fc_geometry geometry;
     fc_ukr_f32 ukr_f32;
     fc_ukri_f32 ukri_f32;
+    fc_ukrs_f32 ukrs_f32;
     fc_ukr_f64 ukr_f64;
     fc_ukri_f64 ukri_f64;
+    fc_ukrs_f64 ukrs_f64;
 } fc_kernel_set;
 
-#define KERNELS(NAME) fc_ukr_##NAME##_f32, fc_ukri_##NAME##_f32, fc_ukr_##NAME##_f64, fc_ukri_##NAME##_f64
+#define KERNELS(NAME)                                                                              \
+    fc_ukr_##NAME##_f32, fc_ukri_##NAME##_f32, fc_ukrs_##NAME##_f32, fc_ukr_##NAME##_f64,           \
+        fc_ukri_##NAME##_f64, fc_ukrs_##NAME##_f64
 
 static const fc_kernel_set kernel_sets[FC_ISA_COUNT] = {
     [FC_ISA_GENERIC] = {FC_GEOMETRY_NARROW, KERNELS(generic)},
@@ -44,31 +48,34 @@ const double fc_zero_run_f64[FC_KC];
 
 static fc_geometry geometry = FC_GEOMETRY_NARROW;
 
+/* Points one geometry's drivers at the kernels of `set`. */
+static void use_kernels(fc_geometry which, const fc_kernel_set *set) {
+    if (which == FC_GEOMETRY_WIDE) {
+        ukr_f32_wide = set->ukr_f32;
+        ukri_f32_wide = set->ukri_f32;
+        ukrs_f32_wide = set->ukrs_f32;
+        ukr_f64_wide = set->ukr_f64;
+        ukri_f64_wide = set->ukri_f64;
+        ukrs_f64_wide = set->ukrs_f64;
+    } else {
+        ukr_f32_narrow = set->ukr_f32;
+        ukri_f32_narrow = set->ukri_f32;
+        ukrs_f32_narrow = set->ukrs_f32;
+        ukr_f64_narrow = set->ukr_f64;
+        ukri_f64_narrow = set->ukri_f64;
+        ukrs_f64_narrow = set->ukrs_f64;
+    }
+}
+
 void fc_gemm_init(fc_isa isa) {
     const fc_kernel_set *set = &kernel_sets[isa];
     if (set->ukr_f32 == NULL) set = &kernel_sets[FC_ISA_GENERIC];
     geometry = set->geometry;
     /* Each geometry's drivers call the kernels of their own tile shape; the other geometry's
        get the portable kernels so that no pointer is ever left unset. */
-    ukr_f32_narrow = kernel_sets[FC_ISA_GENERIC].ukr_f32;
-    ukri_f32_narrow = kernel_sets[FC_ISA_GENERIC].ukri_f32;
-    ukr_f64_narrow = kernel_sets[FC_ISA_GENERIC].ukr_f64;
-    ukri_f64_narrow = kernel_sets[FC_ISA_GENERIC].ukri_f64;
-    ukr_f32_wide = kernel_sets[FC_ISA_GENERIC512].ukr_f32;
-    ukri_f32_wide = kernel_sets[FC_ISA_GENERIC512].ukri_f32;
-    ukr_f64_wide = kernel_sets[FC_ISA_GENERIC512].ukr_f64;
-    ukri_f64_wide = kernel_sets[FC_ISA_GENERIC512].ukri_f64;
-    if (geometry == FC_GEOMETRY_WIDE) {
-        ukr_f32_wide = set->ukr_f32;
-        ukri_f32_wide = set->ukri_f32;
-        ukr_f64_wide = set->ukr_f64;
-        ukri_f64_wide = set->ukri_f64;
-    } else {
-        ukr_f32_narrow = set->ukr_f32;
-        ukri_f32_narrow = set->ukri_f32;
-        ukr_f64_narrow = set->ukr_f64;
-        ukri_f64_narrow = set->ukri_f64;
-    }
+    use_kernels(FC_GEOMETRY_NARROW, &kernel_sets[FC_ISA_GENERIC]);
+    use_kernels(FC_GEOMETRY_WIDE, &kernel_sets[FC_ISA_GENERIC512]);
+    use_kernels(geometry, set);
 }
 
 fc_geometry fc_gemm_geometry(void) { return geometry; }

@@ -67,6 +67,23 @@ typedef void (*fc_ukri_f64)(int64_t nruns, const double *const *rows, const int6
                             const double *b, double *c, int64_t ldc, int flags,
                             const double *bias, int64_t mr, int64_t nr);
 
+/* The strided micro-kernel: the same tile, with A and B read in place at fixed strides. In run r,
+   step s reads the tile's MR A values (one per row) at a_runs[r] + s*sa and its NR B values at
+   b_runs[r] + s*sb: the weight gradient's dout rows and input pixels, as they lie in memory.
+   Every step must have MR values readable at A (rows past mr are read, never stored) and NR at
+   B (columns past nr likewise). */
+typedef void (*fc_ukrs_f32)(int64_t nruns, const float *const *a_runs, const float *const *b_runs,
+                            const int64_t *lens, int64_t sa, int64_t sb, float *c, int64_t ldc,
+                            int flags, const float *bias, int64_t mr, int64_t nr);
+typedef void (*fc_ukrs_f64)(int64_t nruns, const double *const *a_runs,
+                            const double *const *b_runs, const int64_t *lens, int64_t sa,
+                            int64_t sb, double *c, int64_t ldc, int flags, const double *bias,
+                            int64_t mr, int64_t nr);
+
+/* Most runs one call of a strided macro-kernel takes: one per pixel of a KC-long chunk, and one
+   more. */
+#define FC_STRIDED_MAX_RUNS (FC_KC + 1)
+
 /* The building blocks of one geometry's instantiation (SFX: f32_narrow, f64_wide, ...). */
 #define FC_GEMM_DECLARE(T, SFX)                                                                    \
     /* Packs rows [0, m) x columns [0, kc) of the strided matrix a (row stride rs, column stride   \
@@ -86,6 +103,13 @@ typedef void (*fc_ukri_f64)(int64_t nruns, const double *const *rows, const int6
                                         const T *const *rows, const int64_t *lens, const T *b,    \
                                         int64_t b_sliver_stride, T *c, int64_t ldc, int flags,    \
                                         const T *bias);                                            \
+    /* c (m x nr, nr <= NR) = epilogue(sum over the steps of the runs of A column times B row)  \
+       with fc_ukrs's strides, per MR-row tile (the A pointers shifted by the tile's first row);  \
+       at most FC_STRIDED_MAX_RUNS runs. */                                                        \
+    void fc_strided_macro_kernel_##SFX(int64_t m, int64_t nr, int64_t nruns,                       \
+                                       const T *const *a_runs, const T *const *b_runs,            \
+                                       const int64_t *lens, int64_t sa, int64_t sb, T *c,         \
+                                       int64_t ldc, int flags);                                    \
     void fc_gemm_##SFX(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k,              \
                        int64_t rsa, int64_t csa, int64_t rsb, int64_t csb, int64_t ldc,             \
                        int flags, const T *bias, T *workspace, int nthreads);                      \
@@ -126,7 +150,10 @@ size_t fc_gemm_workspace_size(int nthreads);
                                const T *bias, int64_t mr, int64_t nr);                             \
     void fc_ukri_##NAME##_##SFX(int64_t nruns, const T *const *rows, const int64_t *lens,          \
                                 const T *b, T *c, int64_t ldc, int flags, const T *bias,           \
-                                int64_t mr, int64_t nr);
+                                int64_t mr, int64_t nr);                                   \
+    void fc_ukrs_##NAME##_##SFX(int64_t nruns, const T *const *a_runs, const T *const *b_runs,     \
+                                const int64_t *lens, int64_t sa, int64_t sb, T *c, int64_t ldc,   \
+                                int flags, const T *bias, int64_t mr, int64_t nr);
 #define FC_UKR_DECLARE_BOTH(NAME) FC_UKR_DECLARE(NAME, float, f32) FC_UKR_DECLARE(NAME, double, f64)
 FC_UKR_DECLARE_BOTH(generic)
 FC_UKR_DECLARE_BOTH(generic_wide)

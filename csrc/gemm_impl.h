@@ -8,6 +8,7 @@
 /* The micro-kernels of the kernel set in use (fc_gemm_init). */
 static FC_CAT(fc_ukr, TSFX) FN(ukr);
 static FC_CAT(fc_ukri, TSFX) FN(ukri);
+static FC_CAT(fc_ukrs, TSFX) FN(ukrs);
 
 #define ZERO_RUN FC_CAT(fc_zero_run, TSFX)
 
@@ -79,6 +80,17 @@ void FN(fc_indirect_macro_kernel)(int64_t m, int64_t n, int64_t nruns, const T *
             FN(ukri)(last - first, tile + first * MR, lens + first, bs + skipped * NR,
                      c + i0 * ldc + j0, ldc, flags, bias ? bias + j0 : NULL, mr, nr);
         }
+    }
+}
+
+void FN(fc_strided_macro_kernel)(int64_t m, int64_t nr, int64_t nruns, const T *const *a_runs,
+                                 const T *const *b_runs, const int64_t *lens, int64_t sa,
+                                 int64_t sb, T *c, int64_t ldc, int flags) {
+    const T *tile_runs[FC_STRIDED_MAX_RUNS];
+    for (int64_t i0 = 0; i0 < m; i0 += MR) {
+        for (int64_t r = 0; r < nruns; r++) tile_runs[r] = a_runs[r] + i0;
+        FN(ukrs)(nruns, tile_runs, b_runs, lens, sa, sb, c + i0 * ldc, ldc, flags, NULL,
+                 m - i0 < MR ? m - i0 : MR, nr);
     }
 }
 

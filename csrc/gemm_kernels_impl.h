@@ -8,6 +8,7 @@
 #define FC_CAT(a, b) FC_CAT_(a, b)
 #define UKR FC_CAT(FC_CAT(fc_ukr, NAME), SFX)
 #define UKRI FC_CAT(FC_CAT(fc_ukri, NAME), SFX)
+#define UKRS FC_CAT(FC_CAT(fc_ukrs, NAME), SFX)
 
 #ifndef VT
 /* Portable: plain loops over a local tile the compiler can keep in vector registers. The tile
@@ -48,6 +49,20 @@ void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, 
         for (int64_t k = 0; k < lens[r]; k++, b += NR)
             for (int i = 0; i < MR; i++)
                 for (int j = 0; j < NR; j++) tile[i][j] += rows[i][k] * b[j];
+    FC_CAT(FC_CAT(store_tile, NAME), SFX)(tile, c, ldc, flags, mr, nr);
+}
+
+void UKRS(int64_t nruns, const T *const *a_runs, const T *const *b_runs, const int64_t *lens,
+          int64_t sa, int64_t sb, T *c, int64_t ldc, int flags, const T *bias, int64_t mr,
+          int64_t nr) {
+    T tile[MR][NR];
+    FC_CAT(FC_CAT(init_tile, NAME), SFX)(tile, flags, bias, nr);
+    for (int64_t r = 0; r < nruns; r++) {
+        const T *a = a_runs[r], *b = b_runs[r];
+        for (int64_t k = 0; k < lens[r]; k++, a += sa, b += sb)
+            for (int i = 0; i < MR; i++)
+                for (int j = 0; j < NR; j++) tile[i][j] += a[i] * b[j];
+    }
     FC_CAT(FC_CAT(store_tile, NAME), SFX)(tile, c, ldc, flags, mr, nr);
 }
 #else
@@ -175,8 +190,36 @@ TARGET void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const
     }
     EPILOGUE
 }
+#define STRIDED_LOOP(ROWS, STEP)                                                                   \
+    for (int64_t k = 0; k < len; k++, a += sa, b += sb) {                                          \
+        const VT b0 = VLOAD(b), b1 = VLOAD(b + VW);                                                \
+        (void)b1;                                                                                  \
+        ROWS(STEP)                                                                                 \
+    }
+
+/* The same tile with A and B read in place at strides sa and sb from each run's start. */
+TARGET void UKRS(int64_t nruns, const T *const *a_runs, const T *const *b_runs,
+                 const int64_t *lens, int64_t sa, int64_t sb, T *c, int64_t ldc, int flags,
+                 const T *bias, int64_t mr, int64_t nr) {
+    PROLOGUE
+    for (int64_t r = 0; r < nruns; r++) {
+        const T *a = a_runs[r], *b = b_runs[r];
+        const int64_t len = lens[r];
+        if (mr > MR / 2 && nr > VW) {
+            STRIDED_LOOP(FOR_ROWS, ROW)
+        } else if (nr > VW) {
+            STRIDED_LOOP(FOR_HALF, ROW)
+        } else if (mr > MR / 2) {
+            STRIDED_LOOP(FOR_ROWS, ROW1)
+        } else {
+            STRIDED_LOOP(FOR_HALF, ROW1)
+        }
+    }
+    EPILOGUE
+}
 #undef FOR_ROWS
 #undef FOR_HALF
+#undef STRIDED_LOOP
 #undef ROW1
 #undef IROW1
 #undef PACKED_LOOP
@@ -194,5 +237,6 @@ TARGET void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const
 
 #undef UKR
 #undef UKRI
+#undef UKRS
 #undef FC_CAT
 #undef FC_CAT_

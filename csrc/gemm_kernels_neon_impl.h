@@ -8,6 +8,7 @@
 #define FC_CAT(a, b) FC_CAT_(a, b)
 #define UKR FC_CAT(FC_CAT(fc_ukr, FC_NEON_ISA), SFX)
 #define UKRI FC_CAT(FC_CAT(fc_ukri, FC_NEON_ISA), SFX)
+#define UKRS FC_CAT(FC_CAT(fc_ukrs, FC_NEON_ISA), SFX)
 
 /* 24 accumulators (6 rows x 4 vectors), all starting from `init`. */
 #define ACCUMULATORS(init)                                                                         \
@@ -133,6 +134,29 @@ void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, 
     OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5)
 }
 
+/* The same tile with A and B read in place at strides sa and sb from each run's start. */
+void UKRS(int64_t nruns, const T *const *a_runs, const T *const *b_runs, const int64_t *lens,
+          int64_t sa, int64_t sb, T *c, int64_t ldc, int flags, const T *bias, int64_t mr,
+          int64_t nr) {
+    if (mr != MR || nr != NR) {
+        T tile[MR * NR], padded[NR];
+        UKRS(nruns, a_runs, b_runs, lens, sa, sb, tile, NR, 0,
+             FC_CAT(edge_bias, SFX)(padded, bias, flags, nr), MR, NR);
+        FC_CAT(store_edge, SFX)(tile, c, ldc, flags, mr, nr);
+        return;
+    }
+    INIT_FROM_BIAS
+    for (int64_t r = 0; r < nruns; r++) {
+        const T *a = a_runs[r], *b = b_runs[r];
+        for (int64_t k = 0; k < lens[r]; k++, a += sa, b += sb) {
+            LOAD_A
+            LOAD_B
+            ROW(0, A_0) ROW(1, A_1) ROW(2, A_2) ROW(3, A_3) ROW(4, A_4) ROW(5, A_5)
+        }
+    }
+    OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5)
+}
+
 #undef OUT
 #undef RELU
 #undef LOAD_B
@@ -141,5 +165,6 @@ void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, 
 #undef ACCUMULATORS
 #undef UKR
 #undef UKRI
+#undef UKRS
 #undef FC_CAT
 #undef FC_CAT_

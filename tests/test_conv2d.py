@@ -56,6 +56,13 @@ AWKWARD = {
     # geometry: 14 and 6 columns) over padding only, in both k-chunks of a 3x3x40 kernel.
     "indirect_padding_rows": (2, 3, 14, 40, 3, 3, 33, 1, 1, ((4, 3), (1, 1)), 1, True),
     "indirect_padding_rows_narrow": (1, 2, 6, 40, 3, 3, 20, 1, 1, ((3, 4), (1, 1)), 1, True),
+    # Weight gradients read in place (channels per group a multiple of the tile width): filters
+    # past a tile's edge, the last pixel of dout, groups, strides, dilation, uneven padding and
+    # pixel chunks (P = 600 in three) that end inside an output row.
+    "in_place_wgrad": (2, 9, 7, 64, 3, 3, 40, 1, 1, "same", 1, True),
+    "in_place_wgrad_groups": (2, 9, 8, 64, 3, 2, 20, 2, (2, 1), ((2, 1), (0, 3)), (1, 2), True),
+    "in_place_wgrad_chunks": (1, 2, 300, 32, 1, 3, 15, 1, 1, "same", 1, True),
+    "in_place_wgrad_narrow": (2, 6, 5, 16, 3, 3, 7, 1, 1, "valid", 1, True),
 }
 
 

@@ -40,7 +40,8 @@ for dt in (np.float32, np.float64):
     for i, (N, H, W, C, F, k, s, g, pad) in enumerate([
             (2, 15, 13, 40, 70, 3, 1, 1, "same"), (3, 9, 9, 64, 34, 3, 2, 2, "valid"),
             (1, 30, 30, 3, 33, 5, 1, 1, "same"), (2, 7, 7, 300, 20, 1, 1, 1, "valid"),
-            (2, 12, 11, 1, 37, 3, 1, 1, "same"), (2, 16, 16, 8, 8, 3, 1, 8, "same")]):
+            (2, 12, 11, 1, 37, 3, 1, 1, "same"), (2, 16, 16, 8, 8, 3, 1, 8, "same"),
+            (2, 10, 12, 16, 23, 3, 1, 1, "same"), (2, 8, 7, 96, 51, 3, 1, 3, "valid")]):
         x = rng.standard_normal((N, H, W, C)).astype(dt)
         w = rng.standard_normal((k, k, C // g, F)).astype(dt)
         b = rng.standard_normal(F).astype(dt)
@@ -123,6 +124,9 @@ def _boundary_cases(dtype):
         # input-gradient columns K around NR, weight-gradient rows F around MR
         (2, 4, 4, nr + 1, mr + 1, 1, 1),
         (1, 6, 6, 1, mr - 1, 3, 3),
+        # weight gradient in place: NR channels, F past a tile, pixel chunks around KC in a row
+        (2, 5, 6, nr, mr + 1, 3, 3),
+        (1, 1, 2 * kc + 5, nr, mr - 1, 1, 3),
     ]
 
 

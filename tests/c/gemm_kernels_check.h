@@ -1,6 +1,6 @@
 /* Type-generic checks of the micro-kernels; included by test_gemm_kernels.c once per type.
    Needs T, SFX, NR, R (the reference's wider type), FMA (the scalar fused multiply-add of T),
-   EPS (T's machine epsilon), UKR / UKRI (the kernel pointer types), and the harness's MR,
+   EPS (T's machine epsilon), UKR / UKRI / UKRS (the kernel pointer types), and the harness's MR,
    struct tile_case, record, next_random, STR, MAX_KERNELS and enum exactness. */
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -10,6 +10,7 @@ typedef struct {
     const char *name;
     UKR ukr;
     UKRI ukri;
+    UKRS ukrs;
     enum exactness exact;
 } CAT(kernel, SFX);
 
@@ -142,6 +143,23 @@ static void CAT(check_case, SFX)(const CAT(kernel, SFX) *kernels, int nkernels, 
     for (int r = 0, off = 0; r < tc->nruns; off += (int)tc->lens[r], r++)
         for (int i = 0; i < MR; i++)
             rows[r * MR + i] = CAT(exact_copy, SFX)(A + i * K + off, tc->lens[r]);
+    /* Strided A and B: each run's steps SA and SB apart (NaN between them) in a block that ends
+       at its last step's MR or NR values, as the weight gradient's dout rows and pixels are. */
+    const int64_t SA = MR + 3, SB = NR + 5;
+    const T **a_runs = malloc(sizeof(T *) * (size_t)(tc->nruns + 1));
+    const T **b_runs = malloc(sizeof(T *) * (size_t)(tc->nruns + 1));
+    for (int r = 0, off = 0; r < tc->nruns; off += (int)tc->lens[r], r++) {
+        const int64_t len = tc->lens[r];
+        T *a = len ? malloc(sizeof(T) * (size_t)((len - 1) * SA + MR)) : NULL;
+        T *b = len ? malloc(sizeof(T) * (size_t)((len - 1) * SB + NR)) : NULL;
+        for (int64_t p = 0; len && p < (len - 1) * SA + MR; p++) a[p] = NAN;
+        for (int64_t p = 0; len && p < (len - 1) * SB + NR; p++) b[p] = NAN;
+        for (int64_t k = 0; k < len; k++) {
+            for (int64_t i = 0; i < MR; i++) a[k * SA + i] = Ap[(off + k) * MR + i];
+            for (int64_t j = 0; j < NR; j++) b[k * SB + j] = B[(off + k) * NR + j];
+        }
+        a_runs[r] = a, b_runs[r] = b;
+    }
     T *bias = tc->with_bias ? CAT(exact_copy, SFX)(bias_values, nr) : NULL;
     memcpy(expect, c0, sizeof(T) * (size_t)csize);
     CAT(model, SFX)(tc, A, B, K, bias, expect);
@@ -149,13 +167,17 @@ static void CAT(check_case, SFX)(const CAT(kernel, SFX) *kernels, int nkernels, 
     char what[200], why[200];
     snprintf(what, sizeof what,
              "%s %s tile %lldx%lld K=%lld nruns=%d ldc=%lld flags=%d bias=%d specials=%d",
-             STR(SFX), tc->packed ? "packed" : "indirect", (long long)mr, (long long)nr,
+             STR(SFX), tc->packed ? "packed" : tc->strided ? "strided" : "indirect",
+             (long long)mr, (long long)nr,
              (long long)K, tc->nruns, (long long)ldc, tc->flags, tc->with_bias, tc->specials);
     for (int n = 0; n < nkernels; n++) {
         out[n] = malloc(sizeof(T) * (size_t)csize);
         memcpy(out[n], c0, sizeof(T) * (size_t)csize);
         if (tc->packed)
             kernels[n].ukr(K, Ap, B, out[n], ldc, tc->flags, bias, mr, nr);
+        else if (tc->strided)
+            kernels[n].ukrs(tc->nruns, a_runs, b_runs, tc->lens, SA, SB, out[n], ldc, tc->flags,
+                            bias, mr, nr);
         else
             kernels[n].ukri(tc->nruns, rows, tc->lens, B, out[n], ldc, tc->flags, bias, mr, nr);
         exact[n] = kernels[n].exact == EXACT;
@@ -172,7 +194,10 @@ static void CAT(check_case, SFX)(const CAT(kernel, SFX) *kernels, int nkernels, 
 
     for (int n = 0; n < nkernels; n++) free(out[n]);
     for (int p = 0; p < tc->nruns * MR; p++) free((void *)rows[p]);
+    for (int r = 0; r < tc->nruns; r++) free((void *)a_runs[r]), free((void *)b_runs[r]);
     free(rows);
+    free(a_runs);
+    free(b_runs);
     free(bias);
     free(A);
     free(B);

@@ -29,10 +29,11 @@ enum exactness {
     EXACT, /* bit for bit with the scalar FMA model */
 };
 
-/* One call of a kernel: A packed (one run of lens[0]) or read in place in nruns runs, C with row
-   stride ldc, of which the first mr rows and nr columns are stored. */
+/* One call of a kernel: A packed (one run of lens[0]), or read in place in nruns runs (through
+   row pointers, or with A and B both strided), C with row stride ldc, of which the first mr rows
+   and nr columns are stored. */
 struct tile_case {
-    int packed, nruns;
+    int packed, strided, nruns;
     const int64_t *lens;
     int64_t ldc, mr, nr;
     int flags, with_bias, specials;
@@ -67,6 +68,7 @@ static double next_random(void) {
 #define EPS 0x1p-23
 #define UKR fc_ukr_f32
 #define UKRI fc_ukri_f32
+#define UKRS fc_ukrs_f32
 #include "gemm_kernels_check.h"
 #undef T
 #undef SFX
@@ -76,6 +78,7 @@ static double next_random(void) {
 #undef EPS
 #undef UKR
 #undef UKRI
+#undef UKRS
 
 #define T double
 #define SFX f64
@@ -85,6 +88,7 @@ static double next_random(void) {
 #define EPS 0x1p-52
 #define UKR fc_ukr_f64
 #define UKRI fc_ukri_f64
+#define UKRS fc_ukrs_f64
 #include "gemm_kernels_check.h"
 #undef T
 #undef SFX
@@ -94,28 +98,29 @@ static double next_random(void) {
 #undef EPS
 #undef UKR
 #undef UKRI
+#undef UKRS
 
 /* Kernels under test; twins[n] names the kernel that kernel n must equal bit for bit. */
 #ifdef FC_HAVE_NEON
 static const kernel_f32 kernels_f32[] = {
-    {"neon", fc_ukr_neon_f32, fc_ukri_neon_f32, EXACT},
-    {"generic", fc_ukr_generic_f32, fc_ukri_generic_f32, EXACT},
+    {"neon", fc_ukr_neon_f32, fc_ukri_neon_f32, fc_ukrs_neon_f32, EXACT},
+    {"generic", fc_ukr_generic_f32, fc_ukri_generic_f32, fc_ukrs_generic_f32, EXACT},
 };
 static const kernel_f64 kernels_f64[] = {
-    {"neon", fc_ukr_neon_f64, fc_ukri_neon_f64, EXACT},
-    {"generic", fc_ukr_generic_f64, fc_ukri_generic_f64, EXACT},
+    {"neon", fc_ukr_neon_f64, fc_ukri_neon_f64, fc_ukrs_neon_f64, EXACT},
+    {"generic", fc_ukr_generic_f64, fc_ukri_generic_f64, fc_ukrs_generic_f64, EXACT},
 };
 static const int twins[] = {1, -1};
 #else
 static const kernel_f32 kernels_f32[] = {
-    {"neonemu", fc_ukr_neonemu_f32, fc_ukri_neonemu_f32, EXACT},
-    {"avx2", fc_ukr_avx2_f32, fc_ukri_avx2_f32, EXACT},
-    {"generic", fc_ukr_generic_f32, fc_ukri_generic_f32, NEAR},
+    {"neonemu", fc_ukr_neonemu_f32, fc_ukri_neonemu_f32, fc_ukrs_neonemu_f32, EXACT},
+    {"avx2", fc_ukr_avx2_f32, fc_ukri_avx2_f32, fc_ukrs_avx2_f32, EXACT},
+    {"generic", fc_ukr_generic_f32, fc_ukri_generic_f32, fc_ukrs_generic_f32, NEAR},
 };
 static const kernel_f64 kernels_f64[] = {
-    {"neonemu", fc_ukr_neonemu_f64, fc_ukri_neonemu_f64, EXACT},
-    {"avx2", fc_ukr_avx2_f64, fc_ukri_avx2_f64, EXACT},
-    {"generic", fc_ukr_generic_f64, fc_ukri_generic_f64, NEAR},
+    {"neonemu", fc_ukr_neonemu_f64, fc_ukri_neonemu_f64, fc_ukrs_neonemu_f64, EXACT},
+    {"avx2", fc_ukr_avx2_f64, fc_ukri_avx2_f64, fc_ukrs_avx2_f64, EXACT},
+    {"generic", fc_ukr_generic_f64, fc_ukri_generic_f64, fc_ukrs_generic_f64, NEAR},
 };
 static const int twins[] = {1, -1, -1};
 #endif
@@ -141,7 +146,7 @@ static void check(const struct tile_case *tc, int dtype64) {
 
 /* Every case for one type, whose full tile is MR x full_nr. */
 static void run_all(int64_t full_nr, int dtype64) {
-    struct tile_case tc;
+    struct tile_case tc = {0};
     for (tc.specials = 0; tc.specials < 2; tc.specials++)
         for (tc.with_bias = 0; tc.with_bias < 2; tc.with_bias++)
             for (tc.flags = 0; tc.flags < 4; tc.flags++) {
@@ -158,11 +163,13 @@ static void run_all(int64_t full_nr, int dtype64) {
                         check(&tc, dtype64);
                     }
                     tc.packed = 0;
-                    for (size_t s = 0; s < sizeof run_sets / sizeof run_sets[0]; s++) {
-                        tc.nruns = (int)run_sets[s][0];
-                        tc.lens = &run_sets[s][1];
-                        check(&tc, dtype64);
-                    }
+                    for (tc.strided = 0; tc.strided < 2; tc.strided++)
+                        for (size_t s = 0; s < sizeof run_sets / sizeof run_sets[0]; s++) {
+                            tc.nruns = (int)run_sets[s][0];
+                            tc.lens = &run_sets[s][1];
+                            check(&tc, dtype64);
+                        }
+                    tc.strided = 0;
                 }
                 /* Every edge tile, rows packed tight (ldc = nr) and with a gap. */
                 for (tc.mr = 1; tc.mr <= MR; tc.mr++)
@@ -179,7 +186,8 @@ static void run_all(int64_t full_nr, int dtype64) {
                             tc.packed = 0;
                             tc.nruns = (int)edge_runs[0];
                             tc.lens = &edge_runs[1];
-                            check(&tc, dtype64);
+                            for (tc.strided = 0; tc.strided < 2; tc.strided++) check(&tc, dtype64);
+                            tc.strided = 0;
                         }
                     }
             }
