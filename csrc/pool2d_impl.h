@@ -5,6 +5,14 @@
    loops run over the contiguous channel axis C; window bounds are clipped once per output row
    and column, never tested per cell. */
 
+#ifndef FC_POOL_HIT_MAX
+/* Whether v replaces the running max m (NaN wins); whether cell value v takes the gradient of
+   the window max m (v is the max, or v is NaN: the max is then NaN, and the first NaN wins).
+   Written as selects of comparisons so the compiler vectorizes the channel loops. */
+#define FC_POOL_HIT_MAX(v, m) (((v) > (m)) | ((v) != (v)))
+#define FC_POOL_TAKES(v, m) (((v) == (m)) | ((v) != (v)))
+#endif
+
 /* m[0:cn] = max over the real cells of the window of img[cell][0:cn] (NaN wins), where img
    points at the channel the run starts at and the window [h0, h1) x [w0, w1) is not empty. */
 FC_INLINE void FN(window_max)(T *FC_RESTRICT m, const T *FC_RESTRICT img, int64_t W, int64_t C,
@@ -16,9 +24,24 @@ FC_INLINE void FN(window_max)(T *FC_RESTRICT m, const T *FC_RESTRICT img, int64_
             const T *x = img + (ih * W + iw) * C;
             for (int64_t c = 0; c < cn; c++) {
                 const T v = x[c], cur = m[c];
-                m[c] = (v > cur) | (v != v) ? v : cur;
+                m[c] = FC_POOL_HIT_MAX(v, cur) ? v : cur;
             }
         }
+    }
+}
+
+/* window_max of a whole 2 x 2 window at cell (h0, w0), in the same cell order: one pass over
+   the channels with the running max in a register (window_max keeps it in m, a store and a
+   reload per cell: 4x slower). */
+FC_INLINE void FN(window_max_2x2)(T *FC_RESTRICT m, const T *FC_RESTRICT img, int64_t W,
+                                  int64_t C, int64_t h0, int64_t w0) {
+    const T *x00 = img + (h0 * W + w0) * C, *x01 = x00 + C, *x10 = x00 + W * C, *x11 = x10 + C;
+    for (int64_t c = 0; c < C; c++) {
+        const T b = x01[c], e = x10[c], f = x11[c];
+        T v = x00[c];
+        v = FC_POOL_HIT_MAX(b, v) ? b : v;
+        v = FC_POOL_HIT_MAX(e, v) ? e : v;
+        m[c] = FC_POOL_HIT_MAX(f, v) ? f : v;
     }
 }
 
@@ -35,7 +58,10 @@ FC_INLINE void FC_CAT(FN(max_forward_row), body)(T *FC_RESTRICT out_row, const T
             for (int64_t c = 0; c < d->C; c++) o[c] = 0;
             continue;
         }
-        FN(window_max)(o, img, d->W, d->C, h0, h1, w0, w1, d->C);
+        if (h1 - h0 == 2 && w1 - w0 == 2)
+            FN(window_max_2x2)(o, img, d->W, d->C, h0, w0);
+        else
+            FN(window_max)(o, img, d->W, d->C, h0, h1, w0, w1, d->C);
     }
 }
 
@@ -60,6 +86,33 @@ FC_INLINE void FC_CAT(FN(avg_forward_row), body)(T *FC_RESTRICT out_row, const T
     }
 }
 
+/* The gradient of one whole 2 x 2 window at cell (h0, w0) of a pooling whose windows share no
+   cell: max_backward_unit's rule (the first cell equal to the max, or the first NaN, takes dy;
+   with relu, nothing unless the max is > 0), written straight into its four cells. */
+FC_INLINE void FN(max_backward_2x2)(T *FC_RESTRICT dimg, const T *FC_RESTRICT dy,
+                                    const T *FC_RESTRICT img, int64_t W, int64_t C, int64_t h0,
+                                    int64_t w0, int relu) {
+    const int64_t at = (h0 * W + w0) * C;
+    const T *x00 = img + at, *x01 = x00 + C, *x10 = x00 + W * C, *x11 = x10 + C;
+    T *d00 = dimg + at, *d01 = d00 + C, *d10 = d00 + W * C, *d11 = d10 + C;
+    for (int64_t c = 0; c < C; c++) {
+        const T a = x00[c], b = x01[c], e = x10[c], f = x11[c], grad = dy[c];
+        T m = a;
+        m = FC_POOL_HIT_MAX(b, m) ? b : m;
+        m = FC_POOL_HIT_MAX(e, m) ? e : m;
+        m = FC_POOL_HIT_MAX(f, m) ? f : m;
+        /* + 0 as in dx = 0 + g: a -0 gradient lands as +0 */
+        T g = (relu ? (m > 0 ? grad : (T)0) : grad) + (T)0;
+        d00[c] = FC_POOL_TAKES(a, m) ? g : 0;
+        g = FC_POOL_TAKES(a, m) ? 0 : g;
+        d01[c] = FC_POOL_TAKES(b, m) ? g : 0;
+        g = FC_POOL_TAKES(b, m) ? 0 : g;
+        d10[c] = FC_POOL_TAKES(e, m) ? g : 0;
+        g = FC_POOL_TAKES(e, m) ? 0 : g;
+        d11[c] = FC_POOL_TAKES(f, m) ? g : 0;
+    }
+}
+
 /* Zeroes input rows [r0, r1) of dimg, which this unit owns, then adds the gradient of output
    rows [oh0, oh1), whose windows lie inside the owned rows. Per window and channel block: the
    max is recomputed, then the first cell equal to it (or the first NaN when the max is NaN)
@@ -70,8 +123,11 @@ FC_INLINE void FC_CAT(FN(max_backward_unit), body)(T *FC_RESTRICT dimg, const T 
                                           int64_t oh0, int64_t oh1, int64_t r0, int64_t r1,
                                           int relu) {
     const int64_t W = d->W, C = d->C;
+    /* 2 x 2 windows at stride 2 never share a cell: each writes its cells' gradients outright. */
+    const int disjoint_2x2 = d->KH == 2 && d->KW == 2 && d->SH == 2 && d->SW == 2;
     T m[FC_POOL_CHANNEL_BLOCK], g[FC_POOL_CHANNEL_BLOCK];
-    memset(dimg + r0 * W * C, 0, (size_t)((r1 - r0) * W * C) * sizeof(T));
+    if (!disjoint_2x2 || d->PT != 0 || d->PL != 0 || d->H != 2 * d->OH || d->W != 2 * d->OW)
+        memset(dimg + r0 * W * C, 0, (size_t)((r1 - r0) * W * C) * sizeof(T));
     for (int64_t oh = oh0; oh < oh1; oh++) {
         int64_t h0, h1;
         window_span(oh, d->SH, d->PT, d->KH, d->H, &h0, &h1);
@@ -80,6 +136,10 @@ FC_INLINE void FC_CAT(FN(max_backward_unit), body)(T *FC_RESTRICT dimg, const T 
             window_span(ow, d->SW, d->PL, d->KW, d->W, &w0, &w1);
             if (h0 >= h1 || w0 >= w1) continue;
             const T *dy = dout_img + (oh * d->OW + ow) * C;
+            if (disjoint_2x2 && h1 - h0 == 2 && w1 - w0 == 2) {
+                FN(max_backward_2x2)(dimg, dy, img, W, C, h0, w0, relu);
+                continue;
+            }
             for (int64_t c0 = 0; c0 < C; c0 += FC_POOL_CHANNEL_BLOCK) {
                 const int64_t cn = C - c0 < FC_POOL_CHANNEL_BLOCK ? C - c0 : FC_POOL_CHANNEL_BLOCK;
                 FN(window_max)(m, img + c0, W, C, h0, h1, w0, w1, cn);
@@ -93,7 +153,7 @@ FC_INLINE void FC_CAT(FN(max_backward_unit), body)(T *FC_RESTRICT dimg, const T 
                         T *dx = dimg + (ih * W + iw) * C + c0;
                         for (int64_t c = 0; c < cn; c++) {
                             const T v = x[c], best = m[c], grad = g[c];
-                            const int hit = (v == best) | ((v != v) & (best != best));
+                            const int hit = FC_POOL_TAKES(v, best);
                             const T give = hit ? grad : (T)0, keep = hit ? (T)0 : grad;
                             /* dx is never -0 (it starts at +0), so adding +0 changes nothing. */
                             dx[c] += give;

@@ -124,6 +124,33 @@ def test_windows_entirely_in_padding_give_zero(kind, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, pads", [((2, 8, 6, 37), (0, 0)), ((2, 9, 7, 16), (0, 0)),
+                                           ((1, 9, 7, 33), (1, 1)), ((3, 2, 2, 1), (0, 0))])
+def test_disjoint_2x2_windows_bit_for_bit(dtype, x_shape, pads):
+    """2 x 2 windows at stride 2 (the fast path that writes each window's cells outright): the
+    twin's bytes, with ties, NaNs, infinities and -0 in x and dy (a -0 gradient lands as +0), on
+    even and odd sizes (uncovered last rows and columns) and with padding (partial windows)."""
+    rng = np.random.default_rng(sum(x_shape))
+    N, H, W, C = x_shape
+    PT, PL = pads
+    geometry = ((H + PT) // 2, (W + PL) // 2, 2, 2, 2, 2, PT, PL)
+    for _ in range(20):
+        x = random_input(rng, x_shape, dtype)
+        dy = rng.standard_normal((N, geometry[0], geometry[1], C)).astype(dtype)
+        dy[rng.random(dy.shape) < 0.2] = -0.0
+        fast = _pool.max_pool2d_forward(x, geometry, 2)
+        assert fast.tobytes() == _pool.max_pool2d_forward(x, geometry, 1, naive=True).tobytes()
+        fast = _pool.max_pool2d_backward(dy, x, geometry, 2)
+        naive = _pool.max_pool2d_backward(dy, x, geometry, 1, naive=True)
+        assert fast.tobytes() == naive.tobytes()
+        # The fused ReLU: the gradient of ReLU(x) pooled, where x holds the ReLU's outputs.
+        relu_x = np.where(x > 0, x, 0).astype(dtype)
+        fused = _pool.max_pool2d_backward(dy, relu_x, geometry, 2, relu=True)
+        plain = _pool.max_pool2d_backward(dy, relu_x, geometry, 1, naive=True)
+        np.testing.assert_array_equal(fused, np.where(relu_x > 0, plain, 0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_nan_and_first_max_semantics(dtype):
     x = np.array([[1.0, 3.0], [3.0, np.nan]], dtype=dtype).reshape(1, 2, 2, 1)
     x = np.concatenate([x, np.array([[2.0, 5.0], [5.0, 1.0]], dtype=dtype).reshape(1, 2, 2, 1)],
