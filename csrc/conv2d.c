@@ -10,6 +10,13 @@
 #include <omp.h>
 #endif
 
+/* The single-channel weight gradient sums output rows in blocks of FC_DIRECT_ROWS before they
+   join a running total (a two-level sum whose rounding error grows with the block and the block
+   count, not with N*OH*OW), and the blocks in at most FC_DIRECT_SEGMENTS runs that threads share,
+   added in order at the end. */
+#define FC_DIRECT_ROWS 16
+#define FC_DIRECT_SEGMENTS 8
+
 /* The direct kernels, once per type and ISA level (conv2d_direct_variants.h), then their
    dispatchers. */
 #define T float
@@ -39,18 +46,21 @@
 #define DIRECT_C1_DISPATCH(T, TSFX)                                                                \
     static void direct_c1_backward_weight_##TSFX(T *dweight, const T *xpad, const T *dout,         \
                                                  const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,  \
-                                                 int nthreads) {                                   \
+                                                 int64_t segments, T *partials, int nthreads) {    \
         DIRECT_C1_X86(TSFX)                                                                        \
-        direct_c1_backward_weight_##TSFX##_generic(dweight, xpad, dout, d, Hp, Wp, nthreads);      \
+        direct_c1_backward_weight_##TSFX##_generic(dweight, xpad, dout, d, Hp, Wp, segments,       \
+                                                   partials, nthreads);                            \
     }
 #ifdef FC_HAVE_X86
 #define DIRECT_C1_X86(TSFX)                                                                        \
     switch (fc_loop_isa()) {                                                                       \
     case FC_ISA_AVX2:                                                                              \
-        direct_c1_backward_weight_##TSFX##_avx2(dweight, xpad, dout, d, Hp, Wp, nthreads);         \
+        direct_c1_backward_weight_##TSFX##_avx2(dweight, xpad, dout, d, Hp, Wp, segments,          \
+                                                partials, nthreads);                               \
         return;                                                                                    \
     case FC_ISA_AVX512:                                                                            \
-        direct_c1_backward_weight_##TSFX##_avx512(dweight, xpad, dout, d, Hp, Wp, nthreads);       \
+        direct_c1_backward_weight_##TSFX##_avx512(dweight, xpad, dout, d, Hp, Wp, segments,        \
+                                                  partials, nthreads);                             \
         return;                                                                                    \
     default:                                                                                       \
         break;                                                                                     \

@@ -17,19 +17,20 @@
 #endif
 
 #define FC_DIRECT_TAPS 3 /* taps accumulated together in the weight gradient (acc0..acc2) */
-/* Output rows summed into a block partial before it joins the running total: a two-level sum
-   whose rounding error grows with the block and the block count, not with N*OH*OW. */
-#define FC_DIRECT_ROWS 16
 
 /* dweight[tap, f] = sum over images and pixels of xpad[tap window cell] * dout[pixel, f].
-   A task owns FC_DIRECT_TAPS taps x NR channels and sums every pixel in a fixed order (blocks of
-   FC_DIRECT_ROWS output rows), so the result does not depend on the thread count. */
+   The output rows (all images') go in blocks of FC_DIRECT_ROWS, the blocks in `segments` fixed
+   runs. A task owns one run x FC_DIRECT_TAPS taps x NR channels and sums its blocks in order into
+   its run's partial (partials: segments x taps x OC); the partials are then added in run order.
+   Every sum's order depends on the shape alone, never on the thread count, and the runs give
+   every thread work (3 tap blocks alone kept one of two threads idle a third of the time). */
 TARGET static void FNI(direct_c1_backward_weight)(T *dweight, const T *xpad, const T *dout,
                                                   const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,
-                                                  int nthreads) {
-    const int64_t OC = d->OC, taps = d->KH * d->KW;
+                                                  int64_t segments, T *partials, int nthreads) {
+    const int64_t OC = d->OC, taps = d->KH * d->KW, rows = d->N * d->OH;
     const int64_t tap_blocks = (taps + FC_DIRECT_TAPS - 1) / FC_DIRECT_TAPS;
     const int64_t f_blocks = (OC + NR - 1) / NR;
+    const int64_t blocks = (rows + FC_DIRECT_ROWS - 1) / FC_DIRECT_ROWS;
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
@@ -39,10 +40,14 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, const T *xpad, con
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
-        for (int64_t task = 0; task < tap_blocks * f_blocks; task++) {
-            const int64_t t0 = (task / f_blocks) * FC_DIRECT_TAPS, f0 = (task % f_blocks) * NR;
+        for (int64_t task = 0; task < segments * tap_blocks * f_blocks; task++) {
+            const int64_t segment = task / (tap_blocks * f_blocks), rest = task % (tap_blocks * f_blocks);
+            const int64_t t0 = (rest / f_blocks) * FC_DIRECT_TAPS, f0 = (rest % f_blocks) * NR;
             const int64_t nt = taps - t0 < FC_DIRECT_TAPS ? taps - t0 : FC_DIRECT_TAPS;
             const int64_t nf = OC - f0 < NR ? OC - f0 : NR;
+            const int64_t first_row = blocks * segment / segments * FC_DIRECT_ROWS;
+            int64_t end_row = blocks * (segment + 1) / segments * FC_DIRECT_ROWS;
+            if (end_row > rows) end_row = rows;
             int64_t offset[FC_DIRECT_TAPS];
             T sum[FC_DIRECT_TAPS][NR] = {{0}};
             /* Missing taps of the last block repeat tap t0; their sums are never stored. */
@@ -50,9 +55,8 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, const T *xpad, con
                 const int64_t t = i < nt ? t0 + i : t0;
                 offset[i] = (t / d->KW) * d->DH * Wp + (t % d->KW) * d->DW;
             }
-            const int64_t rows = d->N * d->OH;
-            for (int64_t row0 = 0; row0 < rows; row0 += FC_DIRECT_ROWS) {
-                const int64_t row1 = rows - row0 < FC_DIRECT_ROWS ? rows : row0 + FC_DIRECT_ROWS;
+            for (int64_t row0 = first_row; row0 < end_row; row0 += FC_DIRECT_ROWS) {
+                const int64_t row1 = end_row - row0 < FC_DIRECT_ROWS ? end_row : row0 + FC_DIRECT_ROWS;
                 if (nf == NR) {
                     /* Constant trip counts and block-local accumulators: they live in
                        registers. */
@@ -88,15 +92,23 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, const T *xpad, con
                         for (int64_t j = 0; j < nf; j++) sum[i][j] += acc[i][j];
                 }
             }
+            T *partial = partials + segment * taps * OC;
             for (int64_t i = 0; i < nt; i++)
-                for (int64_t j = 0; j < nf; j++) dweight[(t0 + i) * OC + f0 + j] = sum[i][j];
+                for (int64_t j = 0; j < nf; j++) partial[(t0 + i) * OC + f0 + j] = sum[i][j];
+        }
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t k = 0; k < taps * OC; k++) {
+            T total = partials[k];
+            for (int64_t s = 1; s < segments; s++) total += partials[s * taps * OC + k];
+            dweight[k] = total;
         }
         fc_fp_restore(fp);
     }
 }
 
 #undef FC_DIRECT_TAPS
-#undef FC_DIRECT_ROWS
 #undef FNI
 #undef FC_CAT3
 #undef FC_CAT3_

@@ -181,11 +181,29 @@ static void FN(pad_input)(T *xpad, const T *inp, const fc_conv2d_dims *d, int nt
     }
 }
 
+/* Runs of row blocks of the single-channel weight gradient (conv2d.c): fewer for small inputs. */
+static int64_t FN(direct_segments)(const fc_conv2d_dims *d) {
+    const int64_t blocks = (d->N * d->OH + FC_DIRECT_ROWS - 1) / FC_DIRECT_ROWS;
+    return blocks < FC_DIRECT_SEGMENTS ? blocks : FC_DIRECT_SEGMENTS;
+}
+
+/* The padded copy, then the segments' partial sums on a cache line. */
+static int FN(single_channel_workspace)(const fc_conv2d_dims *d, size_t *elements) {
+    size_t padded, partials;
+    return FN(padded_workspace)(d, &padded) &&
+           fc_mul_size((size_t)(d->KH * d->KW * d->OC), (size_t)FN(direct_segments)(d), &partials) &&
+           fc_add_size((size_t)fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)), partials,
+                       elements);
+}
+
 static void FN(single_channel_backward_weight)(T *dweight, const T *dout, const T *inp,
-                                               const fc_conv2d_dims *d, T *xpad, int nthreads) {
-    FN(pad_input)(xpad, inp, d, nthreads);
-    FC_CAT(direct_c1_backward_weight, TSFX)(dweight, xpad, dout, d, FN(padded_rows)(d),
-                                            FN(padded_cols)(d), nthreads);
+                                               const fc_conv2d_dims *d, T *workspace, int nthreads) {
+    size_t padded = 0;
+    FN(padded_workspace)(d, &padded);
+    FN(pad_input)(workspace, inp, d, nthreads);
+    FC_CAT(direct_c1_backward_weight, TSFX)(
+        dweight, workspace, dout, d, FN(padded_rows)(d), FN(padded_cols)(d), FN(direct_segments)(d),
+        workspace + fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)), nthreads);
 }
 
 /* dst[i] += src[i]; the buffers never overlap, which lets the compiler vectorize. */
@@ -478,7 +496,7 @@ static int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, in
                                               size_t *elements) {
     size_t partials, per_thread, threads, total;
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G;
-    if (FN(is_single_channel)(d)) return FN(padded_workspace)(d, elements);
+    if (FN(is_single_channel)(d)) return FN(single_channel_workspace)(d, elements);
     if (!fc_mul_size((size_t)Fg * (size_t)d->G, (size_t)Kg, &partials) ||
         !fc_mul_size(partials, (size_t)FN(wgrad_segments)(d), &partials) ||
         !fc_mul_size((size_t)fc_round_up(Fg, MR), (size_t)FC_KC, &per_thread) ||

@@ -34,6 +34,8 @@ SINGLE_CHANNEL = [
     (2, 13, 11, 1, 20, 3, 5, 1, (2, 3), 1, "valid"),
     (2, 9, 10, 1, 9, 2, 2, 1, 1, (3, 2), "same"),
     (1, 20, 19, 1, 5, 17, 17, 1, 1, 1, "same"),
+    # 200 output rows: 13 row blocks in the weight gradient's 8 runs, a partial channel block
+    (5, 40, 9, 1, 33, 3, 3, 1, 1, 1, "same"),
 ]
 CASES += SINGLE_CHANNEL
 
