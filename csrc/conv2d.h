@@ -42,9 +42,12 @@ int conv2d_backward_weight_workspace_size_f64(const fc_conv2d_dims *d, int nthre
     /* Writes out, or max(out, 0) when relu is nonzero (a NaN stays NaN). bias may be NULL. */    \
     void conv2d_forward_##SFX(T *out, const T *inp, const T *weight, const T *bias,                \
                               const fc_conv2d_dims *d, int relu, T *workspace, int nthreads);      \
-    /* Writes dinp (gradient of the loss w.r.t. inp). */                                           \
+    /* Writes dinp (gradient of the loss w.r.t. inp). With relu_mask (inp's shape: the outputs   \
+       of the ReLU that produced inp), dinp is also taken through that ReLU, 0 where relu_mask is  \
+       not > 0, as each block is written (no pass of its own); NULL: no ReLU. */                 \
     void conv2d_backward_input_##SFX(T *dinp, const T *dout, const T *weight,                      \
-                                     const fc_conv2d_dims *d, T *workspace, int nthreads);         \
+                                     const T *relu_mask, const fc_conv2d_dims *d, T *workspace,    \
+                                     int nthreads);                                                \
     /* Writes dweight and, when not NULL, dbias. The reduction order over images and pixels is    \
        fixed, so results do not depend on nthreads. */                                             \
     void conv2d_backward_weight_##SFX(T *dweight, T *dbias, const T *dout, const T *inp,           \

@@ -206,6 +206,14 @@ static void FN(single_channel_backward_weight)(T *dweight, const T *dout, const 
         workspace + fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)), nthreads);
 }
 
+/* Rows [0, rows) x columns [0, cols) of x (row stride ld) taken through a ReLU whose outputs are
+   `mask` (same layout): 0 where mask is not > 0, NaN included, as relu_backward. */
+static void FN(relu_mask_block)(T *restrict x, const T *restrict mask, int64_t rows, int64_t cols,
+                                int64_t ld) {
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++) x[r * ld + c] = mask[r * ld + c] > 0 ? x[r * ld + c] : 0;
+}
+
 /* dst[i] += src[i]; the buffers never overlap, which lets the compiler vectorize. */
 static inline void FN(add_row)(T *restrict dst, const T *restrict src, int64_t n) {
     for (int64_t i = 0; i < n; i++) dst[i] += src[i];
@@ -243,7 +251,8 @@ static int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthrea
 }
 
 static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bias,
-                             const fc_conv2d_dims *d, int relu, T *workspace, int nthreads);
+                             const T *relu_mask, const fc_conv2d_dims *d, int relu, T *workspace,
+                             int nthreads);
 
 static void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
                         const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
@@ -256,11 +265,14 @@ static void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *b
                                           FN(padded_cols)(d), relu, nthreads);
         return;
     }
-    FN(gemm_forward)(out, inp, weight, bias, d, relu, workspace, nthreads);
+    FN(gemm_forward)(out, inp, weight, bias, NULL, d, relu, workspace, nthreads);
 }
 
+/* out = conv(inp, weight) + bias, then ReLU (relu) or taken through the ReLU whose outputs are
+   relu_mask (out's layout; NULL: none), block by block while each is in cache. */
 static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bias,
-                             const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
+                             const T *relu_mask, const fc_conv2d_dims *d, int relu, T *workspace,
+                             int nthreads) {
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
     const int64_t wsize = Kg * fc_round_up(Fg, NR);
     T *wpack = workspace, *panels = workspace + d->G * wsize;
@@ -304,6 +316,8 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
                 FN(pack_im2col)(apack, x, d, runs, nruns, m0, mc, kc);
                 FN(fc_macro_kernel)(mc, Fg, kc, apack, wpanel, Kg * NR, y, d->OC, flags, gbias);
             }
+            if (relu_mask)
+                FN(relu_mask_block)(y, relu_mask + (y - out), mc, Fg, d->OC);
         }
         fc_fp_restore(fp);
     }
@@ -341,7 +355,8 @@ static int64_t FN(rotated_kernel_size)(const fc_conv2d_dims *d) {
 }
 
 static void FN(rotated_input_gradient_pass)(T *dinp, const T *dout, const T *weight,
-                                            const fc_conv2d_dims *d, T *workspace, int nthreads) {
+                                            const T *relu_mask, const fc_conv2d_dims *d,
+                                            T *workspace, int nthreads) {
     const fc_conv2d_dims r = FN(rotated_dims)(d);
     const int64_t Fg = d->OC / d->G, Cg = d->C / d->G;
     T *rotated = workspace;
@@ -353,8 +368,8 @@ static void FN(rotated_input_gradient_pass)(T *dinp, const T *dout, const T *wei
                     rotated[(tap * Fg + f) * d->C + g * Cg + c] =
                         weight[(from * Cg + c) * d->OC + g * Fg + f];
     }
-    FN(gemm_forward)(dinp, dout, rotated, NULL, &r, 0, workspace + FN(rotated_kernel_size)(d),
-                     nthreads);
+    FN(gemm_forward)(dinp, dout, rotated, NULL, relu_mask, &r, 0,
+                     workspace + FN(rotated_kernel_size)(d), nthreads);
 }
 
 static int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int nthreads,
@@ -377,11 +392,12 @@ static int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int
     return 1;
 }
 
-static void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, const fc_conv2d_dims *d,
-                               T *workspace, int nthreads) {
+static void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight,
+                                      const T *relu_mask, const fc_conv2d_dims *d, T *workspace,
+                                      int nthreads) {
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     if (FN(rotated_input_gradient)(d)) {
-        FN(rotated_input_gradient_pass)(dinp, dout, weight, d, workspace, nthreads);
+        FN(rotated_input_gradient_pass)(dinp, dout, weight, relu_mask, d, workspace, nthreads);
         return;
     }
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, Cg = d->C / d->G, P = d->OH * d->OW;
@@ -431,6 +447,7 @@ static void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight, c
                     }
                 }
             }
+            if (relu_mask) FN(relu_mask_block)(dx, relu_mask + n * image, 1, image, image);
         }
         fc_fp_restore(fp);
     }

@@ -53,9 +53,11 @@ cdef extern from "conv2d.h":
                             const double *bias, const fc_conv2d_dims *d, int relu,
                             double *workspace, int nthreads) nogil
     void conv2d_backward_input_f32(float *dinp, const float *dout, const float *weight,
-                                   const fc_conv2d_dims *d, float *workspace, int nthreads) nogil
+                                   const float *relu_mask, const fc_conv2d_dims *d,
+                                   float *workspace, int nthreads) nogil
     void conv2d_backward_input_f64(double *dinp, const double *dout, const double *weight,
-                                   const fc_conv2d_dims *d, double *workspace, int nthreads) nogil
+                                   const double *relu_mask, const fc_conv2d_dims *d,
+                                   double *workspace, int nthreads) nogil
     void conv2d_backward_weight_f32(float *dweight, float *dbias, const float *dout,
                                     const float *inp, const fc_conv2d_dims *d, float *workspace,
                                     int nthreads) nogil
@@ -229,18 +231,18 @@ cdef void _conv_forward(floating *out, const floating *x, const floating *w, con
 
 
 cdef void _conv_backward_input(floating *dx, const floating *dy, const floating *w,
-                               const fc_conv2d_dims *d, floating *ws, int nthreads,
-                               bint naive) noexcept nogil:
+                               const floating *relu_mask, const fc_conv2d_dims *d, floating *ws,
+                               int nthreads, bint naive) noexcept nogil:
     if floating is float:
         if naive:
             conv2d_backward_input_naive_f32(dx, dy, w, d)
         else:
-            conv2d_backward_input_f32(dx, dy, w, d, ws, nthreads)
+            conv2d_backward_input_f32(dx, dy, w, relu_mask, d, ws, nthreads)
     else:
         if naive:
             conv2d_backward_input_naive_f64(dx, dy, w, d)
         else:
-            conv2d_backward_input_f64(dx, dy, w, d, ws, nthreads)
+            conv2d_backward_input_f64(dx, dy, w, relu_mask, d, ws, nthreads)
 
 
 cdef void _conv_backward_weight(floating *dw, floating *db, const floating *dy, const floating *x,
@@ -301,13 +303,25 @@ def forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] kernel,
 
 
 def backward_input(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] kernel,
-                   floating[:, :, :, ::1] dx, tuple geometry, int nthreads, bint naive=False):
-    """dx = gradient of conv2d w.r.t. its input, written into `dx` (NHWC)."""
+                   floating[:, :, :, ::1] dx, tuple geometry, int nthreads, bint naive=False,
+                   const floating[:, :, :, ::1] relu_mask=None):
+    """dx = gradient of conv2d w.r.t. its input, written into `dx` (NHWC).
+
+    relu_mask: the input itself when it is a ReLU's output: dx is then also taken through that
+    ReLU (0 where relu_mask is not > 0), block by block (no naive twin: tests check it against
+    relu_backward of the plain gradient)."""
     cdef fc_conv2d_dims d = _dims(geometry)
     _check_buffers(&d, dx.size, kernel.size, dy.size, -1)
+    cdef const floating *mask = NULL
+    if relu_mask is not None:
+        if naive:
+            raise ValueError("conv2d: the naive twin has no fused ReLU")
+        if relu_mask.size != dx.size:
+            raise ValueError("conv2d: relu_mask does not match dx")
+        mask = &relu_mask[0, 0, 0, 0]
     cdef floating *ws = _conv_workspace(_BACKWARD_INPUT, &d, nthreads, &dx[0, 0, 0, 0])
     with nogil:
-        _conv_backward_input(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], &d, ws,
+        _conv_backward_input(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], mask, &d, ws,
                              nthreads, naive)
 
 

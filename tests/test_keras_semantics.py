@@ -257,9 +257,9 @@ def test_functional_model_fuses_relu_into_max_pool_backward(monkeypatch):
     calls = []
     fused_pass = layers.MaxPooling2D.grad_through_relu
 
-    def counted(self, state, dy):
+    def counted(self, state, dy, logits=False):
         calls.append(self.name)
-        return fused_pass(self, state, dy)
+        return fused_pass(self, state, dy, logits)
 
     monkeypatch.setattr(layers.MaxPooling2D, "grad_through_relu", counted)
     keras.utils.set_random_seed(1)

@@ -13,8 +13,8 @@ model) is one step per call. From that the plan decides, once:
 - whether an output layer's softmax/sigmoid is fused with its loss's crossentropy
   (`grad_logits` with `loss.logits_gradient`);
 - where a ReLU at the end of a layer (Conv2D/Dense with activation="relu") is fused into the
-  backward pass of the max pooling that reads it (one pass masks both), for Sequential and
-  functional models alike;
+  backward pass of the max pooling or Conv2D that reads it (the pooling's pass masks both, the
+  conv's input gradient is masked as it is written), for Sequential and functional models alike;
 - the (gradient, weight) pairs handed to the optimizer, in the model's weight order (the
   gradients of a shared layer's calls summed).
 """

@@ -97,10 +97,11 @@ class Run:
             grads[step.value] = None
             layer, state = step.layer, states[index]
             dy = weight_penalties.activity_gradient(layer, state, dy)
-            if logits[step.value]:
-                dx = layer.grad_logits(state, dy)
-            elif step.relu_below and (dx := layer.grad_through_relu(state, dy)) is not None:
+            dx = layer.grad_through_relu(state, dy, logits[step.value]) if step.relu_below else None
+            if dx is not None:  # the ReLU ending the parent's layer is done
                 logits[step.parents[0]] = True
+            elif logits[step.value]:
+                dx = layer.grad_logits(state, dy)
             else:
                 dx = layer.grad(state, dy)
             if not step.routes:

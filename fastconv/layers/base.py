@@ -477,12 +477,13 @@ class Layer:
             return dx
         raise NotImplementedError(f"{type(self).__name__} has no fused output activation.")
 
-    def grad_through_relu(self, state, dy):
+    def grad_through_relu(self, state, dy, logits=False):
         """dL/d(pre-activation) of the layer below when that layer ends in a ReLU whose output
         is this layer's input; None when this layer has no such fused pass (the default).
 
-        The executor then skips the ReLU's own gradient pass: it calls this and hands the
-        result to the lower layer's `grad_logits`.
+        `dy` is the gradient of this layer's output, or with `logits` the gradient before its
+        final activation (as `grad_logits` takes). The executor then skips the ReLU's own
+        gradient pass: it calls this and hands the result to the lower layer's `grad_logits`.
         """
         return None
 
@@ -545,14 +546,16 @@ class Layer:
         return state.buffer(key, shape, dtype)
 
     def _grad_through_activation(self, state, dy):
-        """`grad` of a layer whose output is `self.activation` of what `grad_logits`
-        takes: ReLU's gradient goes into a reusable buffer, others through NumPy."""
+        """`grad` of a layer whose output is `self.activation` of what `grad_logits` takes."""
+        return self.grad_logits(state, self._activation_gradient(state, dy))
+
+    def _activation_gradient(self, state, dy):
+        """The gradient before `self.activation` given `dy` after it: ReLU's into a reusable
+        buffer, others through NumPy."""
         if self.activation is activations.relu:
-            dz = ops.relu_backward(dy, state.outputs, out=state.buffer(
+            return ops.relu_backward(dy, state.outputs, out=state.buffer(
                 "dz", dy.shape, result_dtype(dy, state.outputs)))
-        else:
-            dz = activations.backward(self.activation, dy, state.outputs)
-        return self.grad_logits(state, dz)
+        return activations.backward(self.activation, dy, state.outputs)
 
     def compute_output_shape(self, input_shape):
         """The output shape for `input_shape` (batch axis first, may be None).

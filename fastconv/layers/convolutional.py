@@ -175,10 +175,21 @@ class Conv2D(Layer):
         return self._grad_through_activation(state, dy)
 
     def grad_logits(self, state, dz):
+        return self._backward(state, dz)
+
+    def grad_through_relu(self, state, dy, logits=False):
+        # The input gradient is masked by the ReLU below as it is written (no pass of its own).
+        if type(self).grad_logits is not Conv2D.grad_logits:  # a subclass's own backward pass
+            return None
+        return self._backward(state, dy if logits else self._activation_gradient(state, dy),
+                              relu_below=True)
+
+    def _backward(self, state, dz, relu_below=False):
+        """`grad_logits`, the input gradient also through the ReLU below with `relu_below`."""
         call, inputs, kernel = state.call, state.inputs, self._op_kernel()
         need_dx, dtype = state.needs_input_grad, call.dtype
         dx, dkernel, dbias = call.backward(
-            dz, inputs, kernel, compute_dx=need_dx,
+            dz, inputs, kernel, compute_dx=need_dx, relu_below=relu_below,
             out=(self._nhwc_buffer(state, "dx", inputs.shape, dtype) if need_dx else None,
                  state.buffer("dkernel", kernel.shape, dtype),
                  state.buffer("dbias", (kernel.shape[3],), dtype)))

@@ -97,7 +97,9 @@ class MaxPooling2D(_Pooling2D):
 
     _kind = "max"
 
-    def grad_through_relu(self, state, dy):
+    def grad_through_relu(self, state, dy, logits=False):
+        if logits:  # no activation of its own, so never handed a pre-activation gradient
+            return None
         # The window's max is the ReLU output at the cell it picks: one pass masks both.
         return state.call.backward(dy, state.inputs, out=self._dx_buffer(state), relu=True)
 

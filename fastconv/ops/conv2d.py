@@ -104,10 +104,11 @@ class Conv2DCall:
                 np.maximum(out, 0, out=out, where=~np.isnan(out))
         return _args.from_channels_last(out, self.data_format)
 
-    def backward(self, dy, x, kernel, out=(None, None, None), compute_dx=True):
+    def backward(self, dy, x, kernel, out=(None, None, None), compute_dx=True, relu_below=False):
         """(dx, dkernel, dbias) of conv2d given dy, into `out`'s arrays (NHWC; None allocates).
 
-        dx is None when not `compute_dx`."""
+        dx is None when not `compute_dx`. With `relu_below`, x is the output of a ReLU and dx
+        is the gradient before it (0 where x is not > 0), taken as dx is written."""
         self._check("dy", dy, self.dy_shape)
         self._check("x", x, self.x_shape)
         self._check("kernel", kernel, self.kernel_shape)
@@ -122,12 +123,12 @@ class Conv2DCall:
         dy_nhwc = _args.to_kernel_layout(_args.to_channels_last(dy, fmt), dtype)
         if self._computed:
             threads = get_num_threads()
-            _conv.backward_weight(dy_nhwc, _args.to_kernel_layout(_args.to_channels_last(x, fmt), dtype),
-                                  dkernel, dbias, self.geometry, threads)
+            x_nhwc = _args.to_kernel_layout(_args.to_channels_last(x, fmt), dtype)
+            _conv.backward_weight(dy_nhwc, x_nhwc, dkernel, dbias, self.geometry, threads)
             if compute_dx:
                 _conv.backward_input(dy_nhwc, _args.to_kernel_layout(kernel, dtype), dx,
-                                     self.geometry, threads)
-        else:  # the kernels write every element; only degenerate shapes need zeros
+                                     self.geometry, threads, relu_mask=x_nhwc if relu_below else None)
+        else:  # the kernels write every element; only degenerate shapes need zeros (any ReLU too)
             for array in (dkernel, dbias, dx if compute_dx else None):
                 if array is not None:
                     array[...] = 0

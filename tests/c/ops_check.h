@@ -87,7 +87,7 @@ static void FN(check_conv)(const fc_conv2d_dims *d, const char *shape) {
     for (int t = 0; t < 2; t++) {
         T *ws = FN(workspace)(FN(conv2d_backward_input_workspace_size), d, t + 1);
         got[t] = malloc(sizeof(T) * nin);
-        FN(conv2d_backward_input)(got[t], dout, weight, d, ws, t + 1);
+        FN(conv2d_backward_input)(got[t], dout, weight, NULL, d, ws, t + 1);
         free(ws);
     }
     snprintf(what, sizeof what, "%s backward input %s", dtype, shape);
