@@ -44,22 +44,23 @@
 #undef SFX
 
 #define DIRECT_C1_DISPATCH(T, TSFX)                                                                \
-    static void direct_c1_backward_weight_##TSFX(T *dweight, const T *xpad, const T *dout,         \
-                                                 const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,  \
-                                                 int64_t segments, T *partials, int nthreads) {    \
+    static void direct_c1_backward_weight_##TSFX(T *dweight, T *dbias, const T *xpad,             \
+                                                 const T *dout, const fc_conv2d_dims *d,           \
+                                                 int64_t Hp, int64_t Wp, int64_t segments,         \
+                                                 T *partials, int nthreads) {                      \
         DIRECT_C1_X86(TSFX)                                                                        \
-        direct_c1_backward_weight_##TSFX##_generic(dweight, xpad, dout, d, Hp, Wp, segments,       \
-                                                   partials, nthreads);                            \
+        direct_c1_backward_weight_##TSFX##_generic(dweight, dbias, xpad, dout, d, Hp, Wp,          \
+                                                   segments, partials, nthreads);                  \
     }
 #ifdef FC_HAVE_X86
 #define DIRECT_C1_X86(TSFX)                                                                        \
     switch (fc_loop_isa()) {                                                                       \
     case FC_ISA_AVX2:                                                                              \
-        direct_c1_backward_weight_##TSFX##_avx2(dweight, xpad, dout, d, Hp, Wp, segments,          \
+        direct_c1_backward_weight_##TSFX##_avx2(dweight, dbias, xpad, dout, d, Hp, Wp, segments,   \
                                                 partials, nthreads);                               \
         return;                                                                                    \
     case FC_ISA_AVX512:                                                                            \
-        direct_c1_backward_weight_##TSFX##_avx512(dweight, xpad, dout, d, Hp, Wp, segments,        \
+        direct_c1_backward_weight_##TSFX##_avx512(dweight, dbias, xpad, dout, d, Hp, Wp, segments, \
                                                   partials, nthreads);                             \
         return;                                                                                    \
     default:                                                                                       \

@@ -18,16 +18,20 @@
 
 #define FC_DIRECT_TAPS 3 /* taps accumulated together in the weight gradient (acc0..acc2) */
 
-/* dweight[tap, f] = sum over images and pixels of xpad[tap window cell] * dout[pixel, f].
-   The output rows (all images') go in blocks of FC_DIRECT_ROWS, the blocks in `segments` fixed
-   runs. A task owns one run x FC_DIRECT_TAPS taps x NR channels and sums its blocks in order into
-   its run's partial (partials: segments x taps x OC); the partials are then added in run order.
-   Every sum's order depends on the shape alone, never on the thread count, and the runs give
-   every thread work (3 tap blocks alone kept one of two threads idle a third of the time). */
-TARGET static void FNI(direct_c1_backward_weight)(T *dweight, const T *xpad, const T *dout,
-                                                  const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,
-                                                  int64_t segments, T *partials, int nthreads) {
+/* dweight[tap, f] = sum over images and pixels of xpad[tap window cell] * dout[pixel, f], and
+   dbias[f] (when not NULL) = sum of dout[pixel, f], taken by the first tap block's tasks from the
+   dout vectors they load anyway. The output rows (all images') go in blocks of FC_DIRECT_ROWS,
+   the blocks in `segments` fixed runs. A task owns one run x FC_DIRECT_TAPS taps x NR channels
+   and sums its blocks in order into its run's partial (partials: segments x (taps + 1) x OC, the
+   last row the bias's); the partials are then added in run order. Every sum's order depends on
+   the shape alone, never on the thread count, and the runs give every thread work (3 tap blocks
+   alone kept one of two threads idle a third of the time). */
+TARGET static void FNI(direct_c1_backward_weight)(T *dweight, T *dbias, const T *xpad,
+                                                  const T *dout, const fc_conv2d_dims *d,
+                                                  int64_t Hp, int64_t Wp, int64_t segments,
+                                                  T *partials, int nthreads) {
     const int64_t OC = d->OC, taps = d->KH * d->KW, rows = d->N * d->OH;
+    const int64_t partial_size = (taps + 1) * OC;
     const int64_t tap_blocks = (taps + FC_DIRECT_TAPS - 1) / FC_DIRECT_TAPS;
     const int64_t f_blocks = (OC + NR - 1) / NR;
     const int64_t blocks = (rows + FC_DIRECT_ROWS - 1) / FC_DIRECT_ROWS;
@@ -48,8 +52,9 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, const T *xpad, con
             const int64_t first_row = blocks * segment / segments * FC_DIRECT_ROWS;
             int64_t end_row = blocks * (segment + 1) / segments * FC_DIRECT_ROWS;
             if (end_row > rows) end_row = rows;
+            const int with_bias = dbias && t0 == 0;
             int64_t offset[FC_DIRECT_TAPS];
-            T sum[FC_DIRECT_TAPS][NR] = {{0}};
+            T sum[FC_DIRECT_TAPS][NR] = {{0}}, bias_sum[NR] = {0};
             /* Missing taps of the last block repeat tap t0; their sums are never stored. */
             for (int i = 0; i < FC_DIRECT_TAPS; i++) {
                 const int64_t t = i < nt ? t0 + i : t0;
@@ -60,7 +65,7 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, const T *xpad, con
                 if (nf == NR) {
                     /* Constant trip counts and block-local accumulators: they live in
                        registers. */
-                    T acc0[NR] = {0}, acc1[NR] = {0}, acc2[NR] = {0};
+                    T acc0[NR] = {0}, acc1[NR] = {0}, acc2[NR] = {0}, accb[NR] = {0};
                     for (int64_t row = row0; row < row1; row++) {
                         const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
                         const T *g = dout + row * d->OW * OC + f0;
@@ -73,12 +78,17 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, const T *xpad, con
                                 acc1[j] += x1 * g[j];
                                 acc2[j] += x2 * g[j];
                             }
+                            if (with_bias) {
+                                FC_SIMD
+                                for (int j = 0; j < NR; j++) accb[j] += g[j];
+                            }
                         }
                     }
                     for (int j = 0; j < NR; j++)
-                        sum[0][j] += acc0[j], sum[1][j] += acc1[j], sum[2][j] += acc2[j];
+                        sum[0][j] += acc0[j], sum[1][j] += acc1[j], sum[2][j] += acc2[j],
+                            bias_sum[j] += accb[j];
                 } else {
-                    T acc[FC_DIRECT_TAPS][NR] = {{0}};
+                    T acc[FC_DIRECT_TAPS][NR] = {{0}}, accb[NR] = {0};
                     for (int64_t row = row0; row < row1; row++) {
                         const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
                         const T *g = dout + row * d->OW * OC + f0;
@@ -86,23 +96,31 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, const T *xpad, con
                             const T *xo = xrow + ow * d->SW;
                             for (int i = 0; i < FC_DIRECT_TAPS; i++)
                                 for (int64_t j = 0; j < nf; j++) acc[i][j] += xo[offset[i]] * g[j];
+                            if (with_bias)
+                                for (int64_t j = 0; j < nf; j++) accb[j] += g[j];
                         }
                     }
                     for (int i = 0; i < FC_DIRECT_TAPS; i++)
                         for (int64_t j = 0; j < nf; j++) sum[i][j] += acc[i][j];
+                    for (int64_t j = 0; j < nf; j++) bias_sum[j] += accb[j];
                 }
             }
-            T *partial = partials + segment * taps * OC;
+            T *partial = partials + segment * partial_size;
             for (int64_t i = 0; i < nt; i++)
                 for (int64_t j = 0; j < nf; j++) partial[(t0 + i) * OC + f0 + j] = sum[i][j];
+            if (with_bias)
+                for (int64_t j = 0; j < nf; j++) partial[taps * OC + f0 + j] = bias_sum[j];
         }
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
-        for (int64_t k = 0; k < taps * OC; k++) {
+        for (int64_t k = 0; k < (dbias ? partial_size : taps * OC); k++) {
             T total = partials[k];
-            for (int64_t s = 1; s < segments; s++) total += partials[s * taps * OC + k];
-            dweight[k] = total;
+            for (int64_t s = 1; s < segments; s++) total += partials[s * partial_size + k];
+            if (k < taps * OC)
+                dweight[k] = total;
+            else
+                dbias[k - taps * OC] = total;
         }
         fc_fp_restore(fp);
     }

@@ -187,23 +187,25 @@ static int64_t FN(direct_segments)(const fc_conv2d_dims *d) {
     return blocks < FC_DIRECT_SEGMENTS ? blocks : FC_DIRECT_SEGMENTS;
 }
 
-/* The padded copy, then the segments' partial sums on a cache line. */
+/* The padded copy, then the segments' partial sums (kernel and bias) on a cache line. */
 static int FN(single_channel_workspace)(const fc_conv2d_dims *d, size_t *elements) {
     size_t padded, partials;
     return FN(padded_workspace)(d, &padded) &&
-           fc_mul_size((size_t)(d->KH * d->KW * d->OC), (size_t)FN(direct_segments)(d), &partials) &&
+           fc_mul_size((size_t)((d->KH * d->KW + 1) * d->OC), (size_t)FN(direct_segments)(d),
+                       &partials) &&
            fc_add_size((size_t)fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)), partials,
                        elements);
 }
 
-static void FN(single_channel_backward_weight)(T *dweight, const T *dout, const T *inp,
+static void FN(single_channel_backward_weight)(T *dweight, T *dbias, const T *dout, const T *inp,
                                                const fc_conv2d_dims *d, T *workspace, int nthreads) {
     size_t padded = 0;
     FN(padded_workspace)(d, &padded);
     FN(pad_input)(workspace, inp, d, nthreads);
     FC_CAT(direct_c1_backward_weight, TSFX)(
-        dweight, workspace, dout, d, FN(padded_rows)(d), FN(padded_cols)(d), FN(direct_segments)(d),
-        workspace + fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)), nthreads);
+        dweight, dbias, workspace, dout, d, FN(padded_rows)(d), FN(padded_cols)(d),
+        FN(direct_segments)(d), workspace + fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)),
+        nthreads);
 }
 
 /* Rows [0, rows) x columns [0, cols) of x (row stride ld) taken through a ReLU whose outputs are
@@ -607,8 +609,7 @@ static void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, cons
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
     const int64_t image = d->H * d->W * d->C;
     if (FN(is_single_channel)(d)) {
-        FN(single_channel_backward_weight)(dweight, dout, inp, d, workspace, nthreads);
-        FN(bias_gradient)(dbias, dout, d, nthreads);
+        FN(single_channel_backward_weight)(dweight, dbias, dout, inp, d, workspace, nthreads);
         return;
     }
     const int64_t slivers = (Kg + NR - 1) / NR, pstep = fc_k_step(P);
