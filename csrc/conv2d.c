@@ -2,6 +2,7 @@
    drivers being instantiated once per (type, geometry) from conv2d_impl.h. */
 #include "conv2d.h"
 
+#include "activation.h"
 #include "conv2d_depthwise.h"
 #include "gemm.h"
 #include "isa_variants.h"
@@ -108,24 +109,6 @@ FIRST_LAYER_DISPATCH(double, f64)
 
 /* Public entry points: one input channel per group (or a few) takes the direct depthwise
    kernels (conv2d_depthwise.h); otherwise the geometry in use picks the instantiation. */
-/* x[i] = 0 where mask[i] is not > 0 (NaN included), i < n: the gradient through a ReLU whose
-   outputs are `mask`, as relu_backward computes it. */
-#ifdef _OPENMP
-#define FC_PARALLEL_FOR(nthreads) _Pragma("omp parallel for num_threads(nthreads) schedule(static)")
-#else
-#define FC_PARALLEL_FOR(nthreads)
-#endif
-#define RELU_MASK(T, TSFX)                                                                         \
-    static void relu_mask_##TSFX(T *x, const T *mask, int64_t n, int nthreads) {                   \
-        (void)nthreads;                                                                            \
-        FC_PARALLEL_FOR(nthreads)                                                                  \
-        for (int64_t i = 0; i < n; i++) x[i] = mask[i] > 0 ? x[i] : 0;                             \
-    }
-RELU_MASK(float, f32)
-RELU_MASK(double, f64)
-#undef RELU_MASK
-#undef FC_PARALLEL_FOR
-
 #define WIDE (fc_gemm_geometry() == FC_GEOMETRY_WIDE)
 #define DISPATCH(T, TSFX)                                                                          \
     int conv2d_forward_workspace_size_##TSFX(const fc_conv2d_dims *d, int nthreads,               \
@@ -163,8 +146,8 @@ RELU_MASK(double, f64)
                                       int nthreads) {                                              \
         if (conv2d_depthwise_applies(d)) {                                                         \
             conv2d_depthwise_backward_input_##TSFX(dinp, dout, weight, d, workspace, nthreads);    \
-            if (relu_mask) /* a pass of its own: depthwise layers are rare */                      \
-                relu_mask_##TSFX(dinp, relu_mask, d->N * d->H * d->W * d->C, nthreads);           \
+            if (relu_mask) /* a pass of its own here */                                            \
+                relu_backward_##TSFX(dinp, dinp, relu_mask, d->N * d->H * d->W * d->C, nthreads);  \
         } else {                                                                                   \
             (WIDE ? conv2d_backward_input_##TSFX##_wide : conv2d_backward_input_##TSFX##_narrow)(  \
                 dinp, dout, weight, relu_mask, d, workspace, nthreads);                            \

@@ -43,8 +43,8 @@ int conv2d_backward_weight_workspace_size_f64(const fc_conv2d_dims *d, int nthre
     void conv2d_forward_##SFX(T *out, const T *inp, const T *weight, const T *bias,                \
                               const fc_conv2d_dims *d, int relu, T *workspace, int nthreads);      \
     /* Writes dinp (gradient of the loss w.r.t. inp). With relu_mask (inp's shape: the outputs   \
-       of the ReLU that produced inp), dinp is also taken through that ReLU, 0 where relu_mask is  \
-       not > 0, as each block is written (no pass of its own); NULL: no ReLU. */                 \
+       of the ReLU that produced inp), dinp is also taken through that ReLU (relu_backward's      \
+       rule), as each block is written (a pass of its own for depthwise convs); NULL: no ReLU. */ \
     void conv2d_backward_input_##SFX(T *dinp, const T *dout, const T *weight,                      \
                                      const T *relu_mask, const fc_conv2d_dims *d, T *workspace,    \
                                      int nthreads);                                                \

@@ -209,11 +209,10 @@ static void FN(single_channel_backward_weight)(T *dweight, T *dbias, const T *do
 }
 
 /* Rows [0, rows) x columns [0, cols) of x (row stride ld) taken through a ReLU whose outputs are
-   `mask` (same layout): 0 where mask is not > 0, NaN included, as relu_backward. */
-static void FN(relu_mask_block)(T *restrict x, const T *restrict mask, int64_t rows, int64_t cols,
-                                int64_t ld) {
+   `mask` (same layout), by relu_backward on one thread: the caller's block is in cache. */
+static void FN(relu_mask_block)(T *x, const T *mask, int64_t rows, int64_t cols, int64_t ld) {
     for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < cols; c++) x[r * ld + c] = mask[r * ld + c] > 0 ? x[r * ld + c] : 0;
+        FC_CAT(relu_backward, TSFX)(x + r * ld, x + r * ld, mask + r * ld, cols, 1);
 }
 
 /* dst[i] += src[i]; the buffers never overlap, which lets the compiler vectorize. */

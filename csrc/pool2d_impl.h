@@ -30,19 +30,21 @@ FC_INLINE void FN(window_max)(T *FC_RESTRICT m, const T *FC_RESTRICT img, int64_
     }
 }
 
+/* The max of a window's four cells in window order, NaN winning (window_max's rule). */
+FC_INLINE T FN(max_of_4)(T a, T b, T e, T f) {
+    T m = a;
+    m = FC_POOL_HIT_MAX(b, m) ? b : m;
+    m = FC_POOL_HIT_MAX(e, m) ? e : m;
+    return FC_POOL_HIT_MAX(f, m) ? f : m;
+}
+
 /* window_max of a whole 2 x 2 window at cell (h0, w0), in the same cell order: one pass over
    the channels with the running max in a register (window_max keeps it in m, a store and a
    reload per cell: 4x slower). */
 FC_INLINE void FN(window_max_2x2)(T *FC_RESTRICT m, const T *FC_RESTRICT img, int64_t W,
                                   int64_t C, int64_t h0, int64_t w0) {
     const T *x00 = img + (h0 * W + w0) * C, *x01 = x00 + C, *x10 = x00 + W * C, *x11 = x10 + C;
-    for (int64_t c = 0; c < C; c++) {
-        const T b = x01[c], e = x10[c], f = x11[c];
-        T v = x00[c];
-        v = FC_POOL_HIT_MAX(b, v) ? b : v;
-        v = FC_POOL_HIT_MAX(e, v) ? e : v;
-        m[c] = FC_POOL_HIT_MAX(f, v) ? f : v;
-    }
+    for (int64_t c = 0; c < C; c++) m[c] = FN(max_of_4)(x00[c], x01[c], x10[c], x11[c]);
 }
 
 /* One output row: out_row (OW, C) of image img (H, W, C). */
@@ -97,10 +99,7 @@ FC_INLINE void FN(max_backward_2x2)(T *FC_RESTRICT dimg, const T *FC_RESTRICT dy
     T *d00 = dimg + at, *d01 = d00 + C, *d10 = d00 + W * C, *d11 = d10 + C;
     for (int64_t c = 0; c < C; c++) {
         const T a = x00[c], b = x01[c], e = x10[c], f = x11[c], grad = dy[c];
-        T m = a;
-        m = FC_POOL_HIT_MAX(b, m) ? b : m;
-        m = FC_POOL_HIT_MAX(e, m) ? e : m;
-        m = FC_POOL_HIT_MAX(f, m) ? f : m;
+        const T m = FN(max_of_4)(a, b, e, f);
         /* + 0 as in dx = 0 + g: a -0 gradient lands as +0 */
         T g = (relu ? (m > 0 ? grad : (T)0) : grad) + (T)0;
         d00[c] = FC_POOL_TAKES(a, m) ? g : 0;

@@ -313,12 +313,18 @@ def backward_input(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1]
     cdef fc_conv2d_dims d = _dims(geometry)
     _check_buffers(&d, dx.size, kernel.size, dy.size, -1)
     cdef const floating *mask = NULL
+    cdef const floating *out
+    cdef Py_ssize_t count
     if relu_mask is not None:
         if naive:
             raise ValueError("conv2d: the naive twin has no fused ReLU")
         if relu_mask.size != dx.size:
             raise ValueError("conv2d: relu_mask does not match dx")
         mask = &relu_mask[0, 0, 0, 0]
+        out = <const floating *>&dx[0, 0, 0, 0]
+        count = dx.shape[0] * dx.shape[1] * dx.shape[2] * dx.shape[3]
+        if mask < out + count and out < mask + count:
+            raise ValueError("conv2d: relu_mask overlaps dx")
     cdef floating *ws = _conv_workspace(_BACKWARD_INPUT, &d, nthreads, &dx[0, 0, 0, 0])
     with nogil:
         _conv_backward_input(&dx[0, 0, 0, 0], &dy[0, 0, 0, 0], &kernel[0, 0, 0, 0], mask, &d, ws,

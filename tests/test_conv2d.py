@@ -63,6 +63,7 @@ AWKWARD = {
     "in_place_wgrad_groups": (2, 9, 8, 64, 3, 2, 20, 2, (2, 1), ((2, 1), (0, 3)), (1, 2), True),
     "in_place_wgrad_chunks": (1, 2, 300, 32, 1, 3, 15, 1, 1, "same", 1, True),
     "in_place_wgrad_narrow": (2, 6, 5, 16, 3, 3, 7, 1, 1, "valid", 1, True),
+    "in_place_wgrad_one_column": (2, 9, 1, 32, 3, 1, 15, 1, (2, 1), "same", (2, 1), True),
 }
 
 

@@ -111,8 +111,10 @@ def test_conv_input_gradient_through_relu_equals_the_composition(dtype, case, th
     plain, fused = np.empty_like(x), np.empty_like(x)
     _conv.backward_input(dy, kernel, plain, geometry, threads)
     _conv.backward_input(dy, kernel, fused, geometry, threads, relu_mask=x)
-    np.testing.assert_array_equal(fused, ops.relu_backward(plain, x))
+    assert fused.tobytes() == ops.relu_backward(plain, x).tobytes()
     assert 0 < np.count_nonzero(fused) < np.count_nonzero(plain)
+    with pytest.raises(ValueError, match="overlaps"):
+        _conv.backward_input(dy, kernel, fused, geometry, threads, relu_mask=fused)
 
 
 def _conv_conv_model(seed):
@@ -155,5 +157,34 @@ def test_model_fuses_relu_into_the_next_convs_input_gradient(monkeypatch):
                         lambda self, state, dy, logits=False: None)  # the layer-by-layer path
     plain = _conv_conv_model(2)
     plain.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_relu_output_that_is_also_a_model_output_is_not_fused(monkeypatch):
+    """A ReLU conv whose output is returned and read by the next conv: the output's loss
+    gradient meets the conv's there, so the ReLU's own gradient pass must run (training equals
+    the layer-by-layer path)."""
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((8, 6, 6, 2)).astype(np.float32)
+    targets = [rng.standard_normal((8, 6, 6, 4)).astype(np.float32), rng.integers(0, 3, 8)]
+
+    def model():
+        fastconv.utils.set_random_seed(3)
+        layers = fastconv.layers
+        inputs = fastconv.Input((6, 6, 2))
+        hidden = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+        top = layers.Conv2D(3, 3, padding="same", activation="relu")(hidden)
+        outputs = layers.Dense(3, activation="softmax")(layers.Flatten()(top))
+        net = fastconv.Model(inputs, [hidden, outputs])
+        net.compile(optimizer="sgd", loss=["mse", "sparse_categorical_crossentropy"])
+        return net
+
+    fused = model()
+    fused.fit(x, targets, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    monkeypatch.setattr(fastconv.layers.Conv2D, "grad_through_relu",
+                        lambda self, state, dy, logits=False: None)
+    plain = model()
+    plain.fit(x, targets, batch_size=4, epochs=1, shuffle=False, verbose=0)
     for a, b in zip(fused.get_weights(), plain.get_weights()):
         np.testing.assert_array_equal(a, b)

@@ -69,7 +69,8 @@ def test_callers_floating_point_state_is_restored(threads, restore_threads):
 
 def test_bias_and_single_channel_weight_gradients_are_summed_in_chunks():
     # A long float32 sum over N*H*W = 200,704 terms: one serial chain lost 2e-5 (bias) and
-    # 1.7e-5 (weights) relative; the chunked sums measure 9e-7 and 1.1e-6.
+    # 1.7e-5 (weights) relative; the row blocks added per run, then the runs, measure 1.3e-7
+    # and 2.1e-7 (every kernel set).
     rng = np.random.default_rng(5)
     x = rng.random((256, 28, 28, 1)).astype(np.float32)
     w = rng.standard_normal((3, 3, 1, 32)).astype(np.float32)
@@ -77,8 +78,8 @@ def test_bias_and_single_channel_weight_gradients_are_summed_in_chunks():
     dx, dw, db = ops.conv2d_backward(dy, x, w, padding="same")
     _, dw64, db64 = ref.conv2d_backward_ref(dy.astype(np.float64), x.astype(np.float64),
                                               w.astype(np.float64), padding="same")
-    assert np.abs(db - db64).max() / np.abs(db64).max() < 2e-6
-    assert np.abs(dw - dw64).max() / np.abs(dw64).max() < 3e-6
+    assert np.abs(db - db64).max() / np.abs(db64).max() < 5e-7
+    assert np.abs(dw - dw64).max() / np.abs(dw64).max() < 1e-6
 
 
 def _conv_in_child(queue):

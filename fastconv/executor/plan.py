@@ -149,9 +149,11 @@ class Plan:
             if (_fuses_relu_below(step.layer) and step.needs_input_grad
                     and len(step.parents) == 1 and step.parents[0] >= first):
                 parent = self.steps[step.parents[0] - first]
-                # Only the sole reader of the ReLU's output may take its gradient pass, and
+                # Only the sole reader of the ReLU's output may take its gradient pass (not when
+                # that output is also a model output, whose loss gradient meets it there), and
                 # an activity penalty needs the gradient of the ReLU's output itself.
                 step.relu_below = (_ends_in_relu(parent.layer) and consumers[parent.value] == 1
+                                   and parent.value not in self.output_values
                                    and getattr(parent.layer, "activity_regularizer", None) is None)
         # An output's gradient may start from its loss's logits gradient only when nothing
         # else adds to that output's gradient (no layer reads it, no other output is it, no

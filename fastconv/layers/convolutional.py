@@ -179,8 +179,9 @@ class Conv2D(Layer):
 
     def grad_through_relu(self, state, dy, logits=False):
         # The input gradient is masked by the ReLU below as it is written (no pass of its own).
-        if type(self).grad_logits is not Conv2D.grad_logits:  # a subclass's own backward pass
-            return None
+        own = type(self)
+        if own.grad_logits is not Conv2D.grad_logits or own.grad is not Conv2D.grad:
+            return None  # a subclass's own backward pass
         return self._backward(state, dy if logits else self._activation_gradient(state, dy),
                               relu_below=True)
 
