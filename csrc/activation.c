@@ -25,6 +25,11 @@
         _Pragma("omp parallel for schedule(static) num_threads(nthreads) if (n >= PARALLEL_MIN)") \
         for (int64_t i0 = 0; i0 < n; i0 += CHUNK)                                                  \
             chunk(dinp + i0, dout + i0, out + i0, n - i0 < CHUNK ? n - i0 : CHUNK);                \
+    }                                                                                              \
+    void relu_backward_rows_##SFX(T *dinp, const T *dout, const T *out, int64_t rows,              \
+                                  int64_t cols, int64_t ld) {                                      \
+        void (*row)(T *, const T *, const T *, int64_t) = FC_ISA_PICK(relu_backward_##SFX);       \
+        for (int64_t r = 0; r < rows; r++) row(dinp + r * ld, dout + r * ld, out + r * ld, cols);  \
     }
 
 RELU_BACKWARD(float, f32)

@@ -10,4 +10,11 @@ void relu_backward_f32(float *dinp, const float *dout, const float *out, int64_t
 void relu_backward_f64(double *dinp, const double *dout, const double *out, int64_t n,
                        int nthreads);
 
+/* The same on rows [0, rows) x columns [0, cols) of arrays with row stride ld, on the calling
+   thread: for a block an op's own thread has just written (no thread team per call). */
+void relu_backward_rows_f32(float *dinp, const float *dout, const float *out, int64_t rows,
+                            int64_t cols, int64_t ld);
+void relu_backward_rows_f64(double *dinp, const double *dout, const double *out, int64_t rows,
+                            int64_t cols, int64_t ld);
+
 #endif

@@ -208,12 +208,6 @@ static void FN(single_channel_backward_weight)(T *dweight, T *dbias, const T *do
         nthreads);
 }
 
-/* Rows [0, rows) x columns [0, cols) of x (row stride ld) taken through a ReLU whose outputs are
-   `mask` (same layout), by relu_backward on one thread: the caller's block is in cache. */
-static void FN(relu_mask_block)(T *x, const T *mask, int64_t rows, int64_t cols, int64_t ld) {
-    for (int64_t r = 0; r < rows; r++)
-        FC_CAT(relu_backward, TSFX)(x + r * ld, x + r * ld, mask + r * ld, cols, 1);
-}
 
 /* dst[i] += src[i]; the buffers never overlap, which lets the compiler vectorize. */
 static inline void FN(add_row)(T *restrict dst, const T *restrict src, int64_t n) {
@@ -318,7 +312,7 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
                 FN(fc_macro_kernel)(mc, Fg, kc, apack, wpanel, Kg * NR, y, d->OC, flags, gbias);
             }
             if (relu_mask)
-                FN(relu_mask_block)(y, relu_mask + (y - out), mc, Fg, d->OC);
+                FC_CAT(relu_backward_rows, TSFX)(y, y, relu_mask + (y - out), mc, Fg, d->OC);
         }
         fc_fp_restore(fp);
     }
@@ -448,7 +442,8 @@ static void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight,
                     }
                 }
             }
-            if (relu_mask) FN(relu_mask_block)(dx, relu_mask + n * image, 1, image, image);
+            if (relu_mask)
+                FC_CAT(relu_backward_rows, TSFX)(dx, dx, relu_mask + n * image, 1, image, image);
         }
         fc_fp_restore(fp);
     }
