@@ -208,7 +208,6 @@ static void FN(single_channel_backward_weight)(T *dweight, T *dbias, const T *do
         nthreads);
 }
 
-
 /* dst[i] += src[i]; the buffers never overlap, which lets the compiler vectorize. */
 static inline void FN(add_row)(T *restrict dst, const T *restrict src, int64_t n) {
     for (int64_t i = 0; i < n; i++) dst[i] += src[i];
