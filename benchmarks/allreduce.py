@@ -18,7 +18,6 @@ Results are checked before timing. Rank 0 prints the table.
 """
 
 import argparse
-import platform
 import statistics
 import time
 
@@ -26,6 +25,7 @@ import numpy as np
 
 import fastconv as keras
 from fastconv import distributed
+from fastconv.bench.runner import machine_info
 
 
 def median_ms(fn, samples, comm):
@@ -44,17 +44,6 @@ def gradient_arrays(size, rank, parts=8):
     """`size` float32 values in `parts` arrays, as a model's layers hold them."""
     values = np.random.default_rng(rank).normal(size=size).astype(np.float32)
     return [part.copy() for part in np.array_split(values, parts)]
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main():
@@ -93,7 +82,7 @@ def main():
         rows.append((size, raw, helper, step - base, step))
     if rank == 0:
         library = MPI.Get_library_version().splitlines()[0]
-        print(f"{distributed.size()} ranks, {cpu_name()}, {library}")
+        print(f"{distributed.size()} ranks, {machine_info()['cpu']}, {library}")
         print(f"median of {args.samples} calls, ms (slowest rank)")
         print(f"{'floats':>10} {'MB':>6} {'MPI':>8} {'allreduce':>10} {'step overhead':>14} "
               f"{'wrapped step':>13} {'GB/s (MPI)':>11}")

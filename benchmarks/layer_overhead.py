@@ -32,22 +32,12 @@ import numpy as np
 import fastconv as keras
 from fastconv import ops
 from fastconv._ext import _conv, _pool
+from fastconv.bench.runner import machine_info
 from fastconv.layers.call_state import CallState
 from fastconv.ops.matmul import prepare_matmul
 from fastconv.ops.pool2d import prepare_pool2d
 
 TARGET_US = 20.0
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def per_call_us(fn, calls, samples):
@@ -216,7 +206,7 @@ def main(argv=None):
     model.train_on_batch(x[:1], y[:1])  # optimizer state exists from here on
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"cpu: {cpu_name()} | python {platform.python_version()} | numpy {np.__version__} | "
+    print(f"cpu: {machine_info()['cpu']} | python {platform.python_version()} | numpy {np.__version__} | "
           f"fastconv {keras.__version__} | threads={keras.get_num_threads()} | "
           f"load {load:.2f}")
     print(f"median of {args.samples} samples of {args.calls} calls per layer pass, "

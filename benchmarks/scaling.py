@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import pathlib
-import platform
 import shutil
 import statistics
 import subprocess
@@ -33,17 +32,6 @@ import time
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve()
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def timed(owner, name, totals):
@@ -141,6 +129,7 @@ def main():
     args = parser.parse_args()
     if args.worker:
         return worker(args)
+    from fastconv.bench.runner import machine_info  # the launcher needs fastconv for this alone
 
     mpiexec = shutil.which("mpiexec", path=os.pathsep.join(
         [str(pathlib.Path(sys.executable).parent), os.environ.get("PATH", "")]))
@@ -161,7 +150,7 @@ def main():
     runs = [(name, max((results[i] for results in rounds),
                        key=lambda result: result["samples_per_second"]))
             for i, (name, _, _) in enumerate(commands)]
-    print(f"{cpu_name()}, {os.cpu_count()} cores; {version.splitlines()[0]}")
+    print(f"{machine_info()['cpu']}, {os.cpu_count()} cores; {version.splitlines()[0]}")
     print(f"tutorial CNN, global batch {args.batch_size}, {args.samples} samples per epoch, "
           f"median of {args.epochs} epochs after a warm-up, best of {args.rounds} rounds")
     unit = runs[2][1]["samples_per_second"]
