@@ -23,7 +23,7 @@ CSRC = "csrc"
 EXTENSIONS = {
     "fastconv._conv": ["cpu.c", "gemm.c", "gemm_kernels.c", "gemm_kernels_neon.c",
                        "gemm_kernels_avx512emu.c", "gemm_kernels_neonemu.c", "conv2d.c",
-                       "conv2d_depthwise.c", "probe.c", "optim.c", "activation.c"],
+                       "conv2d_depthwise.c", "probe.c", "optim.c", "activation.c", "winograd.c"],
     "fastconv._pool": ["cpu.c", "pool2d.c"],
 }
 

@@ -2,10 +2,14 @@
    drivers being instantiated once per (type, geometry) from conv2d_impl.h. */
 #include "conv2d.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "activation.h"
 #include "conv2d_depthwise.h"
 #include "gemm.h"
 #include "isa_variants.h"
+#include "winograd.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -102,10 +106,34 @@ FIRST_LAYER_DISPATCH(double, f64)
 #undef FIRST_LAYER_DISPATCH
 #undef FIRST_LAYER_X86
 
+/* FASTCONV_WINOGRAD=0 keeps 3x3 convolutions on the GEMM kernels, whose infinities stay
+   infinite where Winograd's transforms may turn them into NaN (docs/threads-and-numerics.md). */
+static int winograd_enabled(void) {
+    static int enabled = -1; /* a benign race: every thread computes the same value */
+    if (enabled < 0) {
+        const char *env = getenv("FASTCONV_WINOGRAD");
+        enabled = !(env && strcmp(env, "0") == 0);
+    }
+    return enabled;
+}
+
 /* The drivers, per type and geometry. */
 #define FC_GEOMETRY_IMPL "conv2d_impl.h"
 #include "geometries.h"
 #undef FC_GEOMETRY_IMPL
+
+const char *conv2d_forward_kernel(const fc_conv2d_dims *d) {
+    if (conv2d_depthwise_applies(d)) return "depthwise";
+    if (is_first_layer_f32_wide(d)) return "first_layer";
+    return winograd_applies_f32_wide(d) ? "winograd" : "gemm";
+}
+
+const char *conv2d_backward_input_kernel(const fc_conv2d_dims *d) {
+    if (conv2d_depthwise_applies(d)) return "depthwise";
+    if (!rotated_input_gradient_f32_wide(d)) return "col2im";
+    const fc_conv2d_dims r = rotated_dims_f32_wide(d);
+    return winograd_applies_f32_wide(&r) ? "rotated_winograd" : "rotated_gemm";
+}
 
 /* Public entry points: one input channel per group (or a few) takes the direct depthwise
    kernels (conv2d_depthwise.h); otherwise the geometry in use picks the instantiation. */

@@ -239,14 +239,31 @@ static int FN(gemm_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads
     return fc_add_size(packed_weights, panels, elements);
 }
 
-static int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
-    if (FN(is_first_layer)(d)) return FN(padded_workspace)(d, elements);
-    return FN(gemm_forward_workspace_size)(d, nthreads, elements);
-}
-
 static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bias,
                              const T *relu_mask, const fc_conv2d_dims *d, int relu, T *workspace,
                              int nthreads);
+
+#include "conv2d_winograd_impl.h"
+
+/* A forward convolution of many channels (the forward pass, or the input gradient's rotated
+   one) by the fastest kernel that takes its shape: Winograd, else the GEMM. */
+static int FN(convolution_workspace_size)(const fc_conv2d_dims *d, int nthreads,
+                                          size_t *elements) {
+    return FN(winograd_applies)(d) ? FN(winograd_workspace_size)(d, nthreads, elements)
+                                   : FN(gemm_forward_workspace_size)(d, nthreads, elements);
+}
+
+static void FN(convolution)(T *out, const T *inp, const T *weight, const T *bias,
+                            const T *relu_mask, const fc_conv2d_dims *d, int relu, T *workspace,
+                            int nthreads) {
+    (FN(winograd_applies)(d) ? FN(winograd_forward) : FN(gemm_forward))(
+        out, inp, weight, bias, relu_mask, d, relu, workspace, nthreads);
+}
+
+static int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
+    if (FN(is_first_layer)(d)) return FN(padded_workspace)(d, elements);
+    return FN(convolution_workspace_size)(d, nthreads, elements);
+}
 
 static void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *bias,
                         const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
@@ -259,7 +276,7 @@ static void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *b
                                           FN(padded_cols)(d), relu, nthreads);
         return;
     }
-    FN(gemm_forward)(out, inp, weight, bias, NULL, d, relu, workspace, nthreads);
+    FN(convolution)(out, inp, weight, bias, NULL, d, relu, workspace, nthreads);
 }
 
 /* out = conv(inp, weight) + bias, then ReLU (relu) or taken through the ReLU whose outputs are
@@ -362,8 +379,8 @@ static void FN(rotated_input_gradient_pass)(T *dinp, const T *dout, const T *wei
                     rotated[(tap * Fg + f) * d->C + g * Cg + c] =
                         weight[(from * Cg + c) * d->OC + g * Fg + f];
     }
-    FN(gemm_forward)(dinp, dout, rotated, NULL, relu_mask, &r, 0,
-                     workspace + FN(rotated_kernel_size)(d), nthreads);
+    FN(convolution)(dinp, dout, rotated, NULL, relu_mask, &r, 0,
+                    workspace + FN(rotated_kernel_size)(d), nthreads);
 }
 
 static int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int nthreads,
@@ -371,7 +388,7 @@ static int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int
     size_t packed_weights, per_thread, threads, total;
     if (FN(rotated_input_gradient)(d)) {
         const fc_conv2d_dims r = FN(rotated_dims)(d);
-        return FN(gemm_forward_workspace_size)(&r, nthreads, &total) &&
+        return FN(convolution_workspace_size)(&r, nthreads, &total) &&
                fc_add_size(total, (size_t)FN(rotated_kernel_size)(d), elements);
     }
     const int64_t Kg = FN(kg)(d);

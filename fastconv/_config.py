@@ -70,7 +70,9 @@ def show_config():
         A dict with `version`, `simd` (the SIMD level in use: "avx512",
         "avx2", "neon" or "generic"), `simd_available` (every level this
         CPU and build can run), `threads`, `openmp` (whether the build has
-        OpenMP) and `FASTCONV_ISA` (the environment override, "" when unset).
+        OpenMP), `FASTCONV_ISA` (the environment override, "" when unset) and
+        `FASTCONV_WINOGRAD` ("0" keeps 3x3 convolutions off the Winograd
+        kernels; "" when unset).
 
     Example:
 
@@ -86,6 +88,7 @@ def show_config():
         "threads": _num_threads,
         "openmp": bool(_conv.openmp_enabled()),
         "FASTCONV_ISA": os.environ.get("FASTCONV_ISA", ""),
+        "FASTCONV_WINOGRAD": os.environ.get("FASTCONV_WINOGRAD", ""),
     }
 
 

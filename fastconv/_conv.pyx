@@ -40,6 +40,8 @@ cdef extern from "gemm.h":
 cdef extern from "conv2d.h":
     ctypedef struct fc_conv2d_dims:
         int64_t N, H, W, C, OH, OW, OC, KH, KW, G, SH, SW, DH, DW, PT, PL
+    const char *conv2d_forward_kernel(const fc_conv2d_dims *d)
+    const char *conv2d_backward_input_kernel(const fc_conv2d_dims *d)
     int conv2d_forward_workspace_size_f32(const fc_conv2d_dims *d, int nthreads, size_t *n)
     int conv2d_forward_workspace_size_f64(const fc_conv2d_dims *d, int nthreads, size_t *n)
     int conv2d_backward_input_workspace_size_f32(const fc_conv2d_dims *d, int nthreads, size_t *n)
@@ -171,6 +173,13 @@ cdef fc_conv2d_dims _dims(tuple geometry) except *:
     (d.N, d.H, d.W, d.C, d.OH, d.OW, d.OC, d.KH, d.KW, d.G,
      d.SH, d.SW, d.DH, d.DW, d.PT, d.PL) = geometry
     return d
+
+
+def kernels(tuple geometry):
+    """The kernel each pass of a conv2d geometry runs: {"forward": ..., "input": ...}."""
+    cdef fc_conv2d_dims d = _dims(geometry)
+    return {"forward": conv2d_forward_kernel(&d).decode(),
+            "input": conv2d_backward_input_kernel(&d).decode()}
 
 
 cdef void _check_buffers(fc_conv2d_dims *d, Py_ssize_t inp, Py_ssize_t weight, Py_ssize_t out,

@@ -1,0 +1,169 @@
+/* Winograd F(2x2, 3x3) forward convolution (transforms: winograd.h), included by conv2d_impl.h
+   once per (type, geometry).
+   Shapes: inp (N x H x W x C), weight (3 x 3 x C x OC), out (N x OH x OW x OC); stride 1,
+   dilation 1, one group. The output splits into 2x2 tiles (TH x TW per image, the last row and
+   column of tiles cut at odd sizes); tile (n, th, tw) reads the 4x4 input cells from
+   (2*th - PT, 2*tw - PL). Per block of tiles and block of output channels:
+     V[xi] (tiles x C)  = input transform of each tile, one row per tile;
+     M[xi] (tiles x OC) = V[xi] * U[xi], U[xi] (C x OC) the transformed filters, packed once;
+     out               = output transform of M's 16 points per tile, then bias and ReLU.
+   The 16 GEMMs do 16*C*OC multiply-adds per 4 outputs where the direct sum does 36*C*OC.
+   Sums over C run in fc_k_step(C) chunks, each output is written by one task, and the
+   transforms round alike at every SIMD level: the results do not depend on the thread count or
+   the SIMD level (the tile geometry only sets the block sizes). */
+
+#ifndef FC_WINOGRAD_CONSTANTS
+#define FC_WINOGRAD_CONSTANTS
+/* Fewest input channels for the transforms to pay for themselves. The rule ignores OC, so a
+   subset of the filters takes the same path and gives the same bits. */
+#define FC_WINOGRAD_MIN_CHANNELS 16
+/* Bytes of one task's V and M blocks: kept within L2 while the 16 GEMMs re-read them. */
+#define FC_WINOGRAD_BLOCK_BYTES (640 * 1024)
+/* Bytes of a row of M: the output channels one task computes. */
+#define FC_WINOGRAD_FILTER_BLOCK_BYTES 512
+/* Most tiles in a block, in register tiles (MR rows each). */
+#define FC_WINOGRAD_MAX_SLIVERS 4
+#endif
+
+static int FN(winograd_applies)(const fc_conv2d_dims *d) {
+    return winograd_enabled() && d->G == 1 && d->KH == 3 && d->KW == 3 && d->SH == 1 && d->SW == 1 && d->DH == 1 &&
+           d->DW == 1 && d->C >= FC_WINOGRAD_MIN_CHANNELS;
+}
+
+/* Row strides of V (channels) and M (output channels of a block), in whole cache lines. */
+static int64_t FN(winograd_ldv)(const fc_conv2d_dims *d) {
+    return fc_round_up(d->C, 64 / (int64_t)sizeof(T));
+}
+static int64_t FN(winograd_filter_block)(const fc_conv2d_dims *d) {
+    int64_t fb = FC_WINOGRAD_FILTER_BLOCK_BYTES / (int64_t)sizeof(T) / NR * NR;
+    if (fb < NR) fb = NR;
+    return fc_round_up(d->OC, NR) < fb ? fc_round_up(d->OC, NR) : fb;
+}
+static int64_t FN(winograd_block_tiles)(const fc_conv2d_dims *d) {
+    const int64_t row = FC_WINOGRAD_POINTS * (FN(winograd_ldv)(d) + FN(winograd_filter_block)(d));
+    int64_t slivers = FC_WINOGRAD_BLOCK_BYTES / ((int64_t)sizeof(T) * row * MR);
+    if (slivers < 1) slivers = 1;
+    if (slivers > FC_WINOGRAD_MAX_SLIVERS) slivers = FC_WINOGRAD_MAX_SLIVERS;
+    return slivers * MR;
+}
+
+/* Elements of U (16 packed C x OC panels), then one run of zeros for padding cells. */
+static int64_t FN(winograd_u_size)(const fc_conv2d_dims *d) {
+    return FC_WINOGRAD_POINTS * d->C * fc_round_up(d->OC, NR);
+}
+
+static int FN(winograd_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
+    const int64_t tiles = FN(winograd_block_tiles)(d);
+    size_t shared, per_thread, threads;
+    if (!fc_add_size((size_t)FN(winograd_u_size)(d), (size_t)FN(winograd_ldv)(d), &shared) ||
+        !fc_mul_size((size_t)FC_WINOGRAD_POINTS * (size_t)tiles,
+                     (size_t)(FN(winograd_ldv)(d) + FN(winograd_filter_block)(d)), &per_thread) ||
+        !fc_mul_size(per_thread, (size_t)nthreads, &threads))
+        return 0;
+    return fc_add_size(shared, threads, elements);
+}
+
+/* U[xi] packed as fc_pack_b would pack a C x OC matrix (NR-column slivers, k-major, zeros past
+   OC): the filter transform runs across each sliver's output channels. */
+static void FN(winograd_pack_filters)(T *u, const T *weight, const fc_conv2d_dims *d,
+                                      int nthreads) {
+    const int64_t C = d->C, OC = d->OC, slivers = (OC + NR - 1) / NR;
+    const int64_t usize = FN(winograd_u_size)(d) / FC_WINOGRAD_POINTS;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        const fc_fp_state fp = fc_fp_fast();
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t c = 0; c < C; c++) {
+            for (int64_t s = 0; s < slivers; s++) {
+                const int64_t f0 = s * NR, nr = OC - f0 < NR ? OC - f0 : NR;
+                const T *taps[9];
+                for (int tap = 0; tap < 9; tap++) taps[tap] = weight + (tap * C + c) * OC + f0;
+                T *dst = u + (s * C + c) * NR;
+                FC_CAT(winograd_filter_tile, TSFX)(dst, usize, taps, nr);
+                for (int xi = 0; xi < FC_WINOGRAD_POINTS; xi++)
+                    for (int64_t f = nr; f < NR; f++) dst[xi * usize + f] = 0;
+            }
+        }
+        fc_fp_restore(fp);
+    }
+}
+
+/* out = conv(inp, weight) + bias, then ReLU (relu) or taken through the ReLU whose outputs are
+   relu_mask (out's layout; NULL: none); gemm_forward's contract for the shapes
+   winograd_applies admits. */
+static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T *bias,
+                                 const T *relu_mask, const fc_conv2d_dims *d, int relu,
+                                 T *workspace, int nthreads) {
+    const int64_t C = d->C, OC = d->OC, ldv = FN(winograd_ldv)(d);
+    const int64_t fb_max = FN(winograd_filter_block)(d), tiles_max = FN(winograd_block_tiles)(d);
+    const int64_t TH = (d->OH + 1) / 2, TW = (d->OW + 1) / 2, tiles = d->N * TH * TW;
+    const int64_t usize = FN(winograd_u_size)(d) / FC_WINOGRAD_POINTS, kstep = fc_k_step(C);
+    const int64_t blocks = (tiles + tiles_max - 1) / tiles_max, fblocks = (OC + fb_max - 1) / fb_max;
+    T *u = workspace, *zeros = u + FN(winograd_u_size)(d);
+    T *scratch = zeros + ldv;
+    for (int64_t c = 0; c < ldv; c++) zeros[c] = 0;
+    FN(winograd_pack_filters)(u, weight, d, nthreads);
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        const fc_fp_state fp = fc_fp_fast();
+        T *v = scratch + (size_t)FN(thread_id)() * FC_WINOGRAD_POINTS * tiles_max * (ldv + fb_max);
+        T *m = v + FC_WINOGRAD_POINTS * tiles_max * ldv;
+        const T *rows[FC_WINOGRAD_MAX_SLIVERS * MR];
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (int64_t task = 0; task < blocks * fblocks; task++) {
+            const int64_t t0 = (task / fblocks) * tiles_max, f0 = (task % fblocks) * fb_max;
+            const int64_t tb = tiles - t0 < tiles_max ? tiles - t0 : tiles_max;
+            const int64_t fb = OC - f0 < fb_max ? OC - f0 : fb_max;
+            for (int64_t i = 0; i < tb; i++) {
+                const int64_t tile = t0 + i, n = tile / (TH * TW);
+                const int64_t ih0 = (tile / TW % TH) * 2 - d->PT, iw0 = (tile % TW) * 2 - d->PL;
+                const T *x = inp + n * d->H * d->W * C, *cells[FC_WINOGRAD_POINTS];
+                for (int cell = 0; cell < FC_WINOGRAD_POINTS; cell++) {
+                    const int64_t ih = ih0 + cell / 4, iw = iw0 + cell % 4;
+                    cells[cell] = ih >= 0 && ih < d->H && iw >= 0 && iw < d->W
+                                      ? x + (ih * d->W + iw) * C : zeros;
+                }
+                FC_CAT(winograd_input_tile, TSFX)(v + i * ldv, tiles_max * ldv, cells, C);
+            }
+            for (int xi = 0; xi < FC_WINOGRAD_POINTS; xi++) {
+                const T *vxi = v + xi * tiles_max * ldv;
+                for (int64_t k0 = 0; k0 < C; k0 += kstep) {
+                    const int64_t kc = C - k0 < kstep ? C - k0 : kstep;
+                    for (int64_t i = 0; i < fc_round_up(tb, MR); i++)
+                        rows[i] = i < tb ? vxi + i * ldv + k0 : FC_CAT(fc_zero_run, TSFX);
+                    FN(fc_indirect_macro_kernel)(tb, fb, 1, rows, &kc,
+                                                 u + xi * usize + f0 * C + k0 * NR, C * NR,
+                                                 m + xi * tiles_max * fb_max, fb_max,
+                                                 k0 > 0 ? FC_ACCUMULATE : 0, NULL);
+                }
+            }
+            for (int64_t i = 0; i < tb; i++) {
+                const int64_t tile = t0 + i, n = tile / (TH * TW);
+                const int64_t oh0 = (tile / TW % TH) * 2, ow0 = (tile % TW) * 2;
+                T *y[4];
+                const T *mask[4];
+                for (int q = 0; q < 4; q++) {
+                    const int64_t oh = oh0 + q / 2, ow = ow0 + q % 2;
+                    const int64_t at = ((n * d->OH + oh) * d->OW + ow) * OC + f0;
+                    const int inside = oh < d->OH && ow < d->OW;
+                    y[q] = inside ? out + at : NULL;
+                    mask[q] = inside && relu_mask ? relu_mask + at : NULL;
+                }
+                FC_CAT(winograd_output_tile, TSFX)(y, m + i * fb_max, tiles_max * fb_max, fb,
+                                                   bias ? bias + f0 : NULL, relu,
+                                                   relu_mask ? mask : NULL);
+            }
+        }
+        fc_fp_restore(fp);
+    }
+}
