@@ -135,6 +135,16 @@ const char *conv2d_backward_input_kernel(const fc_conv2d_dims *d) {
     return winograd_applies_f32_wide(&r) ? "rotated_winograd" : "rotated_gemm";
 }
 
+const char *conv2d_backward_weight_kernel(const fc_conv2d_dims *d) {
+    if (conv2d_depthwise_applies(d)) return "depthwise";
+    if (is_single_channel_f32_wide(d)) return "single_channel";
+    if (winograd_applies_f32_wide(d)) return "winograd";
+    /* the tile width decides (a multiple of it in channels): name the kernel set in use */
+    const int in_place = fc_gemm_geometry() == FC_GEOMETRY_WIDE ? in_place_weight_gradient_f32_wide(d)
+                                                                 : in_place_weight_gradient_f32_narrow(d);
+    return in_place ? "in_place" : "packed";
+}
+
 /* Public entry points: one input channel per group (or a few) takes the direct depthwise
    kernels (conv2d_depthwise.h); otherwise the geometry in use picks the instantiation. */
 #define WIDE (fc_gemm_geometry() == FC_GEOMETRY_WIDE)

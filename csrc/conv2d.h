@@ -40,9 +40,11 @@ int conv2d_backward_weight_workspace_size_f64(const fc_conv2d_dims *d, int nthre
 
 /* The kernel each pass of d runs, for tests and benchmarks (the rule is the same for both types
    and every SIMD level): the forward pass "depthwise", "first_layer", "winograd" or "gemm"; the
-   input gradient "depthwise", "rotated_winograd", "rotated_gemm" or "col2im". */
+   input gradient "depthwise", "rotated_winograd", "rotated_gemm" or "col2im"; the weight
+   gradient "depthwise", "single_channel", "winograd", "in_place" or "packed". */
 const char *conv2d_forward_kernel(const fc_conv2d_dims *d);
 const char *conv2d_backward_input_kernel(const fc_conv2d_dims *d);
+const char *conv2d_backward_weight_kernel(const fc_conv2d_dims *d);
 
 #define FC_CONV2D_DECLARE(T, SFX)                                                                  \
     /* Writes out, or max(out, 0) when relu is nonzero (a NaN stays NaN). bias may be NULL. */    \

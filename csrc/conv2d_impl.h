@@ -526,6 +526,8 @@ static int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, in
     size_t partials, per_thread, threads, total;
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G;
     if (FN(is_single_channel)(d)) return FN(single_channel_workspace)(d, elements);
+    if (FN(winograd_applies)(d))
+        return FN(winograd_backward_weight_workspace_size)(d, nthreads, elements);
     if (!fc_mul_size((size_t)Fg * (size_t)d->G, (size_t)Kg, &partials) ||
         !fc_mul_size(partials, (size_t)FN(wgrad_segments)(d), &partials) ||
         !fc_mul_size((size_t)fc_round_up(Fg, MR), (size_t)FC_KC, &per_thread) ||
@@ -620,6 +622,11 @@ static void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, cons
     const int64_t image = d->H * d->W * d->C;
     if (FN(is_single_channel)(d)) {
         FN(single_channel_backward_weight)(dweight, dbias, dout, inp, d, workspace, nthreads);
+        return;
+    }
+    if (FN(winograd_applies)(d)) {
+        FN(winograd_backward_weight)(dweight, dout, inp, d, workspace, nthreads);
+        FN(bias_gradient)(dbias, dout, d, nthreads);
         return;
     }
     const int64_t slivers = (Kg + NR - 1) / NR, pstep = fc_k_step(P);

@@ -30,9 +30,10 @@ static int FN(winograd_applies)(const fc_conv2d_dims *d) {
            d->DW == 1 && d->C >= FC_WINOGRAD_MIN_CHANNELS;
 }
 
-/* Row strides of V (channels) and M (output channels of a block), in whole cache lines. */
+/* Row strides of V (channels) and M (output channels of a block), in whole cache lines; a row
+   of V also holds whole register tiles of channels (the weight gradient reads MR at a time). */
 static int64_t FN(winograd_ldv)(const fc_conv2d_dims *d) {
-    return fc_round_up(d->C, 64 / (int64_t)sizeof(T));
+    return fc_round_up(fc_round_up(d->C, MR), 64 / (int64_t)sizeof(T));
 }
 static int64_t FN(winograd_filter_block)(const fc_conv2d_dims *d) {
     int64_t fb = FC_WINOGRAD_FILTER_BLOCK_BYTES / (int64_t)sizeof(T) / NR * NR;
@@ -61,6 +62,30 @@ static int FN(winograd_workspace_size)(const fc_conv2d_dims *d, int nthreads, si
         !fc_mul_size(per_thread, (size_t)nthreads, &threads))
         return 0;
     return fc_add_size(shared, threads, elements);
+}
+
+/* Tiles are numbered image by image, row by row: tile t is (n, th, tw) = (t / (TH*TW),
+   t / TW % TH, t % TW), its outputs from (2*th, 2*tw). */
+static int64_t FN(winograd_tile_rows)(const fc_conv2d_dims *d) { return (d->OH + 1) / 2; }
+static int64_t FN(winograd_tile_cols)(const fc_conv2d_dims *d) { return (d->OW + 1) / 2; }
+
+/* Row i of v (row stride ld, point stride vstride) = the input transform of tile t0 + i, for
+   i < tb; padding cells read `zeros`. */
+static void FN(winograd_input_block)(T *v, int64_t vstride, int64_t ld, const T *inp,
+                                     const fc_conv2d_dims *d, int64_t t0, int64_t tb,
+                                     const T *zeros) {
+    const int64_t TH = FN(winograd_tile_rows)(d), TW = FN(winograd_tile_cols)(d);
+    for (int64_t i = 0; i < tb; i++) {
+        const int64_t tile = t0 + i, n = tile / (TH * TW);
+        const int64_t ih0 = (tile / TW % TH) * 2 - d->PT, iw0 = (tile % TW) * 2 - d->PL;
+        const T *x = inp + n * d->H * d->W * d->C, *cells[FC_WINOGRAD_POINTS];
+        for (int cell = 0; cell < FC_WINOGRAD_POINTS; cell++) {
+            const int64_t ih = ih0 + cell / 4, iw = iw0 + cell % 4;
+            cells[cell] = ih >= 0 && ih < d->H && iw >= 0 && iw < d->W
+                              ? x + (ih * d->W + iw) * d->C : zeros;
+        }
+        FC_CAT(winograd_input_tile, TSFX)(v + i * ld, vstride, cells, d->C);
+    }
 }
 
 /* U[xi] packed as fc_pack_b would pack a C x OC matrix (NR-column slivers, k-major, zeros past
@@ -101,7 +126,8 @@ static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T 
                                  T *workspace, int nthreads) {
     const int64_t C = d->C, OC = d->OC, ldv = FN(winograd_ldv)(d);
     const int64_t fb_max = FN(winograd_filter_block)(d), tiles_max = FN(winograd_block_tiles)(d);
-    const int64_t TH = (d->OH + 1) / 2, TW = (d->OW + 1) / 2, tiles = d->N * TH * TW;
+    const int64_t TH = FN(winograd_tile_rows)(d), TW = FN(winograd_tile_cols)(d);
+    const int64_t tiles = d->N * TH * TW;
     const int64_t usize = FN(winograd_u_size)(d) / FC_WINOGRAD_POINTS, kstep = fc_k_step(C);
     const int64_t blocks = (tiles + tiles_max - 1) / tiles_max, fblocks = (OC + fb_max - 1) / fb_max;
     T *u = workspace, *zeros = u + FN(winograd_u_size)(d);
@@ -124,17 +150,7 @@ static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T 
             const int64_t t0 = (task / fblocks) * tiles_max, f0 = (task % fblocks) * fb_max;
             const int64_t tb = tiles - t0 < tiles_max ? tiles - t0 : tiles_max;
             const int64_t fb = OC - f0 < fb_max ? OC - f0 : fb_max;
-            for (int64_t i = 0; i < tb; i++) {
-                const int64_t tile = t0 + i, n = tile / (TH * TW);
-                const int64_t ih0 = (tile / TW % TH) * 2 - d->PT, iw0 = (tile % TW) * 2 - d->PL;
-                const T *x = inp + n * d->H * d->W * C, *cells[FC_WINOGRAD_POINTS];
-                for (int cell = 0; cell < FC_WINOGRAD_POINTS; cell++) {
-                    const int64_t ih = ih0 + cell / 4, iw = iw0 + cell % 4;
-                    cells[cell] = ih >= 0 && ih < d->H && iw >= 0 && iw < d->W
-                                      ? x + (ih * d->W + iw) * C : zeros;
-                }
-                FC_CAT(winograd_input_tile, TSFX)(v + i * ldv, tiles_max * ldv, cells, C);
-            }
+            FN(winograd_input_block)(v, tiles_max * ldv, ldv, inp, d, t0, tb, zeros);
             for (int xi = 0; xi < FC_WINOGRAD_POINTS; xi++) {
                 const T *vxi = v + xi * tiles_max * ldv;
                 for (int64_t k0 = 0; k0 < C; k0 += kstep) {
@@ -163,6 +179,125 @@ static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T 
                                                    bias ? bias + f0 : NULL, relu,
                                                    relu_mask ? mask : NULL);
             }
+        }
+        fc_fp_restore(fp);
+    }
+}
+
+/* ---- the weight gradient: dweight = G^T [ sum over tiles V[xi]^T Z[xi] ] G per point xi,
+   V (tiles x C) the input transform as above and Z (tiles x OC) the transform A dY A^T of each
+   tile's 2x2 output gradient (zeros past the edge). The sums over tiles run in fixed segments
+   of the tile list, each summed in order into its own partial S (16 x C x OC) and added in
+   segment order at the end, as conv2d_impl.h's weight gradient does: the result depends on the
+   shape alone. Within a block of tiles the strided micro-kernel reads V and Z where the
+   transforms wrote them (MR channels of a tile's V row, NR of its Z row per step). ---- */
+
+#ifndef FC_WINOGRAD_WGRAD_CONSTANTS
+#define FC_WINOGRAD_WGRAD_CONSTANTS
+#define FC_WINOGRAD_SEGMENTS 8
+#define FC_WINOGRAD_PARTIAL_MAX ((int64_t)1 << 20) /* elements of all partials together */
+#define FC_WINOGRAD_MAX_BLOCK_TILES 256
+#endif
+
+static int64_t FN(winograd_segments)(const fc_conv2d_dims *d) {
+    const int64_t tiles = d->N * FN(winograd_tile_rows)(d) * FN(winograd_tile_cols)(d);
+    const int64_t partial = FC_WINOGRAD_POINTS * d->C * d->OC;
+    int64_t segments = tiles < FC_WINOGRAD_SEGMENTS ? tiles : FC_WINOGRAD_SEGMENTS;
+    while (segments > 1 && segments * partial > FC_WINOGRAD_PARTIAL_MAX) segments--;
+    return segments;
+}
+
+/* Tiles per block of the weight gradient: V and Z of a block stay within L2. */
+static int64_t FN(winograd_wgrad_block_tiles)(const fc_conv2d_dims *d) {
+    const int64_t row = FC_WINOGRAD_POINTS * (FN(winograd_ldv)(d) + FN(winograd_filter_block)(d));
+    int64_t tiles = FC_WINOGRAD_BLOCK_BYTES / ((int64_t)sizeof(T) * row);
+    if (tiles < 8) tiles = 8;
+    return tiles < FC_WINOGRAD_MAX_BLOCK_TILES ? tiles : FC_WINOGRAD_MAX_BLOCK_TILES;
+}
+
+static int FN(winograd_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthreads,
+                                                       size_t *elements) {
+    const int64_t ldv = FN(winograd_ldv)(d), fb = FN(winograd_filter_block)(d);
+    size_t shared, per_thread, threads;
+    if (!fc_mul_size((size_t)FN(winograd_segments)(d),
+                     (size_t)FC_WINOGRAD_POINTS * (size_t)d->C * (size_t)d->OC, &shared) ||
+        !fc_add_size(shared, (size_t)fc_round_up(ldv > fb ? ldv : fb, 64 / (int64_t)sizeof(T)),
+                     &shared) ||
+        !fc_mul_size((size_t)FC_WINOGRAD_POINTS * (size_t)FN(winograd_wgrad_block_tiles)(d),
+                     (size_t)(ldv + fb), &per_thread) ||
+        !fc_mul_size(per_thread, (size_t)nthreads, &threads))
+        return 0;
+    return fc_add_size(shared, threads, elements);
+}
+
+/* Writes dweight (3 x 3 x C x OC); the bias gradient is the caller's. */
+static void FN(winograd_backward_weight)(T *dweight, const T *dout, const T *inp,
+                                         const fc_conv2d_dims *d, T *workspace, int nthreads) {
+    const int64_t C = d->C, OC = d->OC, ldv = FN(winograd_ldv)(d);
+    const int64_t fb_max = FN(winograd_filter_block)(d), tb_max = FN(winograd_wgrad_block_tiles)(d);
+    const int64_t TH = FN(winograd_tile_rows)(d), TW = FN(winograd_tile_cols)(d);
+    const int64_t tiles = d->N * TH * TW, segments = FN(winograd_segments)(d);
+    const int64_t fblocks = (OC + fb_max - 1) / fb_max, partial = FC_WINOGRAD_POINTS * C * OC;
+    const int64_t zeros_len = fc_round_up(ldv > fb_max ? ldv : fb_max, 64 / (int64_t)sizeof(T));
+    T *partials = workspace, *zeros = partials + segments * partial;
+    T *scratch = zeros + zeros_len;
+    for (int64_t i = 0; i < zeros_len; i++) zeros[i] = 0;
+    (void)nthreads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nthreads)
+#endif
+    {
+        const fc_fp_state fp = fc_fp_fast();
+        T *v = scratch + (size_t)FN(thread_id)() * FC_WINOGRAD_POINTS * tb_max * (ldv + fb_max);
+        T *z = v + FC_WINOGRAD_POINTS * tb_max * ldv;
+        /* Channels past C and filters past a block's end are read by edge tiles (never stored):
+           zeros, not stale values. */
+        for (int64_t i = 0; i < FC_WINOGRAD_POINTS * tb_max * (ldv + fb_max); i++) v[i] = 0;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic)
+#endif
+        for (int64_t task = 0; task < segments * fblocks; task++) {
+            const int64_t segment = task / fblocks, f0 = (task % fblocks) * fb_max;
+            const int64_t fb = OC - f0 < fb_max ? OC - f0 : fb_max;
+            const int64_t t_begin = tiles * segment / segments;
+            const int64_t t_end = tiles * (segment + 1) / segments;
+            T *s = partials + segment * partial;
+            for (int64_t t0 = t_begin; t0 < t_end; t0 += tb_max) {
+                const int64_t tb = t_end - t0 < tb_max ? t_end - t0 : tb_max;
+                FN(winograd_input_block)(v, tb_max * ldv, ldv, inp, d, t0, tb, zeros);
+                for (int64_t i = 0; i < tb; i++) {
+                    const int64_t tile = t0 + i, n = tile / (TH * TW);
+                    const int64_t oh0 = (tile / TW % TH) * 2, ow0 = (tile % TW) * 2;
+                    const T *dy[4];
+                    for (int q = 0; q < 4; q++) {
+                        const int64_t oh = oh0 + q / 2, ow = ow0 + q % 2;
+                        dy[q] = oh < d->OH && ow < d->OW
+                                    ? dout + ((n * d->OH + oh) * d->OW + ow) * OC + f0 : zeros;
+                    }
+                    FC_CAT(winograd_dout_tile, TSFX)(z + i * fb_max, tb_max * fb_max, dy, fb);
+                }
+                for (int xi = 0; xi < FC_WINOGRAD_POINTS; xi++) {
+                    const T *a = v + xi * tb_max * ldv;
+                    for (int64_t j0 = 0; j0 < fb; j0 += NR) {
+                        const T *b = z + xi * tb_max * fb_max + j0;
+                        FN(fc_strided_macro_kernel)(C, fb - j0 < NR ? fb - j0 : NR, 1, &a, &b, &tb,
+                                                    ldv, fb_max, s + xi * C * OC + f0 + j0, OC,
+                                                    t0 > t_begin ? FC_ACCUMULATE : 0);
+                    }
+                }
+            }
+        }
+        /* Segments added in order, then G^T S G, channel by channel. */
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t c = 0; c < C; c++) {
+            for (int64_t seg = 1; seg < segments; seg++)
+                for (int xi = 0; xi < FC_WINOGRAD_POINTS; xi++)
+                    FN(add_row)(partials + (xi * C + c) * OC,
+                                partials + seg * partial + (xi * C + c) * OC, OC);
+            FC_CAT(winograd_weight_tile, TSFX)(dweight + c * OC, C * OC, partials + c * OC,
+                                               C * OC, OC);
         }
         fc_fp_restore(fp);
     }

@@ -44,6 +44,30 @@
     }                                                                                              \
     /* Called with constant flags (epilogue below), so each case compiles to a plain loop: a  \
        per-element test would become masked loads, which cannot forward from v's stores. */      \
+    /* A: (y0, y0 + y1, y0 - y1, -y1) */                                                         \
+    FC_INLINE void dout_line_##SFX(T *restrict o0, T *restrict o1, T *restrict o2,               \
+                                   T *restrict o3, const T *i0, const T *i1, int64_t n) {          \
+        for (int64_t c = 0; c < n; c++) {                                                          \
+            const T a = i0[c], b = i1[c];                                                          \
+            o0[c] = a;                                                                             \
+            o1[c] = a + b;                                                                         \
+            o2[c] = a - b;                                                                         \
+            o3[c] = -b;                                                                            \
+        }                                                                                          \
+    }                                                                                              \
+    /* G^T: (s0 + (s1 + s2)/2, (s1 - s2)/2, (s1 + s2)/2 + s3); the halves are exact, so a       \
+       contracted multiply-add rounds the same. */                                                \
+    FC_INLINE void weight_line_##SFX(T *restrict o0, T *restrict o1, T *restrict o2,             \
+                                     const T *i0, const T *i1, const T *i2, const T *i3,           \
+                                     int64_t n) {                                                  \
+        for (int64_t c = 0; c < n; c++) {                                                          \
+            const T a = i0[c], b = i1[c], e = i2[c], f = i3[c];                                    \
+            const T half_sum = (b + e) * (T)0.5;                                                   \
+            o0[c] = a + half_sum;                                                                  \
+            o1[c] = (b - e) * (T)0.5;                                                              \
+            o2[c] = half_sum + f;                                                                  \
+        }                                                                                          \
+    }                                                                                              \
     FC_INLINE void epilogue_case_##SFX(T *restrict y, const T *v, const T *bias, int relu,       \
                                        const T *mask, int64_t n) {                                 \
         for (int64_t c = 0; c < n; c++) {                                                          \
@@ -148,5 +172,53 @@
         FC_ISA_PICK(winograd_output_tile_##SFX)(y, m, mstride, n, bias, relu, mask);               \
     }
 
+#define WINOGRAD_WEIGHT_GRADIENT(T, SFX)                                                           \
+    FC_INLINE void winograd_dout_tile_##SFX##_body(T *z, int64_t zstride, const T *const *dy,     \
+                                                   int64_t n) {                                    \
+        for (int64_t k0 = 0; k0 < n; k0 += CHUNK) {                                                \
+            const int64_t len = n - k0 < CHUNK ? n - k0 : CHUNK;                                   \
+            T t[8][CHUNK]; /* t[2*a + q] = (A dY)[a][q] */                                         \
+            for (int q = 0; q < 2; q++)                                                            \
+                dout_line_##SFX(t[q], t[2 + q], t[4 + q], t[6 + q], dy[q] + k0, dy[2 + q] + k0,   \
+                                len);                                                              \
+            for (int a = 0; a < 4; a++) {                                                          \
+                T *o = z + 4 * a * zstride + k0;                                                   \
+                dout_line_##SFX(o, o + zstride, o + 2 * zstride, o + 3 * zstride, t[2 * a],       \
+                                t[2 * a + 1], len);                                                \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+    FC_ISA_VARIANTS(winograd_dout_tile_##SFX,                                                      \
+                    (T * z, int64_t zstride, const T *const *dy, int64_t n), (z, zstride, dy, n))  \
+    void winograd_dout_tile_##SFX(T *z, int64_t zstride, const T *const *dy, int64_t n) {        \
+        FC_ISA_PICK(winograd_dout_tile_##SFX)(z, zstride, dy, n);                                  \
+    }                                                                                              \
+                                                                                                   \
+    FC_INLINE void winograd_weight_tile_##SFX##_body(T *w, int64_t wstride, const T *s,           \
+                                                     int64_t sstride, int64_t n) {                 \
+        for (int64_t k0 = 0; k0 < n; k0 += CHUNK) {                                                \
+            const int64_t len = n - k0 < CHUNK ? n - k0 : CHUNK;                                   \
+            T r[12][CHUNK]; /* r[4*i + b] = (G^T S)[i][b] */                                       \
+            for (int b = 0; b < 4; b++)                                                            \
+                weight_line_##SFX(r[b], r[4 + b], r[8 + b], s + b * sstride + k0,                  \
+                                  s + (4 + b) * sstride + k0, s + (8 + b) * sstride + k0,          \
+                                  s + (12 + b) * sstride + k0, len);                               \
+            for (int i = 0; i < 3; i++) {                                                          \
+                T *o = w + 3 * i * wstride + k0;                                                   \
+                weight_line_##SFX(o, o + wstride, o + 2 * wstride, r[4 * i], r[4 * i + 1],        \
+                                  r[4 * i + 2], r[4 * i + 3], len);                                \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+    FC_ISA_VARIANTS(winograd_weight_tile_##SFX,                                                    \
+                    (T * w, int64_t wstride, const T *s, int64_t sstride, int64_t n),              \
+                    (w, wstride, s, sstride, n))                                                   \
+    void winograd_weight_tile_##SFX(T *w, int64_t wstride, const T *s, int64_t sstride,          \
+                                    int64_t n) {                                                   \
+        FC_ISA_PICK(winograd_weight_tile_##SFX)(w, wstride, s, sstride, n);                        \
+    }
+
 WINOGRAD(float, f32)
 WINOGRAD(double, f64)
+WINOGRAD_WEIGHT_GRADIENT(float, f32)
+WINOGRAD_WEIGHT_GRADIENT(double, f64)

@@ -27,7 +27,15 @@
        relu_mask, keeps the value where mask[2*p + q][c] > 0 and writes 0 elsewhere. Outputs      \
        past the image's edge have y NULL and are not written. */                                   \
     void winograd_output_tile_##SFX(T *const *y, const T *m, int64_t mstride, int64_t n,          \
-                                    const T *bias, int relu, const T *const *mask);
+                                    const T *bias, int relu, const T *const *mask);               \
+    /* The weight gradient's transforms, dW = G^T [ sum over tiles (B^T d B) . (A dY A^T) ] G    \
+       (the adjoint of the forward formula in g):                                                 \
+       z[xi * zstride + k] = (A dY A^T)[xi] for k < n, where dy[2*p + q] points at the n values   \
+       of output (p, q) of the tile (past the image's edge: at n zeros); */                      \
+    void winograd_dout_tile_##SFX(T *z, int64_t zstride, const T *const *dy, int64_t n);         \
+    /* w[(3*i + j) * wstride + k] = (G^T S G)[i][j] for k < n, from s[xi * sstride + k]. */       \
+    void winograd_weight_tile_##SFX(T *w, int64_t wstride, const T *s, int64_t sstride,          \
+                                    int64_t n);
 
 FC_WINOGRAD_DECLARE(float, f32)
 FC_WINOGRAD_DECLARE(double, f64)

@@ -42,6 +42,7 @@ cdef extern from "conv2d.h":
         int64_t N, H, W, C, OH, OW, OC, KH, KW, G, SH, SW, DH, DW, PT, PL
     const char *conv2d_forward_kernel(const fc_conv2d_dims *d)
     const char *conv2d_backward_input_kernel(const fc_conv2d_dims *d)
+    const char *conv2d_backward_weight_kernel(const fc_conv2d_dims *d)
     int conv2d_forward_workspace_size_f32(const fc_conv2d_dims *d, int nthreads, size_t *n)
     int conv2d_forward_workspace_size_f64(const fc_conv2d_dims *d, int nthreads, size_t *n)
     int conv2d_backward_input_workspace_size_f32(const fc_conv2d_dims *d, int nthreads, size_t *n)
@@ -176,10 +177,12 @@ cdef fc_conv2d_dims _dims(tuple geometry) except *:
 
 
 def kernels(tuple geometry):
-    """The kernel each pass of a conv2d geometry runs: {"forward": ..., "input": ...}."""
+    """The kernel each pass of a conv2d geometry runs (float32; float64 differs only in which
+    weight gradients read in place): {"forward": ..., "input": ..., "weight": ...}."""
     cdef fc_conv2d_dims d = _dims(geometry)
     return {"forward": conv2d_forward_kernel(&d).decode(),
-            "input": conv2d_backward_input_kernel(&d).decode()}
+            "input": conv2d_backward_input_kernel(&d).decode(),
+            "weight": conv2d_backward_weight_kernel(&d).decode()}
 
 
 cdef void _check_buffers(fc_conv2d_dims *d, Py_ssize_t inp, Py_ssize_t weight, Py_ssize_t out,

@@ -1,7 +1,8 @@
-"""The Winograd F(2x2, 3x3) kernels of 3x3 stride-1 convolutions (forward, and the input
-gradient's rotated convolution) against the float64 reference, on shapes that cross their
-blocks: cut tiles at odd output sizes, padding on every side (also past the kernel's extent),
-channel chunks past the GEMM's 256-deep panels, several blocks of tiles and of filters."""
+"""The Winograd F(2x2, 3x3) kernels of 3x3 stride-1 convolutions (forward, the input
+gradient's rotated convolution and the weight gradient) against the float64 reference, on
+shapes that cross their blocks: cut tiles at odd output sizes, padding on every side (also past
+the kernel's extent), channel chunks past the GEMM's 256-deep panels, several blocks of tiles
+and of filters, and weight-gradient segments."""
 
 import os
 import subprocess
@@ -27,11 +28,16 @@ SHAPES = {
     "channel_chunks": (1, 5, 6, 300, 33, "same"),  # C and OC past one 256-deep panel
     "filter_blocks": (1, 6, 6, 20, 200, "same"),  # OC past one block of filters
     "many_tiles": (4, 23, 21, 24, 36, "same"),  # tiles past several blocks
+    "one_segment": (2, 8, 8, 128, 520, "valid"),  # weight-gradient partials fill one segment
 }
 
 
 def rand(*shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
+
+
+def blocking_nr():
+    return _conv.blocking()["nr"]["float32"]
 
 
 def kernels(x_shape, kernel_shape, padding):
@@ -43,7 +49,7 @@ def kernels(x_shape, kernel_shape, padding):
 def test_shapes_take_the_winograd_kernels(name):
     N, H, W, C, F, padding = SHAPES[name]
     assert kernels((N, H, W, C), (3, 3, C, F), padding) == {
-        "forward": "winograd", "input": "rotated_winograd"}
+        "forward": "winograd", "input": "rotated_winograd", "weight": "winograd"}
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
@@ -94,12 +100,13 @@ def test_results_do_not_depend_on_the_thread_count(dtype):
     for threads in (1, 2, 3):
         out = np.empty(out_shape, dtype)
         _conv.forward(x, k, None, out, geometry, threads)
-        dx = np.empty_like(x)
+        dx, dk, db = np.empty_like(x), np.empty_like(k), np.empty(k.shape[3], dtype)
         _conv.backward_input(out, k, dx, geometry, threads)
-        outs.append((out, dx))
-    for out, dx in outs[1:]:
-        np.testing.assert_array_equal(out, outs[0][0])
-        np.testing.assert_array_equal(dx, outs[0][1])
+        _conv.backward_weight(out, x, dk, db, geometry, threads)
+        outs.append((out, dx, dk, db))
+    for result in outs[1:]:
+        for got, first in zip(result, outs[0]):
+            np.testing.assert_array_equal(got, first)
 
 
 def test_a_subset_of_filters_gives_the_same_bits():
@@ -156,7 +163,8 @@ def test_other_shapes_keep_their_kernels():
     assert kernels((2, 9, 7, 15), (3, 3, 15, 16), "same")["forward"] == "gemm"  # few channels
     assert kernels((2, 9, 7, 3), (3, 3, 3, 16), "same")["forward"] == "first_layer"
     geometry, _ = _geometry((2, 9, 7, 16), (3, 3, 16, 16), 2, "same", 1, 1)  # stride 2
-    assert _conv.kernels(geometry) == {"forward": "gemm", "input": "col2im"}
+    assert _conv.kernels(geometry) == {"forward": "gemm", "input": "col2im",
+                                       "weight": "in_place" if blocking_nr() <= 16 else "packed"}
     geometry, _ = _geometry((2, 9, 7, 16), (3, 3, 16, 16), 1, "same", 2, 1)  # dilated
     assert _conv.kernels(geometry)["forward"] == "gemm"
     geometry, _ = _geometry((2, 9, 7, 32), (3, 3, 16, 32), 1, "same", 1, 2)  # groups
