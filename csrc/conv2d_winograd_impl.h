@@ -48,6 +48,20 @@ static int64_t FN(winograd_block_tiles)(const fc_conv2d_dims *d) {
     return slivers * MR;
 }
 
+/* Distance between the 16 points' blocks of a task's buffers: a whole, odd number of cache
+   lines, so that the 16 streams a transform reads or writes fall in different cache sets (at a
+   multiple of 4 KiB they share one, which cost 10% of a weight gradient). */
+static int64_t FN(winograd_point_stride)(int64_t elements) {
+    const int64_t line = 64 / (int64_t)sizeof(T), lines = (elements + line - 1) / line;
+    return (lines | 1) * line;
+}
+
+/* Elements of a task's buffers: V (tiles x ldv) and M or Z (tiles x fb) per point. */
+static int64_t FN(winograd_task_size)(int64_t tiles, int64_t ldv, int64_t fb) {
+    return FC_WINOGRAD_POINTS *
+           (FN(winograd_point_stride)(tiles * ldv) + FN(winograd_point_stride)(tiles * fb));
+}
+
 /* Elements of U (16 packed C x OC panels), then one run of zeros for padding cells. */
 static int64_t FN(winograd_u_size)(const fc_conv2d_dims *d) {
     return FC_WINOGRAD_POINTS * d->C * fc_round_up(d->OC, NR);
@@ -55,11 +69,11 @@ static int64_t FN(winograd_u_size)(const fc_conv2d_dims *d) {
 
 static int FN(winograd_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
     const int64_t tiles = FN(winograd_block_tiles)(d);
-    size_t shared, per_thread, threads;
+    size_t shared, threads;
     if (!fc_add_size((size_t)FN(winograd_u_size)(d), (size_t)FN(winograd_ldv)(d), &shared) ||
-        !fc_mul_size((size_t)FC_WINOGRAD_POINTS * (size_t)tiles,
-                     (size_t)(FN(winograd_ldv)(d) + FN(winograd_filter_block)(d)), &per_thread) ||
-        !fc_mul_size(per_thread, (size_t)nthreads, &threads))
+        !fc_mul_size((size_t)FN(winograd_task_size)(tiles, FN(winograd_ldv)(d),
+                                                    FN(winograd_filter_block)(d)),
+                     (size_t)nthreads, &threads))
         return 0;
     return fc_add_size(shared, threads, elements);
 }
@@ -140,8 +154,10 @@ static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T 
 #endif
     {
         const fc_fp_state fp = fc_fp_fast();
-        T *v = scratch + (size_t)FN(thread_id)() * FC_WINOGRAD_POINTS * tiles_max * (ldv + fb_max);
-        T *m = v + FC_WINOGRAD_POINTS * tiles_max * ldv;
+        const int64_t vpoint = FN(winograd_point_stride)(tiles_max * ldv);
+        const int64_t mpoint = FN(winograd_point_stride)(tiles_max * fb_max);
+        T *v = scratch + (size_t)FN(thread_id)() * FN(winograd_task_size)(tiles_max, ldv, fb_max);
+        T *m = v + FC_WINOGRAD_POINTS * vpoint;
         const T *rows[FC_WINOGRAD_MAX_SLIVERS * MR];
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
@@ -150,16 +166,16 @@ static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T 
             const int64_t t0 = (task / fblocks) * tiles_max, f0 = (task % fblocks) * fb_max;
             const int64_t tb = tiles - t0 < tiles_max ? tiles - t0 : tiles_max;
             const int64_t fb = OC - f0 < fb_max ? OC - f0 : fb_max;
-            FN(winograd_input_block)(v, tiles_max * ldv, ldv, inp, d, t0, tb, zeros);
+            FN(winograd_input_block)(v, vpoint, ldv, inp, d, t0, tb, zeros);
             for (int xi = 0; xi < FC_WINOGRAD_POINTS; xi++) {
-                const T *vxi = v + xi * tiles_max * ldv;
+                const T *vxi = v + xi * vpoint;
                 for (int64_t k0 = 0; k0 < C; k0 += kstep) {
                     const int64_t kc = C - k0 < kstep ? C - k0 : kstep;
                     for (int64_t i = 0; i < fc_round_up(tb, MR); i++)
                         rows[i] = i < tb ? vxi + i * ldv + k0 : FC_CAT(fc_zero_run, TSFX);
                     FN(fc_indirect_macro_kernel)(tb, fb, 1, rows, &kc,
                                                  u + xi * usize + f0 * C + k0 * NR, C * NR,
-                                                 m + xi * tiles_max * fb_max, fb_max,
+                                                 m + xi * mpoint, fb_max,
                                                  k0 > 0 ? FC_ACCUMULATE : 0, NULL);
                 }
             }
@@ -175,7 +191,7 @@ static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T 
                     y[q] = inside ? out + at : NULL;
                     mask[q] = inside && relu_mask ? relu_mask + at : NULL;
                 }
-                FC_CAT(winograd_output_tile, TSFX)(y, m + i * fb_max, tiles_max * fb_max, fb,
+                FC_CAT(winograd_output_tile, TSFX)(y, m + i * fb_max, mpoint, fb,
                                                    bias ? bias + f0 : NULL, relu,
                                                    relu_mask ? mask : NULL);
             }
@@ -196,7 +212,10 @@ static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T 
 #define FC_WINOGRAD_WGRAD_CONSTANTS
 #define FC_WINOGRAD_SEGMENTS 8
 #define FC_WINOGRAD_PARTIAL_MAX ((int64_t)1 << 20) /* elements of all partials together */
-#define FC_WINOGRAD_MAX_BLOCK_TILES 256
+/* Bytes of V and Z of a block, and most tiles in one: the tiles are the steps of each
+   micro-kernel call, so longer blocks amortize its loads and stores of the sums. */
+#define FC_WINOGRAD_WGRAD_BLOCK_BYTES (1280 * 1024)
+#define FC_WINOGRAD_MAX_BLOCK_TILES 128
 #endif
 
 static int64_t FN(winograd_segments)(const fc_conv2d_dims *d) {
@@ -207,10 +226,10 @@ static int64_t FN(winograd_segments)(const fc_conv2d_dims *d) {
     return segments;
 }
 
-/* Tiles per block of the weight gradient: V and Z of a block stay within L2. */
+/* Tiles per block of the weight gradient. */
 static int64_t FN(winograd_wgrad_block_tiles)(const fc_conv2d_dims *d) {
     const int64_t row = FC_WINOGRAD_POINTS * (FN(winograd_ldv)(d) + FN(winograd_filter_block)(d));
-    int64_t tiles = FC_WINOGRAD_BLOCK_BYTES / ((int64_t)sizeof(T) * row);
+    int64_t tiles = FC_WINOGRAD_WGRAD_BLOCK_BYTES / ((int64_t)sizeof(T) * row);
     if (tiles < 8) tiles = 8;
     return tiles < FC_WINOGRAD_MAX_BLOCK_TILES ? tiles : FC_WINOGRAD_MAX_BLOCK_TILES;
 }
@@ -218,14 +237,13 @@ static int64_t FN(winograd_wgrad_block_tiles)(const fc_conv2d_dims *d) {
 static int FN(winograd_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                                        size_t *elements) {
     const int64_t ldv = FN(winograd_ldv)(d), fb = FN(winograd_filter_block)(d);
-    size_t shared, per_thread, threads;
+    size_t shared, threads;
     if (!fc_mul_size((size_t)FN(winograd_segments)(d),
                      (size_t)FC_WINOGRAD_POINTS * (size_t)d->C * (size_t)d->OC, &shared) ||
         !fc_add_size(shared, (size_t)fc_round_up(ldv > fb ? ldv : fb, 64 / (int64_t)sizeof(T)),
                      &shared) ||
-        !fc_mul_size((size_t)FC_WINOGRAD_POINTS * (size_t)FN(winograd_wgrad_block_tiles)(d),
-                     (size_t)(ldv + fb), &per_thread) ||
-        !fc_mul_size(per_thread, (size_t)nthreads, &threads))
+        !fc_mul_size((size_t)FN(winograd_task_size)(FN(winograd_wgrad_block_tiles)(d), ldv, fb),
+                     (size_t)nthreads, &threads))
         return 0;
     return fc_add_size(shared, threads, elements);
 }
@@ -248,11 +266,13 @@ static void FN(winograd_backward_weight)(T *dweight, const T *dout, const T *inp
 #endif
     {
         const fc_fp_state fp = fc_fp_fast();
-        T *v = scratch + (size_t)FN(thread_id)() * FC_WINOGRAD_POINTS * tb_max * (ldv + fb_max);
-        T *z = v + FC_WINOGRAD_POINTS * tb_max * ldv;
-        /* Channels past C and filters past a block's end are read by edge tiles (never stored):
-           zeros, not stale values. */
-        for (int64_t i = 0; i < FC_WINOGRAD_POINTS * tb_max * (ldv + fb_max); i++) v[i] = 0;
+        const int64_t vpoint = FN(winograd_point_stride)(tb_max * ldv);
+        const int64_t zpoint = FN(winograd_point_stride)(tb_max * fb_max);
+        const int64_t task_size = FN(winograd_task_size)(tb_max, ldv, fb_max);
+        T *v = scratch + (size_t)FN(thread_id)() * task_size, *z = v + FC_WINOGRAD_POINTS * vpoint;
+        /* Edge tiles read channels past C and filters past a block's end, never stored: set
+           them once, so that no uninitialized memory is read. */
+        for (int64_t i = 0; i < task_size; i++) v[i] = 0;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
@@ -261,10 +281,14 @@ static void FN(winograd_backward_weight)(T *dweight, const T *dout, const T *inp
             const int64_t fb = OC - f0 < fb_max ? OC - f0 : fb_max;
             const int64_t t_begin = tiles * segment / segments;
             const int64_t t_end = tiles * (segment + 1) / segments;
+            /* blocks of equal length: a short last one would cost a full one's loads and
+               stores of the sums */
+            const int64_t count = t_end - t_begin, blocks = (count + tb_max - 1) / tb_max;
+            const int64_t tb_even = (count + blocks - 1) / blocks;
             T *s = partials + segment * partial;
-            for (int64_t t0 = t_begin; t0 < t_end; t0 += tb_max) {
-                const int64_t tb = t_end - t0 < tb_max ? t_end - t0 : tb_max;
-                FN(winograd_input_block)(v, tb_max * ldv, ldv, inp, d, t0, tb, zeros);
+            for (int64_t t0 = t_begin; t0 < t_end; t0 += tb_even) {
+                const int64_t tb = t_end - t0 < tb_even ? t_end - t0 : tb_even;
+                FN(winograd_input_block)(v, vpoint, ldv, inp, d, t0, tb, zeros);
                 for (int64_t i = 0; i < tb; i++) {
                     const int64_t tile = t0 + i, n = tile / (TH * TW);
                     const int64_t oh0 = (tile / TW % TH) * 2, ow0 = (tile % TW) * 2;
@@ -274,12 +298,12 @@ static void FN(winograd_backward_weight)(T *dweight, const T *dout, const T *inp
                         dy[q] = oh < d->OH && ow < d->OW
                                     ? dout + ((n * d->OH + oh) * d->OW + ow) * OC + f0 : zeros;
                     }
-                    FC_CAT(winograd_dout_tile, TSFX)(z + i * fb_max, tb_max * fb_max, dy, fb);
+                    FC_CAT(winograd_dout_tile, TSFX)(z + i * fb_max, zpoint, dy, fb);
                 }
                 for (int xi = 0; xi < FC_WINOGRAD_POINTS; xi++) {
-                    const T *a = v + xi * tb_max * ldv;
+                    const T *a = v + xi * vpoint;
                     for (int64_t j0 = 0; j0 < fb; j0 += NR) {
-                        const T *b = z + xi * tb_max * fb_max + j0;
+                        const T *b = z + xi * zpoint + j0;
                         FN(fc_strided_macro_kernel)(C, fb - j0 < NR ? fb - j0 : NR, 1, &a, &b, &tb,
                                                     ldv, fb_max, s + xi * C * OC + f0 + j0, OC,
                                                     t0 > t_begin ? FC_ACCUMULATE : 0);

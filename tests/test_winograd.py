@@ -27,7 +27,7 @@ SHAPES = {
     "padding_past_kernel": (1, 6, 5, 16, 18, ((4, 1), (0, 5))),  # rotated padding negative
     "channel_chunks": (1, 5, 6, 300, 33, "same"),  # C and OC past one 256-deep panel
     "filter_blocks": (1, 6, 6, 20, 200, "same"),  # OC past one block of filters
-    "many_tiles": (4, 23, 21, 24, 36, "same"),  # tiles past several blocks
+    "many_tiles": (8, 23, 21, 24, 36, "same"),  # tiles past several blocks (and segments)
     "one_segment": (2, 8, 8, 128, 520, "valid"),  # weight-gradient partials fill one segment
 }
 
