@@ -11,8 +11,15 @@
 #define KERNEL FC_CAT3(first_layer_forward, SFX, NAME)
 
 #ifdef VT
-#define PX 8 /* pixels per step: 16 accumulators, 2 weight vectors, 1 broadcast */
-#define FOR_PX(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+/* Pixels per step: 2*PX accumulators, 2 weight vectors and a broadcast fill the registers
+   (14 pixels are also two steps of a 28-pixel row, which 8 would cover in four). */
+#if VREGS >= 32
+#define PX 14
+#define FOR_PX(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
+#else
+#define PX 6
+#define FOR_PX(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#endif
 #define DECLARE(p) VT acc##p##0 = init0, acc##p##1 = init1;
 #define STEP(p)                                                                                    \
     {                                                                                              \
@@ -73,7 +80,22 @@ TARGET static void KERNEL(T *out, const T *xpad, const T *weight, const T *bias,
                 }
                 FOR_PX(STORE)
             }
-            for (; ow < d->OW; ow++) { /* the row's last pixels, one at a time, same arithmetic */
+            if (ow < d->OW && d->OW >= PX) {
+                /* the row's last PX pixels again, some of them computed twice (the same values
+                   rewritten): one at a time, each pixel would wait on its own chain of
+                   multiply-adds, twice as long as a whole step */
+                ow = d->OW - PX;
+                const T *px = xrow + ow * step;
+                FOR_PX(DECLARE)
+                for (int64_t t = 0; t < taps; t++) {
+                    const VT w0 = VLOADM(weight + t * OC + f0, m0);
+                    const VT w1 = VLOADM(weight + t * OC + f0 + VW, m1);
+                    FOR_PX(STEP)
+                }
+                FOR_PX(STORE)
+                ow = d->OW;
+            }
+            for (; ow < d->OW; ow++) { /* rows narrower than a step: one pixel at a time */
                 const T *px = xrow + ow * step;
                 DECLARE(0)
                 for (int64_t t = 0; t < taps; t++) {

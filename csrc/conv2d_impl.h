@@ -172,12 +172,17 @@ static void FN(pad_input)(T *xpad, const T *inp, const fc_conv2d_dims *d, int nt
     for (int64_t row = 0; row < d->N * Hp; row++) {
         const int64_t n = row / Hp, ih = row % Hp - d->PT;
         T *dst = xpad + row * Wp * C;
-        for (int64_t col = 0; col < Wp; col++) {
-            const int64_t iw = col - d->PL;
-            const int inside = ih >= 0 && ih < d->H && iw >= 0 && iw < d->W;
-            const T *src = inp + ((n * d->H + ih) * d->W + iw) * C;
-            for (int64_t c = 0; c < C; c++) dst[col * C + c] = inside ? src[c] : 0;
+        /* input columns [lo, hi) land at padded columns [lo + PL, hi + PL); the rest is zeros */
+        const int64_t lo = d->PL < 0 ? -d->PL : 0;
+        const int64_t hi = d->W < Wp - d->PL ? d->W : Wp - d->PL;
+        if (ih < 0 || ih >= d->H || lo >= hi) {
+            memset(dst, 0, (size_t)(Wp * C) * sizeof(T));
+            continue;
         }
+        memset(dst, 0, (size_t)((lo + d->PL) * C) * sizeof(T));
+        memcpy(dst + (lo + d->PL) * C, inp + ((n * d->H + ih) * d->W + lo) * C,
+               (size_t)((hi - lo) * C) * sizeof(T));
+        memset(dst + (hi + d->PL) * C, 0, (size_t)((Wp - hi - d->PL) * C) * sizeof(T));
     }
 }
 

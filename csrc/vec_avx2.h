@@ -2,6 +2,8 @@
    gemm_kernels_impl.h for what each means). Include vec_undef.h after use. */
 #include <immintrin.h>
 
+#define VREGS 16 /* vector registers */
+
 #if defined(FC_VEC_F32)
 #define VT __m256
 #define VW 8

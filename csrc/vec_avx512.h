@@ -4,6 +4,7 @@
    every lane), masked memory access goes lane by lane through a local vector instead.
    Include vec_undef.h after use. */
 #define FC_LANES(n, w) ((n) <= 0 ? 0 : (n) >= (w) ? (w) : (n))
+#define VREGS 32 /* vector registers */
 
 #if defined(FC_LANE_MASKS) && !defined(FC_LANE_ACCESS_DEFINED)
 #define FC_LANE_ACCESS_DEFINED

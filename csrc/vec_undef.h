@@ -1,6 +1,7 @@
 /* Ends the scope of a vec_*.h include. */
 #undef VT
 #undef VW
+#undef VREGS
 #undef VZERO
 #undef VLOAD
 #undef VSTORE
