@@ -2,7 +2,6 @@
    drivers being instantiated once per (type, geometry) from conv2d_impl.h. */
 #include "conv2d.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "activation.h"
@@ -106,16 +105,11 @@ FIRST_LAYER_DISPATCH(double, f64)
 #undef FIRST_LAYER_DISPATCH
 #undef FIRST_LAYER_X86
 
-/* FASTCONV_WINOGRAD=0 keeps 3x3 convolutions on the GEMM kernels, whose infinities stay
-   infinite where Winograd's transforms may turn them into NaN (docs/threads-and-numerics.md). */
-static int winograd_enabled(void) {
-    static int enabled = -1; /* a benign race: every thread computes the same value */
-    if (enabled < 0) {
-        const char *env = getenv("FASTCONV_WINOGRAD");
-        enabled = !(env && strcmp(env, "0") == 0);
-    }
-    return enabled;
-}
+static int winograd_on = 1;
+
+void conv2d_set_winograd(int enabled) { winograd_on = enabled != 0; }
+
+static int winograd_enabled(void) { return winograd_on; }
 
 /* The drivers, per type and geometry. */
 #define FC_GEOMETRY_IMPL "conv2d_impl.h"
@@ -140,8 +134,9 @@ const char *conv2d_backward_weight_kernel(const fc_conv2d_dims *d) {
     if (is_single_channel_f32_wide(d)) return "single_channel";
     if (winograd_applies_f32_wide(d)) return "winograd";
     /* the tile width decides (a multiple of it in channels): name the kernel set in use */
-    const int in_place = fc_gemm_geometry() == FC_GEOMETRY_WIDE ? in_place_weight_gradient_f32_wide(d)
-                                                                 : in_place_weight_gradient_f32_narrow(d);
+    const int in_place = fc_gemm_geometry() == FC_GEOMETRY_WIDE
+                             ? in_place_weight_gradient_f32_wide(d)
+                             : in_place_weight_gradient_f32_narrow(d);
     return in_place ? "in_place" : "packed";
 }
 

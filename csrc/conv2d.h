@@ -42,6 +42,12 @@ int conv2d_backward_weight_workspace_size_f64(const fc_conv2d_dims *d, int nthre
    and every SIMD level): the forward pass "depthwise", "first_layer", "winograd" or "gemm"; the
    input gradient "depthwise", "rotated_winograd", "rotated_gemm" or "col2im"; the weight
    gradient "depthwise", "single_channel", "winograd", "in_place" or "packed". */
+/* Whether 3x3 stride-1 layers may take the Winograd kernels (default 1). The Python layer sets
+   it from FASTCONV_WINOGRAD when the extension loads: with 0 they keep the GEMM kernels, whose
+   infinities stay infinite where Winograd's transforms may make NaN
+   (docs/threads-and-numerics.md). Not for calls running at the same time. */
+void conv2d_set_winograd(int enabled);
+
 const char *conv2d_forward_kernel(const fc_conv2d_dims *d);
 const char *conv2d_backward_input_kernel(const fc_conv2d_dims *d);
 const char *conv2d_backward_weight_kernel(const fc_conv2d_dims *d);

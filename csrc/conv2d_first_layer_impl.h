@@ -70,7 +70,11 @@ TARGET static void KERNEL(T *out, const T *xpad, const T *weight, const T *bias,
             const VT init0 = bias ? VLOADM(bias + f0, m0) : VZERO;
             const VT init1 = bias ? VLOADM(bias + f0 + VW, m1) : VZERO;
             int64_t ow = 0;
-            for (; ow + PX <= d->OW; ow += PX) {
+            for (; d->OW >= PX && ow < d->OW; ow += PX) {
+                /* The row's last step overlaps the one before (those pixels are computed twice,
+                   the same values rewritten): one at a time, each pixel would wait on its own
+                   chain of multiply-adds, twice as long as a whole step. */
+                if (ow + PX > d->OW) ow = d->OW - PX;
                 const T *px = xrow + ow * step;
                 FOR_PX(DECLARE)
                 for (int64_t t = 0; t < taps; t++) {
@@ -79,21 +83,6 @@ TARGET static void KERNEL(T *out, const T *xpad, const T *weight, const T *bias,
                     FOR_PX(STEP)
                 }
                 FOR_PX(STORE)
-            }
-            if (ow < d->OW && d->OW >= PX) {
-                /* the row's last PX pixels again, some of them computed twice (the same values
-                   rewritten): one at a time, each pixel would wait on its own chain of
-                   multiply-adds, twice as long as a whole step */
-                ow = d->OW - PX;
-                const T *px = xrow + ow * step;
-                FOR_PX(DECLARE)
-                for (int64_t t = 0; t < taps; t++) {
-                    const VT w0 = VLOADM(weight + t * OC + f0, m0);
-                    const VT w1 = VLOADM(weight + t * OC + f0 + VW, m1);
-                    FOR_PX(STEP)
-                }
-                FOR_PX(STORE)
-                ow = d->OW;
             }
             for (; ow < d->OW; ow++) { /* rows narrower than a step: one pixel at a time */
                 const T *px = xrow + ow * step;

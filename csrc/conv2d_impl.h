@@ -244,6 +244,19 @@ static int FN(gemm_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads
     return fc_add_size(packed_weights, panels, elements);
 }
 
+/* The weight gradients sum over their items (images, or Winograd's tiles) in this many fixed
+   segments, fewer for few items or when the partial sums would exceed FC_WGRAD_PARTIAL_MAX
+   elements: threads share the work without sharing a sum, and the segments are added in order,
+   so the result depends on the shape alone, never on the thread count. */
+#define FC_WGRAD_SEGMENTS 8
+#define FC_WGRAD_PARTIAL_MAX ((int64_t)1 << 20)
+
+static int64_t FN(sum_segments)(int64_t items, int64_t partial) {
+    int64_t segments = items < FC_WGRAD_SEGMENTS ? items : FC_WGRAD_SEGMENTS;
+    while (segments > 1 && segments * partial > FC_WGRAD_PARTIAL_MAX) segments--;
+    return segments;
+}
+
 static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bias,
                              const T *relu_mask, const fc_conv2d_dims *d, int relu, T *workspace,
                              int nthreads);
@@ -265,7 +278,8 @@ static void FN(convolution)(T *out, const T *inp, const T *weight, const T *bias
         out, inp, weight, bias, relu_mask, d, relu, workspace, nthreads);
 }
 
-static int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
+static int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads,
+                                             size_t *elements) {
     if (FN(is_first_layer)(d)) return FN(padded_workspace)(d, elements);
     return FN(convolution_workspace_size)(d, nthreads, elements);
 }
@@ -512,18 +526,8 @@ static void FN(bias_gradient)(T *dbias, const T *dout, const fc_conv2d_dims *d, 
     }
 }
 
-/* The weight gradient sums over images in this many fixed segments (fewer for small batches or
-   when the partial sums would exceed FC_WGRAD_PARTIAL_MAX elements): threads share the work
-   without sharing a sum, and the segments are added in order, so the result depends on the
-   shape alone, never on the thread count. */
-#define FC_WGRAD_SEGMENTS 8
-#define FC_WGRAD_PARTIAL_MAX ((int64_t)1 << 20)
-
 static int64_t FN(wgrad_segments)(const fc_conv2d_dims *d) {
-    const int64_t per_segment = d->OC * FN(kg)(d); /* all groups' dweight^T */
-    int64_t segments = d->N < FC_WGRAD_SEGMENTS ? d->N : FC_WGRAD_SEGMENTS;
-    while (segments > 1 && segments * per_segment > FC_WGRAD_PARTIAL_MAX) segments--;
-    return segments;
+    return FN(sum_segments)(d->N, d->OC * FN(kg)(d)); /* all groups' dweight^T */
 }
 
 static int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthreads,

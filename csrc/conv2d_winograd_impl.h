@@ -1,51 +1,89 @@
-/* Winograd F(2x2, 3x3) forward convolution (transforms: winograd.h), included by conv2d_impl.h
-   once per (type, geometry).
-   Shapes: inp (N x H x W x C), weight (3 x 3 x C x OC), out (N x OH x OW x OC); stride 1,
-   dilation 1, one group. The output splits into 2x2 tiles (TH x TW per image, the last row and
-   column of tiles cut at odd sizes); tile (n, th, tw) reads the 4x4 input cells from
-   (2*th - PT, 2*tw - PL). Per block of tiles and block of output channels:
+/* Winograd F(2x2, 3x3) convolution for 3x3 kernels at stride 1 and dilation 1, one group: the
+   forward pass (which the input gradient also runs, on the rotated kernel) and the weight
+   gradient. Transforms: winograd.h. Included by conv2d_impl.h once per (type, geometry).
+   Shapes: inp (N x H x W x C), weight (3 x 3 x C x OC), out (N x OH x OW x OC). The output
+   splits into 2x2 tiles (TH x TW per image, the last row and column of tiles cut at odd sizes);
+   tile (n, th, tw) reads the 4x4 input cells from (2*th - PT, 2*tw - PL).
+   Forward, per block of tiles and block of output channels:
      V[xi] (tiles x C)  = input transform of each tile, one row per tile;
      M[xi] (tiles x OC) = V[xi] * U[xi], U[xi] (C x OC) the transformed filters, packed once;
      out               = output transform of M's 16 points per tile, then bias and ReLU.
    The 16 GEMMs do 16*C*OC multiply-adds per 4 outputs where the direct sum does 36*C*OC.
    Sums over C run in fc_k_step(C) chunks, each output is written by one task, and the
    transforms round alike at every SIMD level: the results do not depend on the thread count or
-   the SIMD level (the tile geometry only sets the block sizes). */
+   the SIMD level (the tile geometry only sets the forward pass's block sizes). */
 
 #ifndef FC_WINOGRAD_CONSTANTS
 #define FC_WINOGRAD_CONSTANTS
 /* Fewest input channels for the transforms to pay for themselves. The rule ignores OC, so a
    subset of the filters takes the same path and gives the same bits. */
 #define FC_WINOGRAD_MIN_CHANNELS 16
-/* Bytes of one task's V and M blocks: kept within L2 while the 16 GEMMs re-read them. */
+/* Bytes of one forward task's V and M blocks: kept within L2 while the 16 GEMMs re-read them. */
 #define FC_WINOGRAD_BLOCK_BYTES (640 * 1024)
-/* Bytes of a row of M: the output channels one task computes. */
-#define FC_WINOGRAD_FILTER_BLOCK_BYTES 512
-/* Most tiles in a block, in register tiles (MR rows each). */
+/* Most tiles in a forward block, in register tiles (MR rows each). */
 #define FC_WINOGRAD_MAX_SLIVERS 4
+/* Bytes of a row of M or Z: the output channels one task computes. */
+#define FC_WINOGRAD_FILTER_BLOCK_BYTES 512
+/* Weight gradient: bytes of a block's V and Z, and the fewest and most tiles in a block. The
+   tiles are the steps of each micro-kernel call, so longer blocks amortize its loads and stores
+   of the sums. The block length decides how the sums are cut, so it is computed from the shape
+   and the type alone, never from the tile geometry. */
+#define FC_WINOGRAD_WGRAD_BLOCK_BYTES (1280 * 1024)
+#define FC_WINOGRAD_MIN_BLOCK_TILES 8
+#define FC_WINOGRAD_MAX_BLOCK_TILES 128
 #endif
 
+/* Also every side of the input and the output at least 2: an image one row or column thin
+   would waste half of each tile, where the GEMM kernels skip the taps that read its padding. */
 static int FN(winograd_applies)(const fc_conv2d_dims *d) {
-    return winograd_enabled() && d->G == 1 && d->KH == 3 && d->KW == 3 && d->SH == 1 && d->SW == 1 && d->DH == 1 &&
-           d->DW == 1 && d->C >= FC_WINOGRAD_MIN_CHANNELS;
+    return winograd_enabled() && d->G == 1 && d->KH == 3 && d->KW == 3 && d->SH == 1 &&
+           d->SW == 1 && d->DH == 1 && d->DW == 1 && d->C >= FC_WINOGRAD_MIN_CHANNELS &&
+           d->N >= 1 && d->H >= 2 && d->W >= 2 && d->OH >= 2 && d->OW >= 2;
 }
 
-/* Row strides of V (channels) and M (output channels of a block), in whole cache lines; a row
-   of V also holds whole register tiles of channels (the weight gradient reads MR at a time). */
+/* Tile t's image and first output cell: tiles are numbered image by image, row by row. */
+static void FN(winograd_tile)(const fc_conv2d_dims *d, int64_t t, int64_t *n, int64_t *oh,
+                              int64_t *ow) {
+    const int64_t TH = (d->OH + 1) / 2, TW = (d->OW + 1) / 2;
+    *n = t / (TH * TW);
+    *oh = t / TW % TH * 2;
+    *ow = t % TW * 2;
+}
+
+static int64_t FN(winograd_tiles)(const fc_conv2d_dims *d) {
+    return d->N * ((d->OH + 1) / 2) * ((d->OW + 1) / 2);
+}
+
+/* Row strides of V (channels) and M or Z (output channels of a block), in whole cache lines; a
+   row of V also holds whole register tiles of channels (the weight gradient reads MR at a
+   time). */
 static int64_t FN(winograd_ldv)(const fc_conv2d_dims *d) {
     return fc_round_up(fc_round_up(d->C, MR), 64 / (int64_t)sizeof(T));
 }
 static int64_t FN(winograd_filter_block)(const fc_conv2d_dims *d) {
-    int64_t fb = FC_WINOGRAD_FILTER_BLOCK_BYTES / (int64_t)sizeof(T) / NR * NR;
-    if (fb < NR) fb = NR;
-    return fc_round_up(d->OC, NR) < fb ? fc_round_up(d->OC, NR) : fb;
+    const int64_t most = FC_WINOGRAD_FILTER_BLOCK_BYTES / (int64_t)sizeof(T) / NR * NR;
+    return fc_round_up(d->OC, NR) < most ? fc_round_up(d->OC, NR) : most;
 }
-static int64_t FN(winograd_block_tiles)(const fc_conv2d_dims *d) {
-    const int64_t row = FC_WINOGRAD_POINTS * (FN(winograd_ldv)(d) + FN(winograd_filter_block)(d));
-    int64_t slivers = FC_WINOGRAD_BLOCK_BYTES / ((int64_t)sizeof(T) * row * MR);
+
+/* Tiles whose 16 points of `row` elements each fit in `bytes`. */
+static int64_t FN(winograd_tiles_fitting)(int64_t bytes, int64_t row) {
+    return bytes / ((int64_t)sizeof(T) * FC_WINOGRAD_POINTS * row);
+}
+
+static int64_t FN(winograd_forward_block_tiles)(const fc_conv2d_dims *d) {
+    int64_t slivers = FN(winograd_tiles_fitting)(
+        FC_WINOGRAD_BLOCK_BYTES, FN(winograd_ldv)(d) + FN(winograd_filter_block)(d)) / MR;
     if (slivers < 1) slivers = 1;
-    if (slivers > FC_WINOGRAD_MAX_SLIVERS) slivers = FC_WINOGRAD_MAX_SLIVERS;
-    return slivers * MR;
+    return (slivers < FC_WINOGRAD_MAX_SLIVERS ? slivers : FC_WINOGRAD_MAX_SLIVERS) * MR;
+}
+
+static int64_t FN(winograd_wgrad_block_tiles)(const fc_conv2d_dims *d) {
+    const int64_t filters = FC_WINOGRAD_FILTER_BLOCK_BYTES / (int64_t)sizeof(T);
+    const int64_t tiles = FN(winograd_tiles_fitting)(FC_WINOGRAD_WGRAD_BLOCK_BYTES,
+                                                     d->C + (d->OC < filters ? d->OC : filters));
+    return tiles < FC_WINOGRAD_MIN_BLOCK_TILES   ? FC_WINOGRAD_MIN_BLOCK_TILES
+           : tiles > FC_WINOGRAD_MAX_BLOCK_TILES ? FC_WINOGRAD_MAX_BLOCK_TILES
+                                                 : tiles;
 }
 
 /* Distance between the 16 points' blocks of a task's buffers: a whole, odd number of cache
@@ -62,15 +100,18 @@ static int64_t FN(winograd_task_size)(int64_t tiles, int64_t ldv, int64_t fb) {
            (FN(winograd_point_stride)(tiles * ldv) + FN(winograd_point_stride)(tiles * fb));
 }
 
-/* Elements of U (16 packed C x OC panels), then one run of zeros for padding cells. */
-static int64_t FN(winograd_u_size)(const fc_conv2d_dims *d) {
-    return FC_WINOGRAD_POINTS * d->C * fc_round_up(d->OC, NR);
+/* Elements of U: 16 packed C x OC panels. */
+static int FN(winograd_u_size)(const fc_conv2d_dims *d, size_t *elements) {
+    return fc_mul_size((size_t)FC_WINOGRAD_POINTS * (size_t)d->C,
+                       (size_t)fc_round_up(d->OC, NR), elements);
 }
 
+/* U, a run of zeros for padding cells, then each thread's V and M. */
 static int FN(winograd_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
-    const int64_t tiles = FN(winograd_block_tiles)(d);
+    const int64_t tiles = FN(winograd_forward_block_tiles)(d);
     size_t shared, threads;
-    if (!fc_add_size((size_t)FN(winograd_u_size)(d), (size_t)FN(winograd_ldv)(d), &shared) ||
+    if (!FN(winograd_u_size)(d, &shared) ||
+        !fc_add_size(shared, (size_t)FN(winograd_ldv)(d), &shared) ||
         !fc_mul_size((size_t)FN(winograd_task_size)(tiles, FN(winograd_ldv)(d),
                                                     FN(winograd_filter_block)(d)),
                      (size_t)nthreads, &threads))
@@ -78,27 +119,21 @@ static int FN(winograd_workspace_size)(const fc_conv2d_dims *d, int nthreads, si
     return fc_add_size(shared, threads, elements);
 }
 
-/* Tiles are numbered image by image, row by row: tile t is (n, th, tw) = (t / (TH*TW),
-   t / TW % TH, t % TW), its outputs from (2*th, 2*tw). */
-static int64_t FN(winograd_tile_rows)(const fc_conv2d_dims *d) { return (d->OH + 1) / 2; }
-static int64_t FN(winograd_tile_cols)(const fc_conv2d_dims *d) { return (d->OW + 1) / 2; }
-
-/* Row i of v (row stride ld, point stride vstride) = the input transform of tile t0 + i, for
-   i < tb; padding cells read `zeros`. */
+/* Row i of v (row stride ld, point stride vstride) = the input transform of channels
+   [c0, c0 + len) of tile t0 + i, for i < tb; padding cells read `zeros` (len long). */
 static void FN(winograd_input_block)(T *v, int64_t vstride, int64_t ld, const T *inp,
                                      const fc_conv2d_dims *d, int64_t t0, int64_t tb,
-                                     const T *zeros) {
-    const int64_t TH = FN(winograd_tile_rows)(d), TW = FN(winograd_tile_cols)(d);
+                                     int64_t c0, int64_t len, const T *zeros) {
     for (int64_t i = 0; i < tb; i++) {
-        const int64_t tile = t0 + i, n = tile / (TH * TW);
-        const int64_t ih0 = (tile / TW % TH) * 2 - d->PT, iw0 = (tile % TW) * 2 - d->PL;
-        const T *x = inp + n * d->H * d->W * d->C, *cells[FC_WINOGRAD_POINTS];
+        int64_t n, oh, ow;
+        FN(winograd_tile)(d, t0 + i, &n, &oh, &ow);
+        const T *x = inp + n * d->H * d->W * d->C + c0, *cells[FC_WINOGRAD_POINTS];
         for (int cell = 0; cell < FC_WINOGRAD_POINTS; cell++) {
-            const int64_t ih = ih0 + cell / 4, iw = iw0 + cell % 4;
+            const int64_t ih = oh - d->PT + cell / 4, iw = ow - d->PL + cell % 4;
             cells[cell] = ih >= 0 && ih < d->H && iw >= 0 && iw < d->W
                               ? x + (ih * d->W + iw) * d->C : zeros;
         }
-        FC_CAT(winograd_input_tile, TSFX)(v + i * ld, vstride, cells, d->C);
+        FC_CAT(winograd_input_tile, TSFX)(v + i * ld, vstride, cells, len);
     }
 }
 
@@ -107,10 +142,11 @@ static void FN(winograd_input_block)(T *v, int64_t vstride, int64_t ld, const T 
 static void FN(winograd_pack_filters)(T *u, const T *weight, const fc_conv2d_dims *d,
                                       int nthreads) {
     const int64_t C = d->C, OC = d->OC, slivers = (OC + NR - 1) / NR;
-    const int64_t usize = FN(winograd_u_size)(d) / FC_WINOGRAD_POINTS;
-    (void)nthreads;
+    const int64_t usize = C * fc_round_up(OC, NR); /* one point's panel */
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
+#else
+    (void)nthreads;
 #endif
     {
         const fc_fp_state fp = fc_fp_fast();
@@ -138,17 +174,15 @@ static void FN(winograd_pack_filters)(T *u, const T *weight, const fc_conv2d_dim
 static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T *bias,
                                  const T *relu_mask, const fc_conv2d_dims *d, int relu,
                                  T *workspace, int nthreads) {
-    const int64_t C = d->C, OC = d->OC, ldv = FN(winograd_ldv)(d);
-    const int64_t fb_max = FN(winograd_filter_block)(d), tiles_max = FN(winograd_block_tiles)(d);
-    const int64_t TH = FN(winograd_tile_rows)(d), TW = FN(winograd_tile_cols)(d);
-    const int64_t tiles = d->N * TH * TW;
-    const int64_t usize = FN(winograd_u_size)(d) / FC_WINOGRAD_POINTS, kstep = fc_k_step(C);
-    const int64_t blocks = (tiles + tiles_max - 1) / tiles_max, fblocks = (OC + fb_max - 1) / fb_max;
-    T *u = workspace, *zeros = u + FN(winograd_u_size)(d);
-    T *scratch = zeros + ldv;
+    const int64_t C = d->C, OC = d->OC, ldv = FN(winograd_ldv)(d), tiles = FN(winograd_tiles)(d);
+    const int64_t fb_max = FN(winograd_filter_block)(d);
+    const int64_t tiles_max = FN(winograd_forward_block_tiles)(d);
+    const int64_t usize = C * fc_round_up(OC, NR), kstep = fc_k_step(C);
+    const int64_t blocks = (tiles + tiles_max - 1) / tiles_max;
+    const int64_t fblocks = (OC + fb_max - 1) / fb_max;
+    T *u = workspace, *zeros = u + FC_WINOGRAD_POINTS * usize, *scratch = zeros + ldv;
     for (int64_t c = 0; c < ldv; c++) zeros[c] = 0;
     FN(winograd_pack_filters)(u, weight, d, nthreads);
-    (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
 #endif
@@ -166,7 +200,7 @@ static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T 
             const int64_t t0 = (task / fblocks) * tiles_max, f0 = (task % fblocks) * fb_max;
             const int64_t tb = tiles - t0 < tiles_max ? tiles - t0 : tiles_max;
             const int64_t fb = OC - f0 < fb_max ? OC - f0 : fb_max;
-            FN(winograd_input_block)(v, vpoint, ldv, inp, d, t0, tb, zeros);
+            FN(winograd_input_block)(v, vpoint, ldv, inp, d, t0, tb, 0, C, zeros);
             for (int xi = 0; xi < FC_WINOGRAD_POINTS; xi++) {
                 const T *vxi = v + xi * vpoint;
                 for (int64_t k0 = 0; k0 < C; k0 += kstep) {
@@ -180,8 +214,8 @@ static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T 
                 }
             }
             for (int64_t i = 0; i < tb; i++) {
-                const int64_t tile = t0 + i, n = tile / (TH * TW);
-                const int64_t oh0 = (tile / TW % TH) * 2, ow0 = (tile % TW) * 2;
+                int64_t n, oh0, ow0;
+                FN(winograd_tile)(d, t0 + i, &n, &oh0, &ow0);
                 T *y[4];
                 const T *mask[4];
                 for (int q = 0; q < 4; q++) {
@@ -200,50 +234,29 @@ static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T 
     }
 }
 
-/* ---- the weight gradient: dweight = G^T [ sum over tiles V[xi]^T Z[xi] ] G per point xi,
+/* ---- The weight gradient: dweight = G^T [ sum over tiles V[xi]^T Z[xi] ] G per point xi,
    V (tiles x C) the input transform as above and Z (tiles x OC) the transform A dY A^T of each
    tile's 2x2 output gradient (zeros past the edge). The sums over tiles run in fixed segments
-   of the tile list, each summed in order into its own partial S (16 x C x OC) and added in
-   segment order at the end, as conv2d_impl.h's weight gradient does: the result depends on the
-   shape alone. Within a block of tiles the strided micro-kernel reads V and Z where the
-   transforms wrote them (MR channels of a tile's V row, NR of its Z row per step). ---- */
-
-#ifndef FC_WINOGRAD_WGRAD_CONSTANTS
-#define FC_WINOGRAD_WGRAD_CONSTANTS
-#define FC_WINOGRAD_SEGMENTS 8
-#define FC_WINOGRAD_PARTIAL_MAX ((int64_t)1 << 20) /* elements of all partials together */
-/* Bytes of V and Z of a block, and most tiles in one: the tiles are the steps of each
-   micro-kernel call, so longer blocks amortize its loads and stores of the sums. */
-#define FC_WINOGRAD_WGRAD_BLOCK_BYTES (1280 * 1024)
-#define FC_WINOGRAD_MAX_BLOCK_TILES 128
-#endif
+   of the tile list (sum_segments), each summed in blocks of tiles, in order, into its own
+   partial S (16 x C x OC); the segments are added in order at the end. Tasks are (segment,
+   block of filters, band of channels): the blocks and bands split the sums' rows and columns,
+   never a sum, so the result depends on the shape alone. Within a block of tiles the strided
+   micro-kernel reads V and Z where the transforms wrote them (MR channels of a tile's V row,
+   NR of its Z row per step). ---- */
 
 static int64_t FN(winograd_segments)(const fc_conv2d_dims *d) {
-    const int64_t tiles = d->N * FN(winograd_tile_rows)(d) * FN(winograd_tile_cols)(d);
-    const int64_t partial = FC_WINOGRAD_POINTS * d->C * d->OC;
-    int64_t segments = tiles < FC_WINOGRAD_SEGMENTS ? tiles : FC_WINOGRAD_SEGMENTS;
-    while (segments > 1 && segments * partial > FC_WINOGRAD_PARTIAL_MAX) segments--;
-    return segments;
-}
-
-/* Tiles per block of the weight gradient. */
-static int64_t FN(winograd_wgrad_block_tiles)(const fc_conv2d_dims *d) {
-    const int64_t row = FC_WINOGRAD_POINTS * (FN(winograd_ldv)(d) + FN(winograd_filter_block)(d));
-    int64_t tiles = FC_WINOGRAD_WGRAD_BLOCK_BYTES / ((int64_t)sizeof(T) * row);
-    if (tiles < 8) tiles = 8;
-    return tiles < FC_WINOGRAD_MAX_BLOCK_TILES ? tiles : FC_WINOGRAD_MAX_BLOCK_TILES;
+    return FN(sum_segments)(FN(winograd_tiles)(d), FC_WINOGRAD_POINTS * d->C * d->OC);
 }
 
 static int FN(winograd_backward_weight_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                                        size_t *elements) {
     const int64_t ldv = FN(winograd_ldv)(d), fb = FN(winograd_filter_block)(d);
+    const int64_t tiles = FN(winograd_wgrad_block_tiles)(d);
     size_t shared, threads;
     if (!fc_mul_size((size_t)FN(winograd_segments)(d),
                      (size_t)FC_WINOGRAD_POINTS * (size_t)d->C * (size_t)d->OC, &shared) ||
-        !fc_add_size(shared, (size_t)fc_round_up(ldv > fb ? ldv : fb, 64 / (int64_t)sizeof(T)),
-                     &shared) ||
-        !fc_mul_size((size_t)FN(winograd_task_size)(FN(winograd_wgrad_block_tiles)(d), ldv, fb),
-                     (size_t)nthreads, &threads))
+        !fc_add_size(shared, (size_t)(ldv > fb ? ldv : fb), &shared) ||
+        !fc_mul_size((size_t)FN(winograd_task_size)(tiles, ldv, fb), (size_t)nthreads, &threads))
         return 0;
     return fc_add_size(shared, threads, elements);
 }
@@ -251,16 +264,17 @@ static int FN(winograd_backward_weight_workspace_size)(const fc_conv2d_dims *d, 
 /* Writes dweight (3 x 3 x C x OC); the bias gradient is the caller's. */
 static void FN(winograd_backward_weight)(T *dweight, const T *dout, const T *inp,
                                          const fc_conv2d_dims *d, T *workspace, int nthreads) {
-    const int64_t C = d->C, OC = d->OC, ldv = FN(winograd_ldv)(d);
+    const int64_t C = d->C, OC = d->OC, ldv = FN(winograd_ldv)(d), tiles = FN(winograd_tiles)(d);
     const int64_t fb_max = FN(winograd_filter_block)(d), tb_max = FN(winograd_wgrad_block_tiles)(d);
-    const int64_t TH = FN(winograd_tile_rows)(d), TW = FN(winograd_tile_cols)(d);
-    const int64_t tiles = d->N * TH * TW, segments = FN(winograd_segments)(d);
-    const int64_t fblocks = (OC + fb_max - 1) / fb_max, partial = FC_WINOGRAD_POINTS * C * OC;
-    const int64_t zeros_len = fc_round_up(ldv > fb_max ? ldv : fb_max, 64 / (int64_t)sizeof(T));
+    const int64_t segments = FN(winograd_segments)(d), partial = FC_WINOGRAD_POINTS * C * OC;
+    const int64_t fblocks = (OC + fb_max - 1) / fb_max, slivers = (C + MR - 1) / MR;
+    /* Bands of channels only to feed idle threads when segments and filter blocks are few. */
+    int64_t bands = (2 * nthreads + segments * fblocks - 1) / (segments * fblocks);
+    if (bands > slivers) bands = slivers;
+    const int64_t zeros_len = ldv > fb_max ? ldv : fb_max;
     T *partials = workspace, *zeros = partials + segments * partial;
     T *scratch = zeros + zeros_len;
     for (int64_t i = 0; i < zeros_len; i++) zeros[i] = 0;
-    (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
 #endif
@@ -268,30 +282,41 @@ static void FN(winograd_backward_weight)(T *dweight, const T *dout, const T *inp
         const fc_fp_state fp = fc_fp_fast();
         const int64_t vpoint = FN(winograd_point_stride)(tb_max * ldv);
         const int64_t zpoint = FN(winograd_point_stride)(tb_max * fb_max);
-        const int64_t task_size = FN(winograd_task_size)(tb_max, ldv, fb_max);
-        T *v = scratch + (size_t)FN(thread_id)() * task_size, *z = v + FC_WINOGRAD_POINTS * vpoint;
-        /* Edge tiles read channels past C and filters past a block's end, never stored: set
-           them once, so that no uninitialized memory is read. */
-        for (int64_t i = 0; i < task_size; i++) v[i] = 0;
+        T *v = scratch + (size_t)FN(thread_id)() * FN(winograd_task_size)(tb_max, ldv, fb_max);
+        T *z = v + FC_WINOGRAD_POINTS * vpoint;
+        /* Edge tiles read the channels and filters past the last band's and block's end and
+           never store them: set them once, so that no uninitialized memory is read. */
+        const int64_t last_band = C - MR * (slivers * (bands - 1) / bands);
+        const int64_t last_block = OC - (fblocks - 1) * fb_max;
+        for (int64_t r = 0; r < FC_WINOGRAD_POINTS * tb_max; r++) {
+            T *vrow = v + r / tb_max * vpoint + r % tb_max * ldv;
+            T *zrow = z + r / tb_max * zpoint + r % tb_max * fb_max;
+            for (int64_t c = last_band; c < ldv; c++) vrow[c] = 0;
+            for (int64_t f = last_block; f < fb_max; f++) zrow[f] = 0;
+        }
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
-        for (int64_t task = 0; task < segments * fblocks; task++) {
-            const int64_t segment = task / fblocks, f0 = (task % fblocks) * fb_max;
+        for (int64_t task = 0; task < segments * fblocks * bands; task++) {
+            const int64_t segment = task / (fblocks * bands);
+            const int64_t f0 = (task / bands % fblocks) * fb_max, band = task % bands;
             const int64_t fb = OC - f0 < fb_max ? OC - f0 : fb_max;
+            const int64_t c0 = MR * (slivers * band / bands);
+            const int64_t c1 = MR * (slivers * (band + 1) / bands) < C
+                                   ? MR * (slivers * (band + 1) / bands) : C;
             const int64_t t_begin = tiles * segment / segments;
             const int64_t t_end = tiles * (segment + 1) / segments;
             /* blocks of equal length: a short last one would cost a full one's loads and
                stores of the sums */
             const int64_t count = t_end - t_begin, blocks = (count + tb_max - 1) / tb_max;
             const int64_t tb_even = (count + blocks - 1) / blocks;
-            T *s = partials + segment * partial;
+            T *s = partials + segment * partial + c0 * OC + f0;
             for (int64_t t0 = t_begin; t0 < t_end; t0 += tb_even) {
                 const int64_t tb = t_end - t0 < tb_even ? t_end - t0 : tb_even;
-                FN(winograd_input_block)(v, vpoint, ldv, inp, d, t0, tb, zeros);
+                FN(winograd_input_block)(v, vpoint, ldv, inp, d, t0, tb, c0, c1 - c0, zeros);
                 for (int64_t i = 0; i < tb; i++) {
-                    const int64_t tile = t0 + i, n = tile / (TH * TW);
-                    const int64_t oh0 = (tile / TW % TH) * 2, ow0 = (tile % TW) * 2;
+                    int64_t n, oh0, ow0;
+                    FN(winograd_tile)(d, t0 + i, &n, &oh0, &ow0);
                     const T *dy[4];
                     for (int q = 0; q < 4; q++) {
                         const int64_t oh = oh0 + q / 2, ow = ow0 + q % 2;
@@ -304,9 +329,9 @@ static void FN(winograd_backward_weight)(T *dweight, const T *dout, const T *inp
                     const T *a = v + xi * vpoint;
                     for (int64_t j0 = 0; j0 < fb; j0 += NR) {
                         const T *b = z + xi * zpoint + j0;
-                        FN(fc_strided_macro_kernel)(C, fb - j0 < NR ? fb - j0 : NR, 1, &a, &b, &tb,
-                                                    ldv, fb_max, s + xi * C * OC + f0 + j0, OC,
-                                                    t0 > t_begin ? FC_ACCUMULATE : 0);
+                        FN(fc_strided_macro_kernel)(c1 - c0, fb - j0 < NR ? fb - j0 : NR, 1, &a,
+                                                    &b, &tb, ldv, fb_max, s + xi * C * OC + j0,
+                                                    OC, t0 > t_begin ? FC_ACCUMULATE : 0);
                     }
                 }
             }

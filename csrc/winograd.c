@@ -1,5 +1,7 @@
 #include "winograd.h"
 
+#include <stddef.h>
+
 #include "isa_variants.h"
 
 /* Channels per step: a transform's intermediate rows live on the stack (16 x CHUNK values). */
@@ -42,8 +44,6 @@
             o1[c] = b - e - f;                                                                     \
         }                                                                                          \
     }                                                                                              \
-    /* Called with constant flags (epilogue below), so each case compiles to a plain loop: a  \
-       per-element test would become masked loads, which cannot forward from v's stores. */      \
     /* A: (y0, y0 + y1, y0 - y1, -y1) */                                                         \
     FC_INLINE void dout_line_##SFX(T *restrict o0, T *restrict o1, T *restrict o2,               \
                                    T *restrict o3, const T *i0, const T *i1, int64_t n) {          \
@@ -68,6 +68,8 @@
             o2[c] = half_sum + f;                                                                  \
         }                                                                                          \
     }                                                                                              \
+    /* Called with constant flags (epilogue below), so each case compiles to a plain loop: a  \
+       per-element test would become masked loads, which cannot forward from v's stores. */      \
     FC_INLINE void epilogue_case_##SFX(T *restrict y, const T *v, const T *bias, int relu,       \
                                        const T *mask, int64_t n) {                                 \
         for (int64_t c = 0; c < n; c++) {                                                          \

@@ -40,6 +40,7 @@ cdef extern from "gemm.h":
 cdef extern from "conv2d.h":
     ctypedef struct fc_conv2d_dims:
         int64_t N, H, W, C, OH, OW, OC, KH, KW, G, SH, SW, DH, DW, PT, PL
+    void conv2d_set_winograd(int enabled)
     const char *conv2d_forward_kernel(const fc_conv2d_dims *d)
     const char *conv2d_backward_input_kernel(const fc_conv2d_dims *d)
     const char *conv2d_backward_weight_kernel(const fc_conv2d_dims *d)
@@ -174,6 +175,12 @@ cdef fc_conv2d_dims _dims(tuple geometry) except *:
     (d.N, d.H, d.W, d.C, d.OH, d.OW, d.OC, d.KH, d.KW, d.G,
      d.SH, d.SW, d.DH, d.DW, d.PT, d.PL) = geometry
     return d
+
+
+def set_winograd(bint enabled):
+    """Lets 3x3 stride-1 layers take the Winograd kernels, or keeps them on the GEMM ones
+    (FASTCONV_WINOGRAD, read by fastconv._ext; tests compare both). Not while ops run."""
+    conv2d_set_winograd(enabled)
 
 
 def kernels(tuple geometry):

@@ -22,9 +22,11 @@ if _requested and _requested != _conv.simd_level():
         f"{', '.join(_conv.simd_available())}); using {_conv.simd_level()!r}.",
         RuntimeWarning, stacklevel=2)
 
+# 3x3 stride-1 layers take Winograd's kernels unless FASTCONV_WINOGRAD=0.
 _winograd = os.environ.get("FASTCONV_WINOGRAD", "")
 if _winograd not in ("", "0", "1"):
-    warnings.warn(f"FASTCONV_WINOGRAD={_winograd!r} is neither '0' nor '1'; Winograd kernels stay on.",
-                  RuntimeWarning, stacklevel=2)
+    warnings.warn(f"FASTCONV_WINOGRAD={_winograd!r} is neither '0' nor '1'; Winograd kernels "
+                  "stay on.", RuntimeWarning, stacklevel=2)
+_conv.set_winograd(_winograd != "0")
 
 __all__ = ["_conv", "_pool"]

@@ -7,9 +7,23 @@ test, computes the reference in float64 from those rounded values, converts to
 the data format under test, calls the op, and converts back.
 """
 
+import os
+
 import numpy as np
+import pytest
 
 import reference as ref
+
+@pytest.fixture(params=["winograd", "gemm"])
+def conv_kernels(request):
+    """Runs a test with 3x3 stride-1 layers on Winograd's kernels, then on the GEMM kernels
+    (as FASTCONV_WINOGRAD=0 would), restoring the environment's choice after."""
+    from fastconv._ext import _conv
+
+    _conv.set_winograd(request.param == "winograd")
+    yield request.param
+    _conv.set_winograd(os.environ.get("FASTCONV_WINOGRAD", "") != "0")
+
 
 # error = max|got - ref| / max(max|ref|, 1e-30)
 TOL = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-11}

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from opcheck import DTYPES, FORMATS, assert_close, check_conv, to_format
+from opcheck import conv_kernels  # noqa: F401 (a fixture)
 import reference as ref
 
 from fastconv import ops
@@ -67,6 +68,7 @@ AWKWARD = {
 }
 
 
+@pytest.mark.usefixtures("conv_kernels")
 @pytest.mark.parametrize("data_format", FORMATS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("name", list(AWKWARD))
@@ -80,6 +82,7 @@ def test_conv2d_awkward(name, dtype, data_format):
                groups=groups)
 
 
+@pytest.mark.usefixtures("conv_kernels")
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("width", [6, 14])
 def test_conv2d_relu_on_tiles_over_padding_only(dtype, width):

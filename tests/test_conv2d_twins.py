@@ -11,6 +11,7 @@ import pytest
 
 from fastconv._ext import _conv
 from fastconv.ops.conv2d import _geometry
+from opcheck import conv_kernels  # noqa: F401 (a fixture)
 
 TOLERANCE = {np.float32: 2e-6, np.float64: 1e-13}
 
@@ -49,6 +50,7 @@ def run_all(x, k, b, dy, geometry, threads, naive):
     return out, dx, dk, db
 
 
+@pytest.mark.usefixtures("conv_kernels")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CASES)
 def test_fast_kernels_match_naive_twins(case, dtype):
@@ -70,6 +72,7 @@ def test_fast_kernels_match_naive_twins(case, dtype):
             assert err <= TOLERANCE[dtype], f"{name} threads={threads}: relative error {err:.2e}"
 
 
+@pytest.mark.usefixtures("conv_kernels")
 @pytest.mark.parametrize("case", CASES)
 def test_results_do_not_depend_on_thread_count(case):
     N, H, W, C, F, KH, KW, G, strides, dilation, padding = case
@@ -85,6 +88,7 @@ def test_results_do_not_depend_on_thread_count(case):
             np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.usefixtures("conv_kernels")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CASES[:4] + SINGLE_CHANNEL)
 def test_fused_relu_matches_naive_twin(case, dtype):

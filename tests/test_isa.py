@@ -41,15 +41,21 @@ for dt in (np.float32, np.float64):
             (2, 15, 13, 40, 70, 3, 1, 1, "same"), (3, 9, 9, 64, 34, 3, 2, 2, "valid"),
             (1, 30, 30, 3, 33, 5, 1, 1, "same"), (2, 7, 7, 300, 20, 1, 1, 1, "valid"),
             (2, 12, 11, 1, 37, 3, 1, 1, "same"), (2, 16, 16, 8, 8, 3, 1, 8, "same"),
-            (2, 10, 12, 16, 23, 3, 1, 1, "same"), (2, 8, 7, 96, 51, 3, 1, 3, "valid")]):
+            (2, 10, 12, 16, 23, 3, 1, 1, "same"), (2, 8, 7, 96, 51, 3, 1, 3, "valid"),
+            # Winograd's weight gradient, whose blocks of tiles the tile geometry must not cut
+            (1, 16, 16, 192, 192, 3, 1, 1, "same"), (4, 12, 12, 64, 80, 3, 1, 1, "same")]):
         x = rng.standard_normal((N, H, W, C)).astype(dt)
         w = rng.standard_normal((k, k, C // g, F)).astype(dt)
         b = rng.standard_normal(F).astype(dt)
-        y = ops.conv2d(x, w, b, strides=s, padding=pad, groups=g)
-        dy = rng.standard_normal(y.shape).astype(dt)
-        for name, r in zip(("y", "dx", "dw", "db"), (y,) + tuple(
-                ops.conv2d_backward(dy, x, w, strides=s, padding=pad, groups=g))):
-            put(f"conv{i}_{name}_{dt.__name__}", r)
+        dy = rng.standard_normal(ops.conv2d(x, w, b, strides=s, padding=pad, groups=g).shape)
+        dy = dy.astype(dt)
+        for winograd in (True, False):  # 3x3 stride-1 layers on both kernel families
+            _conv.set_winograd(winograd)
+            y = ops.conv2d(x, w, b, strides=s, padding=pad, groups=g)
+            for name, r in zip(("y", "dx", "dw", "db"), (y,) + tuple(
+                    ops.conv2d_backward(dy, x, w, strides=s, padding=pad, groups=g))):
+                put(f"conv{i}_{name}_{dt.__name__}_{'winograd' if winograd else 'gemm'}", r)
+        _conv.set_winograd(True)
     a = rng.standard_normal((37, 300)).astype(dt)
     m = rng.standard_normal((300, 45)).astype(dt)
     put(f"matmul_{dt.__name__}", ops.matmul(a, m))

@@ -54,6 +54,12 @@ CONV_CASES = [
     ("first_c3_oc37", 2, 17, 19, 3, 37, 5, 5, 2, "same", 2, 1),
     ("first_c2_narrow", 1, 6, 5, 2, 5, 3, 3, 1, ((4, 2), (3, 4)), 1, 1),  # OW < 8, pad > kernel
     ("first_c1_oc33", 1, 12, 11, 1, 33, 3, 3, 1, "same", 1, 1),
+    # rows of 27, 15, 14 and 6 pixels: whole steps of 14 (AVX-512) or 6 (AVX2) pixels, and a
+    # last step overlapping the one before
+    ("first_c1_ow27", 2, 5, 27, 1, 40, 3, 3, 1, "same", 1, 1),
+    ("first_c3_ow15", 1, 4, 15, 3, 33, 3, 3, 1, "same", 1, 1),
+    ("first_c2_ow14", 1, 3, 14, 2, 20, 3, 3, 1, "same", 1, 1),
+    ("first_c1_ow6", 2, 3, 6, 1, 17, 3, 3, 1, "same", 1, 1),
     ("first_c3_stride_gt_kernel", 2, 10, 10, 3, 16, 1, 2, (3, 4), "valid", 1, 1),
     # more than 256 taps: back on the GEMM path (C = 3) / many direct taps (C = 1)
     ("taps_300_c3", 1, 12, 11, 3, 7, 10, 10, 1, ((2, 1), (0, 3)), 1, 1),
@@ -134,26 +140,30 @@ for threads in (1, 2):
             w = rng.standard_normal((KH, KW, C // g, F)).astype(dt)
             b = rng.standard_normal(F).astype(dt)
             kw = dict(strides=s, padding=pad, dilation_rate=dil, groups=g)
-            fresh()
-            y = ops.conv2d(x, w, b, **kw)
-            fresh()
-            yr = ops.conv2d(x, w, b, activation="relu", **kw)
-            dy = rng.standard_normal(y.shape).astype(dt)
-            fresh()
-            dx, dw, db = ops.conv2d_backward(dy, x, w, **kw)
-            # the input gradient again on its own, in a workspace of its own size
-            dx_alone = np.empty_like(x)
-            fresh()
-            _conv.backward_input(dy, w, dx_alone, _geometry(x.shape, w.shape, s, pad, dil, g)[0],
-                                 fastconv.get_num_threads())
-            ieee &= fp_mode_is_ieee()
+            geometry = _geometry(x.shape, w.shape, s, pad, dil, g)[0]
+            dy = rng.standard_normal(ops.conv2d(x, w, b, **kw).shape).astype(dt)
             want_y = ref.conv2d_ref(x, w, b, strides=s, padding=pad, dilation=dil, groups=g)
             want = ref.conv2d_backward_ref(dy, x, w, strides=s, padding=pad, dilation=dil, groups=g)
-            key = f"conv/{name}/{dt.__name__}"
-            errors[key] = max(rel(y, want_y), rel(yr, np.maximum(want_y, 0)),
-                              *(rel(got, exp) for got, exp in zip((dx, dw, db), want)))
-            digests[f"{key}/{threads}"] = digest((y, yr, dx, dw, db))
-            same_dx &= bool(np.array_equal(dx, dx_alone))
+            # shapes Winograd takes run again on the GEMM kernels, which they would take without it
+            for winograd in (True, False) if "winograd" in str(_conv.kernels(geometry)) else (True,):
+                _conv.set_winograd(winograd)
+                fresh()
+                y = ops.conv2d(x, w, b, **kw)
+                fresh()
+                yr = ops.conv2d(x, w, b, activation="relu", **kw)
+                fresh()
+                dx, dw, db = ops.conv2d_backward(dy, x, w, **kw)
+                # the input gradient again on its own, in a workspace of its own size
+                dx_alone = np.empty_like(x)
+                fresh()
+                _conv.backward_input(dy, w, dx_alone, geometry, fastconv.get_num_threads())
+                _conv.set_winograd(True)
+                ieee &= fp_mode_is_ieee()
+                key = f"conv/{name}{'' if winograd else '-gemm'}/{dt.__name__}"
+                errors[key] = max(rel(y, want_y), rel(yr, np.maximum(want_y, 0)),
+                                  *(rel(got, exp) for got, exp in zip((dx, dw, db), want)))
+                digests[f"{key}/{threads}"] = digest((y, yr, dx, dw, db))
+                same_dx &= bool(np.array_equal(dx, dx_alone))
         for (name, m, k, n, trans, rev, with_bias) in MATMUL_CASES:
             a = rng.standard_normal((k, m) if trans else (m, k)).astype(dt)
             a = a.T if trans else a
@@ -208,10 +218,14 @@ for dt in (np.float32, np.float64):
         w = rng.standard_normal((KH, KW, C, F)).astype(dt)
         b = rng.standard_normal(F).astype(dt)
         kw = dict(strides=s, padding=pad, dilation_rate=dil, groups=g)
-        full = ops.conv2d(x, w, b, **kw)
         f0, f1 = F // 2, F // 2 + 3
-        part = ops.conv2d(x, w[..., f0:f1], b[f0:f1], **kw)
-        edges[f"conv/{name}/{dt.__name__}"] = bool(np.array_equal(part, full[..., f0:f1]))
+        for winograd in (True, False):
+            _conv.set_winograd(winograd)
+            full = ops.conv2d(x, w, b, **kw)
+            part = ops.conv2d(x, w[..., f0:f1], b[f0:f1], **kw)
+            tag = "" if winograd else "-gemm"
+            edges[f"conv/{name}{tag}/{dt.__name__}"] = bool(np.array_equal(part, full[..., f0:f1]))
+        _conv.set_winograd(True)
 print(json.dumps({"isa": _conv.simd_level(), "errors": errors, "digests": digests,
                   "ieee": ieee, "workers_ieee": workers, "same_dx": same_dx, "edges": edges}))
 """

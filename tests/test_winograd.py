@@ -22,7 +22,9 @@ from fastconv.ops.conv2d import _geometry
 SHAPES = {
     "same_odd": (2, 9, 7, 16, 16, "same"),
     "valid": (2, 8, 8, 32, 40, "valid"),
-    "one_output_row": (3, 3, 10, 16, 24, "valid"),
+    "two_output_rows": (3, 4, 10, 16, 24, "valid"),
+    "two_by_two_image": (3, 2, 2, 16, 20, "same"),
+    "two_columns": (2, 9, 2, 32, 16, "same"),
     "asymmetric_padding": (2, 7, 9, 17, 70, ((2, 0), (3, 1))),
     "padding_past_kernel": (1, 6, 5, 16, 18, ((4, 1), (0, 5))),  # rotated padding negative
     "channel_chunks": (1, 5, 6, 300, 33, "same"),  # C and OC past one 256-deep panel
@@ -92,8 +94,9 @@ def test_fused_relu_and_relu_mask(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-def test_results_do_not_depend_on_the_thread_count(dtype):
-    N, H, W, C, F, padding = SHAPES["many_tiles"]
+@pytest.mark.parametrize("name", ["many_tiles", "filter_blocks", "channel_chunks", "one_segment"])
+def test_results_do_not_depend_on_the_thread_count(name, dtype):
+    N, H, W, C, F, padding = SHAPES[name]
     x, k = rand(N, H, W, C, seed=10).astype(dtype), rand(3, 3, C, F, seed=11).astype(dtype)
     geometry, out_shape = _geometry(x.shape, k.shape, 1, padding, 1, 1)
     outs = []
@@ -139,8 +142,7 @@ def test_the_environment_switch_keeps_the_gemm_kernels():
         "from fastconv import _conv, ops\n"
         "from fastconv.ops.conv2d import _geometry\n"
         "g, _ = _geometry((2, 9, 7, 16), (3, 3, 16, 16), 1, 'same', 1, 1)\n"
-        "print(_conv.kernels(g)['forward'], _conv.kernels(g)['input'],"
-        " fastconv.show_config()['FASTCONV_WINOGRAD'])\n"
+        "print(*_conv.kernels(g).values(), fastconv.show_config()['FASTCONV_WINOGRAD'])\n"
         "rng = np.random.default_rng(0)\n"
         "x, k = rng.standard_normal((2, 9, 7, 16)), rng.standard_normal((3, 3, 16, 16))\n"
         "np.save(__import__('sys').argv[1], ops.conv2d(x, k, padding='same'))\n")
@@ -153,8 +155,9 @@ def test_the_environment_switch_keeps_the_gemm_kernels():
         assert run.returncode == 0, run.stderr[-2000:]
         outputs[switch] = (run.stdout.split(), np.load(path))
         os.remove(path)
-    assert outputs["0"][0] == ["gemm", "rotated_gemm", "0"]
-    assert outputs["1"][0] == ["winograd", "rotated_winograd", "1"]
+    gemm_weight = "in_place" if blocking_nr() <= 16 else "packed"
+    assert outputs["0"][0] == ["gemm", "rotated_gemm", gemm_weight, "0"]
+    assert outputs["1"][0] == ["winograd", "rotated_winograd", "winograd", "1"]
     assert rel_error(outputs["0"][1], outputs["1"][1]) < 1e-13
     assert not np.array_equal(outputs["0"][1], outputs["1"][1])
 
@@ -170,5 +173,22 @@ def test_other_shapes_keep_their_kernels():
     geometry, _ = _geometry((2, 9, 7, 32), (3, 3, 16, 32), 1, "same", 1, 2)  # groups
     assert _conv.kernels(geometry)["forward"] == "gemm"
     assert kernels((2, 9, 7, 16), (5, 5, 16, 16), "same")["forward"] == "gemm"
+    # an image one pixel thin, where the GEMM kernels skip the taps over its padding
+    assert kernels((2, 1, 9, 16), (3, 3, 16, 16), "same")["forward"] == "gemm"
+    assert kernels((2, 1, 1, 64), (3, 3, 64, 64), "same")["forward"] == "gemm"
+    assert kernels((2, 3, 9, 16), (3, 3, 16, 16), "valid")["forward"] == "gemm"  # OH 1
     # the input gradient's rotated convolution has OC input channels
     assert kernels((2, 9, 7, 16), (3, 3, 16, 8), "same")["input"] == "rotated_gemm"
+
+
+def test_an_unknown_switch_value_warns_and_keeps_winograd():
+    env = dict(os.environ, FASTCONV_WINOGRAD="off")
+    script = ("import warnings\n"
+              "with warnings.catch_warnings(record=True) as caught:\n"
+              "    warnings.simplefilter('always')\n"
+              "    import fastconv\n"
+              "print([str(w.message) for w in caught])\n")
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=os.path.dirname(__file__))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "FASTCONV_WINOGRAD='off' is neither '0' nor '1'" in run.stdout
