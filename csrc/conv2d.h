@@ -38,16 +38,17 @@ int conv2d_backward_input_workspace_size_f64(const fc_conv2d_dims *d, int nthrea
 int conv2d_backward_weight_workspace_size_f32(const fc_conv2d_dims *d, int nthreads, size_t *elements);
 int conv2d_backward_weight_workspace_size_f64(const fc_conv2d_dims *d, int nthreads, size_t *elements);
 
+/* Whether 3x3 stride-1 layers may take the Winograd kernels (default 1). The Python layer sets
+   it from FASTCONV_WINOGRAD when the extension loads: with 0 they keep the GEMM kernels, whose
+   infinities stay infinite where Winograd's transforms may make NaN
+   (docs/threads-and-numerics.md). Workspaces are sized for either kernel, so a call running
+   while the switch changes takes one or the other. */
+void conv2d_set_winograd(int enabled);
+
 /* The kernel each pass of d runs, for tests and benchmarks (the rule is the same for both types
    and every SIMD level): the forward pass "depthwise", "first_layer", "winograd" or "gemm"; the
    input gradient "depthwise", "rotated_winograd", "rotated_gemm" or "col2im"; the weight
    gradient "depthwise", "single_channel", "winograd", "in_place" or "packed". */
-/* Whether 3x3 stride-1 layers may take the Winograd kernels (default 1). The Python layer sets
-   it from FASTCONV_WINOGRAD when the extension loads: with 0 they keep the GEMM kernels, whose
-   infinities stay infinite where Winograd's transforms may make NaN
-   (docs/threads-and-numerics.md). Not for calls running at the same time. */
-void conv2d_set_winograd(int enabled);
-
 const char *conv2d_forward_kernel(const fc_conv2d_dims *d);
 const char *conv2d_backward_input_kernel(const fc_conv2d_dims *d);
 const char *conv2d_backward_weight_kernel(const fc_conv2d_dims *d);

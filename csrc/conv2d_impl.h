@@ -265,10 +265,16 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
 
 /* A forward convolution of many channels (the forward pass, or the input gradient's rotated
    one) by the fastest kernel that takes its shape: Winograd, else the GEMM. */
+/* Sized for either kernel when the shape admits Winograd's, so that the switch
+   (conv2d_set_winograd) can never leave a kernel a workspace sized for the other. */
 static int FN(convolution_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                           size_t *elements) {
-    return FN(winograd_applies)(d) ? FN(winograd_workspace_size)(d, nthreads, elements)
-                                   : FN(gemm_forward_workspace_size)(d, nthreads, elements);
+    size_t winograd = 0;
+    if (!FN(gemm_forward_workspace_size)(d, nthreads, elements) ||
+        (FN(winograd_shape)(d) && !FN(winograd_workspace_size)(d, nthreads, &winograd)))
+        return 0;
+    if (winograd > *elements) *elements = winograd;
+    return 1;
 }
 
 static void FN(convolution)(T *out, const T *inp, const T *weight, const T *bias,
@@ -534,17 +540,18 @@ static int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, in
                                               size_t *elements) {
     size_t partials, per_thread, threads, total;
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G;
+    size_t winograd = 0; /* either kernel's size, as in convolution_workspace_size */
     if (FN(is_single_channel)(d)) return FN(single_channel_workspace)(d, elements);
-    if (FN(winograd_applies)(d))
-        return FN(winograd_backward_weight_workspace_size)(d, nthreads, elements);
     if (!fc_mul_size((size_t)Fg * (size_t)d->G, (size_t)Kg, &partials) ||
         !fc_mul_size(partials, (size_t)FN(wgrad_segments)(d), &partials) ||
         !fc_mul_size((size_t)fc_round_up(Fg, MR), (size_t)FC_KC, &per_thread) ||
         !fc_add_size(per_thread, (size_t)FC_KC * NR, &per_thread) ||
         !fc_mul_size(per_thread, (size_t)nthreads, &threads) ||
-        !fc_add_size(partials, threads, &total))
+        !fc_add_size(partials, threads, &total) ||
+        (FN(winograd_shape)(d) &&
+         !FN(winograd_backward_weight_workspace_size)(d, nthreads, &winograd)))
         return 0;
-    *elements = total;
+    *elements = total > winograd ? total : winograd;
     return 1;
 }
 

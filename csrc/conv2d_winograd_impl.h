@@ -33,12 +33,18 @@
 #define FC_WINOGRAD_MAX_BLOCK_TILES 128
 #endif
 
-/* Also every side of the input and the output at least 2: an image one row or column thin
-   would waste half of each tile, where the GEMM kernels skip the taps that read its padding. */
+/* Whether the shape admits Winograd's kernels: also every side of the input and the output at
+   least 2, since an image one row or column thin would waste half of each tile, where the GEMM
+   kernels skip the taps that read its padding. */
+static int FN(winograd_shape)(const fc_conv2d_dims *d) {
+    return d->G == 1 && d->KH == 3 && d->KW == 3 && d->SH == 1 && d->SW == 1 && d->DH == 1 &&
+           d->DW == 1 && d->C >= FC_WINOGRAD_MIN_CHANNELS && d->N >= 1 && d->H >= 2 &&
+           d->W >= 2 && d->OH >= 2 && d->OW >= 2;
+}
+
+/* Whether it takes them (unless conv2d_set_winograd turned them off). */
 static int FN(winograd_applies)(const fc_conv2d_dims *d) {
-    return winograd_enabled() && d->G == 1 && d->KH == 3 && d->KW == 3 && d->SH == 1 &&
-           d->SW == 1 && d->DH == 1 && d->DW == 1 && d->C >= FC_WINOGRAD_MIN_CHANNELS &&
-           d->N >= 1 && d->H >= 2 && d->W >= 2 && d->OH >= 2 && d->OW >= 2;
+    return winograd_enabled() && FN(winograd_shape)(d);
 }
 
 /* Tile t's image and first output cell: tiles are numbered image by image, row by row. */
@@ -60,6 +66,8 @@ static int64_t FN(winograd_tiles)(const fc_conv2d_dims *d) {
 static int64_t FN(winograd_ldv)(const fc_conv2d_dims *d) {
     return fc_round_up(fc_round_up(d->C, MR), 64 / (int64_t)sizeof(T));
 }
+_Static_assert(FC_WINOGRAD_FILTER_BLOCK_BYTES / sizeof(T) >= NR,
+               "a block of filters holds at least one register tile's width");
 static int64_t FN(winograd_filter_block)(const fc_conv2d_dims *d) {
     const int64_t most = FC_WINOGRAD_FILTER_BLOCK_BYTES / (int64_t)sizeof(T) / NR * NR;
     return fc_round_up(d->OC, NR) < most ? fc_round_up(d->OC, NR) : most;

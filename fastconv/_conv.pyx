@@ -179,7 +179,7 @@ cdef fc_conv2d_dims _dims(tuple geometry) except *:
 
 def set_winograd(bint enabled):
     """Lets 3x3 stride-1 layers take the Winograd kernels, or keeps them on the GEMM ones
-    (FASTCONV_WINOGRAD, read by fastconv._ext; tests compare both). Not while ops run."""
+    (FASTCONV_WINOGRAD, read by fastconv._ext; tests compare both). Workspaces fit either."""
     conv2d_set_winograd(enabled)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 import fastconv
 from fastconv import ops
+from opcheck import conv_kernels  # noqa: F401 (a fixture)
 
 # (x shape NHWC, pool_size, strides, padding): overlapping windows, "same" padding, odd sizes.
 GEOMETRIES = [
@@ -83,8 +84,9 @@ def test_model_fuses_pool_and_relu_gradients_without_changing_them(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
-# (x shape NHWC, kernel shape, strides, padding, groups): the rotated stride-1 path, the
-# GEMM + col2im path (stride 2, few channels), a grouped and a depthwise conv.
+# (x shape NHWC, kernel shape, strides, padding, groups): the rotated stride-1 path (Winograd's
+# or the GEMM's, by the conv_kernels fixture), the GEMM + col2im path (stride 2, few channels),
+# a grouped and a depthwise conv.
 CONV_PATHS = [
     ((2, 9, 8, 16), (3, 3, 16, 24), 1, "same", 1),
     ((2, 12, 12, 40), (3, 3, 40, 32), 1, "valid", 1),
@@ -94,6 +96,7 @@ CONV_PATHS = [
 ]
 
 
+@pytest.mark.usefixtures("conv_kernels")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CONV_PATHS)
 @pytest.mark.parametrize("threads", [1, 2])
