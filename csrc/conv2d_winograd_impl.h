@@ -34,12 +34,14 @@
 #endif
 
 /* Whether the shape admits Winograd's kernels: also every side of the input and the output at
-   least 2, since an image one row or column thin would waste half of each tile, where the GEMM
-   kernels skip the taps that read its padding. */
+   least 3, so that an image holds at least 2 x 2 tiles. A thinner one wastes half of each tile
+   where the GEMM kernels skip the taps that read its padding, and a one-tile image leaves the
+   filter transform nothing to amortize over (the rule ignores N, so a sample's result does not
+   depend on its batch). */
 static int FN(winograd_shape)(const fc_conv2d_dims *d) {
     return d->G == 1 && d->KH == 3 && d->KW == 3 && d->SH == 1 && d->SW == 1 && d->DH == 1 &&
-           d->DW == 1 && d->C >= FC_WINOGRAD_MIN_CHANNELS && d->N >= 1 && d->H >= 2 &&
-           d->W >= 2 && d->OH >= 2 && d->OW >= 2;
+           d->DW == 1 && d->C >= FC_WINOGRAD_MIN_CHANNELS && d->N >= 1 && d->H >= 3 &&
+           d->W >= 3 && d->OH >= 3 && d->OW >= 3;
 }
 
 /* Whether it takes them (unless conv2d_set_winograd turned them off). */

@@ -22,9 +22,9 @@ from fastconv.ops.conv2d import _geometry
 SHAPES = {
     "same_odd": (2, 9, 7, 16, 16, "same"),
     "valid": (2, 8, 8, 32, 40, "valid"),
-    "two_output_rows": (3, 4, 10, 16, 24, "valid"),
-    "two_by_two_image": (3, 2, 2, 16, 20, "same"),
-    "two_columns": (2, 9, 2, 32, 16, "same"),
+    "three_output_rows": (3, 5, 10, 16, 24, "valid"),
+    "three_by_three_image": (3, 3, 3, 16, 20, "same"),  # 2 x 2 tiles, the last cut
+    "three_columns": (2, 9, 3, 32, 16, "same"),
     "asymmetric_padding": (2, 7, 9, 17, 70, ((2, 0), (3, 1))),
     "padding_past_kernel": (1, 6, 5, 16, 18, ((4, 1), (0, 5))),  # rotated padding negative
     "channel_chunks": (1, 5, 6, 300, 33, "same"),  # C and OC past one 256-deep panel
@@ -174,10 +174,15 @@ def test_other_shapes_keep_their_kernels():
     geometry, _ = _geometry((2, 9, 7, 32), (3, 3, 16, 32), 1, "same", 1, 2)  # groups
     assert _conv.kernels(geometry)["forward"] == "gemm"
     assert kernels((2, 9, 7, 16), (5, 5, 16, 16), "same")["forward"] == "gemm"
-    # an image one pixel thin, where the GEMM kernels skip the taps over its padding
+    # images under 2 x 2 tiles: one pixel thin (the GEMM kernels skip the taps over its
+    # padding) or one tile (nothing to amortize the filter transform over), in either pass
     assert kernels((2, 1, 9, 16), (3, 3, 16, 16), "same")["forward"] == "gemm"
     assert kernels((2, 1, 1, 64), (3, 3, 64, 64), "same")["forward"] == "gemm"
     assert kernels((2, 3, 9, 16), (3, 3, 16, 16), "valid")["forward"] == "gemm"  # OH 1
+    assert kernels((64, 2, 2, 64), (3, 3, 64, 64), "same") == {
+        "forward": "gemm", "input": "rotated_gemm", "weight": "in_place"
+        if 64 % blocking_nr() == 0 else "packed"}
+    assert kernels((2, 4, 9, 16), (3, 3, 16, 16), "valid")["input"] == "rotated_gemm"  # OH 2
     # the input gradient's rotated convolution has OC input channels
     assert kernels((2, 9, 7, 16), (3, 3, 16, 8), "same")["input"] == "rotated_gemm"
 
