@@ -264,9 +264,9 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
 #include "conv2d_winograd_impl.h"
 
 /* A forward convolution of many channels (the forward pass, or the input gradient's rotated
-   one) by the fastest kernel that takes its shape: Winograd, else the GEMM. */
-/* Sized for either kernel when the shape admits Winograd's, so that the switch
-   (conv2d_set_winograd) can never leave a kernel a workspace sized for the other. */
+   one) by the fastest kernel that takes its shape: Winograd, else the GEMM. Its workspace fits
+   either kernel when the shape admits Winograd's, so that the switch (conv2d_set_winograd) can
+   never leave a kernel a workspace sized for the other. */
 static int FN(convolution_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                           size_t *elements) {
     size_t winograd = 0;
