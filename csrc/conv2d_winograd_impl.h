@@ -110,6 +110,28 @@ static int64_t FN(winograd_task_size)(int64_t tiles, int64_t ldv, int64_t fb) {
            (FN(winograd_point_stride)(tiles * ldv) + FN(winograd_point_stride)(tiles * fb));
 }
 
+/* The calling thread's task buffers in `scratch`: V, then M or Z (*second) after its 16 points;
+   *vpoint and *mpoint are the distances between their points. */
+static T *FN(winograd_thread_buffers)(T *scratch, int64_t tiles, int64_t ldv, int64_t fb,
+                                      T **second, int64_t *vpoint, int64_t *mpoint) {
+    T *v = scratch + (size_t)FN(thread_id)() * FN(winograd_task_size)(tiles, ldv, fb);
+    *vpoint = FN(winograd_point_stride)(tiles * ldv);
+    *mpoint = FN(winograd_point_stride)(tiles * fb);
+    *second = v + FC_WINOGRAD_POINTS * *vpoint;
+    return v;
+}
+
+/* Offsets of the first channel of tile t's four outputs (row-major in the 2x2 tile) in an
+   N x OH x OW x OC array; -1 for those past the image's edge. */
+static void FN(winograd_outputs)(const fc_conv2d_dims *d, int64_t t, int64_t at[4]) {
+    int64_t n, oh0, ow0;
+    FN(winograd_tile)(d, t, &n, &oh0, &ow0);
+    for (int q = 0; q < 4; q++) {
+        const int64_t oh = oh0 + q / 2, ow = ow0 + q % 2;
+        at[q] = oh < d->OH && ow < d->OW ? ((n * d->OH + oh) * d->OW + ow) * d->OC : -1;
+    }
+}
+
 /* Elements of U: 16 packed C x OC panels. */
 static int FN(winograd_u_size)(const fc_conv2d_dims *d, size_t *elements) {
     return fc_mul_size((size_t)FC_WINOGRAD_POINTS * (size_t)d->C,
@@ -198,10 +220,9 @@ static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T 
 #endif
     {
         const fc_fp_state fp = fc_fp_fast();
-        const int64_t vpoint = FN(winograd_point_stride)(tiles_max * ldv);
-        const int64_t mpoint = FN(winograd_point_stride)(tiles_max * fb_max);
-        T *v = scratch + (size_t)FN(thread_id)() * FN(winograd_task_size)(tiles_max, ldv, fb_max);
-        T *m = v + FC_WINOGRAD_POINTS * vpoint;
+        int64_t vpoint, mpoint;
+        T *m, *v = FN(winograd_thread_buffers)(scratch, tiles_max, ldv, fb_max, &m, &vpoint,
+                                               &mpoint);
         const T *rows[FC_WINOGRAD_MAX_SLIVERS * MR];
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
@@ -224,16 +245,13 @@ static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T 
                 }
             }
             for (int64_t i = 0; i < tb; i++) {
-                int64_t n, oh0, ow0;
-                FN(winograd_tile)(d, t0 + i, &n, &oh0, &ow0);
+                int64_t at[4];
                 T *y[4];
                 const T *mask[4];
+                FN(winograd_outputs)(d, t0 + i, at);
                 for (int q = 0; q < 4; q++) {
-                    const int64_t oh = oh0 + q / 2, ow = ow0 + q % 2;
-                    const int64_t at = ((n * d->OH + oh) * d->OW + ow) * OC + f0;
-                    const int inside = oh < d->OH && ow < d->OW;
-                    y[q] = inside ? out + at : NULL;
-                    mask[q] = inside && relu_mask ? relu_mask + at : NULL;
+                    y[q] = at[q] >= 0 ? out + at[q] + f0 : NULL;
+                    mask[q] = at[q] >= 0 && relu_mask ? relu_mask + at[q] + f0 : NULL;
                 }
                 FC_CAT(winograd_output_tile, TSFX)(y, m + i * fb_max, mpoint, fb,
                                                    bias ? bias + f0 : NULL, relu,
@@ -290,10 +308,8 @@ static void FN(winograd_backward_weight)(T *dweight, const T *dout, const T *inp
 #endif
     {
         const fc_fp_state fp = fc_fp_fast();
-        const int64_t vpoint = FN(winograd_point_stride)(tb_max * ldv);
-        const int64_t zpoint = FN(winograd_point_stride)(tb_max * fb_max);
-        T *v = scratch + (size_t)FN(thread_id)() * FN(winograd_task_size)(tb_max, ldv, fb_max);
-        T *z = v + FC_WINOGRAD_POINTS * vpoint;
+        int64_t vpoint, zpoint;
+        T *z, *v = FN(winograd_thread_buffers)(scratch, tb_max, ldv, fb_max, &z, &vpoint, &zpoint);
         /* Edge tiles read the channels and filters past the last band's and block's end and
            never store them: set them once, so that no uninitialized memory is read. */
         const int64_t last_band = C - MR * (slivers * (bands - 1) / bands);
@@ -325,14 +341,10 @@ static void FN(winograd_backward_weight)(T *dweight, const T *dout, const T *inp
                 const int64_t tb = t_end - t0 < tb_even ? t_end - t0 : tb_even;
                 FN(winograd_input_block)(v, vpoint, ldv, inp, d, t0, tb, c0, c1 - c0, zeros);
                 for (int64_t i = 0; i < tb; i++) {
-                    int64_t n, oh0, ow0;
-                    FN(winograd_tile)(d, t0 + i, &n, &oh0, &ow0);
+                    int64_t at[4];
                     const T *dy[4];
-                    for (int q = 0; q < 4; q++) {
-                        const int64_t oh = oh0 + q / 2, ow = ow0 + q % 2;
-                        dy[q] = oh < d->OH && ow < d->OW
-                                    ? dout + ((n * d->OH + oh) * d->OW + ow) * OC + f0 : zeros;
-                    }
+                    FN(winograd_outputs)(d, t0 + i, at);
+                    for (int q = 0; q < 4; q++) dy[q] = at[q] >= 0 ? dout + at[q] + f0 : zeros;
                     FC_CAT(winograd_dout_tile, TSFX)(z + i * fb_max, zpoint, dy, fb);
                 }
                 for (int xi = 0; xi < FC_WINOGRAD_POINTS; xi++) {
