@@ -109,6 +109,9 @@ class Metric:
         return f"<{type(self).__name__} name={self.name!r}>"
 
 
+_PLAIN_NUMBERS = (float, int)  # exact types: no bool, no NumPy scalar
+
+
 class Mean(Metric):
     """The (sample-weighted) running mean of the values it is given.
 
@@ -134,6 +137,12 @@ class Mean(Metric):
         self.count = 0.0
 
     def update_state(self, values, sample_weight=None):
+        if type(values) in _PLAIN_NUMBERS and type(sample_weight) in _PLAIN_NUMBERS:
+            # a loss value and its batch size (a training loop's loss tracker, every batch):
+            # the same float64 products as the array path below, without its NumPy calls
+            self.total += float(values) * float(sample_weight)
+            self.count += float(sample_weight)
+            return
         values = np.asarray(values, dtype=np.float64)
         if values.ndim > 1:
             values = values.reshape(values.shape[0], -1).mean(axis=1)
@@ -269,6 +278,16 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
 
     def __init__(self, name="sparse_categorical_accuracy", dtype=None):
         super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is None:
+            y_pred = np.asarray(y_pred)
+            hits = np.argmax(y_pred, axis=-1) == _labels_like(y_true, y_pred)
+            if hits.ndim <= 1:  # one 0/1 value per sample: their float64 sum is the count
+                self.total += float(np.count_nonzero(hits))
+                self.count += float(hits.size)
+                return
+        super().update_state(y_true, y_pred, sample_weight=sample_weight)
 
 
 def mean_squared_error(y_true, y_pred):
