@@ -43,6 +43,10 @@ def result_dtype(*arrays):
 
 def to_kernel_layout(array, dtype):
     """C-contiguous, aligned, native-endian copy of `array` in `dtype` (no copy if already so)."""
+    # The usual case first, cheaply: a plain array already so (`is`: the native dtype itself;
+    # carray: C-contiguous, aligned and writeable; ndim: as ascontiguousarray's result).
+    if type(array) is np.ndarray and array.dtype is dtype and array.flags.carray and array.ndim:
+        return array
     out = np.ascontiguousarray(array, dtype=dtype)
     if not out.flags.aligned or not out.dtype.isnative:
         out = out.copy()

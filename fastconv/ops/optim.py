@@ -34,14 +34,17 @@ def adam_update(var, m, v, grad, *, alpha, beta_1, beta_2, epsilon):
     grad = np.asarray(grad)
     if grad.shape != var.shape:
         raise ValueError(f"`grad` must have shape {var.shape}. Received: grad.shape={grad.shape}")
-    adam_update_checked(var.reshape(-1), m.reshape(-1), v.reshape(-1), grad, float(alpha),
+    adam_update_checked([(var.reshape(-1), m.reshape(-1), v.reshape(-1), grad)], float(alpha),
                         float(beta_1), float(beta_2), float(epsilon))
 
 
-def adam_update_checked(var, m, v, grad, alpha, beta_1, beta_2, epsilon):
-    """`adam_update` for an optimizer that has checked its variables as it does and made `m`
-    and `v` itself: the three come as flat (1-D) views, made once; `grad`, new at every step,
-    is converted (the compiled pass still refuses one of another size).
+def adam_update_checked(updates, alpha, beta_1, beta_2, epsilon):
+    """`adam_update` of several variables, for an optimizer that has checked them as it does
+    and made `m` and `v` itself: `updates` holds `(var, m, v, grad)` with var, m and v flat
+    (1-D) views made once; each `grad`, new at every step, is converted (the compiled pass
+    still refuses one of another size).
     """
-    _conv.adam_update(var, m, v, np.ascontiguousarray(grad, dtype=var.dtype).reshape(-1),
-                      alpha, beta_1, beta_2, epsilon, get_num_threads())
+    threads = get_num_threads()
+    for var, m, v, grad in updates:
+        _conv.adam_update(var, m, v, np.ascontiguousarray(grad, dtype=var.dtype).reshape(-1),
+                          alpha, beta_1, beta_2, epsilon, threads)

@@ -8,11 +8,6 @@ from fastconv.ops import optim
 from fastconv.optimizers.base_optimizer import Optimizer, check_number
 
 
-# A variable's slot dict also keeps, under this key (not a slot name: never saved), the variable
-# and the flat views of it, `m` and `v` that the compiled pass takes (None where it does not apply).
-_FLAT = "_flat"
-
-
 def _compiled_views(var, m, v, amsgrad):
     """(var, m, v) as flat views for the compiled Adam pass, or None: AMSGrad, another float
     dtype or a non-contiguous variable take the NumPy passes."""
@@ -55,6 +50,7 @@ class Adam(Optimizer):
         self.beta_2 = check_number("beta_2", beta_2, 0, 1, high_open=True)
         self.epsilon = check_number("epsilon", epsilon, 0)
         self.amsgrad = bool(amsgrad)
+        self._flat_views = (None, None)  # (the checked slots they are for, the views)
 
     def _active_slots(self):
         return self._slot_names + (("velocity_hat",) if self.amsgrad else ())
@@ -62,17 +58,38 @@ class Adam(Optimizer):
     def _before_step(self, step):
         self._correction = math.sqrt(1.0 - self.beta_2 ** step) / (1.0 - self.beta_1 ** step)
 
+    def _apply_updates(self, variables, grads, lr, step):
+        if type(self)._update is not Adam._update:  # a subclass's own rule
+            super()._apply_updates(variables, grads, lr, step)
+            return
+        compiled = []  # one compiled pass per variable, all from one call
+        for var, grad, slots, scratch, views in zip(variables, grads, self._checked_slots,
+                                                    self._scratch_views, self._views(variables)):
+            if grad is None:
+                continue
+            if self.weight_decay:
+                self._decay(var, lr, scratch)
+            if views is None:
+                self._update(var, grad, slots, lr, step, scratch)
+            else:
+                compiled.append((*views, grad))
+        optim.adam_update_checked(compiled, lr * self._correction, self.beta_1, self.beta_2,
+                                  self.epsilon)
+
+    def _views(self, variables):
+        """The flat views of each checked variable, made once per checked set (the base
+        optimizer makes a new `_checked_slots` list for each)."""
+        made_for, views = self._flat_views
+        if made_for is not self._checked_slots:
+            views = [_compiled_views(var, slots["momentum"], slots["velocity"], self.amsgrad)
+                     for var, slots in zip(variables, self._checked_slots)]
+            self._flat_views = (self._checked_slots, views)
+        return views
+
     def _update(self, var, grad, slots, lr, step, scratch):
+        """The NumPy passes, for a variable the compiled pass does not take."""
         m, v = slots["momentum"], slots["velocity"]
         alpha = lr * self._correction
-        flat = slots.get(_FLAT)
-        if flat is None or flat[0] is not var:  # first step with this variable
-            flat = slots[_FLAT] = (var, _compiled_views(var, m, v, self.amsgrad))
-        if flat[1] is not None:
-            # One compiled pass instead of eight NumPy ones.
-            optim.adam_update_checked(*flat[1], grad, alpha, self.beta_1, self.beta_2,
-                                      self.epsilon)
-            return
         np.subtract(grad, m, out=scratch)
         scratch *= 1.0 - self.beta_1
         m += scratch

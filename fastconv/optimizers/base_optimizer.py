@@ -188,28 +188,38 @@ class Optimizer:
                 from its variable's.
         """
         pairs = list(grads_and_vars)
-        grads = [grad for grad, _ in pairs]
         variables = [var for _, var in pairs]
         if not self.built:
             self.build(variables)
         if not self._is_checked(variables):
             self._check_variables(variables)
-        grads = [self._check_gradient(i, g, v) for i, (g, v) in enumerate(zip(grads, variables))]
+        # (a plain array of the variable's shape is what _check_gradient would return)
+        grads = [grad if type(grad) is np.ndarray and grad.shape == var.shape
+                 else self._check_gradient(i, grad, var) for i, (grad, var) in enumerate(pairs)]
         grads = self._clip(grads)
 
         lr = self._current_learning_rate()
         step = self.iterations + 1
         self._before_step(step)
+        self._apply_updates(variables, grads, lr, step)
+        self.iterations = step
+        return self.iterations
+
+    def _apply_updates(self, variables, grads, lr, step):
+        """Updates each checked variable with its gradient (None: left as it is); a subclass
+        with one pass for all of them overrides this."""
         for var, grad, slots, scratch in zip(variables, grads, self._checked_slots,
                                              self._scratch_views):
             if grad is None:
                 continue
             if self.weight_decay:
-                np.multiply(var, self.weight_decay * lr, out=scratch)
-                var -= scratch
+                self._decay(var, lr, scratch)
             self._update(var, grad, slots, lr, step, scratch)
-        self.iterations = step
-        return self.iterations
+
+    def _decay(self, var, lr, scratch):
+        """The decoupled weight decay, before a variable's update: `var -= var * wd * lr`."""
+        np.multiply(var, self.weight_decay * lr, out=scratch)
+        var -= scratch
 
     def _is_checked(self, variables):
         """Whether `variables` are the arrays last checked (held, so their ids stay unique),
