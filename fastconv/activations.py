@@ -42,6 +42,10 @@ def softmax(x, axis=-1):
         >>> softmax(np.array([[0.0, 0.0]]))
         array([[0.5, 0.5]])
     """
+    if type(x) is np.ndarray:  # the same reductions through the methods: no dispatch layer
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        e /= e.sum(axis=axis, keepdims=True)
+        return e
     shifted = x - np.max(x, axis=axis, keepdims=True)
     e = np.exp(shifted)
     e /= np.sum(e, axis=axis, keepdims=True)

@@ -49,6 +49,10 @@ def _ends_in_relu(layer):
         layer.has_fused_output_activation
 
 
+def _has_activity_penalty(layer):
+    return getattr(layer, "activity_regularizer", None) is not None
+
+
 def _fuses_relu_below(layer):
     return type(layer).grad_through_relu is not Layer.grad_through_relu
 
@@ -65,6 +69,7 @@ class Step:
         needs_input_grad: whether its backward pass must return dL/dinputs.
         training: the `training` value fixed at this call (`model(x, training=False)` in a
             functional graph), or None to follow the run's.
+        activity: whether its layer has an activity regularizer (a penalty on its output).
         relu_below: whether its backward pass also takes the ReLU ending its parent's layer
             (`grad_through_relu`), the parent then receiving a pre-activation gradient.
         routes: `(position in the input gradients, parent value)` of the parents that
@@ -72,8 +77,8 @@ class Step:
             nothing to train).
     """
 
-    __slots__ = ("layer", "parents", "value", "training", "multiple_inputs", "active",
-                 "needs_input_grad", "relu_below", "routes")
+    __slots__ = ("layer", "parents", "value", "training", "multiple_inputs", "activity",
+                 "active", "needs_input_grad", "relu_below", "routes")
 
     def __init__(self, layer, parents, value, training=None):
         self.layer = layer
@@ -81,6 +86,7 @@ class Step:
         self.value = value
         self.training = training
         self.multiple_inputs = bool(getattr(layer, "multiple_inputs", False))
+        self.activity = _has_activity_penalty(layer)
         self.active = False
         self.needs_input_grad = False
         self.relu_below = False
@@ -154,14 +160,14 @@ class Plan:
                 # an activity penalty needs the gradient of the ReLU's output itself.
                 step.relu_below = (_ends_in_relu(parent.layer) and consumers[parent.value] == 1
                                    and parent.value not in self.output_values
-                                   and getattr(parent.layer, "activity_regularizer", None) is None)
+                                   and not parent.activity)
         # An output's gradient may start from its loss's logits gradient only when nothing
         # else adds to that output's gradient (no layer reads it, no other output is it, no
         # activity penalty of its layer).
         self.fused_outputs = tuple(
             value >= first and consumers[value] == 0 and self.output_values.count(value) == 1
             and fuses_with_loss(self.steps[value - first].layer, loss)
-            and getattr(self.steps[value - first].layer, "activity_regularizer", None) is None
+            and not self.steps[value - first].activity
             for value, loss in zip(self.output_values, losses))
         self.fused_output = self.fused_outputs[0]
         self.penalized_layers = weight_penalties.penalized(layer for layer, _ in graph)
@@ -184,8 +190,9 @@ def plan_for(model, signature, loss, input_grad=False):
     """The model's plan for inputs of `signature` (sample shape, dtype), built once.
 
     The plans live on the model (cleared when it is rebuilt) under a key that also holds the
-    trainable flags of the model and its layers (nested models' included), the loss and
-    `input_grad`, so freezing a layer or recompiling takes effect at the next call.
+    trainable flags of the model and its layers (nested models' included), which layers have
+    an activity regularizer, the loss and `input_grad`, so freezing a layer, giving one an
+    activity regularizer or recompiling takes effect at the next call.
 
     Args:
         model: the model (its `_graph`, `_output_values`, `_call_training`,
@@ -194,7 +201,8 @@ def plan_for(model, signature, loss, input_grad=False):
         loss: the compiled loss, a tuple of one per output for several outputs, or None.
         input_grad: whether the plan's backward pass returns the inputs' gradient.
     """
-    key = (signature, _trainable_key(model), loss, input_grad)
+    key = (signature, _trainable_key(model),
+           tuple(_has_activity_penalty(layer) for layer, _ in model._graph), loss, input_grad)
     plans = model._plans
     plan = plans.get(key)
     if plan is None:

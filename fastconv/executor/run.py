@@ -34,6 +34,9 @@ class Run:
     def __init__(self, plan, reuse_buffers=False):
         self.plan = plan
         self.states = [CallState(reuse_buffers, step.needs_input_grad) for step in plan.steps]
+        # the states an activity penalty may be recorded on (the model's penalty reads them)
+        self.activity_states = [state for step, state in zip(plan.steps, self.states)
+                                if step.activity]
 
     def forward(self, x, training):
         """The model's output for the batch `x` (a list of outputs for several).
@@ -61,7 +64,8 @@ class Run:
             else:
                 mode = layer.training_default if training is None else training
             values[step.value] = layer.forward(state, inputs, mode)
-            weight_penalties.record_activity(layer, state, values[step.value])
+            if step.activity:
+                weight_penalties.record_activity(layer, state, values[step.value])
         if len(plan.output_values) == 1:
             return values[plan.output_value]
         return [values[v] for v in plan.output_values]
@@ -96,7 +100,8 @@ class Run:
                 continue
             grads[step.value] = None
             layer, state = step.layer, states[index]
-            dy = weight_penalties.activity_gradient(layer, state, dy)
+            if step.activity:
+                dy = weight_penalties.activity_gradient(layer, state, dy)
             dx = layer.grad_through_relu(state, dy, logits[step.value]) if step.relu_below else None
             if dx is not None:  # the ReLU ending the parent's layer is done
                 logits[step.parents[0]] = True

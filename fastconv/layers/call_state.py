@@ -48,12 +48,15 @@ class CallState:
         With `reuse_buffers` the same array comes back batch after batch, so a training
         step touches no fresh memory (first touch of a page costs a fault).
         """
-        if self._buffers is None:
+        buffers = self._buffers
+        if buffers is None:
             return None
+        buffer = buffers.get(key)
+        if buffer is not None and buffer.shape == shape and buffer.dtype is dtype:
+            return buffer  # the usual case, tested cheaply first
         shape = tuple(shape)
-        buffer = self._buffers.get(key)
         if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
-            buffer = self._buffers[key] = np.empty(shape, dtype)
+            buffer = buffers[key] = np.empty(shape, dtype)
         return buffer
 
     def forget_batch(self):

@@ -125,13 +125,14 @@ class SparseCategoricalCrossentropy(_Categorical):
                     "holds non-integer values such as "
                     f"{y_true[y_true != np.floor(y_true)].ravel()[0]!r}."
                 )
-        if y_true.size:
+        # (unsigned labels need no lower bound: one reduction less for MNIST's uint8 labels)
+        if y_true.size and (y_true.max() >= classes or y_true.dtype.kind not in "ub"
+                            and y_true.min() < 0):
             low, high = y_true.min(), y_true.max()
-            if low < 0 or high >= classes:
-                raise ValueError(
-                    f"Labels must be in [0, {classes - 1}] for {classes} classes "
-                    f"(y_pred.shape[-1]). Received labels from {low} to {high}."
-                )
+            raise ValueError(
+                f"Labels must be in [0, {classes - 1}] for {classes} classes "
+                f"(y_pred.shape[-1]). Received labels from {low} to {high}."
+            )
         return y_true.astype(np.intp, copy=False)
 
     def _dense_targets(self, y_true, y_pred):
@@ -146,7 +147,7 @@ class SparseCategoricalCrossentropy(_Categorical):
         else:  # the label's probability after renormalizing, clipped, as Keras
             flat = y_pred.reshape(-1, y_pred.shape[-1])
             q = flat[rows, y_true.ravel()] / flat.sum(axis=-1)
-            picked = np.log(np.clip(q, EPSILON, 1.0 - EPSILON))
+            picked = np.log(q.clip(EPSILON, 1.0 - EPSILON))
         return -picked.reshape(y_true.shape)
 
     def _logits_gradient(self, y_true, probs, sample_weight):

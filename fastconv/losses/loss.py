@@ -11,9 +11,13 @@ EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum")
 
 
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
 def as_float(y_pred, name="y_pred"):
     y_pred = np.asarray(y_pred)
-    if y_pred.dtype in (np.float32, np.float64):
+    dtype = y_pred.dtype
+    if dtype is _FLOAT32 or dtype is _FLOAT64 or dtype in (np.float32, np.float64):
         return y_pred
     if y_pred.dtype.kind in "biu":
         return y_pred.astype(np.float32)
@@ -225,9 +229,8 @@ class Loss:
 
     def _reduce_samples(self, per_sample, sample_weight):
         """The (weighted) per-sample losses reduced to a Python float."""
-        weights = self._weights(sample_weight, per_sample.shape)
-        if weights is not None:
-            per_sample = per_sample * weights
+        if sample_weight is not None:
+            per_sample = per_sample * self._weights(sample_weight, per_sample.shape)
         total = float(per_sample.sum(dtype=np.float64))
         if self.reduction == "sum_over_batch_size":
             total /= max(per_sample.size, 1)

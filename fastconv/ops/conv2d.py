@@ -84,18 +84,18 @@ class Conv2DCall:
 
     def forward(self, x, kernel, bias=None, out=None):
         """conv2d(x, kernel, bias) into `out` (NHWC, or None to allocate); returns the result."""
-        self._check("x", x, self.x_shape)
-        self._check("kernel", kernel, self.kernel_shape)
+        if x.shape != self.x_shape or kernel.shape != self.kernel_shape:
+            self._check("x", x, self.x_shape)
+            self._check("kernel", kernel, self.kernel_shape)
         if (bias is None) != (self.bias_shape is None):
             raise ValueError("`bias` must be given exactly when the call was prepared with one.")
-        dtype = self.dtype
+        dtype, layout = self.dtype, _args.to_kernel_layout
         if out is None:
             out = np.empty(self.out_shape, dtype)
         if self._computed:
             _conv.forward(
-                _args.to_kernel_layout(_args.to_channels_last(x, self.data_format), dtype),
-                _args.to_kernel_layout(kernel, dtype),
-                None if bias is None else _args.to_kernel_layout(bias, dtype),
+                layout(_args.to_channels_last(x, self.data_format), dtype), layout(kernel, dtype),
+                None if bias is None else layout(bias, dtype),
                 out, self.geometry, get_num_threads(), relu=self.relu,
             )
         elif out.size:  # no input channels: the sum is empty
@@ -109,10 +109,12 @@ class Conv2DCall:
 
         dx is None when not `compute_dx`. With `relu_below`, x is the output of a ReLU and dx
         is the gradient before it (0 where x is not > 0), taken as dx is written."""
-        self._check("dy", dy, self.dy_shape)
-        self._check("x", x, self.x_shape)
-        self._check("kernel", kernel, self.kernel_shape)
-        dtype, fmt = self.dtype, self.data_format
+        if dy.shape != self.dy_shape or x.shape != self.x_shape or \
+                kernel.shape != self.kernel_shape:
+            self._check("dy", dy, self.dy_shape)
+            self._check("x", x, self.x_shape)
+            self._check("kernel", kernel, self.kernel_shape)
+        dtype, fmt, layout = self.dtype, self.data_format, _args.to_kernel_layout
         dx, dkernel, dbias = out
         if dkernel is None:
             dkernel = np.empty(self.kernel_shape, dtype)
@@ -120,14 +122,14 @@ class Conv2DCall:
             dbias = np.empty(self.kernel_shape[3:], dtype)
         if compute_dx and dx is None:
             dx = np.empty(self.geometry[:4], dtype)
-        dy_nhwc = _args.to_kernel_layout(_args.to_channels_last(dy, fmt), dtype)
+        dy_nhwc = layout(_args.to_channels_last(dy, fmt), dtype)
         if self._computed:
             threads = get_num_threads()
-            x_nhwc = _args.to_kernel_layout(_args.to_channels_last(x, fmt), dtype)
+            x_nhwc = layout(_args.to_channels_last(x, fmt), dtype)
             _conv.backward_weight(dy_nhwc, x_nhwc, dkernel, dbias, self.geometry, threads)
             if compute_dx:
-                _conv.backward_input(dy_nhwc, _args.to_kernel_layout(kernel, dtype), dx,
-                                     self.geometry, threads, relu_mask=x_nhwc if relu_below else None)
+                _conv.backward_input(dy_nhwc, layout(kernel, dtype), dx, self.geometry, threads,
+                                     relu_mask=x_nhwc if relu_below else None)
         else:  # the kernels write every element; only degenerate shapes need zeros (any ReLU too)
             for array in (dkernel, dbias, dx if compute_dx else None):
                 if array is not None:

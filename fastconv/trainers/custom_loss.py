@@ -32,7 +32,7 @@ def _check(model, run, y_pred, added, strategy=None):
         raise NotImplementedError(
             f"{type(model).__name__}.compute_loss: fastconv supports the override on "
             "single-output models only.")
-    if added or weight_penalties.model_penalty(run.plan.penalized_layers, run.states):
+    if added or weight_penalties.model_penalty(run.plan.penalized_layers, run.activity_states):
         raise NotImplementedError(
             f"{type(model).__name__} overrides compute_loss and its layers add losses "
             "(`add_loss` or weight regularizers); fastconv cannot yet pass them to the "

@@ -129,7 +129,7 @@ class Trainer:
         penalties of `run` and the values `add_loss` received in its forward pass; the
         per-output losses; with `fused` (a training step: which outputs' gradients are
         w.r.t. their logits) dL/d(outputs), the targets checked once for both, else None)."""
-        penalty = weight_penalties.model_penalty(run.plan.penalized_layers, run.states)
+        penalty = weight_penalties.model_penalty(run.plan.penalized_layers, run.activity_states)
         if self.loss is None and not added and not penalty:
             raise ValueError("The model was compiled without a `loss` and has no "
                              "regularization penalty or `add_loss` loss: there is no loss to "
