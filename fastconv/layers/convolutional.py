@@ -149,9 +149,9 @@ class Conv2D(Layer):
         return dict(strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate,
                     groups=self.groups, data_format=self.data_format)
 
-    def _call_for(self, inputs):
-        """The conv2d call for inputs like `inputs`, checked once per signature."""
-        kernel = self._op_kernel()
+    def _call_for(self, inputs, kernel):
+        """The conv2d call for inputs like `inputs` (and `kernel`, the op's), checked once per
+        signature."""
         key = (inputs.shape, inputs.dtype, kernel.dtype)
         return self._calls.get(key) or self._calls.add(key, prepare_conv2d(
             inputs, kernel, self.bias,
@@ -163,8 +163,9 @@ class Conv2D(Layer):
         return self.kernel
 
     def forward(self, state, inputs, training):
-        call = self._call_for(inputs)
-        outputs = call.forward(inputs, self._op_kernel(), self.bias, out=self._nhwc_buffer(
+        kernel = self._op_kernel()
+        call = self._call_for(inputs, kernel)
+        outputs = call.forward(inputs, kernel, self.bias, out=self._nhwc_buffer(
             state, "outputs", call.out_shape, call.dtype))
         if not call.relu:
             outputs = self.activation(outputs)

@@ -52,22 +52,26 @@ def training_scope(training):
         _training.reset(token)
 
 
-@contextlib.contextmanager
-def collect_losses():
-    """Collects the values `add_loss` receives inside; yields the list.
+class collect_losses:  # noqa: N801 (a context manager, named as the function it replaced)
+    """Collects the values `add_loss` receives inside; `with` gives the list.
 
     On exit they also join the enclosing collection (as plain arrays), so the training
-    loss sees every loss added anywhere in the model.
+    loss sees every loss added anywhere in the model. (A class rather than a
+    `contextlib.contextmanager` generator: it opens around every training step.)
     """
-    outer = _added_losses.get()
-    collected = []
-    token = _added_losses.set(collected)
-    try:
-        yield collected
-    finally:
-        _added_losses.reset(token)
-        if outer is not None:
-            outer.extend(plain(value) for value in collected)
+
+    __slots__ = ("_outer", "_collected", "_token")
+
+    def __enter__(self):
+        self._outer = _added_losses.get()
+        self._collected = []
+        self._token = _added_losses.set(self._collected)
+        return self._collected
+
+    def __exit__(self, *exc_info):
+        _added_losses.reset(self._token)
+        if self._outer is not None:
+            self._outer.extend(plain(value) for value in self._collected)
 
 
 def add_loss_value(value):

@@ -9,8 +9,9 @@ here. The prepared calls are immutable, so one model's runs in several threads s
 __all__ = ["PreparedCalls"]
 
 
-class PreparedCalls:
-    """A memo of prepared op calls by signature (input shape and dtypes, as the layer keys it).
+class PreparedCalls(dict):
+    """A memo of prepared op calls by signature (input shape and dtypes, as the layer keys it):
+    a dict, so the lookup of every batch is `dict.get` itself.
 
     Usage: `calls.get(key) or calls.add(key, prepare(...))`.
 
@@ -19,19 +20,15 @@ class PreparedCalls:
             predict's batch size), so past `size` the memo simply starts over.
     """
 
-    __slots__ = ("_calls", "_size")
+    __slots__ = ("_size",)
 
     def __init__(self, size=16):
-        self._calls = {}
+        super().__init__()
         self._size = size
-
-    def get(self, key):
-        """The call prepared for `key`, or None."""
-        return self._calls.get(key)
 
     def add(self, key, call):
         """Keeps `call` for `key` and returns it."""
-        if len(self._calls) >= self._size:
-            self._calls = {}
-        self._calls[key] = call
+        if len(self) >= self._size:
+            self.clear()
+        self[key] = call
         return call

@@ -68,13 +68,14 @@ class Pool2DCall:
             raise ValueError(f"`{name}` must have shape {expected}, the shape this {self.kind} "
                              f"pooling call was prepared for. Received: {name}.shape={array.shape}")
 
-    def _nhwc(self, name, array, expected):
-        self._check(name, array, expected)
+    def _nhwc(self, array):
         return _args.to_kernel_layout(_args.to_channels_last(array, self.data_format), self.dtype)
 
     def forward(self, x, out=None):
         """The pooled `x`, written into `out` (NHWC; None allocates)."""
-        x = self._nhwc("x", x, self.x_shape)
+        if x.shape != self.x_shape:
+            self._check("x", x, self.x_shape)
+        x = self._nhwc(x)
         if out is None:
             out = np.empty(self.out_shape, self.dtype)
         if self._empty:
@@ -88,8 +89,10 @@ class Pool2DCall:
     def backward(self, dy, x, out=None, relu=False):
         """dL/dx given dy, written into `out` (NHWC; None allocates); `relu` as
         `max_pool2d_backward`'s (max pooling only)."""
-        dy = self._nhwc("dy", dy, self.dy_shape)
-        self._check("x", x, self.x_shape)  # average pooling reads only its shape
+        if dy.shape != self.dy_shape or x.shape != self.x_shape:
+            self._check("dy", dy, self.dy_shape)
+            self._check("x", x, self.x_shape)  # average pooling reads only its shape
+        dy = self._nhwc(dy)
         if relu and self.kind != "max":
             raise ValueError("`relu=True` is for max pooling only.")
         if out is None:
@@ -97,7 +100,7 @@ class Pool2DCall:
         if self._empty:
             out[...] = 0
         elif self.kind == "max":
-            _pool.max_pool2d_backward(dy, self._nhwc("x", x, self.x_shape), self.geometry,
+            _pool.max_pool2d_backward(dy, self._nhwc(x), self.geometry,
                                       get_num_threads(), out=out, relu=relu)
         else:
             _pool.avg_pool2d_backward(dy, self.x_nhwc_shape, self.geometry, get_num_threads(),

@@ -17,10 +17,16 @@ from fastconv.layers import weight_penalties
 __all__ = ["overridden", "train_step", "test_step"]
 
 
+_trainer_compute_loss = None  # Trainer.compute_loss (trainer.py imports this module)
+
+
 def overridden(model):
     """Whether `model`'s class overrides the Trainer's `compute_loss`."""
-    from fastconv.trainers.trainer import Trainer  # trainer.py imports this module
-    return type(model).compute_loss is not Trainer.compute_loss
+    global _trainer_compute_loss
+    if _trainer_compute_loss is None:
+        from fastconv.trainers.trainer import Trainer
+        _trainer_compute_loss = Trainer.compute_loss
+    return type(model).compute_loss is not _trainer_compute_loss
 
 
 def _check(model, run, y_pred, added, strategy=None):
