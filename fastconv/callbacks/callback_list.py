@@ -5,6 +5,10 @@ from fastconv.callbacks.history import History
 from fastconv.callbacks.progbar_logger import ProgbarLogger
 
 
+_TRAIN_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin",
+                      "on_batch_end")
+
+
 class CallbackList:
     """Dispatches every hook to every callback, in order.
 
@@ -67,6 +71,14 @@ class CallbackList:
             model.history = self._history
         for callback in self.callbacks:
             callback.set_model(model)
+
+    def uses_train_batch_hooks(self):
+        """Whether a callback may do anything in the train-batch hooks: one of them, or of the
+        legacy batch hooks, is not the base class's do-nothing method (a subclass's, a function
+        set on the instance as LambdaCallback does, anything `__getattribute__` returns). If
+        none is, the loop may skip calling them and computing their logs."""
+        return any(getattr(getattr(callback, hook), "__func__", None) is not getattr(Callback, hook)
+                   for callback in self.callbacks for hook in _TRAIN_BATCH_HOOKS)
 
     def __iter__(self):
         return iter(self.callbacks)

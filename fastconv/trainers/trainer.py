@@ -364,12 +364,17 @@ class Trainer:
                 break
             tracker.reset()
             callback_list.on_epoch_begin(epoch)
+            # No callback acting per batch: no batch hooks, and no logs computed for them (but
+            # every rank of a data-parallel job computes its logs: they meet in a collective).
+            batch_hooks = strategy is not None or callback_list.uses_train_batch_hooks()
             for step, (x, y, sample_weight) in iterator.enumerate_epoch():
-                callback_list.on_train_batch_begin(step)
+                if batch_hooks:
+                    callback_list.on_train_batch_begin(step)
                 if self._structured:
                     x, y, sample_weight = self._structured_batch(x, y, sample_weight)
                 self._train_step(self._run_for(runs, x), tracker, x, y, sample_weight, strategy)
-                callback_list.on_train_batch_end(step, tracker.logs())
+                if batch_hooks:
+                    callback_list.on_train_batch_end(step, tracker.logs())
                 if self.stop_training:
                     break
             logs = tracker.logs()
