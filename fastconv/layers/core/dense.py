@@ -1,5 +1,7 @@
 """Dense: a densely-connected layer on the last axis, with a fused ReLU."""
 
+import numpy as np
+
 from fastconv import activations, initializers
 from fastconv.layers import _args, weight_penalties
 from fastconv.layers.base import Layer
@@ -83,7 +85,7 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def forward(self, state, inputs, training):
-        flat = inputs.reshape(-1, inputs.shape[-1])
+        flat = inputs if inputs.ndim == 2 else inputs.reshape(-1, inputs.shape[-1])
         kernel = self.kernel
         key = (flat.shape, flat.dtype, kernel.dtype)
         call = self._calls.get(key) or self._calls.add(key, prepare_matmul(
@@ -91,7 +93,8 @@ class Dense(Layer):
             activation="relu" if self.activation is activations.relu else None))
         outputs = call(flat, kernel, self.bias,
                        out=state.buffer("outputs", call.out_shape, call.dtype))
-        outputs = outputs.reshape(inputs.shape[:-1] + (self.units,))
+        if inputs.ndim != 2:
+            outputs = outputs.reshape(inputs.shape[:-1] + (self.units,))
         if not call.relu:
             outputs = self.activation(outputs)
         state.inputs, state.outputs = inputs, outputs
@@ -103,7 +106,7 @@ class Dense(Layer):
     def grad_logits(self, state, dz):
         inputs, kernel = state.inputs, self.kernel
         flat_dz = dz.reshape(-1, self.units)
-        flat_x = inputs.reshape(-1, inputs.shape[-1])
+        flat_x = inputs if inputs.ndim == 2 else inputs.reshape(-1, inputs.shape[-1])
         key = ("grad", flat_x.shape, flat_x.dtype, flat_dz.dtype, kernel.dtype)
         # dkernel = x^T dz and dx = dz kernel^T, on transposed views (not copied)
         dkernel_call, dx_call = self._calls.get(key) or self._calls.add(key, (
@@ -112,13 +115,13 @@ class Dense(Layer):
         dkernel = dkernel_call(flat_x.T, flat_dz, out=state.buffer("dkernel", kernel.shape, dtype))
         if self.use_bias:
             dbias = state.buffer("dbias", (self.units,), dtype)
-            state.grads = [dkernel, flat_dz.sum(axis=0, out=dbias)]
+            state.grads = [dkernel, np.add.reduce(flat_dz, axis=0, out=dbias)]  # (= .sum)
         else:
             state.grads = [dkernel]
         if not state.needs_input_grad:
             return None
         dx = dx_call(flat_dz, kernel.T, out=state.buffer("dx", flat_x.shape, dx_call.dtype))
-        return dx.reshape(inputs.shape)
+        return dx if inputs.ndim == 2 else dx.reshape(inputs.shape)
 
     def get_config(self):
         config = super().get_config()
