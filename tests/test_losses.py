@@ -298,8 +298,9 @@ def test_value_and_gradient_refuses_bad_targets_once_with_the_message():
                                                                   _probs())
 
 
-def test_a_training_step_checks_its_labels_once(monkeypatch):
-    # fit checks all labels once up front, then each batch's once (value and gradient together)
+def test_fit_checks_array_labels_once_up_front_and_generator_labels_per_batch(monkeypatch):
+    # fit checks all the labels of arrays once up front (a batch's are then only converted);
+    # a generator's batch by batch, once for its value and gradient together
     import fastconv as keras
 
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
@@ -309,8 +310,12 @@ def test_a_training_step_checks_its_labels_once(monkeypatch):
     original = cls._targets
     monkeypatch.setattr(cls, "_targets", lambda self, *a: checks.append(1) or original(self, *a))
     rng = np.random.default_rng(0)
-    model.fit(rng.standard_normal((8, 3)), rng.integers(0, 2, 8), batch_size=2, verbose=0)
-    assert len(checks) == 1 + 4
+    x, y = rng.standard_normal((8, 3)), rng.integers(0, 2, 8)
+    model.fit(x, y, batch_size=2, verbose=0)
+    assert len(checks) == 1
+    checks.clear()
+    model.fit((batch for batch in [(x[:4], y[:4]), (x[4:], y[4:])]), verbose=0)
+    assert len(checks) == 1 + 2  # the first batch before the loop, then each batch
 
 
 def test_compiled_loss_scales_value_and_gradient_by_the_loss_weight():

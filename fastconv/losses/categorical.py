@@ -135,6 +135,14 @@ class SparseCategoricalCrossentropy(_Categorical):
             )
         return y_true.astype(np.intp, copy=False)
 
+    def _checked_targets(self, y_true, y_pred_shape):
+        # `_targets` of valid labels: their (batch, ..., 1) form squeezed, as intp
+        y_true = np.asarray(y_true)
+        expected = tuple(y_pred_shape[:-1])
+        if y_true.shape == expected + (1,):
+            y_true = y_true.reshape(expected)
+        return y_true.astype(np.intp, copy=False)
+
     def _dense_targets(self, y_true, y_pred):
         target = np.zeros(y_pred.shape, dtype=y_pred.dtype)
         np.put_along_axis(target, y_true[..., None], 1, axis=-1)

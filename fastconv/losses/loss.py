@@ -178,11 +178,15 @@ class Loss:
         probs = as_float(probs, "probs")
         return self._logits_gradient(self._targets(y_true, probs.shape), probs, sample_weight)
 
-    def value_and_gradient(self, y_true, y_pred, sample_weight=None, logits=False):
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None, logits=False,
+                           targets_checked=False):
         """`(loss(...), gradient(...))` of one batch, checking the targets once.
 
         Args:
             logits: give `logits_gradient(...)` instead of `gradient(...)`.
+            targets_checked: the caller has checked these targets against `y_pred`'s shape
+                (`check_targets`), as the fit loop does for all of its arrays before the first
+                step: a loss whose checks cost a pass over them then only converts them.
 
         A loss differentiated by the tape, or a subclass that overrides `gradient` or
         `logits_gradient` themselves (rather than `_gradient` / `_logits_gradient`, which take
@@ -193,7 +197,10 @@ class Loss:
             return (self(y_true, y_pred, sample_weight),
                     own(self, y_true, y_pred, sample_weight=sample_weight))
         y_pred = as_float(y_pred)
-        targets = self._targets(y_true, y_pred.shape)
+        if targets_checked:
+            targets = self._checked_targets(y_true, y_pred.shape)
+        else:
+            targets = self._targets(y_true, y_pred.shape)
         value = self._reduce_samples(self.call(targets, y_pred), sample_weight)
         if logits:
             return value, self._logits_gradient(targets, y_pred, sample_weight)
@@ -226,6 +233,11 @@ class Loss:
         y_true = as_targets(y_true)
         check_batch(y_true, y_pred_shape)
         return y_true
+
+    def _checked_targets(self, y_true, y_pred_shape):
+        """`_targets` of targets `check_targets` accepted for this shape: by default the same
+        (cheap) checks again; a loss whose checks read every label skips them."""
+        return self._targets(y_true, y_pred_shape)
 
     def _reduce_samples(self, per_sample, sample_weight):
         """The (weighted) per-sample losses reduced to a Python float."""

@@ -142,12 +142,18 @@ class CompiledLoss:
         """(the weighted loss, the per-output unweighted losses: none for one output)."""
         return self(y_true, y_pred, sample_weight), ()
 
-    def values_and_gradient(self, y_true, y_pred, sample_weight, fused):
+    def values_and_gradient(self, y_true, y_pred, sample_weight, fused, targets_checked=False):
         """`values(...)` of a training batch and dL/d(y_pred), or dL/d(logits) of the output
-        layer when `fused`; the targets are checked once for both."""
+        layer when `fused`; the targets are checked once for both (not at all when
+        `targets_checked`: see `Loss.value_and_gradient`)."""
         if self.loss is None:
             return 0.0, (), np.zeros(np.shape(y_pred), np.asarray(y_pred).dtype)
-        value, grad = self.loss.value_and_gradient(y_true, y_pred, sample_weight, logits=fused)
+        if targets_checked and type(self.loss).value_and_gradient is losses.Loss.value_and_gradient:
+            value, grad = self.loss.value_and_gradient(y_true, y_pred, sample_weight,
+                                                       logits=fused, targets_checked=True)
+        else:  # (a subclass's own value_and_gradient may not take `targets_checked`)
+            value, grad = self.loss.value_and_gradient(y_true, y_pred, sample_weight,
+                                                       logits=fused)
         if self.weight == 1.0:
             return value, (), grad
         return value * self.weight, (), grad * grad.dtype.type(self.weight)
@@ -202,10 +208,11 @@ class MultiOutputLoss:
     def __call__(self, y_true, y_pred, sample_weight):
         return self.values(y_true, y_pred, sample_weight)[0]
 
-    def values_and_gradient(self, y_true, y_pred, sample_weight, fused):
+    def values_and_gradient(self, y_true, y_pred, sample_weight, fused, targets_checked=False):
         """`values(...)` of a training batch and dL/d(y_pred) of each output (None for an
         output without loss; dL/d(logits) where `fused` is True), each output's targets
-        checked once for its value and gradient."""
+        checked once for its value and gradient (`targets_checked` is for one output's
+        loss: several outputs' targets are checked here)."""
         weights = sample_weight or [None] * len(y_pred)
         grads = [None] * len(y_pred)
         each = []

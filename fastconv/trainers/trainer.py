@@ -124,11 +124,13 @@ class Trainer:
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before using the model (`{method}`).")
 
-    def _step_loss(self, y, y_pred, sample_weight, added, run, fused=None):
+    def _step_loss(self, y, y_pred, sample_weight, added, run, fused=None, targets_checked=False):
         """(the compiled loss plus `model.losses` as Keras adds them: the regularization
         penalties of `run` and the values `add_loss` received in its forward pass; the
         per-output losses; with `fused` (a training step: which outputs' gradients are
-        w.r.t. their logits) dL/d(outputs), the targets checked once for both, else None)."""
+        w.r.t. their logits) dL/d(outputs), the targets checked once for both, or not at all
+        when `targets_checked` (the loop checked all of them before its first step), else
+        None)."""
         penalty = weight_penalties.model_penalty(run.plan.penalized_layers, run.activity_states)
         if self.loss is None and not added and not penalty:
             raise ValueError("The model was compiled without a `loss` and has no "
@@ -139,7 +141,7 @@ class Trainer:
             output_grad = None
         else:
             loss_value, output_losses, output_grad = self._compiled_loss.values_and_gradient(
-                y, y_pred, sample_weight, fused)
+                y, y_pred, sample_weight, fused, targets_checked)
         return loss_value + penalty + _total(added), output_losses, output_grad
 
     @contextlib.contextmanager
@@ -160,7 +162,7 @@ class Trainer:
         """A run of the model's plan for batches like `x`."""
         return Run(plan_for(self, signature(x), self.loss), reuse_buffers)
 
-    def _train_step(self, run, tracker, x, y, sample_weight, strategy=None):
+    def _train_step(self, run, tracker, x, y, sample_weight, strategy=None, targets_checked=False):
         if strategy is not None and not data_parallel.num_samples(x):
             # this rank's share of a small last batch is empty: it takes the averaged step only
             if run.plan.trainable_steps:
@@ -180,7 +182,7 @@ class Trainer:
         plan = run.plan
         fused = plan.fused_output if len(plan.output_values) == 1 else plan.fused_outputs
         loss_value, output_losses, output_grad = self._step_loss(y, y_pred, sample_weight, added,
-                                                                 run, fused)
+                                                                 run, fused, targets_checked)
         run.backward(output_grad)
         grads_and_vars = weight_penalties.add_weight_gradients(run.plan.penalized_layers,
                                                               run.grads_and_vars())
@@ -353,6 +355,9 @@ class Trainer:
         if strategy is not None:
             strategy.start(self)
             tracker = strategy.tracker(tracker)
+        # `_check_first` checked every target of array data (not per batch, as other sources)
+        targets_checked = not self._structured and getattr(iterator.adapter, "arrays", None) \
+            is not None
         logs = {}
         for epoch in range(initial_epoch, epochs):
             if iterator.peek() is None:  # a generator read to its end
@@ -372,7 +377,8 @@ class Trainer:
                     callback_list.on_train_batch_begin(step)
                 if self._structured:
                     x, y, sample_weight = self._structured_batch(x, y, sample_weight)
-                self._train_step(self._run_for(runs, x), tracker, x, y, sample_weight, strategy)
+                self._train_step(self._run_for(runs, x), tracker, x, y, sample_weight, strategy,
+                                 targets_checked)
                 if batch_hooks:
                     callback_list.on_train_batch_end(step, tracker.logs())
                 if self.stop_training:
