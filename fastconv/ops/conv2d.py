@@ -89,20 +89,21 @@ class Conv2DCall:
             self._check("kernel", kernel, self.kernel_shape)
         if (bias is None) != (self.bias_shape is None):
             raise ValueError("`bias` must be given exactly when the call was prepared with one.")
-        dtype, layout = self.dtype, _args.to_kernel_layout
+        dtype, fmt, layout = self.dtype, self.data_format, _args.to_kernel_layout
+        nhwc = fmt == "channels_last"  # (the usual case: no layout calls)
         if out is None:
             out = np.empty(self.out_shape, dtype)
         if self._computed:
             _conv.forward(
-                layout(_args.to_channels_last(x, self.data_format), dtype), layout(kernel, dtype),
-                None if bias is None else layout(bias, dtype),
+                layout(x if nhwc else _args.to_channels_last(x, fmt), dtype),
+                layout(kernel, dtype), None if bias is None else layout(bias, dtype),
                 out, self.geometry, get_num_threads(), relu=self.relu,
             )
         elif out.size:  # no input channels: the sum is empty
             out[...] = 0 if bias is None else bias.astype(dtype)
             if self.relu:
                 np.maximum(out, 0, out=out, where=~np.isnan(out))
-        return _args.from_channels_last(out, self.data_format)
+        return out if nhwc else _args.from_channels_last(out, fmt)
 
     def backward(self, dy, x, kernel, out=(None, None, None), compute_dx=True, relu_below=False):
         """(dx, dkernel, dbias) of conv2d given dy, into `out`'s arrays (NHWC; None allocates).
@@ -115,6 +116,7 @@ class Conv2DCall:
             self._check("x", x, self.x_shape)
             self._check("kernel", kernel, self.kernel_shape)
         dtype, fmt, layout = self.dtype, self.data_format, _args.to_kernel_layout
+        nhwc = fmt == "channels_last"  # (the usual case: no layout calls)
         dx, dkernel, dbias = out
         if dkernel is None:
             dkernel = np.empty(self.kernel_shape, dtype)
@@ -122,10 +124,10 @@ class Conv2DCall:
             dbias = np.empty(self.kernel_shape[3:], dtype)
         if compute_dx and dx is None:
             dx = np.empty(self.geometry[:4], dtype)
-        dy_nhwc = layout(_args.to_channels_last(dy, fmt), dtype)
+        dy_nhwc = layout(dy if nhwc else _args.to_channels_last(dy, fmt), dtype)
         if self._computed:
             threads = get_num_threads()
-            x_nhwc = layout(_args.to_channels_last(x, fmt), dtype)
+            x_nhwc = layout(x if nhwc else _args.to_channels_last(x, fmt), dtype)
             _conv.backward_weight(dy_nhwc, x_nhwc, dkernel, dbias, self.geometry, threads)
             if compute_dx:
                 _conv.backward_input(dy_nhwc, layout(kernel, dtype), dx, self.geometry, threads,
@@ -136,7 +138,9 @@ class Conv2DCall:
                     array[...] = 0
             if dy.size:  # no input channels: only the bias sees the gradient
                 dbias[...] = dy_nhwc.sum(axis=(0, 1, 2))
-        return (_args.from_channels_last(dx, fmt) if compute_dx else None), dkernel, dbias
+        if compute_dx and not nhwc:
+            dx = _args.from_channels_last(dx, fmt)
+        return (dx if compute_dx else None), dkernel, dbias
 
 
 def _new_call(x_shape, kernel_shape, bias_shape, dtype, strides, padding, dilation_rate,

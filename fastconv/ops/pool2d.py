@@ -52,13 +52,13 @@ class Pool2DCall:
     """
 
     __slots__ = ("kind", "geometry", "data_format", "dtype", "x_shape", "x_nhwc_shape",
-                 "out_shape", "dy_shape", "_empty")
+                 "out_shape", "dy_shape", "_empty", "_nhwc_data")
 
     def __init__(self, kind, geometry, out_shape, x_shape, dtype, data_format):
         self.kind, self.geometry, self.out_shape, self.dtype = kind, geometry, out_shape, dtype
         self.x_shape, self.data_format = x_shape, data_format
         N, OH, OW, C = out_shape
-        channels_last = data_format == "channels_last"
+        channels_last = self._nhwc_data = data_format == "channels_last"
         self.dy_shape = out_shape if channels_last else (N, C, OH, OW)
         self.x_nhwc_shape = x_shape if channels_last else (N, x_shape[2], x_shape[3], C)
         self._empty = 0 in x_shape
@@ -69,7 +69,12 @@ class Pool2DCall:
                              f"pooling call was prepared for. Received: {name}.shape={array.shape}")
 
     def _nhwc(self, array):
-        return _args.to_kernel_layout(_args.to_channels_last(array, self.data_format), self.dtype)
+        if not self._nhwc_data:
+            array = _args.to_channels_last(array, self.data_format)
+        return _args.to_kernel_layout(array, self.dtype)
+
+    def _result(self, out):
+        return out if self._nhwc_data else _args.from_channels_last(out, self.data_format)
 
     def forward(self, x, out=None):
         """The pooled `x`, written into `out` (NHWC; None allocates)."""
@@ -84,7 +89,7 @@ class Pool2DCall:
             _pool.max_pool2d_forward(x, self.geometry, get_num_threads(), out=out)
         else:
             _pool.avg_pool2d_forward(x, self.geometry, get_num_threads(), out=out)
-        return _args.from_channels_last(out, self.data_format)
+        return self._result(out)
 
     def backward(self, dy, x, out=None, relu=False):
         """dL/dx given dy, written into `out` (NHWC; None allocates); `relu` as
@@ -105,7 +110,7 @@ class Pool2DCall:
         else:
             _pool.avg_pool2d_backward(dy, self.x_nhwc_shape, self.geometry, get_num_threads(),
                                       out=out)
-        return _args.from_channels_last(out, self.data_format)
+        return self._result(out)
 
 
 def _new_call(kind, x_shape, dtype, pool_size, strides, padding, data_format):

@@ -37,8 +37,9 @@ class ArrayDataAdapter(DataAdapter):
         self.num_batches = num_batches(len(x), self.batch_size)
 
     def get_iterator(self):
-        for index in batch_orders(len(self.arrays[0]), self.batch_size, self.shuffle):
-            yield tuple(take(array, index) for array in self.arrays)
+        x, y, sample_weight = self.arrays
+        for index in batch_orders(len(x), self.batch_size, self.shuffle):
+            yield take(x, index), take(y, index), take(sample_weight, index)
 
 
 def as_array(value, name):
