@@ -16,11 +16,12 @@ def test_to_kernel_layout_returns_a_ready_array_itself_and_converts_the_others()
     ready = np.ones((2, 3), np.float32)
     f32 = np.dtype(np.float32)
     assert _args.to_kernel_layout(ready, f32) is ready
-    for other in (ready.T, ready.astype(">f4"), ready.astype(np.float64), np.float32(2.0) * ready[0, 0]):
-        converted = _args.to_kernel_layout(np.asarray(other), f32)
+    scalar = np.asarray(np.float32(2.0))
+    for other in (ready.T, ready.astype(">f4"), ready.astype(np.float64), scalar):
+        converted = _args.to_kernel_layout(other, f32)
         assert converted.dtype == f32 and converted.dtype.isnative
         assert converted.flags.c_contiguous and converted.ndim >= 1
-        np.testing.assert_array_equal(converted, np.asarray(other, np.float32).reshape(converted.shape))
+        np.testing.assert_array_equal(converted, other.astype(np.float32).reshape(converted.shape))
     weight = keras.Variable(ready)  # an ndarray subclass: handed on as a plain array, as before
     assert type(_args.to_kernel_layout(weight, f32)) is np.ndarray
 
