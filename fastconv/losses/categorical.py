@@ -154,7 +154,7 @@ class SparseCategoricalCrossentropy(_Categorical):
             picked = _log_softmax(y_pred).reshape(-1, y_pred.shape[-1])[rows, y_true.ravel()]
         else:  # the label's probability after renormalizing, clipped, as Keras
             flat = y_pred.reshape(-1, y_pred.shape[-1])
-            q = flat[rows, y_true.ravel()] / flat.sum(axis=-1)
+            q = flat[rows, y_true.ravel()] / np.add.reduce(flat, axis=-1)  # (= .sum)
             picked = np.log(q.clip(EPSILON, 1.0 - EPSILON))
         return -picked.reshape(y_true.shape)
 

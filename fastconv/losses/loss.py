@@ -243,7 +243,7 @@ class Loss:
         """The (weighted) per-sample losses reduced to a Python float."""
         if sample_weight is not None:
             per_sample = per_sample * self._weights(sample_weight, per_sample.shape)
-        total = float(per_sample.sum(dtype=np.float64))
+        total = float(np.add.reduce(per_sample, axis=None, dtype=np.float64))  # (= .sum)
         if self.reduction == "sum_over_batch_size":
             total /= max(per_sample.size, 1)
         return total
@@ -269,10 +269,9 @@ class Loss:
         """Per-sample factor d(reduced loss)/d(per-sample loss), shaped to broadcast."""
         count = math.prod(per_sample_shape) if self.reduction == "sum_over_batch_size" else 1
         factor = 1.0 / (max(count, 1) * inner)
-        weights = self._weights(sample_weight, per_sample_shape)
-        if weights is None:
+        if sample_weight is None:
             return dtype.type(factor)
-        return (weights * factor).astype(dtype)[..., None]
+        return (self._weights(sample_weight, per_sample_shape) * factor).astype(dtype)[..., None]
 
 
 class LossFunctionWrapper(Loss):

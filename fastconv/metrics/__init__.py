@@ -282,7 +282,7 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
     def update_state(self, y_true, y_pred, sample_weight=None):
         if sample_weight is None:
             y_pred = np.asarray(y_pred)
-            hits = np.argmax(y_pred, axis=-1) == _labels_like(y_true, y_pred)
+            hits = y_pred.argmax(axis=-1) == _labels_like(y_true, y_pred)
             if hits.ndim <= 1:  # one 0/1 value per sample: their float64 sum is the count
                 self.total += float(np.count_nonzero(hits))
                 self.count += float(hits.size)
