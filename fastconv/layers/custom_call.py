@@ -52,7 +52,7 @@ def training_scope(training):
         _training.reset(token)
 
 
-class collect_losses:  # noqa: N801 (a context manager, named as the function it replaced)
+class collect_losses:  # (lower case: a context manager, used as a function would be)
     """Collects the values `add_loss` receives inside; `with` gives the list.
 
     On exit they also join the enclosing collection (as plain arrays), so the training

@@ -126,8 +126,8 @@ class SparseCategoricalCrossentropy(_Categorical):
                     f"{y_true[y_true != np.floor(y_true)].ravel()[0]!r}."
                 )
         # (unsigned labels need no lower bound: one reduction less for MNIST's uint8 labels)
-        if y_true.size and (y_true.max() >= classes or y_true.dtype.kind not in "ub"
-                            and y_true.min() < 0):
+        if y_true.size and (y_true.max() >= classes
+                            or (y_true.dtype.kind not in "ub" and y_true.min() < 0)):
             low, high = y_true.min(), y_true.max()
             raise ValueError(
                 f"Labels must be in [0, {classes - 1}] for {classes} classes "

@@ -11,13 +11,12 @@ EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum")
 
 
-_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # (`in` tests identity first)
 
 
 def as_float(y_pred, name="y_pred"):
     y_pred = np.asarray(y_pred)
-    dtype = y_pred.dtype
-    if dtype is _FLOAT32 or dtype is _FLOAT64 or dtype in (np.float32, np.float64):
+    if y_pred.dtype in _FLOATS:
         return y_pred
     if y_pred.dtype.kind in "biu":
         return y_pred.astype(np.float32)
