@@ -119,6 +119,8 @@ class Plan:
             gradients are then summed per weight).
         penalized_layers: the layers with regularized or constrained weights (nested and
             custom layers' sublayers included), for the trainer's per-step penalties.
+        activity_steps: the indices of the steps whose call state may hold an activity
+            penalty: a layer with an activity regularizer, or a nested model (its layers').
     """
 
     def __init__(self, graph, input_dtypes, trainable, losses, output_values=None,
@@ -171,6 +173,9 @@ class Plan:
             for value, loss in zip(self.output_values, losses))
         self.fused_output = self.fused_outputs[0]
         self.penalized_layers = weight_penalties.penalized(layer for layer, _ in graph)
+        self.activity_steps = tuple(
+            index for index, step in enumerate(self.steps)
+            if step.activity or getattr(step.layer, "_graph", None) is not None)
 
 
 _plans_lock = threading.Lock()

@@ -35,8 +35,7 @@ class Run:
         self.plan = plan
         self.states = [CallState(reuse_buffers, step.needs_input_grad) for step in plan.steps]
         # the states an activity penalty may be recorded on (the model's penalty reads them)
-        self.activity_states = [state for step, state in zip(plan.steps, self.states)
-                                if step.activity]
+        self.activity_states = [self.states[index] for index in plan.activity_steps]
 
     def forward(self, x, training):
         """The model's output for the batch `x` (a list of outputs for several).
