@@ -42,9 +42,9 @@ def softmax(x, axis=-1):
         >>> softmax(np.array([[0.0, 0.0]]))
         array([[0.5, 0.5]])
     """
-    if type(x) is np.ndarray:  # the same reductions through the methods: no dispatch layer
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
-        e /= e.sum(axis=axis, keepdims=True)
+    if type(x) is np.ndarray:  # the ufuncs np.max and np.sum reach, without their wrappers
+        e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+        e /= np.add.reduce(e, axis=axis, keepdims=True)
         return e
     shifted = x - np.max(x, axis=axis, keepdims=True)
     e = np.exp(shifted)

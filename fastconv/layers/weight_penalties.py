@@ -147,7 +147,9 @@ def activity_gradient_before_activation(layer, state, dz):
 def model_penalty(penalized_layers, states):
     """The regularization term of a model's training loss: the weight penalties of
     `penalized_layers` (as `penalized` returns them) plus the activity penalties recorded on
-    `states` (call states of one run: those of its layers with an activity regularizer)."""
+    `states` (call states of one run that may hold an activity penalty)."""
+    if not penalized_layers and not states:
+        return 0.0  # (most models: nothing to add, every step)
     total = sum(loss for layer in penalized_layers for loss in weight_losses(layer))
     return total + sum(activity_loss(state) for state in states)
 
