@@ -1,8 +1,8 @@
 /* Direct weight-gradient kernel for one input channel (C == 1, G == 1), where im2col would be a thin matrix of
    KH*KW columns and packing would cost more than the arithmetic. It reads a zero-padded copy of
    the images (xpad: N x Hp x Wp, see conv2d_impl.h) so the inner loop needs no bounds checks,
-   and keeps 3 taps x NR output channels in registers. Included by conv2d.c once per type and ISA with T,
-   SFX, NR, ISA and TARGET (the function attribute enabling the ISA) defined. */
+   and keeps TAPS taps x NR output channels in registers. Included by conv2d.c once per type and
+   ISA with T, SFX, NR, TAPS, ISA and TARGET (the function attribute enabling the ISA) defined. */
 #define FC_CAT3_(a, b, c) a##_##b##_##c
 #define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
 #define FNI(name) FC_CAT3(name, SFX, ISA)
@@ -16,23 +16,41 @@
 #endif
 #endif
 
-#define FC_DIRECT_TAPS 3 /* taps accumulated together in the weight gradient (acc0..acc2) */
+#define FC_PREFETCH_PIXELS 16 /* how far ahead the weight gradient prefetches dout */
+#ifndef FC_PREFETCH
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define FC_PREFETCH(p) ((void)(p))
+#endif
+#endif
+
+/* Unroll this loop fully: its accumulators then stay in registers. */
+#ifndef FC_UNROLL
+#if defined(__clang__)
+#define FC_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define FC_UNROLL _Pragma("GCC unroll 16")
+#else
+#define FC_UNROLL
+#endif
+#endif
 
 /* dweight[tap, f] = sum over images and pixels of xpad[tap window cell] * dout[pixel, f], and
    dbias[f] (when not NULL) = sum of dout[pixel, f], taken by the first tap block's tasks from the
    dout vectors they load anyway. The output rows (all images') go in blocks of FC_DIRECT_ROWS,
-   the blocks in `segments` fixed runs. A task owns one run x FC_DIRECT_TAPS taps x NR channels
+   the blocks in `segments` fixed runs. A task owns one run x TAPS taps x NR channels
    and sums its blocks in order into its run's partial (partials: segments x (taps + 1) x OC, the
    last row the bias's); the partials are then added in run order. Every sum's order depends on
-   the shape alone, never on the thread count, and the runs give every thread work (3 tap blocks
-   alone kept one of two threads idle a third of the time). */
+   the shape alone, never on the thread count or TAPS, and the runs give every thread work. Each
+   tap block reads all of dout, so the widest block the registers hold reads it least often. */
 TARGET static void FNI(direct_c1_backward_weight)(T *dweight, T *dbias, const T *xpad,
                                                   const T *dout, const fc_conv2d_dims *d,
                                                   int64_t Hp, int64_t Wp, int64_t segments,
                                                   T *partials, int nthreads) {
     const int64_t OC = d->OC, taps = d->KH * d->KW, rows = d->N * d->OH;
     const int64_t partial_size = (taps + 1) * OC;
-    const int64_t tap_blocks = (taps + FC_DIRECT_TAPS - 1) / FC_DIRECT_TAPS;
+    const int64_t tap_blocks = (taps + TAPS - 1) / TAPS;
     const int64_t f_blocks = (OC + NR - 1) / NR;
     const int64_t blocks = (rows + FC_DIRECT_ROWS - 1) / FC_DIRECT_ROWS;
     (void)nthreads;
@@ -46,17 +64,17 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, T *dbias, const T 
 #endif
         for (int64_t task = 0; task < segments * tap_blocks * f_blocks; task++) {
             const int64_t segment = task / (tap_blocks * f_blocks), rest = task % (tap_blocks * f_blocks);
-            const int64_t t0 = (rest / f_blocks) * FC_DIRECT_TAPS, f0 = (rest % f_blocks) * NR;
-            const int64_t nt = taps - t0 < FC_DIRECT_TAPS ? taps - t0 : FC_DIRECT_TAPS;
+            const int64_t t0 = (rest / f_blocks) * TAPS, f0 = (rest % f_blocks) * NR;
+            const int64_t nt = taps - t0 < TAPS ? taps - t0 : TAPS;
             const int64_t nf = OC - f0 < NR ? OC - f0 : NR;
             const int64_t first_row = blocks * segment / segments * FC_DIRECT_ROWS;
             int64_t end_row = blocks * (segment + 1) / segments * FC_DIRECT_ROWS;
             if (end_row > rows) end_row = rows;
             const int with_bias = dbias && t0 == 0;
-            int64_t offset[FC_DIRECT_TAPS];
-            T sum[FC_DIRECT_TAPS][NR] = {{0}}, bias_sum[NR] = {0};
+            int64_t offset[TAPS];
+            T sum[TAPS][NR] = {{0}}, bias_sum[NR] = {0};
             /* Missing taps of the last block repeat tap t0; their sums are never stored. */
-            for (int i = 0; i < FC_DIRECT_TAPS; i++) {
+            for (int i = 0; i < TAPS; i++) {
                 const int64_t t = i < nt ? t0 + i : t0;
                 offset[i] = (t / d->KW) * d->DH * Wp + (t % d->KW) * d->DW;
             }
@@ -65,18 +83,21 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, T *dbias, const T 
                 if (nf == NR) {
                     /* Constant trip counts and block-local accumulators: they live in
                        registers. */
-                    T acc0[NR] = {0}, acc1[NR] = {0}, acc2[NR] = {0}, accb[NR] = {0};
+                    T acc[TAPS][NR] = {{0}}, accb[NR] = {0};
                     for (int64_t row = row0; row < row1; row++) {
                         const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
                         const T *g = dout + row * d->OW * OC + f0;
                         for (int64_t ow = 0; ow < d->OW; ow++, g += OC) {
                             const T *xo = xrow + ow * d->SW;
-                            const T x0 = xo[offset[0]], x1 = xo[offset[1]], x2 = xo[offset[2]];
-                            FC_SIMD
-                            for (int j = 0; j < NR; j++) {
-                                acc0[j] += x0 * g[j];
-                                acc1[j] += x1 * g[j];
-                                acc2[j] += x2 * g[j];
+                            /* dout streams by once: ask for it early (2x as fast at 1 thread,
+                               where the loads otherwise wait on memory) */
+                            FC_PREFETCH(g + FC_PREFETCH_PIXELS * OC);
+                            FC_PREFETCH(g + FC_PREFETCH_PIXELS * OC + 64 / sizeof(T));
+                            FC_UNROLL
+                            for (int i = 0; i < TAPS; i++) {
+                                const T x = xo[offset[i]];
+                                FC_SIMD
+                                for (int j = 0; j < NR; j++) acc[i][j] += x * g[j];
                             }
                             if (with_bias) {
                                 FC_SIMD
@@ -84,23 +105,23 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, T *dbias, const T 
                             }
                         }
                     }
-                    for (int j = 0; j < NR; j++)
-                        sum[0][j] += acc0[j], sum[1][j] += acc1[j], sum[2][j] += acc2[j],
-                            bias_sum[j] += accb[j];
+                    for (int i = 0; i < TAPS; i++)
+                        for (int j = 0; j < NR; j++) sum[i][j] += acc[i][j];
+                    for (int j = 0; j < NR; j++) bias_sum[j] += accb[j];
                 } else {
-                    T acc[FC_DIRECT_TAPS][NR] = {{0}}, accb[NR] = {0};
+                    T acc[TAPS][NR] = {{0}}, accb[NR] = {0};
                     for (int64_t row = row0; row < row1; row++) {
                         const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
                         const T *g = dout + row * d->OW * OC + f0;
                         for (int64_t ow = 0; ow < d->OW; ow++, g += OC) {
                             const T *xo = xrow + ow * d->SW;
-                            for (int i = 0; i < FC_DIRECT_TAPS; i++)
+                            for (int i = 0; i < TAPS; i++)
                                 for (int64_t j = 0; j < nf; j++) acc[i][j] += xo[offset[i]] * g[j];
                             if (with_bias)
                                 for (int64_t j = 0; j < nf; j++) accb[j] += g[j];
                         }
                     }
-                    for (int i = 0; i < FC_DIRECT_TAPS; i++)
+                    for (int i = 0; i < TAPS; i++)
                         for (int64_t j = 0; j < nf; j++) sum[i][j] += acc[i][j];
                     for (int64_t j = 0; j < nf; j++) bias_sum[j] += accb[j];
                 }
@@ -126,7 +147,7 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, T *dbias, const T 
     }
 }
 
-#undef FC_DIRECT_TAPS
+#undef FC_PREFETCH_PIXELS
 #undef FNI
 #undef FC_CAT3
 #undef FC_CAT3_

@@ -1,6 +1,8 @@
 /* The ISA table, and the GEMM drivers instantiated once per (type, geometry). */
 #include "gemm.h"
 
+#include <string.h>
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif

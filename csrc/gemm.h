@@ -59,12 +59,13 @@ typedef void (*fc_ukr_f64)(int64_t kc, const double *a, const double *b, double 
 
 /* The indirect micro-kernel: the same tile, but A is read in place rather than packed. Row i of
    the tile takes, for each run r of consecutive k, lens[r] contiguous values at rows[r*MR + i]
-   (an im2col row is one such run per kernel tap). b holds sum(lens) packed rows as usual. */
+   (an im2col row is one such run per kernel tap). b holds sum(lens) rows of NR values, sb apart:
+   NR for a packed panel, or B's row stride when B is read in place. */
 typedef void (*fc_ukri_f32)(int64_t nruns, const float *const *rows, const int64_t *lens,
-                            const float *b, float *c, int64_t ldc, int flags, const float *bias,
-                            int64_t mr, int64_t nr);
+                            const float *b, int64_t sb, float *c, int64_t ldc, int flags,
+                            const float *bias, int64_t mr, int64_t nr);
 typedef void (*fc_ukri_f64)(int64_t nruns, const double *const *rows, const int64_t *lens,
-                            const double *b, double *c, int64_t ldc, int flags,
+                            const double *b, int64_t sb, double *c, int64_t ldc, int flags,
                             const double *bias, int64_t mr, int64_t nr);
 
 /* The strided micro-kernel: the same tile, with A and B read in place at fixed strides. In run r,
@@ -149,8 +150,8 @@ size_t fc_gemm_workspace_size(int nthreads);
     void fc_ukr_##NAME##_##SFX(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int flags,   \
                                const T *bias, int64_t mr, int64_t nr);                             \
     void fc_ukri_##NAME##_##SFX(int64_t nruns, const T *const *rows, const int64_t *lens,          \
-                                const T *b, T *c, int64_t ldc, int flags, const T *bias,           \
-                                int64_t mr, int64_t nr);                                   \
+                                const T *b, int64_t sb, T *c, int64_t ldc, int flags,              \
+                                const T *bias, int64_t mr, int64_t nr);                            \
     void fc_ukrs_##NAME##_##SFX(int64_t nruns, const T *const *a_runs, const T *const *b_runs,     \
                                 const int64_t *lens, int64_t sa, int64_t sb, T *c, int64_t ldc,   \
                                 int flags, const T *bias, int64_t mr, int64_t nr);

@@ -41,12 +41,12 @@ void UKR(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int flags, const
     FC_CAT(FC_CAT(store_tile, NAME), SFX)(tile, c, ldc, flags, mr, nr);
 }
 
-void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, T *c, int64_t ldc,
-          int flags, const T *bias, int64_t mr, int64_t nr) {
+void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, int64_t sb, T *c,
+          int64_t ldc, int flags, const T *bias, int64_t mr, int64_t nr) {
     T tile[MR][NR];
     FC_CAT(FC_CAT(init_tile, NAME), SFX)(tile, flags, bias, nr);
     for (int64_t r = 0; r < nruns; r++, rows += MR)
-        for (int64_t k = 0; k < lens[r]; k++, b += NR)
+        for (int64_t k = 0; k < lens[r]; k++, b += sb)
             for (int i = 0; i < MR; i++)
                 for (int j = 0; j < NR; j++) tile[i][j] += rows[i][k] * b[j];
     FC_CAT(FC_CAT(store_tile, NAME), SFX)(tile, c, ldc, flags, mr, nr);
@@ -165,15 +165,15 @@ TARGET void UKR(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int flags
 }
 
 #define INDIRECT_LOOP(ROWS, STEP)                                                                  \
-    for (int64_t k = 0; k < len; k++, b += NR) {                                                   \
+    for (int64_t k = 0; k < len; k++, b += sb) {                                                   \
         const VT b0 = VLOAD(b), b1 = VLOAD(b + VW);                                                \
         (void)b1;                                                                                  \
         ROWS(STEP)                                                                                 \
     }
 
 /* The same tile with row i's values read at rows[r*MR + i][k]: no packed copy of A. */
-TARGET void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, T *c,
-                 int64_t ldc, int flags, const T *bias, int64_t mr, int64_t nr) {
+TARGET void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, int64_t sb,
+                 T *c, int64_t ldc, int flags, const T *bias, int64_t mr, int64_t nr) {
     PROLOGUE
     for (int64_t r = 0; r < nruns; r++, rows += MR) {
         FOR_ROWS(IPTR)

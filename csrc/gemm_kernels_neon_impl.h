@@ -110,12 +110,12 @@ void UKR(int64_t kc, const T *a, const T *b, T *c, int64_t ldc, int flags, const
 }
 
 /* The same tile with row i's values read at rows[r*MR + i][k]: no packed copy of A. */
-void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, T *c,
+void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, int64_t sb, T *c,
           int64_t ldc, int flags, const T *bias, int64_t mr, int64_t nr) {
     if (mr != MR || nr != NR) {
         T tile[MR * NR], padded[NR];
-        UKRI(nruns, rows, lens, b, tile, NR, 0, FC_CAT(edge_bias, SFX)(padded, bias, flags, nr),
-             MR, NR);
+        UKRI(nruns, rows, lens, b, sb, tile, NR, 0,
+             FC_CAT(edge_bias, SFX)(padded, bias, flags, nr), MR, NR);
         FC_CAT(store_edge, SFX)(tile, c, ldc, flags, mr, nr);
         return;
     }
@@ -124,7 +124,7 @@ void UKRI(int64_t nruns, const T *const *rows, const int64_t *lens, const T *b, 
         const T *a0 = rows[0], *a1 = rows[1], *a2 = rows[2], *a3 = rows[3], *a4 = rows[4];
         const T *a5 = rows[5];
         const int64_t len = lens[r];
-        for (int64_t k = 0; k < len; k++, b += NR) {
+        for (int64_t k = 0; k < len; k++, b += sb) {
             LOAD_B
             ROW(0, VDUP(a0[k])) ROW(1, VDUP(a1[k])) ROW(2, VDUP(a2[k]))
             FC_SPLIT_LOADS();

@@ -160,6 +160,11 @@ static void CAT(check_case, SFX)(const CAT(kernel, SFX) *kernels, int nkernels, 
         }
         a_runs[r] = a, b_runs[r] = b;
     }
+    /* Indirect B: its K rows SB apart (NaN between), as a dense layer's weights are read. */
+    T *Bs = malloc(sizeof(T) * (size_t)(K ? (K - 1) * SB + NR : 1));
+    for (int64_t p = 0; K && p < (K - 1) * SB + NR; p++) Bs[p] = NAN;
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t j = 0; j < NR; j++) Bs[k * SB + j] = B[k * NR + j];
     T *bias = tc->with_bias ? CAT(exact_copy, SFX)(bias_values, nr) : NULL;
     memcpy(expect, c0, sizeof(T) * (size_t)csize);
     CAT(model, SFX)(tc, A, B, K, bias, expect);
@@ -179,7 +184,8 @@ static void CAT(check_case, SFX)(const CAT(kernel, SFX) *kernels, int nkernels, 
             kernels[n].ukrs(tc->nruns, a_runs, b_runs, tc->lens, SA, SB, out[n], ldc, tc->flags,
                             bias, mr, nr);
         else
-            kernels[n].ukri(tc->nruns, rows, tc->lens, B, out[n], ldc, tc->flags, bias, mr, nr);
+            kernels[n].ukri(tc->nruns, rows, tc->lens, Bs, SB, out[n], ldc, tc->flags, bias, mr,
+                            nr);
         exact[n] = kernels[n].exact == EXACT;
         if (exact[n])
             record(CAT(same_bits, SFX)(out[n], expect, ldc, csize, why, sizeof why), what,
@@ -201,6 +207,7 @@ static void CAT(check_case, SFX)(const CAT(kernel, SFX) *kernels, int nkernels, 
     free(bias);
     free(A);
     free(B);
+    free(Bs);
     free(Ap);
     free(c0);
     free(expect);
