@@ -8,6 +8,7 @@
 #include "conv2d_depthwise.h"
 #include "gemm.h"
 #include "isa_variants.h"
+#include "pool_rule.h"
 #include "winograd.h"
 
 #ifdef _OPENMP
@@ -49,23 +50,24 @@
 
 #define DIRECT_C1_DISPATCH(T, TSFX)                                                                \
     static void direct_c1_backward_weight_##TSFX(T *dweight, T *dbias, const T *xpad,             \
-                                                 const T *dout, const fc_conv2d_dims *d,           \
-                                                 int64_t Hp, int64_t Wp, int64_t segments,         \
-                                                 T *partials, int nthreads) {                      \
+                                                 const T *dout, const T *act,                      \
+                                                 const fc_conv2d_dims *d, int64_t Hp, int64_t Wp, \
+                                                 int64_t segments, T *partials, T *pooled_rows,   \
+                                                 int nthreads) {                                   \
         DIRECT_C1_X86(TSFX)                                                                        \
-        direct_c1_backward_weight_##TSFX##_generic(dweight, dbias, xpad, dout, d, Hp, Wp,          \
-                                                   segments, partials, nthreads);                  \
+        direct_c1_backward_weight_##TSFX##_generic(dweight, dbias, xpad, dout, act, d, Hp, Wp,     \
+                                                   segments, partials, pooled_rows, nthreads);     \
     }
 #ifdef FC_HAVE_X86
 #define DIRECT_C1_X86(TSFX)                                                                        \
     switch (fc_loop_isa()) {                                                                       \
     case FC_ISA_AVX2:                                                                              \
-        direct_c1_backward_weight_##TSFX##_avx2(dweight, dbias, xpad, dout, d, Hp, Wp, segments,   \
-                                                partials, nthreads);                               \
+        direct_c1_backward_weight_##TSFX##_avx2(dweight, dbias, xpad, dout, act, d, Hp, Wp,        \
+                                                segments, partials, pooled_rows, nthreads);        \
         return;                                                                                    \
     case FC_ISA_AVX512:                                                                            \
-        direct_c1_backward_weight_##TSFX##_avx512(dweight, dbias, xpad, dout, d, Hp, Wp, segments, \
-                                                  partials, nthreads);                             \
+        direct_c1_backward_weight_##TSFX##_avx512(dweight, dbias, xpad, dout, act, d, Hp, Wp,      \
+                                                  segments, partials, pooled_rows, nthreads);      \
         return;                                                                                    \
     default:                                                                                       \
         break;                                                                                     \
@@ -199,4 +201,26 @@ const char *conv2d_backward_weight_kernel(const fc_conv2d_dims *d) {
 DISPATCH(float, f32)
 DISPATCH(double, f64)
 #undef DISPATCH
+
+int conv2d_backward_weight_pooled_applies(const fc_conv2d_dims *d) {
+    return is_single_channel_f32_wide(d) && d->OH >= 2 && d->OW >= 2;
+}
+
+#define POOLED_DISPATCH(T, TSFX)                                                                   \
+    int conv2d_backward_weight_pooled_workspace_size_##TSFX(const fc_conv2d_dims *d,              \
+                                                            int nthreads, size_t *elements) {     \
+        return (WIDE ? conv2d_backward_weight_pooled_workspace_size_##TSFX##_wide                  \
+                     : conv2d_backward_weight_pooled_workspace_size_##TSFX##_narrow)(d, nthreads,  \
+                                                                                     elements);    \
+    }                                                                                              \
+    void conv2d_backward_weight_pooled_##TSFX(T *dweight, T *dbias, const T *dpool, const T *act,  \
+                                              const T *inp, const fc_conv2d_dims *d,               \
+                                              T *workspace, int nthreads) {                        \
+        (WIDE ? conv2d_backward_weight_pooled_##TSFX##_wide                                        \
+              : conv2d_backward_weight_pooled_##TSFX##_narrow)(dweight, dbias, dpool, act, inp, d, \
+                                                               workspace, nthreads);               \
+    }
+POOLED_DISPATCH(float, f32)
+POOLED_DISPATCH(double, f64)
+#undef POOLED_DISPATCH
 #undef WIDE

@@ -36,6 +36,58 @@
 #endif
 #endif
 
+/* The gradient row `row` of the conv output receives at channels [f0, f0 + nf), and the distance
+   between its pixels: dout's row in place, or, when act is given (dout is then the gradient of a
+   2 x 2, stride-2, valid max pool over the ReLU output act), the row max_pool2d_backward with
+   relu would write, built in `rows` (3 x OW x NR: a window row's two conv rows, then zeros for
+   rows and columns past the last whole window) by pool_rule.h's rule. *pair names the window
+   row in `rows`, so its second conv row comes for free. */
+TARGET static const T *FNI(gradient_row)(int64_t *step, const T *dout, const T *act, T *rows,
+                                         int64_t *pair, const fc_conv2d_dims *d, int64_t row,
+                                         int64_t f0, int64_t nf) {
+    const int64_t OC = d->OC, OW = d->OW, PH = d->OH / 2, PW = OW / 2;
+    if (!act) {
+        *step = OC;
+        return dout + row * OW * OC + f0;
+    }
+    *step = NR;
+    const int64_t n = row / d->OH, oh = row % d->OH;
+    if (oh >= 2 * PH) {
+        memset(rows + 2 * OW * NR, 0, (size_t)(OW * NR) * sizeof(T));
+        return rows + 2 * OW * NR;
+    }
+    T *top = rows, *bottom = rows + OW * NR;
+    if (*pair != n * PH + oh / 2) {
+        *pair = n * PH + oh / 2;
+        const T *a_top = act + (n * d->OH + oh / 2 * 2) * OW * OC + f0;
+        const T *dy_row = dout + *pair * PW * OC + f0;
+        for (int64_t pw = 0; pw < PW; pw++) {
+            const T *x00 = a_top + 2 * pw * OC, *x01 = x00 + OC, *x10 = x00 + OW * OC;
+            const T *x11 = x10 + OC, *dy = dy_row + pw * OC;
+            T *d00 = top + 2 * pw * NR, *d01 = d00 + NR, *d10 = bottom + 2 * pw * NR;
+            T *d11 = d10 + NR;
+            /* act streams by once, as dout does in the plain case: ask for it early */
+            for (int64_t byte = 0; byte < nf * (int64_t)sizeof(T); byte += 64) {
+                FC_PREFETCH((const char *)(x00 + FC_PREFETCH_PIXELS * OC) + byte);
+                FC_PREFETCH((const char *)(x01 + FC_PREFETCH_PIXELS * OC) + byte);
+                FC_PREFETCH((const char *)(x10 + FC_PREFETCH_PIXELS * OC) + byte);
+                FC_PREFETCH((const char *)(x11 + FC_PREFETCH_PIXELS * OC) + byte);
+            }
+            FC_SIMD
+            for (int64_t c = 0; c < nf; c++) {
+                const T a = x00[c], b = x01[c], e = x10[c], f = x11[c];
+                T m;
+                FC_POOL_MAX_OF_4(m, a, b, e, f);
+                T g = FC_POOL_WINDOW_GRADIENT(dy[c], m, 1);
+                FC_POOL_2X2_GRADIENTS(d00[c], d01[c], d10[c], d11[c], a, b, e, f, m, g);
+            }
+        }
+        if (OW > 2 * PW)
+            for (int64_t c = 0; c < NR; c++) top[2 * PW * NR + c] = bottom[2 * PW * NR + c] = 0;
+    }
+    return oh % 2 ? bottom : top;
+}
+
 /* dweight[tap, f] = sum over images and pixels of xpad[tap window cell] * dout[pixel, f], and
    dbias[f] (when not NULL) = sum of dout[pixel, f], taken by the first tap block's tasks from the
    dout vectors they load anyway. The output rows (all images') go in blocks of FC_DIRECT_ROWS,
@@ -45,9 +97,10 @@
    the shape alone, never on the thread count or TAPS, and the runs give every thread work. Each
    tap block reads all of dout, so the widest block the registers hold reads it least often. */
 TARGET static void FNI(direct_c1_backward_weight)(T *dweight, T *dbias, const T *xpad,
-                                                  const T *dout, const fc_conv2d_dims *d,
-                                                  int64_t Hp, int64_t Wp, int64_t segments,
-                                                  T *partials, int nthreads) {
+                                                  const T *dout, const T *act,
+                                                  const fc_conv2d_dims *d, int64_t Hp,
+                                                  int64_t Wp, int64_t segments, T *partials,
+                                                  T *pooled_rows, int nthreads) {
     const int64_t OC = d->OC, taps = d->KH * d->KW, rows = d->N * d->OH;
     const int64_t partial_size = (taps + 1) * OC;
     const int64_t tap_blocks = (taps + TAPS - 1) / TAPS;
@@ -60,6 +113,11 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, T *dbias, const T 
     {
         const fc_fp_state fp = fc_fp_fast();
 #ifdef _OPENMP
+        T *rows_buffer = act ? pooled_rows + (size_t)omp_get_thread_num() * 3 * d->OW * NR : NULL;
+#else
+        T *rows_buffer = pooled_rows;
+#endif
+#ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
         for (int64_t task = 0; task < segments * tap_blocks * f_blocks; task++) {
@@ -71,7 +129,7 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, T *dbias, const T 
             int64_t end_row = blocks * (segment + 1) / segments * FC_DIRECT_ROWS;
             if (end_row > rows) end_row = rows;
             const int with_bias = dbias && t0 == 0;
-            int64_t offset[TAPS];
+            int64_t offset[TAPS], pair = -1, gs;
             T sum[TAPS][NR] = {{0}}, bias_sum[NR] = {0};
             /* Missing taps of the last block repeat tap t0; their sums are never stored. */
             for (int i = 0; i < TAPS; i++) {
@@ -86,13 +144,14 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, T *dbias, const T 
                     T acc[TAPS][NR] = {{0}}, accb[NR] = {0};
                     for (int64_t row = row0; row < row1; row++) {
                         const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
-                        const T *g = dout + row * d->OW * OC + f0;
-                        for (int64_t ow = 0; ow < d->OW; ow++, g += OC) {
+                        const T *g = FNI(gradient_row)(&gs, dout, act, rows_buffer, &pair, d,
+                                                       row, f0, nf);
+                        for (int64_t ow = 0; ow < d->OW; ow++, g += gs) {
                             const T *xo = xrow + ow * d->SW;
                             /* dout streams by once: ask for it early (2x as fast at 1 thread,
                                where the loads otherwise wait on memory) */
-                            FC_PREFETCH(g + FC_PREFETCH_PIXELS * OC);
-                            FC_PREFETCH(g + FC_PREFETCH_PIXELS * OC + 64 / sizeof(T));
+                            FC_PREFETCH(g + FC_PREFETCH_PIXELS * gs);
+                            FC_PREFETCH(g + FC_PREFETCH_PIXELS * gs + 64 / sizeof(T));
                             FC_UNROLL
                             for (int i = 0; i < TAPS; i++) {
                                 const T x = xo[offset[i]];
@@ -112,8 +171,9 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, T *dbias, const T 
                     T acc[TAPS][NR] = {{0}}, accb[NR] = {0};
                     for (int64_t row = row0; row < row1; row++) {
                         const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
-                        const T *g = dout + row * d->OW * OC + f0;
-                        for (int64_t ow = 0; ow < d->OW; ow++, g += OC) {
+                        const T *g = FNI(gradient_row)(&gs, dout, act, rows_buffer, &pair, d,
+                                                       row, f0, nf);
+                        for (int64_t ow = 0; ow < d->OW; ow++, g += gs) {
                             const T *xo = xrow + ow * d->SW;
                             for (int i = 0; i < TAPS; i++)
                                 for (int64_t j = 0; j < nf; j++) acc[i][j] += xo[offset[i]] * g[j];

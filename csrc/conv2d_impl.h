@@ -192,25 +192,43 @@ static int64_t FN(direct_segments)(const fc_conv2d_dims *d) {
     return blocks < FC_DIRECT_SEGMENTS ? blocks : FC_DIRECT_SEGMENTS;
 }
 
-/* The padded copy, then the segments' partial sums (kernel and bias) on a cache line. */
-static int FN(single_channel_workspace)(const fc_conv2d_dims *d, size_t *elements) {
-    size_t padded, partials;
-    return FN(padded_workspace)(d, &padded) &&
-           fc_mul_size((size_t)((d->KH * d->KW + 1) * d->OC), (size_t)FN(direct_segments)(d),
-                       &partials) &&
-           fc_add_size((size_t)fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)), partials,
-                       elements);
+/* The workspace of the single-channel weight gradient: the padded copy, then the segments'
+   partial sums (kernel and bias) on a cache line, then, with `pooled`, each thread's gradient
+   rows (3 x OW x NR, conv2d_direct_impl.h's gradient_row; NR of the widest direct kernel, two
+   AVX-512 vectors). Returns 0 on overflow; *partials and *rows are offsets into it. */
+static int FN(single_channel_layout)(const fc_conv2d_dims *d, int pooled, int nthreads,
+                                     size_t *partials, size_t *rows, size_t *elements) {
+    const size_t line = 64 / sizeof(T), widest_nr = FC_WIDE_NR_F32 * sizeof(float) / sizeof(T);
+    size_t padded, sums, per_thread, buffers = 0;
+    if (!FN(padded_workspace)(d, &padded) ||
+        !fc_mul_size((size_t)((d->KH * d->KW + 1) * d->OC), (size_t)FN(direct_segments)(d),
+                     &sums) ||
+        !fc_mul_size((size_t)(3 * d->OW), widest_nr, &per_thread) ||
+        (pooled && !fc_mul_size(per_thread, (size_t)nthreads, &buffers)))
+        return 0;
+    *partials = (size_t)fc_round_up((int64_t)padded, (int64_t)line);
+    if (!fc_add_size(*partials, sums, rows)) return 0;
+    *rows = (size_t)fc_round_up((int64_t)*rows, (int64_t)line);
+    return fc_add_size(*rows, buffers, elements);
 }
 
-static void FN(single_channel_backward_weight)(T *dweight, T *dbias, const T *dout, const T *inp,
-                                               const fc_conv2d_dims *d, T *workspace, int nthreads) {
-    size_t padded = 0;
-    FN(padded_workspace)(d, &padded);
+static int FN(single_channel_workspace)(const fc_conv2d_dims *d, int pooled, int nthreads,
+                                        size_t *elements) {
+    size_t partials, rows;
+    return FN(single_channel_layout)(d, pooled, nthreads, &partials, &rows, elements);
+}
+
+/* dout is the conv output's gradient, or with act (the ReLU output of the conv) the gradient of
+   a 2 x 2, stride-2, valid max pool over act (conv2d_backward_weight_pooled). */
+static void FN(single_channel_backward_weight)(T *dweight, T *dbias, const T *dout, const T *act,
+                                               const T *inp, const fc_conv2d_dims *d,
+                                               T *workspace, int nthreads) {
+    size_t partials = 0, rows = 0, elements;
+    FN(single_channel_layout)(d, act != NULL, nthreads, &partials, &rows, &elements);
     FN(pad_input)(workspace, inp, d, nthreads);
     FC_CAT(direct_c1_backward_weight, TSFX)(
-        dweight, dbias, workspace, dout, d, FN(padded_rows)(d), FN(padded_cols)(d),
-        FN(direct_segments)(d), workspace + fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)),
-        nthreads);
+        dweight, dbias, workspace, dout, act, d, FN(padded_rows)(d), FN(padded_cols)(d),
+        FN(direct_segments)(d), workspace + partials, workspace + rows, nthreads);
 }
 
 /* dst[i] += src[i]; the buffers never overlap, which lets the compiler vectorize. */
@@ -541,7 +559,7 @@ static int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, in
     size_t partials, per_thread, threads, total;
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G;
     size_t winograd = 0; /* either kernel's size, as in convolution_workspace_size */
-    if (FN(is_single_channel)(d)) return FN(single_channel_workspace)(d, elements);
+    if (FN(is_single_channel)(d)) return FN(single_channel_workspace)(d, 0, nthreads, elements);
     if (!fc_mul_size((size_t)Fg * (size_t)d->G, (size_t)Kg, &partials) ||
         !fc_mul_size(partials, (size_t)FN(wgrad_segments)(d), &partials) ||
         !fc_mul_size((size_t)fc_round_up(Fg, MR), (size_t)FC_KC, &per_thread) ||
@@ -637,7 +655,8 @@ static void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, cons
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
     const int64_t image = d->H * d->W * d->C;
     if (FN(is_single_channel)(d)) {
-        FN(single_channel_backward_weight)(dweight, dbias, dout, inp, d, workspace, nthreads);
+        FN(single_channel_backward_weight)(dweight, dbias, dout, NULL, inp, d, workspace,
+                                           nthreads);
         return;
     }
     if (FN(winograd_applies)(d)) {
@@ -718,6 +737,18 @@ static void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, cons
         fc_fp_restore(fp);
     }
     FN(bias_gradient)(dbias, dout, d, nthreads);
+}
+
+static int FN(conv2d_backward_weight_pooled_workspace_size)(const fc_conv2d_dims *d,
+                                                            int nthreads, size_t *elements) {
+    return FN(single_channel_workspace)(d, 1, nthreads, elements);
+}
+
+static void FN(conv2d_backward_weight_pooled)(T *dweight, T *dbias, const T *dpool, const T *act,
+                                              const T *inp, const fc_conv2d_dims *d,
+                                              T *workspace, int nthreads) {
+    FN(single_channel_backward_weight)(dweight, dbias, dpool, act, inp, d, workspace,
+                                       fc_threads_for(FN(pass_flops)(d), nthreads));
 }
 
 #undef FC_BIAS_BLOCK

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "isa_variants.h"
+#include "pool_rule.h"
 
 
 #ifdef _OPENMP

@@ -5,14 +5,6 @@
    loops run over the contiguous channel axis C; window bounds are clipped once per output row
    and column, never tested per cell. */
 
-#ifndef FC_POOL_HIT_MAX
-/* Whether v replaces the running max m (NaN wins); whether cell value v takes the gradient of
-   the window max m (v is the max, or v is NaN: the max is then NaN, and the first NaN wins).
-   Written as selects of comparisons so the compiler vectorizes the channel loops. */
-#define FC_POOL_HIT_MAX(v, m) (((v) > (m)) | ((v) != (v)))
-#define FC_POOL_TAKES(v, m) (((v) == (m)) | ((v) != (v)))
-#endif
-
 /* m[0:cn] = max over the real cells of the window of img[cell][0:cn] (NaN wins), where img
    points at the channel the run starts at and the window [h0, h1) x [w0, w1) is not empty. */
 FC_INLINE void FN(window_max)(T *FC_RESTRICT m, const T *FC_RESTRICT img, int64_t W, int64_t C,
@@ -32,10 +24,9 @@ FC_INLINE void FN(window_max)(T *FC_RESTRICT m, const T *FC_RESTRICT img, int64_
 
 /* The max of a window's four cells in window order, NaN winning (window_max's rule). */
 FC_INLINE T FN(max_of_4)(T a, T b, T e, T f) {
-    T m = a;
-    m = FC_POOL_HIT_MAX(b, m) ? b : m;
-    m = FC_POOL_HIT_MAX(e, m) ? e : m;
-    return FC_POOL_HIT_MAX(f, m) ? f : m;
+    T m;
+    FC_POOL_MAX_OF_4(m, a, b, e, f);
+    return m;
 }
 
 /* window_max of a whole 2 x 2 window at cell (h0, w0), in the same cell order: one pass over
@@ -100,15 +91,8 @@ FC_INLINE void FN(max_backward_2x2)(T *FC_RESTRICT dimg, const T *FC_RESTRICT dy
     for (int64_t c = 0; c < C; c++) {
         const T a = x00[c], b = x01[c], e = x10[c], f = x11[c], grad = dy[c];
         const T m = FN(max_of_4)(a, b, e, f);
-        /* + 0 as in dx = 0 + g: a -0 gradient lands as +0 */
-        T g = (relu ? (m > 0 ? grad : (T)0) : grad) + (T)0;
-        d00[c] = FC_POOL_TAKES(a, m) ? g : 0;
-        g = FC_POOL_TAKES(a, m) ? 0 : g;
-        d01[c] = FC_POOL_TAKES(b, m) ? g : 0;
-        g = FC_POOL_TAKES(b, m) ? 0 : g;
-        d10[c] = FC_POOL_TAKES(e, m) ? g : 0;
-        g = FC_POOL_TAKES(e, m) ? 0 : g;
-        d11[c] = FC_POOL_TAKES(f, m) ? g : 0;
+        T g = FC_POOL_WINDOW_GRADIENT(grad, m, relu);
+        FC_POOL_2X2_GRADIENTS(d00[c], d01[c], d10[c], d11[c], a, b, e, f, m, g);
     }
 }
 

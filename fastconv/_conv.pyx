@@ -68,6 +68,19 @@ cdef extern from "conv2d.h":
     void conv2d_backward_weight_f64(double *dweight, double *dbias, const double *dout,
                                     const double *inp, const fc_conv2d_dims *d, double *workspace,
                                     int nthreads) nogil
+    int conv2d_backward_weight_pooled_applies(const fc_conv2d_dims *d)
+    int conv2d_backward_weight_pooled_workspace_size_f32(const fc_conv2d_dims *d, int nthreads,
+                                                         size_t *n)
+    int conv2d_backward_weight_pooled_workspace_size_f64(const fc_conv2d_dims *d, int nthreads,
+                                                         size_t *n)
+    void conv2d_backward_weight_pooled_f32(float *dweight, float *dbias, const float *dpool,
+                                           const float *act, const float *inp,
+                                           const fc_conv2d_dims *d, float *workspace,
+                                           int nthreads) nogil
+    void conv2d_backward_weight_pooled_f64(double *dweight, double *dbias, const double *dpool,
+                                           const double *act, const double *inp,
+                                           const fc_conv2d_dims *d, double *workspace,
+                                           int nthreads) nogil
     void conv2d_forward_naive_f32(float *out, const float *inp, const float *weight,
                                   const float *bias, const fc_conv2d_dims *d, int relu) nogil
     void conv2d_forward_naive_f64(double *out, const double *inp, const double *weight,
@@ -207,7 +220,7 @@ cdef void _check_buffers(fc_conv2d_dims *d, Py_ssize_t inp, Py_ssize_t weight, P
 # functions below are each written once, over `floating`.
 
 cdef enum _Pass:
-    _FORWARD, _BACKWARD_INPUT, _BACKWARD_WEIGHT
+    _FORWARD, _BACKWARD_INPUT, _BACKWARD_WEIGHT, _BACKWARD_WEIGHT_POOLED
 
 
 cdef floating *_conv_workspace(_Pass which, const fc_conv2d_dims *d, int nthreads,
@@ -220,6 +233,8 @@ cdef floating *_conv_workspace(_Pass which, const fc_conv2d_dims *d, int nthread
             ok = conv2d_forward_workspace_size_f32(d, nthreads, &n)
         elif which == _BACKWARD_INPUT:
             ok = conv2d_backward_input_workspace_size_f32(d, nthreads, &n)
+        elif which == _BACKWARD_WEIGHT_POOLED:
+            ok = conv2d_backward_weight_pooled_workspace_size_f32(d, nthreads, &n)
         else:
             ok = conv2d_backward_weight_workspace_size_f32(d, nthreads, &n)
     else:
@@ -227,6 +242,8 @@ cdef floating *_conv_workspace(_Pass which, const fc_conv2d_dims *d, int nthread
             ok = conv2d_forward_workspace_size_f64(d, nthreads, &n)
         elif which == _BACKWARD_INPUT:
             ok = conv2d_backward_input_workspace_size_f64(d, nthreads, &n)
+        elif which == _BACKWARD_WEIGHT_POOLED:
+            ok = conv2d_backward_weight_pooled_workspace_size_f64(d, nthreads, &n)
         else:
             ok = conv2d_backward_weight_workspace_size_f64(d, nthreads, &n)
     if not ok:
@@ -361,6 +378,38 @@ def backward_weight(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1
     with nogil:
         _conv_backward_weight(&dkernel[0, 0, 0, 0], db, &dy[0, 0, 0, 0], &x[0, 0, 0, 0], &d, ws,
                               nthreads, naive)
+
+
+
+def pooled_weight_gradient_applies(tuple geometry):
+    """Whether backward_weight_pooled takes a conv2d of this geometry (one input channel)."""
+    cdef fc_conv2d_dims d = _dims(geometry)
+    return bool(conv2d_backward_weight_pooled_applies(&d))
+
+
+def backward_weight_pooled(const floating[:, :, :, ::1] dpool, const floating[:, :, :, ::1] act,
+                           const floating[:, :, :, ::1] x, floating[:, :, :, ::1] dkernel,
+                           floating[::1] dbias, tuple geometry, int nthreads):
+    """dkernel (and dbias unless None) of a conv2d whose ReLU output `act` went through a 2 x 2,
+    stride-2, valid max pool, from that pool's gradient dpool: the bits of max_pool2d_backward
+    (relu) followed by backward_weight, without the conv output's gradient (conv2d.h)."""
+    cdef fc_conv2d_dims d = _dims(geometry)
+    if not conv2d_backward_weight_pooled_applies(&d):
+        raise ValueError("conv2d: the pooled weight gradient takes one input channel, one group "
+                         "and outputs of at least 2 x 2")
+    _check_buffers(&d, x.size, dkernel.size, act.size, dbias.shape[0] if dbias is not None else -1)
+    if dpool.size != d.N * (d.OH // 2) * (d.OW // 2) * d.OC:
+        raise ValueError("conv2d: dpool does not match the 2 x 2 pooling of the output")
+    cdef floating *db = &dbias[0] if dbias is not None else NULL
+    cdef floating *ws = _conv_workspace(_BACKWARD_WEIGHT_POOLED, &d, nthreads,
+                                        &dkernel[0, 0, 0, 0])
+    with nogil:
+        if floating is float:
+            conv2d_backward_weight_pooled_f32(&dkernel[0, 0, 0, 0], db, &dpool[0, 0, 0, 0],
+                                              &act[0, 0, 0, 0], &x[0, 0, 0, 0], &d, ws, nthreads)
+        else:
+            conv2d_backward_weight_pooled_f64(&dkernel[0, 0, 0, 0], db, &dpool[0, 0, 0, 0],
+                                              &act[0, 0, 0, 0], &x[0, 0, 0, 0], &d, ws, nthreads)
 
 
 def matmul(const floating[:, :] a, const floating[:, :] b, floating[:, ::1] out,

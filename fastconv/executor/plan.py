@@ -15,6 +15,9 @@ model) is one step per call. From that the plan decides, once:
 - where a ReLU at the end of a layer (Conv2D/Dense with activation="relu") is fused into the
   backward pass of the max pooling or Conv2D that reads it (the pooling's pass masks both, the
   conv's input gradient is masked as it is written), for Sequential and functional models alike;
+- where such a max pooling (2 x 2, stride 2, valid) hands its gradient straight to the weight
+  gradient of the Conv2D below it, when nothing below that conv learns (a first layer): the
+  conv output's gradient is then never written (`Conv2D.grad_through_max_pool`);
 - the (gradient, weight) pairs handed to the optimizer, in the model's weight order (the
   gradients of a shared layer's calls summed).
 """
@@ -24,6 +27,7 @@ import threading
 from fastconv import activations, losses
 from fastconv.layers import weight_penalties
 from fastconv.layers.base import Layer
+from fastconv.layers.pooling import MaxPooling2D
 
 __all__ = ["Plan", "plan_for"]
 
@@ -57,6 +61,16 @@ def _fuses_relu_below(layer):
     return type(layer).grad_through_relu is not Layer.grad_through_relu
 
 
+def _pools_into(pool, layer):
+    """Whether `pool` (reading the ReLU output of `layer` alone) may hand its gradient to
+    `layer`'s weight gradient: a plain 2 x 2, stride-2, valid, NHWC max pooling below a layer
+    that may take it (`takes_max_pool_gradient`, asked at each run)."""
+    return (type(pool) is MaxPooling2D and pool.pool_size == (2, 2) and pool.strides == (2, 2)
+            and pool.padding == "valid" and pool.data_format == "channels_last"
+            and getattr(pool, "activity_regularizer", None) is None
+            and callable(getattr(layer, "takes_max_pool_gradient", None)))
+
+
 class Step:
     """One layer call of the plan.
 
@@ -72,13 +86,15 @@ class Step:
         activity: whether its layer has an activity regularizer (a penalty on its output).
         relu_below: whether its backward pass also takes the ReLU ending its parent's layer
             (`grad_through_relu`), the parent then receiving a pre-activation gradient.
+        into_parent: whether its parent's layer may take this max pooling's gradient into its
+            weight gradient in place of this step's pass (when its `takes_max_pool_gradient`).
         routes: `(position in the input gradients, parent value)` of the parents that
             need the gradient (not a model input unless `input_grad`, not a branch with
             nothing to train).
     """
 
     __slots__ = ("layer", "parents", "value", "training", "multiple_inputs", "activity",
-                 "active", "needs_input_grad", "relu_below", "routes")
+                 "active", "needs_input_grad", "relu_below", "into_parent", "routes")
 
     def __init__(self, layer, parents, value, training=None):
         self.layer = layer
@@ -90,6 +106,7 @@ class Step:
         self.active = False
         self.needs_input_grad = False
         self.relu_below = False
+        self.into_parent = False
         self.routes = ()
 
 
@@ -163,6 +180,8 @@ class Plan:
                 step.relu_below = (_ends_in_relu(parent.layer) and consumers[parent.value] == 1
                                    and parent.value not in self.output_values
                                    and not parent.activity)
+                step.into_parent = (step.relu_below and not parent.needs_input_grad
+                                    and _pools_into(step.layer, parent.layer))
         # An output's gradient may start from its loss's logits gradient only when nothing
         # else adds to that output's gradient (no layer reads it, no other output is it, no
         # activity penalty of its layer).

@@ -92,6 +92,7 @@ class Run:
                 if grad is not None:  # a fused output is no other output's value
                     grads[value] = grad if grads[value] is None else grads[value] + grad
                     logits[value] = fused
+        pooled = set()  # values whose layer takes the gradient of the max pool reading them
         for index, step in plan.backward_steps:
             dy = grads[step.value]
             if dy is None:  # nothing downstream of this step reaches the loss
@@ -99,6 +100,16 @@ class Run:
                 continue
             grads[step.value] = None
             layer, state = step.layer, states[index]
+            if step.into_parent:  # the parent's layer may take this pooling's pass (plan.py)
+                parent = step.parents[0]
+                if plan.steps[parent - plan.num_inputs].layer.takes_max_pool_gradient(
+                        states[parent - plan.num_inputs]):
+                    grads[parent] = dy
+                    pooled.add(parent)
+                    continue
+            if step.value in pooled:
+                layer.grad_through_max_pool(state, dy)
+                continue
             if step.activity:
                 dy = weight_penalties.activity_gradient(layer, state, dy)
             dx = layer.grad_through_relu(state, dy, logits[step.value]) if step.relu_below else None

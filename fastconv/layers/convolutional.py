@@ -186,6 +186,25 @@ class Conv2D(Layer):
         return self._backward(state, dy if logits else self._activation_gradient(state, dy),
                               relu_below=True)
 
+    def takes_max_pool_gradient(self, state):
+        """Whether `grad_through_max_pool` runs for the last call (one input channel, NHWC, this
+        class's own passes): the executor asks it of a first layer before a 2 x 2 max pool."""
+        own = type(self)
+        return (own.forward is Conv2D.forward and own.grad_logits is Conv2D.grad_logits
+                and state.call.takes_pooled_gradient)
+
+    def grad_through_max_pool(self, state, dpool):
+        """The weight gradients when this layer's ReLU output went only through a 2 x 2,
+        stride-2, valid max pool with gradient `dpool` and no input gradient is wanted, in one
+        pass: the conv output's gradient is never written."""
+        call, kernel = state.call, self._op_kernel()
+        dkernel, dbias = call.backward_weight_pooled(
+            dpool, state.inputs, state.outputs,
+            out=(state.buffer("dkernel", kernel.shape, call.dtype),
+                 state.buffer("dbias", (kernel.shape[3],), call.dtype)))
+        dkernel = dkernel.reshape(self.kernel.shape)
+        state.grads = [dkernel, dbias] if self.use_bias else [dkernel]
+
     def _backward(self, state, dz, relu_below=False):
         """`grad_logits`, the input gradient also through the ReLU below with `relu_below`."""
         call, inputs, kernel = state.call, state.inputs, self._op_kernel()

@@ -142,6 +142,37 @@ class Conv2DCall:
             dx = _args.from_channels_last(dx, fmt)
         return (dx if compute_dx else None), dkernel, dbias
 
+    @property
+    def takes_pooled_gradient(self):
+        """Whether `backward_weight_pooled` runs for this call: NHWC, one input channel and
+        group, and an output of at least 2 x 2 (a first layer before a 2 x 2 max pool)."""
+        return (self.data_format == "channels_last" and self._computed
+                and _conv.pooled_weight_gradient_applies(self.geometry))
+
+    def backward_weight_pooled(self, dpool, x, act, out=(None, None)):
+        """(dkernel, dbias) of conv2d when its ReLU output `act` went through a 2 x 2, stride-2,
+        valid max pool whose output gradient is `dpool`: the bits of `max_pool2d_backward(dpool,
+        act, 2, relu=True)` followed by `backward(...)[1:]`, without the gradient of `act` ever
+        written (see `takes_pooled_gradient`). `out` as `backward`'s last two."""
+        if not self.takes_pooled_gradient:
+            raise ValueError("backward_weight_pooled takes NHWC convolutions of one input channel "
+                             "and group with outputs of at least 2 x 2; this call is "
+                             f"x.shape={self.x_shape}, kernel.shape={self.kernel_shape}")
+        N, OH, OW, F = self.out_shape
+        self._check("dpool", dpool, (N, OH // 2, OW // 2, F))
+        self._check("x", x, self.x_shape)
+        self._check("act", act, self.out_shape)
+        dtype = self.dtype
+        dkernel, dbias = out
+        if dkernel is None:
+            dkernel = np.empty(self.kernel_shape, dtype)
+        if dbias is None:
+            dbias = np.empty(self.kernel_shape[3:], dtype)
+        layout = _args.to_kernel_layout
+        _conv.backward_weight_pooled(layout(dpool, dtype), layout(act, dtype), layout(x, dtype),
+                                     dkernel, dbias, self.geometry, get_num_threads())
+        return dkernel, dbias
+
 
 def _new_call(x_shape, kernel_shape, bias_shape, dtype, strides, padding, dilation_rate,
               groups, data_format, activation):

@@ -1,0 +1,128 @@
+"""The first layer's weight gradient taken straight from the gradient of the 2 x 2 max pool below
+its ReLU (`Conv2DCall.backward_weight_pooled`, `Conv2D.grad_through_max_pool`), against the
+composition it replaces: max_pool2d_backward(..., relu=True), then the conv's weight gradient.
+Both are tested against references elsewhere; here they must agree bit for bit.
+"""
+import numpy as np
+import pytest
+
+import fastconv
+from fastconv import ops
+from fastconv.ops.conv2d import prepare_conv2d
+
+# (x shape NHWC, kernel shape, strides, padding, dilation): the tutorial's first layer, odd
+# outputs (a last row and column outside every window), more filters than one register tile,
+# strides, dilation, a 1 x 1 kernel and the smallest output the pool takes.
+CASES = [
+    ((4, 28, 28, 1), (3, 3, 1, 32), 1, "same", 1),
+    ((3, 13, 15, 1), (3, 3, 1, 37), 1, "valid", 1),
+    ((2, 20, 21, 1), (5, 5, 1, 70), 2, "same", 1),
+    ((3, 17, 16, 1), (3, 2, 1, 33), 1, "valid", 2),
+    ((2, 5, 4, 1), (1, 1, 1, 5), 1, "valid", 1),
+    ((2, 3, 3, 1), (2, 2, 1, 16), 1, "valid", 1),
+]
+
+
+def _activations(rng, shape, dtype, kind):
+    """A pool input: a ReLU's output, or one full of ties, or of NaN, infinities and -0."""
+    if kind == "relu":
+        return np.maximum(rng.standard_normal(shape), 0).astype(dtype)
+    act = rng.integers(0, 3, shape).astype(dtype)  # many windows with tied maxima
+    if kind == "special":
+        act[rng.random(shape) < 0.05] = np.nan
+        act[rng.random(shape) < 0.03] = np.inf
+        act[rng.random(shape) < 0.1] = -0.0
+    return act
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("kind", ["relu", "ties", "special"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pooled_weight_gradient_equals_the_composition(dtype, case, kind, threads):
+    x_shape, k_shape, strides, padding, dilation = case
+    rng = np.random.default_rng(sum(x_shape) + sum(k_shape))
+    x = rng.standard_normal(x_shape).astype(dtype)
+    kernel = rng.standard_normal(k_shape).astype(dtype)
+    call = prepare_conv2d(x, kernel, np.zeros(k_shape[3], dtype), strides=strides,
+                          padding=padding, dilation_rate=dilation, activation="relu")
+    assert call.takes_pooled_gradient
+    act = _activations(rng, call.out_shape, dtype, kind)
+    dpool = rng.standard_normal(ops.max_pool2d(act, 2).shape).astype(dtype)
+    dpool[0, 0, 0, :] = -0.0
+    fastconv.set_num_threads(threads)
+    try:
+        dact = ops.max_pool2d_backward(dpool, act, 2, relu=True)
+        _, dkernel, dbias = call.backward(dact, x, kernel, compute_dx=False)
+        pooled_dkernel, pooled_dbias = call.backward_weight_pooled(dpool, x, act)
+    finally:
+        fastconv.set_num_threads(None)
+    for fused, plain in ((pooled_dkernel, dkernel), (pooled_dbias, dbias)):
+        np.testing.assert_array_equal(fused, plain)
+        np.testing.assert_array_equal(np.signbit(fused), np.signbit(plain))
+    assert np.count_nonzero(dkernel) > 0
+
+
+def test_pooled_weight_gradient_refuses_what_it_does_not_take():
+    x = np.zeros((2, 8, 8, 2), np.float32)
+    call = prepare_conv2d(x, np.zeros((3, 3, 2, 4), np.float32), activation="relu")
+    assert not call.takes_pooled_gradient
+    act = np.zeros(call.out_shape, np.float32)
+    with pytest.raises(ValueError, match=r"one input channel.*x\.shape=\(2, 8, 8, 2\)"):
+        call.backward_weight_pooled(np.zeros((2, 3, 3, 4), np.float32), x, act)
+    x = np.zeros((2, 8, 8, 1), np.float32)
+    call = prepare_conv2d(x, np.zeros((3, 3, 1, 4), np.float32), activation="relu")
+    with pytest.raises(ValueError, match=r"`dpool` must have shape \(2, 3, 3, 4\)"):
+        call.backward_weight_pooled(np.zeros((2, 6, 6, 4), np.float32), x,
+                                    np.zeros(call.out_shape, np.float32))
+
+
+def _first_layer_model(seed, functional=False):
+    fastconv.utils.set_random_seed(seed)
+    layers = fastconv.layers
+    stack = [
+        layers.Conv2D(8, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(6, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(3, activation="softmax"),
+    ]
+    if functional:
+        inputs = fastconv.Input((11, 11, 1))
+        outputs = inputs
+        for layer in stack:
+            outputs = layer(outputs)
+        model = fastconv.Model(inputs, outputs)
+    else:
+        model = fastconv.Sequential([fastconv.Input((11, 11, 1))] + stack)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("functional", [False, True])
+def test_model_takes_the_first_pools_gradient_without_changing_the_weights(monkeypatch,
+                                                                           functional):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((12, 11, 11, 1)).astype(np.float32)
+    y = rng.integers(0, 3, 12)
+    Conv2D = fastconv.layers.Conv2D
+    taken = []
+    fused_pass = Conv2D.grad_through_max_pool
+
+    def counted(self, state, dpool):
+        taken.append(self.name)
+        return fused_pass(self, state, dpool)
+
+    monkeypatch.setattr(Conv2D, "grad_through_max_pool", counted)
+    fused = _first_layer_model(1, functional)
+    fused.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    first = next(layer for layer in fused.layers if isinstance(layer, Conv2D))
+    assert taken == [first.name] * 2 * 3  # the first layer only, every step
+
+    monkeypatch.setattr(Conv2D, "takes_max_pool_gradient", lambda self, state: False)
+    plain = _first_layer_model(1, functional)
+    plain.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    assert len(taken) == 2 * 3
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
