@@ -81,20 +81,24 @@ DIRECT_C1_DISPATCH(double, f64)
 #undef DIRECT_C1_X86
 
 #define FIRST_LAYER_DISPATCH(T, TSFX)                                                              \
-    static void first_layer_forward_##TSFX(T *out, const T *xpad, const T *weight, const T *bias,  \
+    static void first_layer_forward_##TSFX(T *out, T *pooled, T *rows, const T *xpad,             \
+                                           const T *weight, const T *bias,                         \
                                            const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,        \
                                            int relu, int nthreads) {                               \
         FIRST_LAYER_X86(TSFX)                                                                      \
-        first_layer_forward_##TSFX##_generic(out, xpad, weight, bias, d, Hp, Wp, relu, nthreads);  \
+        first_layer_forward_##TSFX##_generic(out, pooled, rows, xpad, weight, bias, d, Hp, Wp,     \
+                                             relu, nthreads);                                      \
     }
 #ifdef FC_HAVE_X86
 #define FIRST_LAYER_X86(TSFX)                                                                      \
     switch (fc_loop_isa()) {                                                                       \
     case FC_ISA_AVX2:                                                                              \
-        first_layer_forward_##TSFX##_avx2(out, xpad, weight, bias, d, Hp, Wp, relu, nthreads);     \
+        first_layer_forward_##TSFX##_avx2(out, pooled, rows, xpad, weight, bias, d, Hp, Wp, relu,  \
+                                          nthreads);                                               \
         return;                                                                                    \
     case FC_ISA_AVX512:                                                                            \
-        first_layer_forward_##TSFX##_avx512(out, xpad, weight, bias, d, Hp, Wp, relu, nthreads);   \
+        first_layer_forward_##TSFX##_avx512(out, pooled, rows, xpad, weight, bias, d, Hp, Wp,      \
+                                            relu, nthreads);                                       \
         return;                                                                                    \
     default:                                                                                       \
         break;                                                                                     \
@@ -202,6 +206,10 @@ DISPATCH(float, f32)
 DISPATCH(double, f64)
 #undef DISPATCH
 
+int conv2d_forward_pooled_applies(const fc_conv2d_dims *d) {
+    return !conv2d_depthwise_applies(d) && pooled_forward_applies_f32_wide(d);
+}
+
 int conv2d_backward_weight_pooled_applies(const fc_conv2d_dims *d) {
     return is_single_channel_f32_wide(d) && d->OH >= 2 && d->OW >= 2;
 }
@@ -212,6 +220,20 @@ int conv2d_backward_weight_pooled_applies(const fc_conv2d_dims *d) {
         return (WIDE ? conv2d_backward_weight_pooled_workspace_size_##TSFX##_wide                  \
                      : conv2d_backward_weight_pooled_workspace_size_##TSFX##_narrow)(d, nthreads,  \
                                                                                      elements);    \
+    }                                                                                              \
+    int conv2d_forward_pooled_workspace_size_##TSFX(const fc_conv2d_dims *d, int nthreads,        \
+                                                    size_t *elements) {                            \
+        return (WIDE ? conv2d_forward_pooled_workspace_size_##TSFX##_wide                          \
+                     : conv2d_forward_pooled_workspace_size_##TSFX##_narrow)(d, nthreads,          \
+                                                                             elements);            \
+    }                                                                                              \
+    int conv2d_forward_pooled_##TSFX(T *pooled, const T *inp, const T *weight, const T *bias,      \
+                                     const fc_conv2d_dims *d, int relu, T *workspace,              \
+                                     int nthreads) {                                               \
+        if (conv2d_depthwise_applies(d)) return 0;                                                 \
+        return (WIDE ? conv2d_forward_pooled_##TSFX##_wide                                         \
+                     : conv2d_forward_pooled_##TSFX##_narrow)(pooled, inp, weight, bias, d, relu,  \
+                                                              workspace, nthreads);                \
     }                                                                                              \
     void conv2d_backward_weight_pooled_##TSFX(T *dweight, T *dbias, const T *dpool, const T *act,  \
                                               const T *inp, const fc_conv2d_dims *d,               \

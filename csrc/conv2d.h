@@ -78,6 +78,23 @@ const char *conv2d_backward_weight_kernel(const fc_conv2d_dims *d);
 FC_CONV2D_DECLARE(float, f32)
 FC_CONV2D_DECLARE(double, f64)
 
+/* The forward pass of a conv into its 2 x 2, stride-2, valid max pool (inference: the conv's own
+   output is never written): pooled (N, OH / 2, OW / 2, OC) gets the same bits as
+   conv2d_forward (relu as there) followed by the pool, for the shapes _applies admits (first
+   layers and Winograd's, OH, OW >= 2). Returns 0 without writing anything when d is not one
+   (Winograd switched off since the caller asked). */
+int conv2d_forward_pooled_applies(const fc_conv2d_dims *d);
+int conv2d_forward_pooled_workspace_size_f32(const fc_conv2d_dims *d, int nthreads,
+                                             size_t *elements);
+int conv2d_forward_pooled_workspace_size_f64(const fc_conv2d_dims *d, int nthreads,
+                                             size_t *elements);
+int conv2d_forward_pooled_f32(float *pooled, const float *inp, const float *weight,
+                              const float *bias, const fc_conv2d_dims *d, int relu,
+                              float *workspace, int nthreads);
+int conv2d_forward_pooled_f64(double *pooled, const double *inp, const double *weight,
+                              const double *bias, const fc_conv2d_dims *d, int relu,
+                              double *workspace, int nthreads);
+
 /* The weight gradient of a conv whose ReLU output went through a 2 x 2, stride-2, valid max
    pool, taken from the pool's gradient: the same bits as max_pool2d_backward (with relu) into
    the conv output's gradient, then conv2d_backward_weight, without that gradient ever reaching

@@ -9,6 +9,7 @@
 #define FC_CAT3_(a, b, c) a##_##b##_##c
 #define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
 #define KERNEL FC_CAT3(first_layer_forward, SFX, NAME)
+#define ROW FC_CAT3(first_layer_row, SFX, NAME)
 
 #ifdef VT
 /* Pixels per step: 2*PX accumulators, 2 weight vectors and a broadcast fill the registers
@@ -29,17 +30,73 @@
     }
 #define STORE(p)                                                                                   \
     {                                                                                              \
-        T *o = orow + (ow + (p)) * OC + f0;                                                        \
+        T *o = orow + (ow + (p)) * ostep;                                                          \
         if (relu) acc##p##0 = VMAX(VZERO, acc##p##0), acc##p##1 = VMAX(VZERO, acc##p##1);          \
         VSTOREM(o, m0, acc##p##0);                                                                 \
         VSTOREM(o + VW, m1, acc##p##1);                                                            \
     }
 #endif
 
-TARGET static void KERNEL(T *out, const T *xpad, const T *weight, const T *bias,
-                          const fc_conv2d_dims *d, int64_t Hp, int64_t Wp, int relu,
-                          int nthreads) {
-    const int64_t OC = d->OC, C = d->C, taps = d->KH * d->KW * C, step = d->SW * C;
+/* One output row at channels [f0, f0 + fblock): orow's pixels `ostep` apart (out's row, or a row
+   of the pooled kernel's buffer), from xrow, the padded copy's first row of its windows. */
+TARGET static inline void ROW(T *orow, int64_t ostep, const T *xrow, const T *weight,
+                              const T *bias, const int64_t *offset, const fc_conv2d_dims *d,
+                              int64_t f0, int relu) {
+    const int64_t OC = d->OC, taps = d->KH * d->KW * d->C, step = d->SW * d->C;
+#ifdef VT
+    const VM m0 = VMASK(OC - f0), m1 = VMASK(OC - f0 - VW);
+    const VT init0 = bias ? VLOADM(bias + f0, m0) : VZERO;
+    const VT init1 = bias ? VLOADM(bias + f0 + VW, m1) : VZERO;
+    int64_t ow = 0;
+    for (; d->OW >= PX && ow < d->OW; ow += PX) {
+        /* The row's last step overlaps the one before (those pixels are computed twice, the
+           same values rewritten): one at a time, each pixel would wait on its own chain of
+           multiply-adds, twice as long as a whole step. */
+        if (ow + PX > d->OW) ow = d->OW - PX;
+        const T *px = xrow + ow * step;
+        FOR_PX(DECLARE)
+        for (int64_t t = 0; t < taps; t++) {
+            const VT w0 = VLOADM(weight + t * OC + f0, m0);
+            const VT w1 = VLOADM(weight + t * OC + f0 + VW, m1);
+            FOR_PX(STEP)
+        }
+        FOR_PX(STORE)
+    }
+    for (; ow < d->OW; ow++) { /* rows narrower than a step: one pixel at a time */
+        const T *px = xrow + ow * step;
+        DECLARE(0)
+        for (int64_t t = 0; t < taps; t++) {
+            const VT w0 = VLOADM(weight + t * OC + f0, m0);
+            const VT w1 = VLOADM(weight + t * OC + f0 + VW, m1);
+            STEP(0)
+        }
+        STORE(0)
+    }
+#else
+    (void)f0;
+    for (int64_t ow = 0; ow < d->OW; ow++) {
+        const T *px = xrow + ow * step;
+        T *o = orow + ow * ostep;
+        for (int64_t f = 0; f < OC; f++) o[f] = bias ? bias[f] : 0;
+        for (int64_t t = 0; t < taps; t++) {
+            const T x = px[offset[t]];
+            const T *w = weight + t * OC;
+            FC_SIMD
+            for (int64_t f = 0; f < OC; f++) o[f] += x * w[f];
+        }
+        if (relu)
+            for (int64_t f = 0; f < OC; f++) o[f] = o[f] < 0 ? 0 : o[f];
+    }
+#endif
+}
+
+/* out (N x OH x OW x OC) = the convolution, or, with pooled (N x OH/2 x OW/2 x OC) instead, its
+   2 x 2, stride-2, valid max pool (pool_rule.h): a task then computes a window row's two output
+   rows into the thread's rows (2 x OW x fblock, conv2d_impl.h) and writes only their pool. */
+TARGET static void KERNEL(T *out, T *pooled, T *rows, const T *xpad, const T *weight,
+                          const T *bias, const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,
+                          int relu, int nthreads) {
+    const int64_t OC = d->OC, C = d->C, taps = d->KH * d->KW * C;
     int64_t offset[FC_KC]; /* of each tap's cell from its window's origin; taps <= FC_KC */
     for (int64_t t = 0; t < taps; t++) {
         const int64_t tap = t / C;
@@ -50,7 +107,8 @@ TARGET static void KERNEL(T *out, const T *xpad, const T *weight, const T *bias,
 #else
     const int64_t fblock = OC;
 #endif
-    const int64_t fblocks = (OC + fblock - 1) / fblock, rows = d->N * d->OH;
+    const int64_t fblocks = (OC + fblock - 1) / fblock, PH = d->OH / 2, PW = d->OW / 2;
+    const int64_t units = pooled ? d->N * PH : d->N * d->OH; /* window rows, or output rows */
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
@@ -58,58 +116,37 @@ TARGET static void KERNEL(T *out, const T *xpad, const T *weight, const T *bias,
     {
         const fc_fp_state fp = fc_fp_fast();
 #ifdef _OPENMP
+        T *buffer = pooled ? rows + (size_t)omp_get_thread_num() * 2 * d->OW * fblock : NULL;
+#else
+        T *buffer = rows;
+#endif
+#ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
-        for (int64_t task = 0; task < rows * fblocks; task++) {
-            const int64_t row = task / fblocks, f0 = (task % fblocks) * fblock;
-            const int64_t n = row / d->OH, oh = row % d->OH;
-            const T *xrow = xpad + ((n * Hp + oh * d->SH) * Wp) * C;
-            T *orow = out + row * d->OW * OC;
-#ifdef VT
-            const VM m0 = VMASK(OC - f0), m1 = VMASK(OC - f0 - VW);
-            const VT init0 = bias ? VLOADM(bias + f0, m0) : VZERO;
-            const VT init1 = bias ? VLOADM(bias + f0 + VW, m1) : VZERO;
-            int64_t ow = 0;
-            for (; d->OW >= PX && ow < d->OW; ow += PX) {
-                /* The row's last step overlaps the one before (those pixels are computed twice,
-                   the same values rewritten): one at a time, each pixel would wait on its own
-                   chain of multiply-adds, twice as long as a whole step. */
-                if (ow + PX > d->OW) ow = d->OW - PX;
-                const T *px = xrow + ow * step;
-                FOR_PX(DECLARE)
-                for (int64_t t = 0; t < taps; t++) {
-                    const VT w0 = VLOADM(weight + t * OC + f0, m0);
-                    const VT w1 = VLOADM(weight + t * OC + f0 + VW, m1);
-                    FOR_PX(STEP)
-                }
-                FOR_PX(STORE)
+        for (int64_t task = 0; task < units * fblocks; task++) {
+            const int64_t unit = task / fblocks, f0 = (task % fblocks) * fblock;
+            if (!pooled) {
+                const int64_t n = unit / d->OH, oh = unit % d->OH;
+                ROW(out + unit * d->OW * OC + f0, OC, xpad + ((n * Hp + oh * d->SH) * Wp) * C,
+                    weight, bias, offset, d, f0, relu);
+                continue;
             }
-            for (; ow < d->OW; ow++) { /* rows narrower than a step: one pixel at a time */
-                const T *px = xrow + ow * step;
-                DECLARE(0)
-                for (int64_t t = 0; t < taps; t++) {
-                    const VT w0 = VLOADM(weight + t * OC + f0, m0);
-                    const VT w1 = VLOADM(weight + t * OC + f0 + VW, m1);
-                    STEP(0)
+            const int64_t n = unit / PH, oh = unit % PH * 2, nf = OC - f0 < fblock ? OC - f0 : fblock;
+            for (int r = 0; r < 2; r++)
+                ROW(buffer + r * d->OW * fblock, fblock,
+                    xpad + ((n * Hp + (oh + r) * d->SH) * Wp) * C, weight, bias, offset, d, f0,
+                    relu);
+            T *prow = pooled + unit * PW * OC + f0;
+            for (int64_t pw = 0; pw < PW; pw++) {
+                const T *x00 = buffer + 2 * pw * fblock, *x01 = x00 + fblock;
+                const T *x10 = x00 + d->OW * fblock, *x11 = x10 + fblock;
+                FC_SIMD
+                for (int64_t c = 0; c < nf; c++) {
+                    T m;
+                    FC_POOL_MAX_OF_4(m, x00[c], x01[c], x10[c], x11[c]);
+                    prow[pw * OC + c] = m;
                 }
-                STORE(0)
             }
-#else
-            (void)f0;
-            for (int64_t ow = 0; ow < d->OW; ow++) {
-                const T *px = xrow + ow * step;
-                T *o = orow + ow * OC;
-                for (int64_t f = 0; f < OC; f++) o[f] = bias ? bias[f] : 0;
-                for (int64_t t = 0; t < taps; t++) {
-                    const T x = px[offset[t]];
-                    const T *w = weight + t * OC;
-                    FC_SIMD
-                    for (int64_t f = 0; f < OC; f++) o[f] += x * w[f];
-                }
-                if (relu)
-                    for (int64_t f = 0; f < OC; f++) o[f] = o[f] < 0 ? 0 : o[f];
-            }
-#endif
         }
         fc_fp_restore(fp);
     }
@@ -121,5 +158,6 @@ TARGET static void KERNEL(T *out, const T *xpad, const T *weight, const T *bias,
 #undef STEP
 #undef STORE
 #undef KERNEL
+#undef ROW
 #undef FC_CAT3
 #undef FC_CAT3_

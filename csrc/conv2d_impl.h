@@ -315,8 +315,8 @@ static void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *b
         /* A few input channels: im2col rows are only KH*KW*C long, so packing them would cost
            more than the arithmetic; the direct kernel reads a zero-padded copy instead. */
         FN(pad_input)(workspace, inp, d, nthreads);
-        FC_CAT(first_layer_forward, TSFX)(out, workspace, weight, bias, d, FN(padded_rows)(d),
-                                          FN(padded_cols)(d), relu, nthreads);
+        FC_CAT(first_layer_forward, TSFX)(out, NULL, NULL, workspace, weight, bias, d,
+                                          FN(padded_rows)(d), FN(padded_cols)(d), relu, nthreads);
         return;
     }
     FN(convolution)(out, inp, weight, bias, NULL, d, relu, workspace, nthreads);
@@ -737,6 +737,46 @@ static void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, cons
         fc_fp_restore(fp);
     }
     FN(bias_gradient)(dbias, dout, d, nthreads);
+}
+
+/* The forward pass into its 2 x 2, stride-2, valid max pool (conv2d_forward_pooled): first
+   layers, whose kernel pools each pair of rows it computes, and Winograd's shapes, whose output
+   tiles are the pool's windows. */
+static int FN(pooled_forward_applies)(const fc_conv2d_dims *d) {
+    return d->OH >= 2 && d->OW >= 2 && (FN(is_first_layer)(d) || FN(winograd_applies)(d));
+}
+
+/* First layers: the padded copy, then each thread's two output rows (2 x OW x the kernel's
+   block of filters: all of them for the portable kernel, two vectors for the others). */
+static int FN(conv2d_forward_pooled_workspace_size)(const fc_conv2d_dims *d, int nthreads,
+                                                    size_t *elements) {
+    const size_t widest_nr = FC_WIDE_NR_F32 * sizeof(float) / sizeof(T);
+    size_t rows, padded;
+    if (!FN(is_first_layer)(d)) return FN(convolution_workspace_size)(d, nthreads, elements);
+    return FN(padded_workspace)(d, &padded) &&
+           fc_mul_size((size_t)(2 * d->OW) * (size_t)nthreads,
+                       (size_t)d->OC > widest_nr ? (size_t)d->OC : widest_nr, &rows) &&
+           fc_add_size((size_t)fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)), rows,
+                       elements);
+}
+
+static int FN(conv2d_forward_pooled)(T *pooled, const T *inp, const T *weight, const T *bias,
+                                     const fc_conv2d_dims *d, int relu, T *workspace,
+                                     int nthreads) {
+    if (!FN(pooled_forward_applies)(d)) return 0;
+    nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
+    if (FN(is_first_layer)(d)) {
+        size_t padded = 0;
+        FN(padded_workspace)(d, &padded);
+        FN(pad_input)(workspace, inp, d, nthreads);
+        FC_CAT(first_layer_forward, TSFX)(
+            NULL, pooled, workspace + fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)),
+            workspace, weight, bias, d, FN(padded_rows)(d), FN(padded_cols)(d), relu, nthreads);
+    } else {
+        FN(winograd_forward_into)(NULL, pooled, inp, weight, bias, NULL, d, relu, workspace,
+                                  nthreads);
+    }
+    return 1;
 }
 
 static int FN(conv2d_backward_weight_pooled_workspace_size)(const fc_conv2d_dims *d,

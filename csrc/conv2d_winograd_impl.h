@@ -202,10 +202,11 @@ static void FN(winograd_pack_filters)(T *u, const T *weight, const fc_conv2d_dim
 
 /* out = conv(inp, weight) + bias, then ReLU (relu) or taken through the ReLU whose outputs are
    relu_mask (out's layout; NULL: none); gemm_forward's contract for the shapes
-   winograd_applies admits. */
-static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T *bias,
-                                 const T *relu_mask, const fc_conv2d_dims *d, int relu,
-                                 T *workspace, int nthreads) {
+   winograd_applies admits. With pooled instead of out (no mask), the 2 x 2, stride-2, valid max
+   pool of that: each whole tile is one pool window, and tiles past the edge belong to none. */
+static void FN(winograd_forward_into)(T *out, T *pooled, const T *inp, const T *weight,
+                                      const T *bias, const T *relu_mask, const fc_conv2d_dims *d,
+                                      int relu, T *workspace, int nthreads) {
     const int64_t C = d->C, OC = d->OC, ldv = FN(winograd_ldv)(d), tiles = FN(winograd_tiles)(d);
     const int64_t fb_max = FN(winograd_filter_block)(d);
     const int64_t tiles_max = FN(winograd_forward_block_tiles)(d);
@@ -246,20 +247,33 @@ static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T 
             }
             for (int64_t i = 0; i < tb; i++) {
                 int64_t at[4];
-                T *y[4];
+                T *y[4] = {NULL, NULL, NULL, NULL}, *window = NULL;
                 const T *mask[4];
                 FN(winograd_outputs)(d, t0 + i, at);
-                for (int q = 0; q < 4; q++) {
+                if (pooled) {
+                    int64_t n, oh0, ow0;
+                    if (at[3] < 0) continue; /* a tile past the edge: no window of the pool */
+                    FN(winograd_tile)(d, t0 + i, &n, &oh0, &ow0);
+                    window = pooled + ((n * (d->OH / 2) + oh0 / 2) * (d->OW / 2) + ow0 / 2) * OC + f0;
+                }
+                for (int q = 0; q < 4 && !pooled; q++) {
                     y[q] = at[q] >= 0 ? out + at[q] + f0 : NULL;
                     mask[q] = at[q] >= 0 && relu_mask ? relu_mask + at[q] + f0 : NULL;
                 }
                 FC_CAT(winograd_output_tile, TSFX)(y, m + i * fb_max, mpoint, fb,
                                                    bias ? bias + f0 : NULL, relu,
-                                                   relu_mask ? mask : NULL);
+                                                   relu_mask ? mask : NULL, window);
             }
         }
         fc_fp_restore(fp);
     }
+}
+
+static void FN(winograd_forward)(T *out, const T *inp, const T *weight, const T *bias,
+                                 const T *relu_mask, const fc_conv2d_dims *d, int relu,
+                                 T *workspace, int nthreads) {
+    FN(winograd_forward_into)(out, NULL, inp, weight, bias, relu_mask, d, relu, workspace,
+                              nthreads);
 }
 
 /* ---- The weight gradient: dweight = G^T [ sum over tiles V[xi]^T Z[xi] ] G per point xi,

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "isa_variants.h"
+#include "pool_rule.h"
 
 /* Channels per step: a transform's intermediate rows live on the stack (16 x CHUNK values). */
 #define CHUNK 64
@@ -148,7 +149,7 @@
                                                                                                    \
     FC_INLINE void winograd_output_tile_##SFX##_body(T *const *y, const T *m, int64_t mstride,    \
                                                      int64_t n, const T *bias, int relu,          \
-                                                     const T *const *mask) {                       \
+                                                     const T *const *mask, T *pooled) {            \
         for (int64_t c0 = 0; c0 < n; c0 += CHUNK) {                                                \
             const int64_t len = n - c0 < CHUNK ? n - c0 : CHUNK;                                   \
             T s[8][CHUNK], out[4][CHUNK]; /* s[4*p + b] = (A^T M)[p][b] */                         \
@@ -159,6 +160,14 @@
             for (int p = 0; p < 2; p++)                                                            \
                 output_line_##SFX(out[2 * p], out[2 * p + 1], s[4 * p], s[4 * p + 1],             \
                                   s[4 * p + 2], s[4 * p + 3], len);                                \
+            if (pooled) { /* the tile is a pool's window: its max, in window order */             \
+                T e[4][CHUNK];                                                                     \
+                for (int q = 0; q < 4; q++)                                                        \
+                    epilogue_##SFX(e[q], out[q], bias ? bias + c0 : NULL, relu, NULL, len);        \
+                for (int64_t c = 0; c < len; c++)                                                  \
+                    FC_POOL_MAX_OF_4(pooled[c0 + c], e[0][c], e[1][c], e[2][c], e[3][c]);          \
+                continue;                                                                          \
+            }                                                                                      \
             for (int q = 0; q < 4; q++)                                                            \
                 if (y[q])                                                                          \
                     epilogue_##SFX(y[q] + c0, out[q], bias ? bias + c0 : NULL, relu,               \
@@ -167,11 +176,11 @@
     }                                                                                              \
     FC_ISA_VARIANTS(winograd_output_tile_##SFX,                                                    \
                     (T *const *y, const T *m, int64_t mstride, int64_t n, const T *bias, int relu, \
-                     const T *const *mask),                                                        \
-                    (y, m, mstride, n, bias, relu, mask))                                          \
+                     const T *const *mask, T *pooled),                                             \
+                    (y, m, mstride, n, bias, relu, mask, pooled))                                  \
     void winograd_output_tile_##SFX(T *const *y, const T *m, int64_t mstride, int64_t n,          \
-                                    const T *bias, int relu, const T *const *mask) {              \
-        FC_ISA_PICK(winograd_output_tile_##SFX)(y, m, mstride, n, bias, relu, mask);               \
+                                    const T *bias, int relu, const T *const *mask, T *pooled) {   \
+        FC_ISA_PICK(winograd_output_tile_##SFX)(y, m, mstride, n, bias, relu, mask, pooled);       \
     }
 
 #define WINOGRAD_WEIGHT_GRADIENT(T, SFX)                                                           \

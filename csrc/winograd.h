@@ -25,9 +25,10 @@
     /* y[2*p + q][c] = epilogue((A^T M A)[p][q]) for c < n, from m[xi * mstride + c]; the         \
        epilogue adds bias (NULL: none), then clamps at zero (relu; NaN stays) or, with           \
        relu_mask, keeps the value where mask[2*p + q][c] > 0 and writes 0 elsewhere. Outputs      \
-       past the image's edge have y NULL and are not written. */                                   \
+       past the image's edge have y NULL and are not written. With pooled (no mask; the tile is   \
+       a 2 x 2 max pool's window), only the max of the four is written, at pooled[c]. */          \
     void winograd_output_tile_##SFX(T *const *y, const T *m, int64_t mstride, int64_t n,          \
-                                    const T *bias, int relu, const T *const *mask);               \
+                                    const T *bias, int relu, const T *const *mask, T *pooled);    \
     /* The weight gradient's transforms, dW = G^T [ sum over tiles (B^T d B) . (A dY A^T) ] G    \
        (the adjoint of the forward formula in g):                                                 \
        z[xi * zstride + k] = (A dY A^T)[xi] for k < n, where dy[2*p + q] points at the n values   \

@@ -68,6 +68,15 @@ cdef extern from "conv2d.h":
     void conv2d_backward_weight_f64(double *dweight, double *dbias, const double *dout,
                                     const double *inp, const fc_conv2d_dims *d, double *workspace,
                                     int nthreads) nogil
+    int conv2d_forward_pooled_applies(const fc_conv2d_dims *d)
+    int conv2d_forward_pooled_workspace_size_f32(const fc_conv2d_dims *d, int nthreads, size_t *n)
+    int conv2d_forward_pooled_workspace_size_f64(const fc_conv2d_dims *d, int nthreads, size_t *n)
+    int conv2d_forward_pooled_f32(float *pooled, const float *inp, const float *weight,
+                                  const float *bias, const fc_conv2d_dims *d, int relu,
+                                  float *workspace, int nthreads) nogil
+    int conv2d_forward_pooled_f64(double *pooled, const double *inp, const double *weight,
+                                  const double *bias, const fc_conv2d_dims *d, int relu,
+                                  double *workspace, int nthreads) nogil
     int conv2d_backward_weight_pooled_applies(const fc_conv2d_dims *d)
     int conv2d_backward_weight_pooled_workspace_size_f32(const fc_conv2d_dims *d, int nthreads,
                                                          size_t *n)
@@ -220,7 +229,7 @@ cdef void _check_buffers(fc_conv2d_dims *d, Py_ssize_t inp, Py_ssize_t weight, P
 # functions below are each written once, over `floating`.
 
 cdef enum _Pass:
-    _FORWARD, _BACKWARD_INPUT, _BACKWARD_WEIGHT, _BACKWARD_WEIGHT_POOLED
+    _FORWARD, _BACKWARD_INPUT, _BACKWARD_WEIGHT, _FORWARD_POOLED, _BACKWARD_WEIGHT_POOLED
 
 
 cdef floating *_conv_workspace(_Pass which, const fc_conv2d_dims *d, int nthreads,
@@ -233,6 +242,8 @@ cdef floating *_conv_workspace(_Pass which, const fc_conv2d_dims *d, int nthread
             ok = conv2d_forward_workspace_size_f32(d, nthreads, &n)
         elif which == _BACKWARD_INPUT:
             ok = conv2d_backward_input_workspace_size_f32(d, nthreads, &n)
+        elif which == _FORWARD_POOLED:
+            ok = conv2d_forward_pooled_workspace_size_f32(d, nthreads, &n)
         elif which == _BACKWARD_WEIGHT_POOLED:
             ok = conv2d_backward_weight_pooled_workspace_size_f32(d, nthreads, &n)
         else:
@@ -242,6 +253,8 @@ cdef floating *_conv_workspace(_Pass which, const fc_conv2d_dims *d, int nthread
             ok = conv2d_forward_workspace_size_f64(d, nthreads, &n)
         elif which == _BACKWARD_INPUT:
             ok = conv2d_backward_input_workspace_size_f64(d, nthreads, &n)
+        elif which == _FORWARD_POOLED:
+            ok = conv2d_forward_pooled_workspace_size_f64(d, nthreads, &n)
         elif which == _BACKWARD_WEIGHT_POOLED:
             ok = conv2d_backward_weight_pooled_workspace_size_f64(d, nthreads, &n)
         else:
@@ -379,6 +392,37 @@ def backward_weight(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1
         _conv_backward_weight(&dkernel[0, 0, 0, 0], db, &dy[0, 0, 0, 0], &x[0, 0, 0, 0], &d, ws,
                               nthreads, naive)
 
+
+
+def pooled_forward_applies(tuple geometry):
+    """Whether forward_pooled takes a conv2d of this geometry (a first layer or a Winograd shape,
+    with an output of at least 2 x 2)."""
+    cdef fc_conv2d_dims d = _dims(geometry)
+    return bool(conv2d_forward_pooled_applies(&d))
+
+
+def forward_pooled(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] kernel,
+                   const floating[::1] bias, floating[:, :, :, ::1] pooled, tuple geometry,
+                   int nthreads, bint relu=False):
+    """pooled = the 2 x 2, stride-2, valid max pool of conv2d(x, kernel) + bias (then ReLU when
+    relu), without the conv output (conv2d.h); returns False, writing nothing, for a geometry
+    pooled_forward_applies refuses at the time of the call."""
+    cdef fc_conv2d_dims d = _dims(geometry)
+    _check_buffers(&d, x.size, kernel.size, d.N * d.OH * d.OW * d.OC,
+                   bias.shape[0] if bias is not None else -1)
+    if pooled.size != d.N * (d.OH // 2) * (d.OW // 2) * d.OC:
+        raise ValueError("conv2d: pooled does not match the 2 x 2 pooling of the output")
+    cdef const floating *b = &bias[0] if bias is not None else NULL
+    cdef floating *ws = _conv_workspace(_FORWARD_POOLED, &d, nthreads, &pooled[0, 0, 0, 0])
+    cdef int done
+    with nogil:
+        if floating is float:
+            done = conv2d_forward_pooled_f32(&pooled[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                             &kernel[0, 0, 0, 0], b, &d, relu, ws, nthreads)
+        else:
+            done = conv2d_forward_pooled_f64(&pooled[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                             &kernel[0, 0, 0, 0], b, &d, relu, ws, nthreads)
+    return bool(done)
 
 
 def pooled_weight_gradient_applies(tuple geometry):

@@ -18,6 +18,8 @@ model) is one step per call. From that the plan decides, once:
 - where such a max pooling (2 x 2, stride 2, valid) hands its gradient straight to the weight
   gradient of the Conv2D below it, when nothing below that conv learns (a first layer): the
   conv output's gradient is then never written (`Conv2D.grad_through_max_pool`);
+- where a Conv2D read only by such a max pooling computes that pooling's output in inference
+  (`Conv2D.forward_pooled`): the conv output is then never written;
 - the (gradient, weight) pairs handed to the optimizer, in the model's weight order (the
   gradients of a shared layer's calls summed).
 """
@@ -61,14 +63,13 @@ def _fuses_relu_below(layer):
     return type(layer).grad_through_relu is not Layer.grad_through_relu
 
 
-def _pools_into(pool, layer):
-    """Whether `pool` (reading the ReLU output of `layer` alone) may hand its gradient to
-    `layer`'s weight gradient: a plain 2 x 2, stride-2, valid, NHWC max pooling below a layer
-    that may take it (`takes_max_pool_gradient`, asked at each run)."""
+def _plain_2x2_max_pool(step):
+    """Whether `step` is a 2 x 2, stride-2, valid, NHWC MaxPooling2D without an activity
+    penalty: the pooling the conv kernels can take over (its windows are whole, disjoint)."""
+    pool = step.layer
     return (type(pool) is MaxPooling2D and pool.pool_size == (2, 2) and pool.strides == (2, 2)
             and pool.padding == "valid" and pool.data_format == "channels_last"
-            and getattr(pool, "activity_regularizer", None) is None
-            and callable(getattr(layer, "takes_max_pool_gradient", None)))
+            and not step.activity)
 
 
 class Step:
@@ -88,13 +89,16 @@ class Step:
             (`grad_through_relu`), the parent then receiving a pre-activation gradient.
         into_parent: whether its parent's layer may take this max pooling's gradient into its
             weight gradient in place of this step's pass (when its `takes_max_pool_gradient`).
+        pooled_by: the index of the max pooling step whose output this step's layer may compute
+            in inference in place of its own (`forward_pooled`), or None.
         routes: `(position in the input gradients, parent value)` of the parents that
             need the gradient (not a model input unless `input_grad`, not a branch with
             nothing to train).
     """
 
     __slots__ = ("layer", "parents", "value", "training", "multiple_inputs", "activity",
-                 "active", "needs_input_grad", "relu_below", "into_parent", "routes")
+                 "active", "needs_input_grad", "relu_below", "into_parent", "pooled_by",
+                 "routes")
 
     def __init__(self, layer, parents, value, training=None):
         self.layer = layer
@@ -107,6 +111,7 @@ class Step:
         self.needs_input_grad = False
         self.relu_below = False
         self.into_parent = False
+        self.pooled_by = None
         self.routes = ()
 
 
@@ -181,7 +186,15 @@ class Plan:
                                    and parent.value not in self.output_values
                                    and not parent.activity)
                 step.into_parent = (step.relu_below and not parent.needs_input_grad
-                                    and _pools_into(step.layer, parent.layer))
+                                    and _plain_2x2_max_pool(step)
+                                    and hasattr(parent.layer, "takes_max_pool_gradient"))
+        for index, step in enumerate(self.steps):
+            if len(step.parents) == 1 and step.parents[0] >= first and _plain_2x2_max_pool(step):
+                parent = self.steps[step.parents[0] - first]
+                # the pool alone reads the parent's output: in inference it need not exist
+                if (consumers[parent.value] == 1 and parent.value not in self.output_values
+                        and not parent.activity and hasattr(parent.layer, "forward_pooled")):
+                    parent.pooled_by = index
         # An output's gradient may start from its loss's logits gradient only when nothing
         # else adds to that output's gradient (no layer reads it, no other output is it, no
         # activity penalty of its layer).

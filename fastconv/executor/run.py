@@ -52,7 +52,10 @@ class Run:
         else:
             values = [np.asarray(array, dtype=dtype) for array, dtype in zip(x, plan.input_dtypes)]
             values += [None] * len(plan.steps)
-        for step, state in zip(plan.steps, self.states):
+        pooled = set()  # steps of max pools whose output the layer before them computed
+        for index, (step, state) in enumerate(zip(plan.steps, self.states)):
+            if index in pooled:
+                continue
             layer = step.layer
             if step.multiple_inputs:
                 inputs = [values[p] for p in step.parents]
@@ -62,6 +65,12 @@ class Run:
                 mode = step.training
             else:
                 mode = layer.training_default if training is None else training
+            if step.pooled_by is not None and not mode:  # inference through the pool (plan.py)
+                output = layer.forward_pooled(state, inputs)
+                if output is not None:
+                    values[plan.steps[step.pooled_by].value] = output
+                    pooled.add(step.pooled_by)
+                    continue
             values[step.value] = layer.forward(state, inputs, mode)
             if step.activity:
                 weight_penalties.record_activity(layer, state, values[step.value])

@@ -172,6 +172,20 @@ class Conv2D(Layer):
         state.call, state.inputs, state.outputs = call, inputs, outputs
         return outputs
 
+    def forward_pooled(self, state, inputs):
+        """Inference through the 2 x 2, stride-2, valid max pool that alone reads this layer's
+        output (the executor's plan): that pool's output, the conv's own never written, or None
+        when no kernel takes the call (then `forward` and the pool run)."""
+        if type(self).forward is not Conv2D.forward:  # a subclass's own pass
+            return None
+        kernel = self._op_kernel()
+        call = self._call_for(inputs, kernel)
+        if not call.relu and self.activation is not activations.linear:
+            return None  # the activation comes after the conv kernels
+        N, OH, OW, F = call.out_shape
+        return call.forward_pooled(inputs, kernel, self.bias, out=self._nhwc_buffer(
+            state, "pooled", (N, OH // 2, OW // 2, F), call.dtype))
+
     def grad(self, state, dy):
         return self._grad_through_activation(state, dy)
 

@@ -105,6 +105,28 @@ class Conv2DCall:
                 np.maximum(out, 0, out=out, where=~np.isnan(out))
         return out if nhwc else _args.from_channels_last(out, fmt)
 
+    def forward_pooled(self, x, kernel, bias=None, out=None):
+        """The 2 x 2, stride-2, valid max pool of `forward(x, kernel, bias)`, into `out` (NHWC,
+        (N, OH // 2, OW // 2, filters); None allocates), without the conv output ever written:
+        the same bits as `max_pool2d(forward(...), 2)`. Returns None, writing nothing, when no
+        kernel takes this call (only first layers and Winograd's 3x3 shapes, NHWC, outputs of at
+        least 2 x 2 do): the caller then runs `forward` and the pool."""
+        self._check("x", x, self.x_shape)
+        self._check("kernel", kernel, self.kernel_shape)
+        if (bias is None) != (self.bias_shape is None):
+            raise ValueError("`bias` must be given exactly when the call was prepared with one.")
+        if self.data_format != "channels_last" or not self._computed:
+            return None
+        N, OH, OW, F = self.out_shape
+        dtype = self.dtype
+        if out is None:
+            out = np.empty((N, OH // 2, OW // 2, F), dtype)
+        layout = _args.to_kernel_layout
+        done = _conv.forward_pooled(layout(x, dtype), layout(kernel, dtype),
+                                    None if bias is None else layout(bias, dtype), out,
+                                    self.geometry, get_num_threads(), relu=self.relu)
+        return out if done else None
+
     def backward(self, dy, x, kernel, out=(None, None, None), compute_dx=True, relu_below=False):
         """(dx, dkernel, dbias) of conv2d given dy, into `out`'s arrays (NHWC; None allocates).
 

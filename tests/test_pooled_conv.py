@@ -1,7 +1,11 @@
-"""The first layer's weight gradient taken straight from the gradient of the 2 x 2 max pool below
-its ReLU (`Conv2DCall.backward_weight_pooled`, `Conv2D.grad_through_max_pool`), against the
-composition it replaces: max_pool2d_backward(..., relu=True), then the conv's weight gradient.
-Both are tested against references elsewhere; here they must agree bit for bit.
+"""A conv and the 2 x 2 max pool after it, fused, against the composition each fusion replaces
+(both parts are tested against references elsewhere; here they must agree bit for bit):
+
+- in inference, the pool's output computed by the conv kernels (`Conv2DCall.forward_pooled`,
+  `Conv2D.forward_pooled`) against max_pool2d(conv2d(...));
+- in training, the first layer's weight gradient taken straight from the pool's gradient
+  (`Conv2DCall.backward_weight_pooled`, `Conv2D.grad_through_max_pool`) against
+  max_pool2d_backward(..., relu=True), then the conv's weight gradient.
 """
 import numpy as np
 import pytest
@@ -126,3 +130,105 @@ def test_model_takes_the_first_pools_gradient_without_changing_the_weights(monke
     assert len(taken) == 2 * 3
     for a, b in zip(fused.get_weights(), plain.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+# (x shape NHWC, kernel shape, strides, padding, dilation): first layers of one and three
+# channels (odd outputs, strides, dilation), Winograd's 3x3 shapes (odd, "valid", more filters
+# than a block, the smallest image of 2 x 2 tiles).
+FORWARD_CASES = [
+    ((4, 28, 28, 1), (3, 3, 1, 32), 1, "same", 1),
+    ((3, 13, 15, 3), (5, 5, 3, 37), 2, "same", 1),
+    ((2, 17, 16, 2), (3, 2, 2, 33), 1, "valid", 2),
+    ((3, 14, 14, 32), (3, 3, 32, 64), 1, "same", 1),
+    ((2, 13, 11, 20), (3, 3, 20, 130), 1, "valid", 1),
+    ((2, 4, 4, 16), (3, 3, 16, 9), 1, "same", 1),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", FORWARD_CASES)
+@pytest.mark.parametrize("activation", [None, "relu"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pooled_forward_equals_the_composition(dtype, case, activation, threads):
+    x_shape, k_shape, strides, padding, dilation = case
+    rng = np.random.default_rng(sum(x_shape) + sum(k_shape))
+    x = rng.standard_normal(x_shape).astype(dtype)
+    x.flat[3] = np.nan
+    kernel = rng.standard_normal(k_shape).astype(dtype)
+    bias = rng.standard_normal(k_shape[3]).astype(dtype)
+    call = prepare_conv2d(x, kernel, bias, strides=strides, padding=padding,
+                          dilation_rate=dilation, activation=activation)
+    fastconv.set_num_threads(threads)
+    try:
+        expected = ops.max_pool2d(call.forward(x, kernel, bias), 2)
+        pooled = call.forward_pooled(x, kernel, bias)
+    finally:
+        fastconv.set_num_threads(None)
+    assert pooled is not None
+    np.testing.assert_array_equal(pooled, expected)
+    np.testing.assert_array_equal(np.signbit(pooled), np.signbit(expected))
+
+
+def test_pooled_forward_declines_what_no_kernel_takes():
+    rng = np.random.default_rng(0)
+    for x_shape, k_shape, strides in [((2, 9, 9, 16), (5, 5, 16, 8), 1),   # GEMM: 5 x 5
+                                      ((2, 9, 9, 16), (3, 3, 16, 8), 2)]:  # GEMM: stride 2
+        x = rng.standard_normal(x_shape).astype(np.float32)
+        kernel = rng.standard_normal(k_shape).astype(np.float32)
+        call = prepare_conv2d(x, kernel, strides=strides, padding="same")
+        assert call.forward_pooled(x, kernel) is None
+    x = rng.standard_normal((2, 1, 8, 8)).astype(np.float32)
+    call = prepare_conv2d(x, np.zeros((3, 3, 1, 4), np.float32), data_format="channels_first")
+    assert call.forward_pooled(x, np.zeros((3, 3, 1, 4), np.float32)) is None
+
+
+def _inference_model(functional=False):
+    fastconv.utils.set_random_seed(4)
+    layers = fastconv.layers
+    stack = [
+        layers.Conv2D(16, 3, padding="same", activation="relu"),  # a first layer
+        layers.MaxPooling2D(2),
+        layers.Conv2D(8, 3, padding="same"),  # Winograd's, no activation
+        layers.MaxPooling2D(2),
+        layers.Conv2D(8, 3, padding="same", activation="relu"),  # GEMM: 8 channels
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(3, activation="softmax"),
+    ]
+    inputs = fastconv.Input((21, 22, 1))
+    if functional:
+        outputs = inputs
+        for layer in stack:
+            outputs = layer(outputs)
+        return fastconv.Model(inputs, outputs)
+    return fastconv.Sequential([inputs] + stack)
+
+
+@pytest.mark.parametrize("functional", [False, True])
+def test_inference_takes_the_pools_into_the_convs(monkeypatch, functional):
+    x = np.random.default_rng(5).standard_normal((10, 21, 22, 1)).astype(np.float32)
+    y = np.arange(10) % 3
+    Conv2D = fastconv.layers.Conv2D
+    pooled = []
+    fused_pass = Conv2D.forward_pooled
+
+    def counted(self, state, inputs):
+        output = fused_pass(self, state, inputs)
+        pooled.append(output is not None)
+        return output
+
+    monkeypatch.setattr(Conv2D, "forward_pooled", counted)
+    fused = _inference_model(functional)
+    fused.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    fused_predictions = fused.predict(x, batch_size=5, verbose=0)
+    fused_loss = fused.evaluate(x, y, batch_size=5, verbose=0)
+    assert pooled == [True, True, False] * 4  # 2 predict + 2 evaluate batches; GEMM declines
+    pooled.clear()
+    fused.fit(x, y, batch_size=5, epochs=1, verbose=0)
+    assert pooled == []  # training keeps the conv outputs for the backward pass
+
+    monkeypatch.setattr(Conv2D, "forward_pooled", lambda self, state, inputs: None)
+    plain = _inference_model(functional)
+    plain.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    np.testing.assert_array_equal(fused_predictions, plain.predict(x, batch_size=5, verbose=0))
+    assert fused_loss == plain.evaluate(x, y, batch_size=5, verbose=0)
