@@ -29,7 +29,7 @@ fi
 echo "--- the C library cross-compiled and linked for aarch64, warnings as errors"
 cd "$repo/csrc"
 for src in *.c; do
-    aarch64-linux-gnu-gcc -O3 -std=c11 -fno-math-errno -ffp-contract=fast -fopenmp -fPIC -Wall \
+    aarch64-linux-gnu-gcc -O3 -std=c11 -fno-math-errno -fno-trapping-math -ffp-contract=fast -fopenmp -fPIC -Wall \
         -Wextra -Werror -c "$src" -o "$work/${src%.c}.o"
 done
 # One shared library of every file, refusing undefined symbols: an ISA table entry without its

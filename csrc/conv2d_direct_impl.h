@@ -76,10 +76,7 @@ TARGET static const T *FNI(gradient_row)(int64_t *step, const T *dout, const T *
             FC_SIMD
             for (int64_t c = 0; c < nf; c++) {
                 const T a = x00[c], b = x01[c], e = x10[c], f = x11[c];
-                T m;
-                FC_POOL_MAX_OF_4(m, a, b, e, f);
-                T g = FC_POOL_WINDOW_GRADIENT(dy[c], m, 1);
-                FC_POOL_2X2_GRADIENTS(d00[c], d01[c], d10[c], d11[c], a, b, e, f, m, g);
+                FC_POOL_2X2_BACKWARD(T, d00[c], d01[c], d10[c], d11[c], a, b, e, f, dy[c], 1);
             }
         }
         if (OW > 2 * PW)

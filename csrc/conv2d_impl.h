@@ -192,18 +192,22 @@ static int64_t FN(direct_segments)(const fc_conv2d_dims *d) {
     return blocks < FC_DIRECT_SEGMENTS ? blocks : FC_DIRECT_SEGMENTS;
 }
 
+/* The widest block of filters a direct kernel (conv2d_direct_impl.h, conv2d_first_layer_impl.h)
+   keeps per thread in the buffers sized below: two AVX-512 vectors. */
+static size_t FN(widest_filter_block)(void) { return FC_WIDE_NR_F32 * sizeof(float) / sizeof(T); }
+
 /* The workspace of the single-channel weight gradient: the padded copy, then the segments'
    partial sums (kernel and bias) on a cache line, then, with `pooled`, each thread's gradient
-   rows (3 x OW x NR, conv2d_direct_impl.h's gradient_row; NR of the widest direct kernel, two
-   AVX-512 vectors). Returns 0 on overflow; *partials and *rows are offsets into it. */
+   rows (3 x OW x NR, conv2d_direct_impl.h's gradient_row). Returns 0 on overflow; *partials
+   and *rows are offsets into it. */
 static int FN(single_channel_layout)(const fc_conv2d_dims *d, int pooled, int nthreads,
                                      size_t *partials, size_t *rows, size_t *elements) {
-    const size_t line = 64 / sizeof(T), widest_nr = FC_WIDE_NR_F32 * sizeof(float) / sizeof(T);
+    const size_t line = 64 / sizeof(T);
     size_t padded, sums, per_thread, buffers = 0;
     if (!FN(padded_workspace)(d, &padded) ||
         !fc_mul_size((size_t)((d->KH * d->KW + 1) * d->OC), (size_t)FN(direct_segments)(d),
                      &sums) ||
-        !fc_mul_size((size_t)(3 * d->OW), widest_nr, &per_thread) ||
+        !fc_mul_size((size_t)(3 * d->OW), FN(widest_filter_block)(), &per_thread) ||
         (pooled && !fc_mul_size(per_thread, (size_t)nthreads, &buffers)))
         return 0;
     *partials = (size_t)fc_round_up((int64_t)padded, (int64_t)line);
@@ -750,12 +754,12 @@ static int FN(pooled_forward_applies)(const fc_conv2d_dims *d) {
    block of filters: all of them for the portable kernel, two vectors for the others). */
 static int FN(conv2d_forward_pooled_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                                     size_t *elements) {
-    const size_t widest_nr = FC_WIDE_NR_F32 * sizeof(float) / sizeof(T);
+    const size_t block = FN(widest_filter_block)();
     size_t rows, padded;
     if (!FN(is_first_layer)(d)) return FN(convolution_workspace_size)(d, nthreads, elements);
     return FN(padded_workspace)(d, &padded) &&
            fc_mul_size((size_t)(2 * d->OW) * (size_t)nthreads,
-                       (size_t)d->OC > widest_nr ? (size_t)d->OC : widest_nr, &rows) &&
+                       (size_t)d->OC > block ? (size_t)d->OC : block, &rows) &&
            fc_add_size((size_t)fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)), rows,
                        elements);
 }

@@ -89,10 +89,8 @@ FC_INLINE void FN(max_backward_2x2)(T *FC_RESTRICT dimg, const T *FC_RESTRICT dy
     const T *x00 = img + at, *x01 = x00 + C, *x10 = x00 + W * C, *x11 = x10 + C;
     T *d00 = dimg + at, *d01 = d00 + C, *d10 = d00 + W * C, *d11 = d10 + C;
     for (int64_t c = 0; c < C; c++) {
-        const T a = x00[c], b = x01[c], e = x10[c], f = x11[c], grad = dy[c];
-        const T m = FN(max_of_4)(a, b, e, f);
-        T g = FC_POOL_WINDOW_GRADIENT(grad, m, relu);
-        FC_POOL_2X2_GRADIENTS(d00[c], d01[c], d10[c], d11[c], a, b, e, f, m, g);
+        const T a = x00[c], b = x01[c], e = x10[c], f = x11[c];
+        FC_POOL_2X2_BACKWARD(T, d00[c], d01[c], d10[c], d11[c], a, b, e, f, dy[c], relu);
     }
 }
 
@@ -120,7 +118,12 @@ FC_INLINE void FC_CAT(FN(max_backward_unit), body)(T *FC_RESTRICT dimg, const T 
             if (h0 >= h1 || w0 >= w1) continue;
             const T *dy = dout_img + (oh * d->OW + ow) * C;
             if (disjoint_2x2 && h1 - h0 == 2 && w1 - w0 == 2) {
-                FN(max_backward_2x2)(dimg, dy, img, W, C, h0, w0, relu);
+                /* relu as a constant in each inlined copy: a run-time flag in the loop keeps
+                   GCC from vectorizing it for AVX2 */
+                if (relu)
+                    FN(max_backward_2x2)(dimg, dy, img, W, C, h0, w0, 1);
+                else
+                    FN(max_backward_2x2)(dimg, dy, img, W, C, h0, w0, 0);
                 continue;
             }
             for (int64_t c0 = 0; c0 < C; c0 += FC_POOL_CHANNEL_BLOCK) {

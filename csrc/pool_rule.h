@@ -36,4 +36,16 @@
         d11 = FC_POOL_TAKES(f, m) ? g : 0;                                                         \
     } while (0)
 
+/* All of a 2 x 2 window's backward pass: the gradients of its cells a, b, e, f (values, each
+   read once) given its output's gradient grad (with relu, through the ReLU the pool read), in
+   T. */
+#define FC_POOL_2X2_BACKWARD(T, d00, d01, d10, d11, a, b, e, f, grad, relu)                       \
+    do {                                                                                           \
+        const T grad_ = (grad); /* loaded whatever the window: a conditional load is no blend */  \
+        T m_;                                                                                      \
+        FC_POOL_MAX_OF_4(m_, a, b, e, f);                                                          \
+        T g_ = FC_POOL_WINDOW_GRADIENT(grad_, m_, relu);                                           \
+        FC_POOL_2X2_GRADIENTS(d00, d01, d10, d11, a, b, e, f, m_, g_);                             \
+    } while (0)
+
 #endif

@@ -408,10 +408,14 @@ def forward_pooled(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] 
     relu), without the conv output (conv2d.h); returns False, writing nothing, for a geometry
     pooled_forward_applies refuses at the time of the call."""
     cdef fc_conv2d_dims d = _dims(geometry)
+    if not conv2d_forward_pooled_applies(&d):
+        return False  # before the workspace is sized for it
+    # the conv output is never written: its size here only lets the other sizes be checked
     _check_buffers(&d, x.size, kernel.size, d.N * d.OH * d.OW * d.OC,
                    bias.shape[0] if bias is not None else -1)
     if pooled.size != d.N * (d.OH // 2) * (d.OW // 2) * d.OC:
-        raise ValueError("conv2d: pooled does not match the 2 x 2 pooling of the output")
+        raise ValueError(f"conv2d: pooled has {pooled.size} elements, the 2 x 2 pooling of the "
+                         f"output {d.N * (d.OH // 2) * (d.OW // 2) * d.OC}")
     cdef const floating *b = &bias[0] if bias is not None else NULL
     cdef floating *ws = _conv_workspace(_FORWARD_POOLED, &d, nthreads, &pooled[0, 0, 0, 0])
     cdef int done
@@ -443,7 +447,8 @@ def backward_weight_pooled(const floating[:, :, :, ::1] dpool, const floating[:,
                          "and outputs of at least 2 x 2")
     _check_buffers(&d, x.size, dkernel.size, act.size, dbias.shape[0] if dbias is not None else -1)
     if dpool.size != d.N * (d.OH // 2) * (d.OW // 2) * d.OC:
-        raise ValueError("conv2d: dpool does not match the 2 x 2 pooling of the output")
+        raise ValueError(f"conv2d: dpool has {dpool.size} elements, the 2 x 2 pooling of the "
+                         f"output {d.N * (d.OH // 2) * (d.OW // 2) * d.OC}")
     cdef floating *db = &dbias[0] if dbias is not None else NULL
     cdef floating *ws = _conv_workspace(_BACKWARD_WEIGHT_POOLED, &d, nthreads,
                                         &dkernel[0, 0, 0, 0])

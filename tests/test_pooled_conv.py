@@ -232,3 +232,56 @@ def test_inference_takes_the_pools_into_the_convs(monkeypatch, functional):
     plain.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     np.testing.assert_array_equal(fused_predictions, plain.predict(x, batch_size=5, verbose=0))
     assert fused_loss == plain.evaluate(x, y, batch_size=5, verbose=0)
+
+
+def _conv_pool_stack():
+    layers = fastconv.layers
+    return [layers.Conv2D(8, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
+            layers.Conv2D(16, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
+            layers.Flatten()]
+
+
+def test_a_tape_through_a_call_without_training_sees_the_conv_outputs():
+    # training=False is not inference: a tape may still ask for the gradients
+    from fastconv import autodiff
+
+    fastconv.utils.set_random_seed(6)
+    model = fastconv.Sequential([fastconv.Input((10, 10, 1))] + _conv_pool_stack()
+                                + [fastconv.layers.Dense(3)])
+    x = np.random.default_rng(6).standard_normal((4, 10, 10, 1)).astype(np.float32)
+    grads = []
+    for training in (True, None, False):
+        with autodiff.GradientTape() as tape:
+            out = model(x) if training is None else model(x, training=training)
+            loss = (out * out).sum()
+        grads.append(tape.gradient(loss, model.trainable_weights))
+    for other in grads[1:]:
+        for a, b in zip(grads[0], other):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_fit_through_calls_without_training_sees_the_conv_outputs(nested):
+    # a layer or a nested base model called with training=False inside a trained model
+    # (Keras's fine-tuning recipe) still has its backward pass
+    x = np.random.default_rng(7).standard_normal((8, 10, 10, 3)).astype(np.float32)
+    y = np.arange(8) % 3
+    weights = []
+    for training in (False, None):
+        fastconv.utils.set_random_seed(7)
+        inputs = fastconv.Input((10, 10, 3))
+        kwargs = {} if training is None else {"training": training}
+        if nested:
+            base = fastconv.Sequential([fastconv.Input((10, 10, 3))] + _conv_pool_stack())
+            features = base(inputs, **kwargs)
+        else:
+            conv, *rest = _conv_pool_stack()
+            features = conv(inputs, **kwargs)
+            for layer in rest:
+                features = layer(features)
+        model = fastconv.Model(inputs, fastconv.layers.Dense(3, activation="softmax")(features))
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)

@@ -19,7 +19,8 @@ model) is one step per call. From that the plan decides, once:
   gradient of the Conv2D below it, when nothing below that conv learns (a first layer): the
   conv output's gradient is then never written (`Conv2D.grad_through_max_pool`);
 - where a Conv2D read only by such a max pooling computes that pooling's output in inference
-  (`Conv2D.forward_pooled`): the conv output is then never written;
+  (`Run.forward(..., inference=True)`: predict, evaluate; `Conv2D.forward_pooled`): the conv
+  output is then never written;
 - the (gradient, weight) pairs handed to the optimizer, in the model's weight order (the
   gradients of a shared layer's calls summed).
 """
@@ -90,7 +91,8 @@ class Step:
         into_parent: whether its parent's layer may take this max pooling's gradient into its
             weight gradient in place of this step's pass (when its `takes_max_pool_gradient`).
         pooled_by: the index of the max pooling step whose output this step's layer may compute
-            in inference in place of its own (`forward_pooled`), or None.
+            in inference (no backward pass to follow) in place of its own (`forward_pooled`), or
+            None.
         routes: `(position in the input gradients, parent value)` of the parents that
             need the gradient (not a model input unless `input_grad`, not a branch with
             nothing to train).
@@ -175,26 +177,28 @@ class Plan:
         self.shared_weights = len(set(trained)) < len(trained)
         self.backward_steps = [(index, step) for index, step in enumerate(self.steps)
                                if step.active][::-1]
-        for step in self.steps:
-            if (_fuses_relu_below(step.layer) and step.needs_input_grad
-                    and len(step.parents) == 1 and step.parents[0] >= first):
-                parent = self.steps[step.parents[0] - first]
-                # Only the sole reader of the ReLU's output may take its gradient pass (not when
-                # that output is also a model output, whose loss gradient meets it there), and
-                # an activity penalty needs the gradient of the ReLU's output itself.
-                step.relu_below = (_ends_in_relu(parent.layer) and consumers[parent.value] == 1
-                                   and parent.value not in self.output_values
-                                   and not parent.activity)
-                step.into_parent = (step.relu_below and not parent.needs_input_grad
-                                    and _plain_2x2_max_pool(step)
-                                    and hasattr(parent.layer, "takes_max_pool_gradient"))
+
+        def read_once(parent):
+            """Whether one step alone reads `parent`'s output, which is no model output and has
+            no activity penalty: that step's pass may then stand in for work on the output."""
+            return (consumers[parent.value] == 1 and parent.value not in self.output_values
+                    and not parent.activity)
+
         for index, step in enumerate(self.steps):
-            if len(step.parents) == 1 and step.parents[0] >= first and _plain_2x2_max_pool(step):
-                parent = self.steps[step.parents[0] - first]
-                # the pool alone reads the parent's output: in inference it need not exist
-                if (consumers[parent.value] == 1 and parent.value not in self.output_values
-                        and not parent.activity and hasattr(parent.layer, "forward_pooled")):
-                    parent.pooled_by = index
+            if len(step.parents) != 1 or step.parents[0] < first:
+                continue
+            parent = self.steps[step.parents[0] - first]
+            # The gradient of a ReLU's output meets nothing else (a model output's loss
+            # gradient, an activity penalty's) when its reader takes the ReLU's pass.
+            step.relu_below = (_fuses_relu_below(step.layer) and step.needs_input_grad
+                               and _ends_in_relu(parent.layer) and read_once(parent))
+            step.into_parent = (step.relu_below and not parent.needs_input_grad
+                                and _plain_2x2_max_pool(step)
+                                and hasattr(parent.layer, "takes_max_pool_gradient"))
+            # in inference, the conv output the pool alone reads need not exist
+            if (_plain_2x2_max_pool(step) and read_once(parent)
+                    and hasattr(parent.layer, "forward_pooled")):
+                parent.pooled_by = index
         # An output's gradient may start from its loss's logits gradient only when nothing
         # else adds to that output's gradient (no layer reads it, no other output is it, no
         # activity penalty of its layer).

@@ -37,7 +37,7 @@ class Run:
         # the states an activity penalty may be recorded on (the model's penalty reads them)
         self.activity_states = [self.states[index] for index in plan.activity_steps]
 
-    def forward(self, x, training):
+    def forward(self, x, training, inference=False):
         """The model's output for the batch `x` (a list of outputs for several).
 
         Args:
@@ -45,6 +45,8 @@ class Run:
                 input's dtype here, batch by batch).
             training: True or False, or None for each layer's own default (Keras 3's rule
                 for a model called directly).
+            inference: whether no backward pass will follow (predict, evaluate), so that a
+                layer may skip writing what only a backward pass would read (`pooled_by`).
         """
         plan = self.plan
         if plan.num_inputs == 1:
@@ -52,9 +54,9 @@ class Run:
         else:
             values = [np.asarray(array, dtype=dtype) for array, dtype in zip(x, plan.input_dtypes)]
             values += [None] * len(plan.steps)
-        pooled = set()  # steps of max pools whose output the layer before them computed
+        computed_pools = set()  # max pool steps whose output the layer before them computed
         for index, (step, state) in enumerate(zip(plan.steps, self.states)):
-            if index in pooled:
+            if index in computed_pools:
                 continue
             layer = step.layer
             if step.multiple_inputs:
@@ -65,11 +67,11 @@ class Run:
                 mode = step.training
             else:
                 mode = layer.training_default if training is None else training
-            if step.pooled_by is not None and not mode:  # inference through the pool (plan.py)
+            if inference and step.pooled_by is not None and not mode:  # through the pool (plan.py)
                 output = layer.forward_pooled(state, inputs)
                 if output is not None:
                     values[plan.steps[step.pooled_by].value] = output
-                    pooled.add(step.pooled_by)
+                    computed_pools.add(step.pooled_by)
                     continue
             values[step.value] = layer.forward(state, inputs, mode)
             if step.activity:
@@ -101,7 +103,7 @@ class Run:
                 if grad is not None:  # a fused output is no other output's value
                     grads[value] = grad if grads[value] is None else grads[value] + grad
                     logits[value] = fused
-        pooled = set()  # values whose layer takes the gradient of the max pool reading them
+        takes_pool_gradient = set()  # values whose layer takes the gradient of the pool
         for index, step in plan.backward_steps:
             dy = grads[step.value]
             if dy is None:  # nothing downstream of this step reaches the loss
@@ -114,9 +116,9 @@ class Run:
                 if plan.steps[parent - plan.num_inputs].layer.takes_max_pool_gradient(
                         states[parent - plan.num_inputs]):
                     grads[parent] = dy
-                    pooled.add(parent)
+                    takes_pool_gradient.add(parent)
                     continue
-            if step.value in pooled:
+            if step.value in takes_pool_gradient:
                 layer.grad_through_max_pool(state, dy)
                 continue
             if step.activity:

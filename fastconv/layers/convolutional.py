@@ -180,8 +180,9 @@ class Conv2D(Layer):
             return None
         kernel = self._op_kernel()
         call = self._call_for(inputs, kernel)
-        if not call.relu and self.activation is not activations.linear:
-            return None  # the activation comes after the conv kernels
+        if not call.takes_pooled_forward or (
+                not call.relu and self.activation is not activations.linear):
+            return None  # no kernel for it, or an activation after the conv kernels
         N, OH, OW, F = call.out_shape
         return call.forward_pooled(inputs, kernel, self.bias, out=self._nhwc_buffer(
             state, "pooled", (N, OH // 2, OW // 2, F), call.dtype))

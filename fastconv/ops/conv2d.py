@@ -63,10 +63,15 @@ class Conv2DCall:
     Attributes:
         dtype: the dtype of the results (and of the computation).
         out_shape: the NHWC shape of conv2d's result (`out` of `forward`).
+        takes_pooled_forward: whether the kernels may take `forward_pooled` (first layers and
+            Winograd's 3x3 shapes, NHWC, outputs of at least 2 x 2).
+        takes_pooled_gradient: whether `backward_weight_pooled` runs (NHWC, one input channel
+            and group, an output of at least 2 x 2: a first layer before a 2 x 2 max pool).
     """
 
     __slots__ = ("geometry", "data_format", "dtype", "relu", "x_shape", "kernel_shape",
-                 "bias_shape", "out_shape", "dy_shape", "_computed")
+                 "bias_shape", "out_shape", "dy_shape", "_computed", "takes_pooled_forward",
+                 "takes_pooled_gradient")
 
     def __init__(self, geometry, out_shape, x_shape, kernel_shape, bias_shape, dtype,
                  data_format, relu):
@@ -76,6 +81,9 @@ class Conv2DCall:
         N, OH, OW, F = out_shape
         self.dy_shape = out_shape if data_format == "channels_last" else (N, F, OH, OW)
         self._computed = 0 not in out_shape and 0 not in x_shape
+        nhwc = data_format == "channels_last" and self._computed
+        self.takes_pooled_forward = nhwc and _conv.pooled_forward_applies(geometry)
+        self.takes_pooled_gradient = nhwc and _conv.pooled_weight_gradient_applies(geometry)
 
     def _check(self, name, array, expected):
         if array.shape != expected:
@@ -108,14 +116,14 @@ class Conv2DCall:
     def forward_pooled(self, x, kernel, bias=None, out=None):
         """The 2 x 2, stride-2, valid max pool of `forward(x, kernel, bias)`, into `out` (NHWC,
         (N, OH // 2, OW // 2, filters); None allocates), without the conv output ever written:
-        the same bits as `max_pool2d(forward(...), 2)`. Returns None, writing nothing, when no
-        kernel takes this call (only first layers and Winograd's 3x3 shapes, NHWC, outputs of at
-        least 2 x 2 do): the caller then runs `forward` and the pool."""
+        the same bits as `max_pool2d(forward(...), 2)`. Returns None, writing nothing, when the
+        kernels do not take this call (`takes_pooled_forward`, or Winograd switched off since):
+        the caller then runs `forward` and the pool."""
         self._check("x", x, self.x_shape)
         self._check("kernel", kernel, self.kernel_shape)
         if (bias is None) != (self.bias_shape is None):
             raise ValueError("`bias` must be given exactly when the call was prepared with one.")
-        if self.data_format != "channels_last" or not self._computed:
+        if not self.takes_pooled_forward:
             return None
         N, OH, OW, F = self.out_shape
         dtype = self.dtype
@@ -164,13 +172,6 @@ class Conv2DCall:
             dx = _args.from_channels_last(dx, fmt)
         return (dx if compute_dx else None), dkernel, dbias
 
-    @property
-    def takes_pooled_gradient(self):
-        """Whether `backward_weight_pooled` runs for this call: NHWC, one input channel and
-        group, and an output of at least 2 x 2 (a first layer before a 2 x 2 max pool)."""
-        return (self.data_format == "channels_last" and self._computed
-                and _conv.pooled_weight_gradient_applies(self.geometry))
-
     def backward_weight_pooled(self, dpool, x, act, out=(None, None)):
         """(dkernel, dbias) of conv2d when its ReLU output `act` went through a 2 x 2, stride-2,
         valid max pool whose output gradient is `dpool`: the bits of `max_pool2d_backward(dpool,
@@ -178,8 +179,9 @@ class Conv2DCall:
         written (see `takes_pooled_gradient`). `out` as `backward`'s last two."""
         if not self.takes_pooled_gradient:
             raise ValueError("backward_weight_pooled takes NHWC convolutions of one input channel "
-                             "and group with outputs of at least 2 x 2; this call is "
-                             f"x.shape={self.x_shape}, kernel.shape={self.kernel_shape}")
+                             "and group with outputs of at least 2 x 2. Received: "
+                             f"x.shape={self.x_shape}, kernel.shape={self.kernel_shape}, "
+                             f"data_format={self.data_format!r}")
         N, OH, OW, F = self.out_shape
         self._check("dpool", dpool, (N, OH // 2, OW // 2, F))
         self._check("x", x, self.x_shape)

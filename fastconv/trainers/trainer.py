@@ -195,7 +195,7 @@ class Trainer:
 
     def _test_step(self, run, tracker, x, y, sample_weight):
         with custom_call.collect_losses() as added:
-            y_pred = run.forward(x, training=False)
+            y_pred = run.forward(x, training=False, inference=True)
         if custom_loss.overridden(self):
             custom_loss.test_step(self, run, tracker, x, y, y_pred, sample_weight, added)
             return
@@ -508,7 +508,8 @@ class Trainer:
                 if self._structured:
                     batch_x = self._structured_batch(batch_x, None, None)[0]
                 # copies: the run writes the next batch into the same arrays
-                outputs = self._run_for(runs, batch_x).forward(batch_x, training=False)
+                outputs = self._run_for(runs, batch_x).forward(batch_x, training=False,
+                                                               inference=True)
                 outputs = ([np.array(o) for o in outputs] if isinstance(outputs, list)
                            else np.array(outputs))
                 results.append(outputs)
@@ -581,7 +582,8 @@ class Trainer:
         else:
             x, _, _ = data.check_data(x)
         self._check_input(x)
-        outputs = Run(plan_for(self, signature(x), self.loss)).forward(x, training=False)
+        outputs = Run(plan_for(self, signature(x), self.loss)).forward(x, training=False,
+                                                                       inference=True)
         return self._pack_outputs(outputs)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
