@@ -131,7 +131,8 @@ TARGET static void KERNEL(T *out, T *pooled, T *rows, const T *xpad, const T *we
                     weight, bias, offset, d, f0, relu);
                 continue;
             }
-            const int64_t n = unit / PH, oh = unit % PH * 2, nf = OC - f0 < fblock ? OC - f0 : fblock;
+            const int64_t n = unit / PH, oh = unit % PH * 2;
+            const int64_t nf = OC - f0 < fblock ? OC - f0 : fblock;
             for (int r = 0; r < 2; r++)
                 ROW(buffer + r * d->OW * fblock, fblock,
                     xpad + ((n * Hp + (oh + r) * d->SH) * Wp) * C, weight, bias, offset, d, f0,
