@@ -97,6 +97,15 @@ static size_t FN(per_thread_workspace)(void) {
     return (size_t)MC * FC_KC + (size_t)FC_KC * FC_NC_MAX;
 }
 
+/* The calling thread's slice of a workspace of fc_gemm_workspace_size elements. */
+static T *FN(thread_workspace)(T *workspace) {
+#ifdef _OPENMP
+    return workspace + (size_t)omp_get_thread_num() * FN(per_thread_workspace)();
+#else
+    return workspace;
+#endif
+}
+
 size_t FN(fc_gemm_workspace_size)(int nthreads) {
     size_t total;
     return fc_mul_size(FN(per_thread_workspace)(), (size_t)nthreads, &total) ? total : 0;
@@ -148,11 +157,7 @@ static void FN(gemm_transposed)(T *c, const T *a, const T *b, int64_t m, int64_t
 #endif
     {
         const fc_fp_state fp = fc_fp_fast();
-#ifdef _OPENMP
-        T *ct = workspace + (size_t)omp_get_thread_num() * FN(per_thread_workspace)();
-#else
-        T *ct = workspace;
-#endif
+        T *ct = FN(thread_workspace)(workspace);
         T *apack = ct + MC * FC_KC; /* a^T, packed as the B operand */
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
@@ -210,11 +215,7 @@ void FN(fc_gemm)(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, 
 #endif
     {
         const fc_fp_state fp = fc_fp_fast();
-#ifdef _OPENMP
-        T *apack = workspace + (size_t)omp_get_thread_num() * FN(per_thread_workspace)();
-#else
-        T *apack = workspace;
-#endif
+        T *apack = FN(thread_workspace)(workspace);
         T *bpack = apack + MC * FC_KC;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
