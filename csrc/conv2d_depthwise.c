@@ -69,8 +69,14 @@ static int fc_dw_thread_id(void) {
 #endif
 }
 
+/* FLOPs of a pass, weighed for fc_threads_for, whose threshold suits the GEMMs: these kernels
+   move a value per multiply-add and run about 8x fewer FLOP/s, so a pass worth one GEMM
+   thread's wake-up has 8x fewer FLOPs (32x29x29x64 at stride 2, 7 MFLOP, ran on one thread of
+   two, as slow as on one). */
+#define FC_DW_FLOP_WEIGHT 8.0
 static double fc_dw_flops(const fc_conv2d_dims *d) {
-    return 2.0 * (double)d->N * (double)d->OH * (double)d->OW * (double)(d->KH * d->KW) * (double)d->OC;
+    return FC_DW_FLOP_WEIGHT * 2.0 * (double)d->N * (double)d->OH * (double)d->OW *
+           (double)(d->KH * d->KW) * (double)d->OC;
 }
 
 /* Per-thread row buffers (`rows` padded rows of one channel block) plus `extra`, times nthreads,
