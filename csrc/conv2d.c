@@ -15,7 +15,7 @@
 #include <omp.h>
 #endif
 
-/* The single-channel weight gradient sums output rows in blocks of FC_DIRECT_ROWS before they
+/* The direct weight gradient sums output rows in blocks of FC_DIRECT_ROWS before they
    join a running total (a two-level sum whose rounding error grows with the block and the block
    count, not with N*OH*OW), and the blocks in at most FC_DIRECT_SEGMENTS runs that threads share,
    added in order at the end. */
@@ -48,37 +48,36 @@
 #undef T
 #undef SFX
 
-#define DIRECT_C1_DISPATCH(T, TSFX)                                                                \
-    static void direct_c1_backward_weight_##TSFX(T *dweight, T *dbias, const T *xpad,             \
-                                                 const T *dout, const T *act,                      \
-                                                 const fc_conv2d_dims *d, int64_t Hp, int64_t Wp, \
-                                                 int64_t segments, T *partials, T *pooled_rows,   \
-                                                 int nthreads) {                                   \
-        DIRECT_C1_X86(TSFX)                                                                        \
-        direct_c1_backward_weight_##TSFX##_generic(dweight, dbias, xpad, dout, act, d, Hp, Wp,     \
-                                                   segments, partials, pooled_rows, nthreads);     \
+#define DIRECT_WEIGHT_DISPATCH(T, TSFX)                                                            \
+    static void direct_backward_weight_##TSFX(T *dweight, T *dbias, const T *xpad, const T *dout,  \
+                                              const T *act, const fc_conv2d_dims *d, int64_t Hp,   \
+                                              int64_t Wp, int64_t segments, T *partials,           \
+                                              T *pooled_rows, int nthreads) {                      \
+        DIRECT_WEIGHT_X86(TSFX)                                                                    \
+        direct_backward_weight_##TSFX##_generic(dweight, dbias, xpad, dout, act, d, Hp, Wp,        \
+                                                segments, partials, pooled_rows, nthreads);        \
     }
 #ifdef FC_HAVE_X86
-#define DIRECT_C1_X86(TSFX)                                                                        \
+#define DIRECT_WEIGHT_X86(TSFX)                                                                    \
     switch (fc_loop_isa()) {                                                                       \
     case FC_ISA_AVX2:                                                                              \
-        direct_c1_backward_weight_##TSFX##_avx2(dweight, dbias, xpad, dout, act, d, Hp, Wp,        \
-                                                segments, partials, pooled_rows, nthreads);        \
+        direct_backward_weight_##TSFX##_avx2(dweight, dbias, xpad, dout, act, d, Hp, Wp, segments, \
+                                             partials, pooled_rows, nthreads);                     \
         return;                                                                                    \
     case FC_ISA_AVX512:                                                                            \
-        direct_c1_backward_weight_##TSFX##_avx512(dweight, dbias, xpad, dout, act, d, Hp, Wp,      \
-                                                  segments, partials, pooled_rows, nthreads);      \
+        direct_backward_weight_##TSFX##_avx512(dweight, dbias, xpad, dout, act, d, Hp, Wp,         \
+                                               segments, partials, pooled_rows, nthreads);         \
         return;                                                                                    \
     default:                                                                                       \
         break;                                                                                     \
     }
 #else
-#define DIRECT_C1_X86(TSFX)
+#define DIRECT_WEIGHT_X86(TSFX)
 #endif
-DIRECT_C1_DISPATCH(float, f32)
-DIRECT_C1_DISPATCH(double, f64)
-#undef DIRECT_C1_DISPATCH
-#undef DIRECT_C1_X86
+DIRECT_WEIGHT_DISPATCH(float, f32)
+DIRECT_WEIGHT_DISPATCH(double, f64)
+#undef DIRECT_WEIGHT_DISPATCH
+#undef DIRECT_WEIGHT_X86
 
 #define FIRST_LAYER_DISPATCH(T, TSFX)                                                              \
     static void first_layer_forward_##TSFX(T *out, T *pooled, T *rows, const T *xpad,             \
@@ -137,7 +136,7 @@ const char *conv2d_backward_input_kernel(const fc_conv2d_dims *d) {
 
 const char *conv2d_backward_weight_kernel(const fc_conv2d_dims *d) {
     if (conv2d_depthwise_applies(d)) return "depthwise";
-    if (is_single_channel_f32_wide(d)) return "single_channel";
+    if (direct_weight_gradient_f32_wide(d)) return "direct";
     if (winograd_applies_f32_wide(d)) return "winograd";
     /* the tile width decides (a multiple of it in channels): name the kernel set in use */
     const int in_place = fc_gemm_geometry() == FC_GEOMETRY_WIDE
@@ -211,7 +210,7 @@ int conv2d_forward_pooled_applies(const fc_conv2d_dims *d) {
 }
 
 int conv2d_backward_weight_pooled_applies(const fc_conv2d_dims *d) {
-    return is_single_channel_f32_wide(d) && d->OH >= 2 && d->OW >= 2;
+    return direct_weight_gradient_f32_wide(d) && d->OH >= 2 && d->OW >= 2;
 }
 
 #define POOLED_DISPATCH(T, TSFX)                                                                   \

@@ -98,8 +98,8 @@ int conv2d_forward_pooled_f64(double *pooled, const double *inp, const double *w
 /* The weight gradient of a conv whose ReLU output went through a 2 x 2, stride-2, valid max
    pool, taken from the pool's gradient: the same bits as max_pool2d_backward (with relu) into
    the conv output's gradient, then conv2d_backward_weight, without that gradient ever reaching
-   memory (a pass that writes it and one that reads it back). For single-channel convs (C == 1,
-   G == 1, a first layer) with OH, OW >= 2: whether d is one is what _applies says.
+   memory (a pass that writes it and one that reads it back). For first layers (C <= 3, G == 1)
+   with OH, OW >= 2: whether d is one is what _applies says.
      dpool (N, OH / 2, OW / 2, OC), act (N, OH, OW, OC): the pool's output gradient and input. */
 int conv2d_backward_weight_pooled_applies(const fc_conv2d_dims *d);
 int conv2d_backward_weight_pooled_workspace_size_f32(const fc_conv2d_dims *d, int nthreads,

@@ -1,8 +1,9 @@
-/* Direct weight-gradient kernel for one input channel (C == 1, G == 1), where im2col would be a thin matrix of
-   KH*KW columns and packing would cost more than the arithmetic. It reads a zero-padded copy of
-   the images (xpad: N x Hp x Wp, see conv2d_impl.h) so the inner loop needs no bounds checks,
-   and keeps TAPS taps x NR output channels in registers. Included by conv2d.c once per type and
-   ISA with T, SFX, NR, TAPS, ISA and TARGET (the function attribute enabling the ISA) defined. */
+/* Direct weight-gradient kernel for a first layer (a few input channels, G == 1), where im2col
+   would be a thin matrix of KH*KW*C columns and packing would cost more than the arithmetic. It
+   reads a zero-padded copy of the images (xpad: N x Hp x Wp x C, see conv2d_impl.h) so the inner
+   loop needs no bounds checks, and keeps TAPS taps x NR output channels in registers. Included
+   by conv2d.c once per type and ISA with T, SFX, NR, TAPS, ISA and TARGET (the function
+   attribute enabling the ISA) defined. */
 #define FC_CAT3_(a, b, c) a##_##b##_##c
 #define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
 #define FNI(name) FC_CAT3(name, SFX, ISA)
@@ -85,22 +86,22 @@ TARGET static const T *FNI(gradient_row)(int64_t *step, const T *dout, const T *
     return oh % 2 ? bottom : top;
 }
 
-/* dweight[tap, f] = sum over images and pixels of xpad[tap window cell] * dout[pixel, f], and
-   dbias[f] (when not NULL) = sum of dout[pixel, f], taken by the first tap block's tasks from the
-   dout vectors they load anyway. The output rows (all images') go in blocks of FC_DIRECT_ROWS,
-   the blocks in `segments` fixed runs. A task owns one run x TAPS taps x NR channels
-   and sums its blocks in order into its run's partial (partials: segments x (taps + 1) x OC, the
-   last row the bias's); the partials are then added in run order. Every sum's order depends on
-   the shape alone, never on the thread count or TAPS, and the runs give every thread work. Each
-   tap block reads all of dout, so the widest block the registers hold reads it least often. */
-TARGET static void FNI(direct_c1_backward_weight)(T *dweight, T *dbias, const T *xpad,
-                                                  const T *dout, const T *act,
-                                                  const fc_conv2d_dims *d, int64_t Hp,
-                                                  int64_t Wp, int64_t segments, T *partials,
-                                                  T *pooled_rows, int nthreads) {
-    const int64_t OC = d->OC, taps = d->KH * d->KW, rows = d->N * d->OH;
+/* dweight[tap, f] = sum over images and pixels of xpad[tap window cell] * dout[pixel, f], a tap
+   being (kh, kw, c) in dweight's row order, and dbias[f] (when not NULL) = sum of dout[pixel, f],
+   taken by the first tap block from the dout vectors it loads anyway. The output rows (all
+   images') go in blocks of FC_DIRECT_ROWS, the blocks in `segments` fixed runs. A task owns one
+   run x NR channels; per row block it sums TAPS taps at a time in registers (the block's dout,
+   read once per tap block, stays in L2) into its run's partial (partials: segments x (taps + 1)
+   x OC, the last row the bias's); the partials are then added in run order. Every sum's order
+   depends on the shape alone, never on the thread count or TAPS, and the runs give every thread
+   work. */
+TARGET static void FNI(direct_backward_weight)(T *dweight, T *dbias, const T *xpad,
+                                               const T *dout, const T *act,
+                                               const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,
+                                               int64_t segments, T *partials, T *pooled_rows,
+                                               int nthreads) {
+    const int64_t OC = d->OC, C = d->C, taps = d->KH * d->KW * C, rows = d->N * d->OH;
     const int64_t partial_size = (taps + 1) * OC;
-    const int64_t tap_blocks = (taps + TAPS - 1) / TAPS;
     const int64_t f_blocks = (OC + NR - 1) / NR;
     const int64_t blocks = (rows + FC_DIRECT_ROWS - 1) / FC_DIRECT_ROWS;
     (void)nthreads;
@@ -117,77 +118,73 @@ TARGET static void FNI(direct_c1_backward_weight)(T *dweight, T *dbias, const T 
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
-        for (int64_t task = 0; task < segments * tap_blocks * f_blocks; task++) {
-            const int64_t segment = task / (tap_blocks * f_blocks), rest = task % (tap_blocks * f_blocks);
-            const int64_t t0 = (rest / f_blocks) * TAPS, f0 = (rest % f_blocks) * NR;
-            const int64_t nt = taps - t0 < TAPS ? taps - t0 : TAPS;
+        for (int64_t task = 0; task < segments * f_blocks; task++) {
+            const int64_t segment = task / f_blocks, f0 = (task % f_blocks) * NR;
             const int64_t nf = OC - f0 < NR ? OC - f0 : NR;
             const int64_t first_row = blocks * segment / segments * FC_DIRECT_ROWS;
             int64_t end_row = blocks * (segment + 1) / segments * FC_DIRECT_ROWS;
             if (end_row > rows) end_row = rows;
-            const int with_bias = dbias && t0 == 0;
-            int64_t offset[TAPS], pair = -1, gs;
-            T sum[TAPS][NR] = {{0}}, bias_sum[NR] = {0};
-            /* Missing taps of the last block repeat tap t0; their sums are never stored. */
-            for (int i = 0; i < TAPS; i++) {
-                const int64_t t = i < nt ? t0 + i : t0;
-                offset[i] = (t / d->KW) * d->DH * Wp + (t % d->KW) * d->DW;
-            }
+            T *partial = partials + segment * partial_size + f0;
+            for (int64_t t = 0; t <= taps; t++)
+                for (int64_t j = 0; j < nf; j++) partial[t * OC + j] = 0;
+            int64_t pair = -1, gs;
             for (int64_t row0 = first_row; row0 < end_row; row0 += FC_DIRECT_ROWS) {
                 const int64_t row1 = end_row - row0 < FC_DIRECT_ROWS ? end_row : row0 + FC_DIRECT_ROWS;
-                if (nf == NR) {
-                    /* Constant trip counts and block-local accumulators: they live in
-                       registers. */
+                for (int64_t t0 = 0; t0 < taps; t0 += TAPS) {
+                    const int64_t nt = taps - t0 < TAPS ? taps - t0 : TAPS;
+                    const int with_bias = dbias && t0 == 0;
+                    int64_t offset[TAPS];
+                    /* Missing taps of the last block repeat tap t0; their sums are never stored. */
+                    for (int i = 0; i < TAPS; i++) {
+                        const int64_t t = i < nt ? t0 + i : t0, k = t / C;
+                        offset[i] = ((k / d->KW) * d->DH * Wp + (k % d->KW) * d->DW) * C + t % C;
+                    }
                     T acc[TAPS][NR] = {{0}}, accb[NR] = {0};
-                    for (int64_t row = row0; row < row1; row++) {
-                        const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
-                        const T *g = FNI(gradient_row)(&gs, dout, act, rows_buffer, &pair, d,
-                                                       row, f0, nf);
-                        for (int64_t ow = 0; ow < d->OW; ow++, g += gs) {
-                            const T *xo = xrow + ow * d->SW;
-                            /* dout streams by once: ask for it early (2x as fast at 1 thread,
-                               where the loads otherwise wait on memory) */
-                            FC_PREFETCH(g + FC_PREFETCH_PIXELS * gs);
-                            FC_PREFETCH(g + FC_PREFETCH_PIXELS * gs + 64 / sizeof(T));
-                            FC_UNROLL
-                            for (int i = 0; i < TAPS; i++) {
-                                const T x = xo[offset[i]];
-                                FC_SIMD
-                                for (int j = 0; j < NR; j++) acc[i][j] += x * g[j];
+                    if (nf == NR) {
+                        /* Constant trip counts and block-local accumulators: they live in
+                           registers. */
+                        for (int64_t row = row0; row < row1; row++) {
+                            const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp * C;
+                            const T *g = FNI(gradient_row)(&gs, dout, act, rows_buffer, &pair, d,
+                                                           row, f0, nf);
+                            for (int64_t ow = 0; ow < d->OW; ow++, g += gs) {
+                                const T *xo = xrow + ow * d->SW * C;
+                                /* dout streams by once per row block: ask for it early (2x as
+                                   fast at 1 thread, where the loads otherwise wait on memory) */
+                                FC_PREFETCH(g + FC_PREFETCH_PIXELS * gs);
+                                FC_PREFETCH(g + FC_PREFETCH_PIXELS * gs + 64 / sizeof(T));
+                                FC_UNROLL
+                                for (int i = 0; i < TAPS; i++) {
+                                    const T x = xo[offset[i]];
+                                    FC_SIMD
+                                    for (int j = 0; j < NR; j++) acc[i][j] += x * g[j];
+                                }
+                                if (with_bias) {
+                                    FC_SIMD
+                                    for (int j = 0; j < NR; j++) accb[j] += g[j];
+                                }
                             }
-                            if (with_bias) {
-                                FC_SIMD
-                                for (int j = 0; j < NR; j++) accb[j] += g[j];
+                        }
+                    } else {
+                        for (int64_t row = row0; row < row1; row++) {
+                            const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp * C;
+                            const T *g = FNI(gradient_row)(&gs, dout, act, rows_buffer, &pair, d,
+                                                           row, f0, nf);
+                            for (int64_t ow = 0; ow < d->OW; ow++, g += gs) {
+                                const T *xo = xrow + ow * d->SW * C;
+                                for (int i = 0; i < TAPS; i++)
+                                    for (int64_t j = 0; j < nf; j++) acc[i][j] += xo[offset[i]] * g[j];
+                                if (with_bias)
+                                    for (int64_t j = 0; j < nf; j++) accb[j] += g[j];
                             }
                         }
                     }
-                    for (int i = 0; i < TAPS; i++)
-                        for (int j = 0; j < NR; j++) sum[i][j] += acc[i][j];
-                    for (int j = 0; j < NR; j++) bias_sum[j] += accb[j];
-                } else {
-                    T acc[TAPS][NR] = {{0}}, accb[NR] = {0};
-                    for (int64_t row = row0; row < row1; row++) {
-                        const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp;
-                        const T *g = FNI(gradient_row)(&gs, dout, act, rows_buffer, &pair, d,
-                                                       row, f0, nf);
-                        for (int64_t ow = 0; ow < d->OW; ow++, g += gs) {
-                            const T *xo = xrow + ow * d->SW;
-                            for (int i = 0; i < TAPS; i++)
-                                for (int64_t j = 0; j < nf; j++) acc[i][j] += xo[offset[i]] * g[j];
-                            if (with_bias)
-                                for (int64_t j = 0; j < nf; j++) accb[j] += g[j];
-                        }
-                    }
-                    for (int i = 0; i < TAPS; i++)
-                        for (int64_t j = 0; j < nf; j++) sum[i][j] += acc[i][j];
-                    for (int64_t j = 0; j < nf; j++) bias_sum[j] += accb[j];
+                    for (int64_t i = 0; i < nt; i++)
+                        for (int64_t j = 0; j < nf; j++) partial[(t0 + i) * OC + j] += acc[i][j];
+                    if (with_bias)
+                        for (int64_t j = 0; j < nf; j++) partial[taps * OC + j] += accb[j];
                 }
             }
-            T *partial = partials + segment * partial_size;
-            for (int64_t i = 0; i < nt; i++)
-                for (int64_t j = 0; j < nf; j++) partial[(t0 + i) * OC + f0 + j] = sum[i][j];
-            if (with_bias)
-                for (int64_t j = 0; j < nf; j++) partial[taps * OC + f0 + j] = bias_sum[j];
         }
 #ifdef _OPENMP
 #pragma omp for schedule(static)

@@ -1,4 +1,4 @@
-/* The direct conv2d kernels of one type for every ISA level: the single-channel weight gradient
+/* The direct conv2d kernels of one type for every ISA level: the first-layer weight gradient
    (conv2d_direct_impl.h), the first-layer forward pass (conv2d_first_layer_impl.h), and the plain
    twins (conv2d_naive_impl.h). Included by conv2d.c once per type with T, SFX, NR_NARROW, NR_WIDE
    and FC_VEC_F32 or FC_VEC_F64 (for vec_*.h) defined. */

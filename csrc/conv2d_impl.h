@@ -137,13 +137,16 @@ static void FN(im2col_rows)(const T **rows, const T *x, const fc_conv2d_dims *d,
 /* ---- first layers: direct kernels (conv2d_direct_impl.h, conv2d_first_layer_impl.h) over a
    zero-padded copy of the input ---- */
 
-/* One input channel: the direct weight gradient. */
-static int FN(is_single_channel)(const fc_conv2d_dims *d) { return d->C == 1 && d->G == 1; }
-
-/* A few input channels: the direct forward pass (its tap offsets fit one FC_KC table). */
 #ifndef FC_FIRST_LAYER_MAX_C
 #define FC_FIRST_LAYER_MAX_C 3
 #endif
+
+/* A few input channels: the direct weight gradient. */
+static int FN(direct_weight_gradient)(const fc_conv2d_dims *d) {
+    return d->G == 1 && d->C <= FC_FIRST_LAYER_MAX_C;
+}
+
+/* The direct forward pass too (its tap offsets fit one FC_KC table). */
 static int FN(is_first_layer)(const fc_conv2d_dims *d) {
     return d->G == 1 && d->C <= FC_FIRST_LAYER_MAX_C && d->KH * d->KW * d->C <= FC_KC;
 }
@@ -186,7 +189,7 @@ static void FN(pad_input)(T *xpad, const T *inp, const fc_conv2d_dims *d, int nt
     }
 }
 
-/* Runs of row blocks of the single-channel weight gradient (conv2d.c): fewer for small inputs. */
+/* Runs of row blocks of the direct weight gradient (conv2d.c): fewer for small inputs. */
 static int64_t FN(direct_segments)(const fc_conv2d_dims *d) {
     const int64_t blocks = (d->N * d->OH + FC_DIRECT_ROWS - 1) / FC_DIRECT_ROWS;
     return blocks < FC_DIRECT_SEGMENTS ? blocks : FC_DIRECT_SEGMENTS;
@@ -196,16 +199,16 @@ static int64_t FN(direct_segments)(const fc_conv2d_dims *d) {
    keeps per thread in the buffers sized below: two AVX-512 vectors. */
 static size_t FN(widest_filter_block)(void) { return FC_WIDE_NR_F32 * sizeof(float) / sizeof(T); }
 
-/* The workspace of the single-channel weight gradient: the padded copy, then the segments'
-   partial sums (kernel and bias) on a cache line, then, with `pooled`, each thread's gradient
-   rows (3 x OW x NR, conv2d_direct_impl.h's gradient_row). Returns 0 on overflow; *partials
-   and *rows are offsets into it. */
-static int FN(single_channel_layout)(const fc_conv2d_dims *d, int pooled, int nthreads,
-                                     size_t *partials, size_t *rows, size_t *elements) {
+/* The workspace of the direct weight gradient: the padded copy, then the segments' partial
+   sums (kernel and bias) on a cache line, then, with `pooled`, each thread's gradient rows
+   (3 x OW x NR, conv2d_direct_impl.h's gradient_row). Returns 0 on overflow; *partials and
+   *rows are offsets into it. */
+static int FN(direct_weight_layout)(const fc_conv2d_dims *d, int pooled, int nthreads,
+                                    size_t *partials, size_t *rows, size_t *elements) {
     const size_t line = 64 / sizeof(T);
     size_t padded, sums, per_thread, buffers = 0;
     if (!FN(padded_workspace)(d, &padded) ||
-        !fc_mul_size((size_t)((d->KH * d->KW + 1) * d->OC), (size_t)FN(direct_segments)(d),
+        !fc_mul_size((size_t)((d->KH * d->KW * d->C + 1) * d->OC), (size_t)FN(direct_segments)(d),
                      &sums) ||
         !fc_mul_size((size_t)(3 * d->OW), FN(widest_filter_block)(), &per_thread) ||
         (pooled && !fc_mul_size(per_thread, (size_t)nthreads, &buffers)))
@@ -216,21 +219,21 @@ static int FN(single_channel_layout)(const fc_conv2d_dims *d, int pooled, int nt
     return fc_add_size(*rows, buffers, elements);
 }
 
-static int FN(single_channel_workspace)(const fc_conv2d_dims *d, int pooled, int nthreads,
-                                        size_t *elements) {
+static int FN(direct_weight_workspace)(const fc_conv2d_dims *d, int pooled, int nthreads,
+                                       size_t *elements) {
     size_t partials, rows;
-    return FN(single_channel_layout)(d, pooled, nthreads, &partials, &rows, elements);
+    return FN(direct_weight_layout)(d, pooled, nthreads, &partials, &rows, elements);
 }
 
 /* dout is the conv output's gradient, or with act (the ReLU output of the conv) the gradient of
    a 2 x 2, stride-2, valid max pool over act (conv2d_backward_weight_pooled). */
-static void FN(single_channel_backward_weight)(T *dweight, T *dbias, const T *dout, const T *act,
-                                               const T *inp, const fc_conv2d_dims *d,
-                                               T *workspace, int nthreads) {
+static void FN(direct_weight_backward)(T *dweight, T *dbias, const T *dout, const T *act,
+                                       const T *inp, const fc_conv2d_dims *d, T *workspace,
+                                       int nthreads) {
     size_t partials = 0, rows = 0, elements;
-    FN(single_channel_layout)(d, act != NULL, nthreads, &partials, &rows, &elements);
+    FN(direct_weight_layout)(d, act != NULL, nthreads, &partials, &rows, &elements);
     FN(pad_input)(workspace, inp, d, nthreads);
-    FC_CAT(direct_c1_backward_weight, TSFX)(
+    FC_CAT(direct_backward_weight, TSFX)(
         dweight, dbias, workspace, dout, act, d, FN(padded_rows)(d), FN(padded_cols)(d),
         FN(direct_segments)(d), workspace + partials, workspace + rows, nthreads);
 }
@@ -442,12 +445,57 @@ static int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int
     if (!fc_mul_size((size_t)(d->OC / d->G), (size_t)fc_round_up(Kg, NR), &packed_weights) ||
         !fc_mul_size(packed_weights, (size_t)d->G, &packed_weights) ||
         !fc_mul_size((size_t)MC, (size_t)Kg, &per_thread) ||
-        !fc_add_size(per_thread, (size_t)MC * FC_KC, &per_thread) ||
         !fc_mul_size(per_thread, (size_t)nthreads, &threads) ||
         !fc_add_size(packed_weights, threads, &total))
         return 0;
     *elements = total;
     return 1;
+}
+
+/* First output pixel of a row whose tap lands inside the input: 0 <= ow*stride + off, rounded
+   up, and the end of that range, ow*stride + off < size; both clipped to [0, count]. */
+static void FN(tap_span)(int64_t off, int64_t stride, int64_t size, int64_t count, int64_t *lo,
+                         int64_t *hi) {
+    int64_t a = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    int64_t b = size - off <= 0 ? 0 : (size - off + stride - 1) / stride;
+    *lo = a < count ? a : count;
+    *hi = b < count ? b : count;
+}
+
+/* col2im of output pixels [m0, m0 + mc) of group g (dcol rows of Kg columns) into image dx:
+   pixel (oh, ow)'s tap (kh, kw) adds into input (oh*SH - PT + kh*DH, ow*SW - PL + kw*DW). Each
+   input element takes its terms in pixel order, as a scatter pixel by pixel would: within one
+   output row a descending kw means an ascending ow, and taps outside the input are cut off per
+   row instead of tested per term. */
+static void FN(col2im_block)(T *dx, const T *dcol, const fc_conv2d_dims *d, int64_t g,
+                             int64_t m0, int64_t mc) {
+    const int64_t Cg = d->C / d->G, Kg = FN(kg)(d), step = d->SW * d->C;
+    for (int64_t p = m0; p < m0 + mc;) {
+        const int64_t oh = p / d->OW, ow0 = p % d->OW;
+        const int64_t ow1 = d->OW - ow0 < m0 + mc - p ? d->OW : ow0 + (m0 + mc - p);
+        const T *row = dcol + (p - m0) * Kg; /* dcol row of pixel (oh, ow0) */
+        for (int64_t kh = 0; kh < d->KH; kh++) {
+            const int64_t ih = oh * d->SH - d->PT + kh * d->DH;
+            if (ih < 0 || ih >= d->H) continue;
+            T *dx_row = dx + ih * d->W * d->C + g * Cg;
+            for (int64_t kw = d->KW - 1; kw >= 0; kw--) {
+                const int64_t off = kw * d->DW - d->PL;
+                int64_t lo, hi;
+                FN(tap_span)(off, d->SW, d->W, d->OW, &lo, &hi);
+                if (lo < ow0) lo = ow0;
+                if (hi > ow1) hi = ow1;
+                if (lo >= hi) continue;
+                const T *src = row + (lo - ow0) * Kg + (kh * d->KW + kw) * Cg;
+                T *dst = dx_row + (lo * d->SW + off) * d->C;
+                if (Cg == 1)
+                    for (int64_t ow = lo; ow < hi; ow++, src += Kg, dst += step) dst[0] += src[0];
+                else
+                    for (int64_t ow = lo; ow < hi; ow++, src += Kg, dst += step)
+                        FN(add_row)(dst, src, Cg);
+            }
+        }
+        p += ow1 - ow0;
+    }
 }
 
 static void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight,
@@ -458,7 +506,7 @@ static void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight,
         FN(rotated_input_gradient_pass)(dinp, dout, weight, relu_mask, d, workspace, nthreads);
         return;
     }
-    const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, Cg = d->C / d->G, P = d->OH * d->OW;
+    const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
     const int64_t wsize = Fg * fc_round_up(Kg, NR), image = d->H * d->W * d->C;
     const int64_t fstep = fc_k_step(Fg);
     T *wpack = workspace, *scratch = workspace + d->G * wsize;
@@ -473,8 +521,7 @@ static void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight,
 #endif
     {
         const fc_fp_state fp = fc_fp_fast();
-        T *apack = scratch + (size_t)FN(thread_id)() * (MC * FC_KC + MC * Kg);
-        T *dcol = apack + MC * FC_KC;
+        T *dcol = scratch + (size_t)FN(thread_id)() * MC * Kg;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
@@ -487,22 +534,16 @@ static void FN(conv2d_backward_input)(T *dinp, const T *dout, const T *weight,
                     const T *dy = dout + (n * P + m0) * d->OC + g * Fg;
                     for (int64_t f0 = 0; f0 < Fg; f0 += fstep) {
                         const int64_t fc = Fg - f0 < fstep ? Fg - f0 : fstep;
-                        FN(fc_pack_a)(apack, dy + f0, d->OC, 1, mc, fc);
-                        /* All MR rows of the last sliver (zeros packed past mc) land in dcol,
-                           which has room: full register tiles, no edge path. */
-                        FN(fc_macro_kernel)(fc_round_up(mc, MR), Kg, fc, apack,
-                                            wpack + g * wsize + f0 * NR, Fg * NR, dcol, Kg,
-                                            f0 > 0 ? FC_ACCUMULATE : 0, NULL);
+                        /* dout's rows read in place; rows past mc read zeros, so all MR rows of
+                           the last tile land in dcol, which has room: no edge path. */
+                        const T *rows[MC];
+                        for (int64_t r = 0; r < fc_round_up(mc, MR); r++)
+                            rows[r] = r < mc ? dy + r * d->OC + f0 : FC_CAT(fc_zero_run, TSFX);
+                        FN(fc_indirect_macro_kernel)(fc_round_up(mc, MR), Kg, 1, rows, &fc,
+                                                     wpack + g * wsize + f0 * NR, Fg * NR, dcol,
+                                                     Kg, f0 > 0 ? FC_ACCUMULATE : 0, NULL);
                     }
-                    for (int64_t r = 0; r < mc; r++) {
-                        const int64_t oh = (m0 + r) / d->OW, ow = (m0 + r) % d->OW;
-                        for (int64_t tap = 0; tap < d->KH * d->KW; tap++) {
-                            const int64_t ih = oh * d->SH - d->PT + (tap / d->KW) * d->DH;
-                            const int64_t iw = ow * d->SW - d->PL + (tap % d->KW) * d->DW;
-                            if (ih < 0 || ih >= d->H || iw < 0 || iw >= d->W) continue;
-                            FN(add_row)(dx + (ih * d->W + iw) * d->C + g * Cg, dcol + r * Kg + tap * Cg, Cg);
-                        }
-                    }
+                    FN(col2im_block)(dx, dcol, d, g, m0, mc);
                 }
             }
             if (relu_mask)
@@ -563,7 +604,7 @@ static int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, in
     size_t partials, per_thread, threads, total;
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G;
     size_t winograd = 0; /* either kernel's size, as in convolution_workspace_size */
-    if (FN(is_single_channel)(d)) return FN(single_channel_workspace)(d, 0, nthreads, elements);
+    if (FN(direct_weight_gradient)(d)) return FN(direct_weight_workspace)(d, 0, nthreads, elements);
     if (!fc_mul_size((size_t)Fg * (size_t)d->G, (size_t)Kg, &partials) ||
         !fc_mul_size(partials, (size_t)FN(wgrad_segments)(d), &partials) ||
         !fc_mul_size((size_t)fc_round_up(Fg, MR), (size_t)FC_KC, &per_thread) ||
@@ -658,8 +699,8 @@ static void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, cons
        split columns, which never changes a sum. */
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
     const int64_t image = d->H * d->W * d->C;
-    if (FN(is_single_channel)(d)) {
-        FN(single_channel_backward_weight)(dweight, dbias, dout, NULL, inp, d, workspace,
+    if (FN(direct_weight_gradient)(d)) {
+        FN(direct_weight_backward)(dweight, dbias, dout, NULL, inp, d, workspace,
                                            nthreads);
         return;
     }
@@ -785,13 +826,13 @@ static int FN(conv2d_forward_pooled)(T *pooled, const T *inp, const T *weight, c
 
 static int FN(conv2d_backward_weight_pooled_workspace_size)(const fc_conv2d_dims *d,
                                                             int nthreads, size_t *elements) {
-    return FN(single_channel_workspace)(d, 1, nthreads, elements);
+    return FN(direct_weight_workspace)(d, 1, nthreads, elements);
 }
 
 static void FN(conv2d_backward_weight_pooled)(T *dweight, T *dbias, const T *dpool, const T *act,
                                               const T *inp, const fc_conv2d_dims *d,
                                               T *workspace, int nthreads) {
-    FN(single_channel_backward_weight)(dweight, dbias, dpool, act, inp, d, workspace,
+    FN(direct_weight_backward)(dweight, dbias, dpool, act, inp, d, workspace,
                                        fc_threads_for(FN(pass_flops)(d), nthreads));
 }
 

@@ -430,7 +430,7 @@ def forward_pooled(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] 
 
 
 def pooled_weight_gradient_applies(tuple geometry):
-    """Whether backward_weight_pooled takes a conv2d of this geometry (one input channel)."""
+    """Whether backward_weight_pooled takes a conv2d of this geometry (a first layer)."""
     cdef fc_conv2d_dims d = _dims(geometry)
     return bool(conv2d_backward_weight_pooled_applies(&d))
 

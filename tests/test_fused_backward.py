@@ -45,10 +45,12 @@ def test_max_pool_relu_backward_equals_the_composition(dtype, geometry, threads)
 
 
 def _conv_pool_model(seed):
+    # Four input channels: a first layer of at most three would take its pool's gradient into
+    # its weight gradient instead (test_pooled_conv.py).
     fastconv.utils.set_random_seed(seed)
     layers = fastconv.layers
     model = fastconv.Sequential([
-        fastconv.Input((10, 10, 2)),
+        fastconv.Input((10, 10, 4)),
         layers.Conv2D(6, 3, padding="same", activation="relu"),
         layers.MaxPooling2D(2),
         layers.Conv2D(4, 3, activation="relu"),
@@ -62,7 +64,7 @@ def _conv_pool_model(seed):
 
 def test_model_fuses_pool_and_relu_gradients_without_changing_them(monkeypatch):
     rng = np.random.default_rng(8)
-    x = rng.standard_normal((12, 10, 10, 2)).astype(np.float32)
+    x = rng.standard_normal((12, 10, 10, 4)).astype(np.float32)
     y = rng.integers(0, 3, 12)
     fused_calls = []
     fused_pass = fastconv.layers.MaxPooling2D.grad_through_relu

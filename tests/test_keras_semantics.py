@@ -263,13 +263,14 @@ def test_functional_model_fuses_relu_into_max_pool_backward(monkeypatch):
 
     monkeypatch.setattr(layers.MaxPooling2D, "grad_through_relu", counted)
     keras.utils.set_random_seed(1)
-    inputs = keras.Input(shape=(8, 8, 2))
+    # Four channels: a first layer of at most three takes its pool's gradient itself.
+    inputs = keras.Input(shape=(8, 8, 4))
     hidden = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
     pooled = layers.MaxPooling2D(2)(hidden)
     outputs = layers.Dense(3, activation="softmax")(layers.Flatten()(pooled))
     model = keras.Model(inputs, outputs)
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((6, 8, 8, 2)).astype(np.float32), rng.integers(0, 3, 6)
+    x, y = rng.standard_normal((6, 8, 8, 4)).astype(np.float32), rng.integers(0, 3, 6)
     model.fit(x, y, batch_size=3, epochs=1, shuffle=False, verbose=0)
     assert len(calls) == 2

@@ -16,9 +16,12 @@ from fastconv.ops.conv2d import prepare_conv2d
 
 # (x shape NHWC, kernel shape, strides, padding, dilation): the tutorial's first layer, odd
 # outputs (a last row and column outside every window), more filters than one register tile,
-# strides, dilation, a 1 x 1 kernel and the smallest output the pool takes.
+# strides, dilation, a 1 x 1 kernel, the smallest output the pool takes, and two and three
+# input channels (an RGB first layer).
 CASES = [
     ((4, 28, 28, 1), (3, 3, 1, 32), 1, "same", 1),
+    ((2, 14, 13, 3), (3, 3, 3, 32), 1, "valid", 1),
+    ((2, 11, 12, 2), (3, 2, 2, 19), 2, "same", 2),
     ((3, 13, 15, 1), (3, 3, 1, 37), 1, "valid", 1),
     ((2, 20, 21, 1), (5, 5, 1, 70), 2, "same", 1),
     ((3, 17, 16, 1), (3, 2, 1, 33), 1, "valid", 2),
@@ -68,11 +71,11 @@ def test_pooled_weight_gradient_equals_the_composition(dtype, case, kind, thread
 
 
 def test_pooled_weight_gradient_refuses_what_it_does_not_take():
-    x = np.zeros((2, 8, 8, 2), np.float32)
-    call = prepare_conv2d(x, np.zeros((3, 3, 2, 4), np.float32), activation="relu")
+    x = np.zeros((2, 8, 8, 4), np.float32)
+    call = prepare_conv2d(x, np.zeros((3, 3, 4, 4), np.float32), activation="relu")
     assert not call.takes_pooled_gradient
     act = np.zeros(call.out_shape, np.float32)
-    with pytest.raises(ValueError, match=r"one input channel.*x\.shape=\(2, 8, 8, 2\)"):
+    with pytest.raises(ValueError, match=r"at most 3 input channels.*x\.shape=\(2, 8, 8, 4\)"):
         call.backward_weight_pooled(np.zeros((2, 3, 3, 4), np.float32), x, act)
     x = np.zeros((2, 8, 8, 1), np.float32)
     call = prepare_conv2d(x, np.zeros((3, 3, 1, 4), np.float32), activation="relu")

@@ -202,8 +202,9 @@ class Conv2D(Layer):
                               relu_below=True)
 
     def takes_max_pool_gradient(self, state):
-        """Whether `grad_through_max_pool` runs for the last call (one input channel, NHWC, this
-        class's own passes): the executor asks it of a first layer before a 2 x 2 max pool."""
+        """Whether `grad_through_max_pool` runs for the last call (at most 3 input channels, NHWC,
+        this class's own passes): the executor asks it of a first layer before a 2 x 2 max
+        pool."""
         own = type(self)
         return (own.forward is Conv2D.forward and own.grad_logits is Conv2D.grad_logits
                 and state.call.takes_pooled_gradient)

@@ -65,8 +65,9 @@ class Conv2DCall:
         out_shape: the NHWC shape of conv2d's result (`out` of `forward`).
         takes_pooled_forward: whether the kernels may take `forward_pooled` (first layers and
             Winograd's 3x3 shapes, NHWC, outputs of at least 2 x 2).
-        takes_pooled_gradient: whether `backward_weight_pooled` runs (NHWC, one input channel
-            and group, an output of at least 2 x 2: a first layer before a 2 x 2 max pool).
+        takes_pooled_gradient: whether `backward_weight_pooled` runs (NHWC, at most 3 input
+            channels, one group, an output of at least 2 x 2: a first layer before a 2 x 2 max
+            pool).
     """
 
     __slots__ = ("geometry", "data_format", "dtype", "relu", "x_shape", "kernel_shape",
@@ -178,8 +179,8 @@ class Conv2DCall:
         act, 2, relu=True)` followed by `backward(...)[1:]`, without the gradient of `act` ever
         written (see `takes_pooled_gradient`). `out` as `backward`'s last two."""
         if not self.takes_pooled_gradient:
-            raise ValueError("backward_weight_pooled takes NHWC convolutions of one input channel "
-                             "and group with outputs of at least 2 x 2. Received: "
+            raise ValueError("backward_weight_pooled takes NHWC convolutions of at most 3 input "
+                             "channels and one group with outputs of at least 2 x 2. Received: "
                              f"x.shape={self.x_shape}, kernel.shape={self.kernel_shape}, "
                              f"data_format={self.data_format!r}")
         N, OH, OW, F = self.out_shape
