@@ -9,6 +9,8 @@ run one model), or the layer itself for an eager `layer(x)` followed by `layer.b
 
 import numpy as np
 
+from fastconv.ops import _aligned
+
 __all__ = ["CallState"]
 
 # Attributes that describe the run, not the batch: `forget_batch` keeps them.
@@ -56,7 +58,7 @@ class CallState:
             return buffer  # the usual case, tested cheaply first
         shape = tuple(shape)
         if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
-            buffer = buffers[key] = np.empty(shape, dtype)
+            buffer = buffers[key] = _aligned.empty(shape, dtype)
         return buffer
 
     def forget_batch(self):

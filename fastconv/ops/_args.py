@@ -11,6 +11,8 @@ import operator
 
 import numpy as np
 
+from fastconv.ops import _aligned
+
 # The kernels index with int64 and size workspaces in size_t; anything larger
 # than this many elements is refused before it reaches them.
 MAX_ELEMENTS = 2**48
@@ -266,7 +268,7 @@ def output_buffer(out, shape, dtype, data_format="channels_last", inputs=()):
     `out` must not overlap any of `inputs`: the kernels read those while writing it.
     """
     if out is None:
-        return np.empty(shape, dtype=dtype)
+        return _aligned.empty(shape, dtype)
     if data_format != "channels_last":
         raise ValueError("`out` is supported with data_format='channels_last' only.")
     if (not isinstance(out, np.ndarray) or out.shape != tuple(shape) or out.dtype != dtype

@@ -9,7 +9,7 @@ import numpy as np
 
 from fastconv._config import get_num_threads
 from fastconv._ext import _conv
-from fastconv.ops import _args
+from fastconv.ops import _aligned, _args
 
 
 def _geometry(x_shape, kernel_shape, strides, padding, dilation_rate, groups):
@@ -101,7 +101,7 @@ class Conv2DCall:
         dtype, fmt, layout = self.dtype, self.data_format, _args.to_kernel_layout
         nhwc = fmt == "channels_last"  # (the usual case: no layout calls)
         if out is None:
-            out = np.empty(self.out_shape, dtype)
+            out = _aligned.empty(self.out_shape, dtype)
         if self._computed:
             _conv.forward(
                 layout(x if nhwc else _args.to_channels_last(x, fmt), dtype),
@@ -129,7 +129,7 @@ class Conv2DCall:
         N, OH, OW, F = self.out_shape
         dtype = self.dtype
         if out is None:
-            out = np.empty((N, OH // 2, OW // 2, F), dtype)
+            out = _aligned.empty((N, OH // 2, OW // 2, F), dtype)
         layout = _args.to_kernel_layout
         done = _conv.forward_pooled(layout(x, dtype), layout(kernel, dtype),
                                     None if bias is None else layout(bias, dtype), out,
@@ -150,11 +150,11 @@ class Conv2DCall:
         nhwc = fmt == "channels_last"  # (the usual case: no layout calls)
         dx, dkernel, dbias = out
         if dkernel is None:
-            dkernel = np.empty(self.kernel_shape, dtype)
+            dkernel = _aligned.empty(self.kernel_shape, dtype)
         if dbias is None:
-            dbias = np.empty(self.kernel_shape[3:], dtype)
+            dbias = _aligned.empty(self.kernel_shape[3:], dtype)
         if compute_dx and dx is None:
-            dx = np.empty(self.geometry[:4], dtype)
+            dx = _aligned.empty(self.geometry[:4], dtype)
         dy_nhwc = layout(dy if nhwc else _args.to_channels_last(dy, fmt), dtype)
         if self._computed:
             threads = get_num_threads()
@@ -190,9 +190,9 @@ class Conv2DCall:
         dtype = self.dtype
         dkernel, dbias = out
         if dkernel is None:
-            dkernel = np.empty(self.kernel_shape, dtype)
+            dkernel = _aligned.empty(self.kernel_shape, dtype)
         if dbias is None:
-            dbias = np.empty(self.kernel_shape[3:], dtype)
+            dbias = _aligned.empty(self.kernel_shape[3:], dtype)
         layout = _args.to_kernel_layout
         _conv.backward_weight_pooled(layout(dpool, dtype), layout(act, dtype), layout(x, dtype),
                                      dkernel, dbias, self.geometry, get_num_threads())

@@ -11,7 +11,7 @@ import numpy as np
 
 from fastconv._config import get_num_threads
 from fastconv._ext import _conv
-from fastconv.ops import _args
+from fastconv.ops import _aligned, _args
 
 
 def matmul(a, b, bias=None, *, activation=None, out=None, accumulate=False):
@@ -80,7 +80,7 @@ class MatmulCall:
         if out is None:
             if self.accumulate:
                 raise ValueError("`accumulate=True` needs an `out` array to add to.")
-            out = np.empty(self.out_shape, dtype)
+            out = _aligned.empty(self.out_shape, dtype)
         _conv.matmul(_strided(a, dtype), _strided(b, dtype), out, self.accumulate,
                      get_num_threads(), None if bias is None else _args.to_kernel_layout(bias, dtype),
                      self.relu)

@@ -8,7 +8,7 @@ import numpy as np
 
 from fastconv._config import get_num_threads
 from fastconv._ext import _pool
-from fastconv.ops import _args
+from fastconv.ops import _aligned, _args
 
 
 def _geometry(x_shape, pool_size, strides, padding):
@@ -82,7 +82,7 @@ class Pool2DCall:
             self._check("x", x, self.x_shape)
         x = self._nhwc(x)
         if out is None:
-            out = np.empty(self.out_shape, self.dtype)
+            out = _aligned.empty(self.out_shape, self.dtype)
         if self._empty:
             out[...] = 0
         elif self.kind == "max":
@@ -101,7 +101,7 @@ class Pool2DCall:
         if relu and self.kind != "max":
             raise ValueError("`relu=True` is for max pooling only.")
         if out is None:
-            out = np.empty(self.x_nhwc_shape, self.dtype)
+            out = _aligned.empty(self.x_nhwc_shape, self.dtype)
         if self._empty:
             out[...] = 0
         elif self.kind == "max":
