@@ -32,8 +32,13 @@
     {                                                                                              \
         T *o = orow + (ow + (p)) * ostep;                                                          \
         if (relu) acc##p##0 = VMAX(VZERO, acc##p##0), acc##p##1 = VMAX(VZERO, acc##p##1);          \
-        VSTOREM(o, m0, acc##p##0);                                                                 \
-        VSTOREM(o + VW, m1, acc##p##1);                                                            \
+        if (full) {                                                                                \
+            VSTORE(o, acc##p##0);                                                                  \
+            VSTORE(o + VW, acc##p##1);                                                             \
+        } else {                                                                                   \
+            VSTOREM(o, m0, acc##p##0);                                                             \
+            VSTOREM(o + VW, m1, acc##p##1);                                                        \
+        }                                                                                          \
     }
 #endif
 
@@ -45,6 +50,7 @@ TARGET static inline void ROW(T *orow, int64_t ostep, const T *xrow, const T *we
     const int64_t OC = d->OC, taps = d->KH * d->KW * d->C, step = d->SW * d->C;
 #ifdef VT
     const VM m0 = VMASK(OC - f0), m1 = VMASK(OC - f0 - VW);
+    const int full = OC - f0 >= 2 * VW; /* plain stores: a masked one is slower when it splits */
     const VT init0 = bias ? VLOADM(bias + f0, m0) : VZERO;
     const VT init1 = bias ? VLOADM(bias + f0 + VW, m1) : VZERO;
     int64_t ow = 0;
