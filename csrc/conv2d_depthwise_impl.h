@@ -346,6 +346,12 @@ TARGET static void FNI(dw_input_row)(T *dinp, const T *dout, const T *weight,
         const int64_t iw1 = Wp - d->PL < d->W ? Wp - d->PL : d->W;
         for (int64_t iw = 0; iw < d->W; iw++) {
             T *to = dx + iw * d->C;
+            if (Cg == 1 && Fg == 1) { /* depthwise: the cell is the gradient, contiguous */
+                const T *cell = buf + (iw + d->PL) * len;
+                FC_SIMD
+                for (int64_t j = 0; j < len; j++) to[f0 + j] = iw < iw1 ? cell[j] : 0;
+                continue;
+            }
             for (int64_t c = 0; c < Cg; c++) {
                 const T *plane = buf + ((iw + d->PL) * Cg + c) * len;
                 if (Fg == 1) { /* one output per group: the plane is the gradient */
