@@ -240,6 +240,45 @@ TARGET static FC_NOINLINE void FNI(dw_forward_row_groups)(T *restrict y, const T
         FNI(dw_forward_row)(y, ring, slot0, weight, b, d, relu, 2, len, Cg, R, Wp);
 }
 
+/* One output row at channels [f0, f0 + len) by the variant for its block: constant trip counts
+   keep the accumulators in registers (4 to 8 vectors). `relu` is a constant in each of the two
+   functions below: a run-time flag made GCC write each AVX2 result twice, through two
+   complementary blends (1.1-1.4x slower); inlined into the caller instead, the copies crowd
+   the AVX-512 loops out of registers (4x slower). */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_any_row)(T *restrict y, const T *restrict ring,
+                                                            int64_t slot0, const T *restrict w,
+                                                            const T *restrict b,
+                                                            const fc_conv2d_dims *d, int relu,
+                                                            int64_t len, int64_t Cg, int64_t R,
+                                                            int64_t Wp) {
+    if (Cg > 1)
+        FNI(dw_forward_row_groups)(y, ring, slot0, w, b, d, relu, len, Cg, R, Wp);
+    else if (len == BLK)
+        FNI(dw_forward_row)(y, ring, slot0, w, b, d, relu, 2, BLK, 1, R, Wp);
+    else if (len == BLK / 2)
+        FNI(dw_forward_row)(y, ring, slot0, w, b, d, relu, 4, BLK / 2, 1, R, Wp);
+    else if (len == BLK / 4)
+        FNI(dw_forward_row)(y, ring, slot0, w, b, d, relu, 4, BLK / 4, 1, R, Wp);
+    else
+        FNI(dw_forward_row)(y, ring, slot0, w, b, d, relu, 2, len, 1, R, Wp);
+}
+
+TARGET static FC_NOINLINE void FNI(dw_forward_relu_row)(T *restrict y, const T *restrict ring,
+                                                        int64_t slot0, const T *restrict w,
+                                                        const T *restrict b,
+                                                        const fc_conv2d_dims *d, int64_t len,
+                                                        int64_t Cg, int64_t R, int64_t Wp) {
+    FNI(dw_forward_any_row)(y, ring, slot0, w, b, d, 1, len, Cg, R, Wp);
+}
+
+TARGET static FC_NOINLINE void FNI(dw_forward_plain_row)(T *restrict y, const T *restrict ring,
+                                                         int64_t slot0, const T *restrict w,
+                                                         const T *restrict b,
+                                                         const fc_conv2d_dims *d, int64_t len,
+                                                         int64_t Cg, int64_t R, int64_t Wp) {
+    FNI(dw_forward_any_row)(y, ring, slot0, w, b, d, 0, len, Cg, R, Wp);
+}
+
 /* Forward: tasks are (image, band of output rows), each taking every channel block in turn:
    threads running side by side then write different images, never neighbouring channels of the
    same pixels (cache lines the two cores would pass back and forth: with blocks as tasks, 2
@@ -272,18 +311,8 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
                 for (int64_t oh = oh0; oh < oh1; oh++) {
                     const int64_t slot0 = FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
                     T *y = out + (n * d->OH + oh) * d->OW * d->OC + f0;
-                    const T *w = weight + f0;
-                    /* Constant trip counts keep the accumulators in registers: 4 to 8 vectors. */
-                    if (Cg > 1)
-                        FNI(dw_forward_row_groups)(y, ring, slot0, w, b, d, relu, len, Cg, R, Wp);
-                    else if (len == BLK)
-                        FNI(dw_forward_row)(y, ring, slot0, w, b, d, relu, 2, BLK, 1, R, Wp);
-                    else if (len == BLK / 2)
-                        FNI(dw_forward_row)(y, ring, slot0, w, b, d, relu, 4, BLK / 2, 1, R, Wp);
-                    else if (len == BLK / 4)
-                        FNI(dw_forward_row)(y, ring, slot0, w, b, d, relu, 4, BLK / 4, 1, R, Wp);
-                    else
-                        FNI(dw_forward_row)(y, ring, slot0, w, b, d, relu, 2, len, 1, R, Wp);
+                    (relu ? FNI(dw_forward_relu_row) : FNI(dw_forward_plain_row))(
+                        y, ring, slot0, weight + f0, b, d, len, Cg, R, Wp);
                 }
             }
         }
