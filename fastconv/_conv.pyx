@@ -443,8 +443,8 @@ def backward_weight_pooled(const floating[:, :, :, ::1] dpool, const floating[:,
     (relu) followed by backward_weight, without the conv output's gradient (conv2d.h)."""
     cdef fc_conv2d_dims d = _dims(geometry)
     if not conv2d_backward_weight_pooled_applies(&d):
-        raise ValueError("conv2d: the pooled weight gradient takes one input channel, one group "
-                         "and outputs of at least 2 x 2")
+        raise ValueError("conv2d: the pooled weight gradient takes at most 3 input channels, one "
+                         "group and outputs of at least 2 x 2")
     _check_buffers(&d, x.size, dkernel.size, act.size, dbias.shape[0] if dbias is not None else -1)
     if dpool.size != d.N * (d.OH // 2) * (d.OW // 2) * d.OC:
         raise ValueError(f"conv2d: dpool has {dpool.size} elements, the 2 x 2 pooling of the "

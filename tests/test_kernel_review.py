@@ -4,7 +4,7 @@ Each level runs in its own process (FASTCONV_ISA is read once per process). The 
 every op with tests/reference.py's float64 reference, then prints a digest of every result at 1
 and at 2 threads and whether the caller's floating-point mode survived. The tests check:
   - accuracy against the reference on every level (shapes aimed at one path each: the first-layer
-    direct forward, the single-channel direct weight gradient, the rotated-kernel input gradient
+    direct forward and weight gradient, the rotated-kernel input gradient
     with explicit padding past the kernel extent (negative rotated padding), GEMM + col2im with
     strides larger than the kernel, channel counts that are not multiples of any vector width,
     reductions longer than one 256-deep panel, pixel counts crossing MC);
@@ -61,10 +61,11 @@ CONV_CASES = [
     ("first_c2_ow14", 1, 3, 14, 2, 20, 3, 3, 1, "same", 1, 1),
     ("first_c1_ow6", 2, 3, 6, 1, 17, 3, 3, 1, "same", 1, 1),
     ("first_c3_stride_gt_kernel", 2, 10, 10, 3, 16, 1, 2, (3, 4), "valid", 1, 1),
-    # more than 256 taps: back on the GEMM path (C = 3) / many direct taps (C = 1)
+    # more than 256 taps: the forward back on the GEMM path (C = 3); many direct weight-gradient
+    # taps (C = 3 and C = 1)
     ("taps_300_c3", 1, 12, 11, 3, 7, 10, 10, 1, ((2, 1), (0, 3)), 1, 1),
     ("taps_289_c1", 2, 19, 18, 1, 24, 17, 17, 1, ((1, 0), (0, 2)), 1, 1),
-    # single-channel weight gradient: OC splits differently into 16- and 32-wide blocks
+    # direct weight gradient: OC splits differently into 16- and 32-wide blocks
     ("c1_oc24", 3, 9, 10, 1, 24, 3, 3, 1, "same", 1, 1),
     ("c1_oc40_dilated", 2, 11, 9, 1, 40, 3, 3, 2, ((3, 3), (1, 1)), 2, 1),
     # few channels with groups (not first layers: G > 1)
