@@ -136,7 +136,7 @@ const char *conv2d_backward_input_kernel(const fc_conv2d_dims *d) {
 
 const char *conv2d_backward_weight_kernel(const fc_conv2d_dims *d) {
     if (conv2d_depthwise_applies(d)) return "depthwise";
-    if (direct_weight_gradient_f32_wide(d)) return "direct";
+    if (direct_weight_applies_f32_wide(d)) return "direct";
     if (winograd_applies_f32_wide(d)) return "winograd";
     /* the tile width decides (a multiple of it in channels): name the kernel set in use */
     const int in_place = fc_gemm_geometry() == FC_GEOMETRY_WIDE
@@ -210,7 +210,7 @@ int conv2d_forward_pooled_applies(const fc_conv2d_dims *d) {
 }
 
 int conv2d_backward_weight_pooled_applies(const fc_conv2d_dims *d) {
-    return direct_weight_gradient_f32_wide(d) && d->OH >= 2 && d->OW >= 2;
+    return direct_weight_applies_f32_wide(d) && d->OH >= 2 && d->OW >= 2;
 }
 
 #define POOLED_DISPATCH(T, TSFX)                                                                   \

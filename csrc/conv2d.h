@@ -48,7 +48,7 @@ void conv2d_set_winograd(int enabled);
 /* The kernel each pass of d runs, for tests and benchmarks (the rule is the same for both types
    and every SIMD level): the forward pass "depthwise", "first_layer", "winograd" or "gemm"; the
    input gradient "depthwise", "rotated_winograd", "rotated_gemm" or "col2im"; the weight
-   gradient "depthwise", "single_channel", "winograd", "in_place" or "packed". */
+   gradient "depthwise", "direct", "winograd", "in_place" or "packed". */
 const char *conv2d_forward_kernel(const fc_conv2d_dims *d);
 const char *conv2d_backward_input_kernel(const fc_conv2d_dims *d);
 const char *conv2d_backward_weight_kernel(const fc_conv2d_dims *d);

@@ -24,7 +24,7 @@ static int64_t fc_dw_padded_cols(const fc_conv2d_dims *d) {
     return (d->OW - 1) * d->SW + (d->KW - 1) * d->DW + 1;
 }
 
-/* Bands of rows per (image, channel block) unit: enough tasks to balance the threads. The split
+/* Bands of rows per unit (an image): enough tasks to balance the threads. The split
    never changes a result: every output element is computed whole by one task. */
 static int64_t fc_dw_bands(int64_t units, int64_t rows, int nthreads) {
     const int64_t bands = (4 * (int64_t)nthreads + units - 1) / units;

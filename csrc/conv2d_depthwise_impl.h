@@ -309,7 +309,8 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
                 for (int64_t j = 0; j < len; j++) b[j] = bias ? bias[f0 + j] : 0;
                 int64_t filled = oh0 * d->SH - 1;
                 for (int64_t oh = oh0; oh < oh1; oh++) {
-                    const int64_t slot0 = FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
+                    const int64_t slot0 =
+                        FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
                     T *y = out + (n * d->OH + oh) * d->OW * d->OC + f0;
                     (relu ? FNI(dw_forward_relu_row) : FNI(dw_forward_plain_row))(
                         y, ring, slot0, weight + f0, b, d, len, Cg, R, Wp);

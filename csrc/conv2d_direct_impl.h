@@ -67,7 +67,7 @@ TARGET static const T *FNI(gradient_row)(int64_t *step, const T *dout, const T *
             const T *x11 = x10 + OC, *dy = dy_row + pw * OC;
             T *d00 = top + 2 * pw * NR, *d01 = d00 + NR, *d10 = bottom + 2 * pw * NR;
             T *d11 = d10 + NR;
-            /* act streams by once, as dout does in the plain case: ask for it early */
+            /* act streams by once per row block: ask for it early */
             for (int64_t byte = 0; byte < nf * (int64_t)sizeof(T); byte += 64) {
                 FC_PREFETCH((const char *)(x00 + FC_PREFETCH_PIXELS * OC) + byte);
                 FC_PREFETCH((const char *)(x01 + FC_PREFETCH_PIXELS * OC) + byte);
@@ -86,15 +86,22 @@ TARGET static const T *FNI(gradient_row)(int64_t *step, const T *dout, const T *
     return oh % 2 ? bottom : top;
 }
 
+/* The padded copy's row where output row `row` (of all images') has its windows' first row. */
+TARGET static inline const T *FNI(window_row)(const T *xpad, const fc_conv2d_dims *d, int64_t Hp,
+                                              int64_t Wp, int64_t row) {
+    return xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp * d->C;
+}
+
 /* dweight[tap, f] = sum over images and pixels of xpad[tap window cell] * dout[pixel, f], a tap
    being (kh, kw, c) in dweight's row order, and dbias[f] (when not NULL) = sum of dout[pixel, f],
    taken by the first tap block from the dout vectors it loads anyway. The output rows (all
    images') go in blocks of FC_DIRECT_ROWS, the blocks in `segments` fixed runs. A task owns one
-   run x NR channels; per row block it sums TAPS taps at a time in registers (the block's dout,
-   read once per tap block, stays in L2) into its run's partial (partials: segments x (taps + 1)
-   x OC, the last row the bias's); the partials are then added in run order. Every sum's order
-   depends on the shape alone, never on the thread count or TAPS, and the runs give every thread
-   work. */
+   run x NR channels; per row block it sums TAPS taps at a time in registers into its run's
+   partial (partials: segments x (taps + 1) x OC, the last row the bias's), reading the block's
+   gradient rows once per tap block (from L2: dout in place, or with act the rows gradient_row
+   builds, once per block, into the thread's `block_rows`, FC_DIRECT_ROWS x OW x NR); the partials
+   are then added in run order. Every sum's order depends on the shape alone, never on the thread
+   count or TAPS, and the runs give every thread work. */
 TARGET static void FNI(direct_backward_weight)(T *dweight, T *dbias, const T *xpad,
                                                const T *dout, const T *act,
                                                const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,
@@ -111,10 +118,12 @@ TARGET static void FNI(direct_backward_weight)(T *dweight, T *dbias, const T *xp
     {
         const fc_fp_state fp = fc_fp_fast();
 #ifdef _OPENMP
-        T *rows_buffer = act ? pooled_rows + (size_t)omp_get_thread_num() * 3 * d->OW * NR : NULL;
+        const size_t thread = (size_t)omp_get_thread_num();
 #else
-        T *rows_buffer = pooled_rows;
+        const size_t thread = 0;
 #endif
+        T *pair_rows = act ? pooled_rows + thread * (3 + FC_DIRECT_ROWS) * d->OW * NR : NULL;
+        T *block_rows = act ? pair_rows + 3 * d->OW * NR : NULL;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
@@ -127,9 +136,14 @@ TARGET static void FNI(direct_backward_weight)(T *dweight, T *dbias, const T *xp
             T *partial = partials + segment * partial_size + f0;
             for (int64_t t = 0; t <= taps; t++)
                 for (int64_t j = 0; j < nf; j++) partial[t * OC + j] = 0;
-            int64_t pair = -1, gs;
+            int64_t pair = -1, gs = act ? NR : OC;
             for (int64_t row0 = first_row; row0 < end_row; row0 += FC_DIRECT_ROWS) {
-                const int64_t row1 = end_row - row0 < FC_DIRECT_ROWS ? end_row : row0 + FC_DIRECT_ROWS;
+                int64_t row1 = row0 + FC_DIRECT_ROWS;
+                if (row1 > end_row) row1 = end_row;
+                for (int64_t row = row0; act && row < row1; row++)
+                    memcpy(block_rows + (row - row0) * d->OW * NR,
+                           FNI(gradient_row)(&gs, dout, act, pair_rows, &pair, d, row, f0, nf),
+                           (size_t)(d->OW * NR) * sizeof(T));
                 for (int64_t t0 = 0; t0 < taps; t0 += TAPS) {
                     const int64_t nt = taps - t0 < TAPS ? taps - t0 : TAPS;
                     const int with_bias = dbias && t0 == 0;
@@ -144,13 +158,13 @@ TARGET static void FNI(direct_backward_weight)(T *dweight, T *dbias, const T *xp
                         /* Constant trip counts and block-local accumulators: they live in
                            registers. */
                         for (int64_t row = row0; row < row1; row++) {
-                            const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp * C;
-                            const T *g = FNI(gradient_row)(&gs, dout, act, rows_buffer, &pair, d,
-                                                           row, f0, nf);
+                            const T *xrow = FNI(window_row)(xpad, d, Hp, Wp, row);
+                            const T *g = act ? block_rows + (row - row0) * d->OW * NR
+                                             : dout + row * d->OW * OC + f0;
                             for (int64_t ow = 0; ow < d->OW; ow++, g += gs) {
                                 const T *xo = xrow + ow * d->SW * C;
-                                /* dout streams by once per row block: ask for it early (2x as
-                                   fast at 1 thread, where the loads otherwise wait on memory) */
+                                /* the first tap block's loads of dout wait on memory: ask
+                                   for it early */
                                 FC_PREFETCH(g + FC_PREFETCH_PIXELS * gs);
                                 FC_PREFETCH(g + FC_PREFETCH_PIXELS * gs + 64 / sizeof(T));
                                 FC_UNROLL
@@ -167,13 +181,15 @@ TARGET static void FNI(direct_backward_weight)(T *dweight, T *dbias, const T *xp
                         }
                     } else {
                         for (int64_t row = row0; row < row1; row++) {
-                            const T *xrow = xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp * C;
-                            const T *g = FNI(gradient_row)(&gs, dout, act, rows_buffer, &pair, d,
-                                                           row, f0, nf);
+                            const T *xrow = FNI(window_row)(xpad, d, Hp, Wp, row);
+                            const T *g = act ? block_rows + (row - row0) * d->OW * NR
+                                             : dout + row * d->OW * OC + f0;
                             for (int64_t ow = 0; ow < d->OW; ow++, g += gs) {
                                 const T *xo = xrow + ow * d->SW * C;
-                                for (int i = 0; i < TAPS; i++)
-                                    for (int64_t j = 0; j < nf; j++) acc[i][j] += xo[offset[i]] * g[j];
+                                for (int i = 0; i < TAPS; i++) {
+                                    const T x = xo[offset[i]];
+                                    for (int64_t j = 0; j < nf; j++) acc[i][j] += x * g[j];
+                                }
                                 if (with_bias)
                                     for (int64_t j = 0; j < nf; j++) accb[j] += g[j];
                             }

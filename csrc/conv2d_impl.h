@@ -142,7 +142,7 @@ static void FN(im2col_rows)(const T **rows, const T *x, const fc_conv2d_dims *d,
 #endif
 
 /* A few input channels: the direct weight gradient. */
-static int FN(direct_weight_gradient)(const fc_conv2d_dims *d) {
+static int FN(direct_weight_applies)(const fc_conv2d_dims *d) {
     return d->G == 1 && d->C <= FC_FIRST_LAYER_MAX_C;
 }
 
@@ -201,7 +201,8 @@ static size_t FN(widest_filter_block)(void) { return FC_WIDE_NR_F32 * sizeof(flo
 
 /* The workspace of the direct weight gradient: the padded copy, then the segments' partial
    sums (kernel and bias) on a cache line, then, with `pooled`, each thread's gradient rows
-   (3 x OW x NR, conv2d_direct_impl.h's gradient_row). Returns 0 on overflow; *partials and
+   (3 + FC_DIRECT_ROWS rows of OW x NR: conv2d_direct_impl.h's gradient_row builds a window row
+   in the first 3, and a row block is kept in the rest). Returns 0 on overflow; *partials and
    *rows are offsets into it. */
 static int FN(direct_weight_layout)(const fc_conv2d_dims *d, int pooled, int nthreads,
                                     size_t *partials, size_t *rows, size_t *elements) {
@@ -210,7 +211,8 @@ static int FN(direct_weight_layout)(const fc_conv2d_dims *d, int pooled, int nth
     if (!FN(padded_workspace)(d, &padded) ||
         !fc_mul_size((size_t)((d->KH * d->KW * d->C + 1) * d->OC), (size_t)FN(direct_segments)(d),
                      &sums) ||
-        !fc_mul_size((size_t)(3 * d->OW), FN(widest_filter_block)(), &per_thread) ||
+        !fc_mul_size((size_t)((3 + FC_DIRECT_ROWS) * d->OW), FN(widest_filter_block)(),
+                     &per_thread) ||
         (pooled && !fc_mul_size(per_thread, (size_t)nthreads, &buffers)))
         return 0;
     *partials = (size_t)fc_round_up((int64_t)padded, (int64_t)line);
@@ -604,7 +606,7 @@ static int FN(conv2d_backward_weight_workspace_size)(const fc_conv2d_dims *d, in
     size_t partials, per_thread, threads, total;
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G;
     size_t winograd = 0; /* either kernel's size, as in convolution_workspace_size */
-    if (FN(direct_weight_gradient)(d)) return FN(direct_weight_workspace)(d, 0, nthreads, elements);
+    if (FN(direct_weight_applies)(d)) return FN(direct_weight_workspace)(d, 0, nthreads, elements);
     if (!fc_mul_size((size_t)Fg * (size_t)d->G, (size_t)Kg, &partials) ||
         !fc_mul_size(partials, (size_t)FN(wgrad_segments)(d), &partials) ||
         !fc_mul_size((size_t)fc_round_up(Fg, MR), (size_t)FC_KC, &per_thread) ||
@@ -699,9 +701,8 @@ static void FN(conv2d_backward_weight)(T *dweight, T *dbias, const T *dout, cons
        split columns, which never changes a sum. */
     const int64_t Kg = FN(kg)(d), Fg = d->OC / d->G, P = d->OH * d->OW;
     const int64_t image = d->H * d->W * d->C;
-    if (FN(direct_weight_gradient)(d)) {
-        FN(direct_weight_backward)(dweight, dbias, dout, NULL, inp, d, workspace,
-                                           nthreads);
+    if (FN(direct_weight_applies)(d)) {
+        FN(direct_weight_backward)(dweight, dbias, dout, NULL, inp, d, workspace, nthreads);
         return;
     }
     if (FN(winograd_applies)(d)) {
@@ -833,7 +834,7 @@ static void FN(conv2d_backward_weight_pooled)(T *dweight, T *dbias, const T *dpo
                                               const T *inp, const fc_conv2d_dims *d,
                                               T *workspace, int nthreads) {
     FN(direct_weight_backward)(dweight, dbias, dpool, act, inp, d, workspace,
-                                       fc_threads_for(FN(pass_flops)(d), nthreads));
+                               fc_threads_for(FN(pass_flops)(d), nthreads));
 }
 
 #undef FC_BIAS_BLOCK

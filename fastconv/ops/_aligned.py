@@ -13,8 +13,9 @@ _SMALLEST = 1 << 14  # bytes: below this, np.empty's array
 
 
 def empty(shape, dtype):
-    """An uninitialized C-contiguous array like np.empty(shape, dtype), its data 64-byte
-    aligned when it holds at least 16 KiB (a view of a slightly larger byte buffer)."""
+    """An uninitialized C-contiguous array like np.empty(shape, dtype) (shape a tuple of ints,
+    dtype a numeric one), its data 64-byte aligned when it holds at least 16 KiB: then a view
+    of a slightly larger byte buffer (owndata False, so `ndarray.resize` refuses it)."""
     dtype = np.dtype(dtype)
     shape = tuple(shape)
     size = dtype.itemsize
