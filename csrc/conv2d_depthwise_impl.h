@@ -94,6 +94,8 @@ TARGET static void FNI(dw_fill_row)(T *restrict dst, const T *restrict x, const 
         FNI(dw_fill_cells)(dst, src, d->C, 1, Fg, p0, p1, f0, BLK, Wp);
     else if (Cg == 1 && len == BLK / 2)
         FNI(dw_fill_cells)(dst, src, d->C, 1, Fg, p0, p1, f0, BLK / 2, Wp);
+    else if (Cg == 1 && len == BLK / 4) /* the 3x3 weight gradient's block on 16-register ISAs */
+        FNI(dw_fill_cells)(dst, src, d->C, 1, Fg, p0, p1, f0, BLK / 4, Wp);
     else
         FNI(dw_fill_cells)(dst, src, d->C, Cg, Fg, p0, p1, f0, len, Wp);
 }
