@@ -94,8 +94,6 @@ TARGET static void FNI(dw_fill_row)(T *restrict dst, const T *restrict x, const 
         FNI(dw_fill_cells)(dst, src, d->C, 1, Fg, p0, p1, f0, BLK, Wp);
     else if (Cg == 1 && len == BLK / 2)
         FNI(dw_fill_cells)(dst, src, d->C, 1, Fg, p0, p1, f0, BLK / 2, Wp);
-    else if (Cg == 1 && len == BLK / 4) /* the 3x3 weight gradient's block on 16-register ISAs */
-        FNI(dw_fill_cells)(dst, src, d->C, 1, Fg, p0, p1, f0, BLK / 4, Wp);
     else
         FNI(dw_fill_cells)(dst, src, d->C, Cg, Fg, p0, p1, f0, len, Wp);
 }
@@ -498,7 +496,7 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row)(T *restrict acc, T *restr
     if (accb) FNI(dw_bias_row)(accb, dy, d, f0, len);
 }
 
-/* Channels per block of the 3x3 weight gradient: 9 taps x 2 vectors = 18 accumulators on
+/* Channels per sub-block of the 3x3 weight gradient: 9 taps x 2 vectors = 18 accumulators on
    avx512, 9 x 1 on the 16-register ISAs. */
 #undef FC_DW_3X3_WEIGHT_BLOCK
 #define FC_DW_3X3_WEIGHT_BLOCK (VBYTES >= 64 ? BLK / 2 : BLK / 4)
@@ -507,7 +505,8 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row)(T *restrict acc, T *restr
    nine taps (each dout vector is loaded once, not nine times). Each tap's row sum is one chain in
    pixel order. */
 TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row_3x3)(T *restrict acc, const T *restrict ring,
-                                                           int64_t slot0, const T *restrict dy,
+                                                           int64_t cell, int64_t slot0,
+                                                           const T *restrict dy,
                                                            const fc_conv2d_dims *d, int64_t f0,
                                                            int64_t len, int64_t R, int64_t Wp) {
     const int64_t OC = d->OC, OW = d->OW;
@@ -515,7 +514,7 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row_3x3)(T *restrict acc, cons
     for (int64_t kh = 0; kh < 3; kh++) {
         int64_t slot = slot0 + kh * d->DH;
         if (slot >= R) slot -= R;
-        rows[kh] = ring + slot * Wp * len;
+        rows[kh] = ring + slot * Wp * cell;
     }
     const T *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *g = dy + f0;
     /* Named arrays with constant-length loops stay in registers (a zeroing loop would become a
@@ -524,18 +523,19 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row_3x3)(T *restrict acc, cons
     FC_SIMD
     for (int64_t j = 0; j < len; j++) {
         const T gj = g[j];
-        a0[j] = r0[j] * gj, a1[j] = r0[len + j] * gj, a2[j] = r0[2 * len + j] * gj;
-        a3[j] = r1[j] * gj, a4[j] = r1[len + j] * gj, a5[j] = r1[2 * len + j] * gj;
-        a6[j] = r2[j] * gj, a7[j] = r2[len + j] * gj, a8[j] = r2[2 * len + j] * gj;
+        a0[j] = r0[j] * gj, a1[j] = r0[cell + j] * gj, a2[j] = r0[2 * cell + j] * gj;
+        a3[j] = r1[j] * gj, a4[j] = r1[cell + j] * gj, a5[j] = r1[2 * cell + j] * gj;
+        a6[j] = r2[j] * gj, a7[j] = r2[cell + j] * gj, a8[j] = r2[2 * cell + j] * gj;
     }
     for (int64_t ow = 1; ow < OW; ow++) {
-        const T *x0 = r0 + ow * len, *x1 = r1 + ow * len, *x2 = r2 + ow * len, *go = g + ow * OC;
+        const T *x0 = r0 + ow * cell, *x1 = r1 + ow * cell, *x2 = r2 + ow * cell;
+        const T *go = g + ow * OC;
         FC_SIMD
         for (int64_t j = 0; j < len; j++) {
             const T gj = go[j];
-            a0[j] += x0[j] * gj, a1[j] += x0[len + j] * gj, a2[j] += x0[2 * len + j] * gj;
-            a3[j] += x1[j] * gj, a4[j] += x1[len + j] * gj, a5[j] += x1[2 * len + j] * gj;
-            a6[j] += x2[j] * gj, a7[j] += x2[len + j] * gj, a8[j] += x2[2 * len + j] * gj;
+            a0[j] += x0[j] * gj, a1[j] += x0[cell + j] * gj, a2[j] += x0[2 * cell + j] * gj;
+            a3[j] += x1[j] * gj, a4[j] += x1[cell + j] * gj, a5[j] += x1[2 * cell + j] * gj;
+            a6[j] += x2[j] * gj, a7[j] += x2[cell + j] * gj, a8[j] += x2[2 * cell + j] * gj;
         }
     }
     FC_SIMD
@@ -543,6 +543,27 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_weight_row_3x3)(T *restrict acc, cons
         acc[j] += a0[j], acc[BLK + j] += a1[j], acc[2 * BLK + j] += a2[j];
         acc[3 * BLK + j] += a3[j], acc[4 * BLK + j] += a4[j], acc[5 * BLK + j] += a5[j];
         acc[6 * BLK + j] += a6[j], acc[7 * BLK + j] += a7[j], acc[8 * BLK + j] += a8[j];
+    }
+}
+
+/* dw_weight_row_3x3 over a ring block of `len` channels (the ring's cell width), in sub-blocks
+   of at most FC_DW_3X3_WEIGHT_BLOCK, with constant widths and lengths in the common cases. Kept
+   out of line, so that its copies do not crowd the caller's loop out of registers. */
+TARGET static FC_NOINLINE void FNI(dw_weight_3x3_block)(T *restrict acc, const T *restrict ring,
+                                                        int64_t slot0, const T *restrict dy,
+                                                        const fc_conv2d_dims *d, int64_t f0,
+                                                        int64_t len, int64_t R, int64_t Wp) {
+    const int64_t width = FC_DW_3X3_WEIGHT_BLOCK;
+    if (len == BLK) {
+        for (int64_t j0 = 0; j0 < BLK; j0 += width)
+            FNI(dw_weight_row_3x3)(acc + j0, ring + j0, BLK, slot0, dy, d, f0 + j0, width, R, Wp);
+    } else if (len == width) {
+        FNI(dw_weight_row_3x3)(acc, ring, width, slot0, dy, d, f0, width, R, Wp);
+    } else {
+        for (int64_t j0 = 0; j0 < len; j0 += width) {
+            const int64_t sub = len - j0 < width ? len - j0 : width;
+            FNI(dw_weight_row_3x3)(acc + j0, ring + j0, len, slot0, dy, d, f0 + j0, sub, R, Wp);
+        }
     }
 }
 
@@ -555,11 +576,11 @@ TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, 
                                            const fc_conv2d_dims *d, T *workspace, int nthreads) {
     const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
     const int64_t taps = d->KH * d->KW * Cg; /* rows of dweight */
-    /* The 3x3 row keeps nine taps' accumulators in registers: narrower blocks (the width only
-       splits the channels, never a sum). */
+    /* The 3x3 row keeps nine taps' accumulators in registers: it takes a block's ring in
+       narrower sub-blocks (dw_weight_3x3_block: the width only splits the channels, never a
+       sum). */
     const int is3x3 = Cg == 1 && d->KH == 3 && d->KW == 3 && d->SW == 1 && d->DW == 1;
-    const int64_t width = is3x3 ? FC_DW_3X3_WEIGHT_BLOCK : BLK;
-    const int64_t blocks = (d->OC + width - 1) / width, segments = fc_dw_segments(d);
+    const int64_t blocks = (d->OC + BLK - 1) / BLK, segments = fc_dw_segments(d);
     const int64_t rows = d->N * d->OH, part = (taps + 1) * d->OC; /* one segment's slot */
     T *partials = workspace, *scratch = workspace + segments * part;
     const int64_t per_thread = R * Wp * Cg * BLK + 2 * (taps + 1) * BLK;
@@ -575,8 +596,8 @@ TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, 
 #pragma omp for schedule(dynamic)
 #endif
         for (int64_t t = 0; t < segments * blocks; t++) {
-            const int64_t s = t / blocks, f0 = (t % blocks) * width;
-            const int64_t len = d->OC - f0 < width ? d->OC - f0 : width;
+            const int64_t s = t / blocks, f0 = (t % blocks) * BLK;
+            const int64_t len = d->OC - f0 < BLK ? d->OC - f0 : BLK;
             const int64_t row0 = rows * s / segments, row1 = rows * (s + 1) / segments;
             T *accb = dbias ? img + taps * BLK : NULL;
             for (int64_t i = 0; i < (taps + 1) * BLK; i++) seg[i] = img[i] = 0;
@@ -585,14 +606,11 @@ TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, 
                 const int64_t n = row / d->OH, oh = row % d->OH;
                 if (row == row0 || oh == 0) filled = oh * d->SH - 1; /* a new image: empty ring */
                 const T *x = inp + n * d->H * d->W * d->C;
-                const int64_t slot0 = FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
+                const int64_t slot0 =
+                    FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
                 const T *dy = dout + row * d->OW * d->OC;
                 if (is3x3) {
-                    if (len == FC_DW_3X3_WEIGHT_BLOCK)
-                        FNI(dw_weight_row_3x3)(img, ring, slot0, dy, d, f0, FC_DW_3X3_WEIGHT_BLOCK,
-                                               R, Wp);
-                    else
-                        FNI(dw_weight_row_3x3)(img, ring, slot0, dy, d, f0, len, R, Wp);
+                    FNI(dw_weight_3x3_block)(img, ring, slot0, dy, d, f0, len, R, Wp);
                     if (accb) FNI(dw_bias_row)(accb, dy, d, f0, len);
                 } else if (Cg > 1)
                     FNI(dw_weight_row)(img, accb, ring, slot0, dy, d, f0, len, Cg, R, Wp);
