@@ -454,8 +454,8 @@ static int FN(conv2d_backward_input_workspace_size)(const fc_conv2d_dims *d, int
     return 1;
 }
 
-/* First output pixel of a row whose tap lands inside the input: 0 <= ow*stride + off, rounded
-   up, and the end of that range, ow*stride + off < size; both clipped to [0, count]. */
+/* The output columns [lo, hi) of a row whose tap at offset `off` lands inside the input,
+   0 <= ow*stride + off < size, clipped to [0, count]. */
 static void FN(tap_span)(int64_t off, int64_t stride, int64_t size, int64_t count, int64_t *lo,
                          int64_t *hi) {
     int64_t a = off >= 0 ? 0 : (-off + stride - 1) / stride;
