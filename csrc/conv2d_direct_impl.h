@@ -92,6 +92,37 @@ TARGET static inline const T *FNI(window_row)(const T *xpad, const fc_conv2d_dim
     return xpad + ((row / d->OH) * Hp + (row % d->OH) * d->SH) * Wp * d->C;
 }
 
+/* Adds, over output rows [row0, row1), TAPS taps (`offset`: cells from a window's origin) x nf
+   channels into acc, and the gradient itself into accb when with_bias. Row r's gradient starts
+   at grad + (r - row0) * grad_row, its pixels gs apart (dout in place, or a block of pooled
+   rows). Each tap's sum runs in pixel order. */
+TARGET FC_INLINE void FNI(tap_block_sums)(T acc[TAPS][NR], T accb[NR], const T *xpad,
+                                          const T *grad, int64_t grad_row, int64_t gs,
+                                          const int64_t *offset, const fc_conv2d_dims *d,
+                                          int64_t Hp, int64_t Wp, int64_t row0, int64_t row1,
+                                          int64_t nf, int with_bias) {
+    for (int64_t row = row0; row < row1; row++) {
+        const T *xrow = FNI(window_row)(xpad, d, Hp, Wp, row);
+        const T *g = grad + (row - row0) * grad_row;
+        for (int64_t ow = 0; ow < d->OW; ow++, g += gs) {
+            const T *xo = xrow + ow * d->SW * d->C;
+            /* the first tap block's loads of dout wait on memory: ask for it early */
+            FC_PREFETCH(g + FC_PREFETCH_PIXELS * gs);
+            FC_PREFETCH(g + FC_PREFETCH_PIXELS * gs + 64 / sizeof(T));
+            FC_UNROLL
+            for (int i = 0; i < TAPS; i++) {
+                const T x = xo[offset[i]];
+                FC_SIMD
+                for (int64_t j = 0; j < nf; j++) acc[i][j] += x * g[j];
+            }
+            if (with_bias) {
+                FC_SIMD
+                for (int64_t j = 0; j < nf; j++) accb[j] += g[j];
+            }
+        }
+    }
+}
+
 /* dweight[tap, f] = sum over images and pixels of xpad[tap window cell] * dout[pixel, f], a tap
    being (kh, kw, c) in dweight's row order, and dbias[f] (when not NULL) = sum of dout[pixel, f],
    taken by the first tap block from the dout vectors it loads anyway. The output rows (all
@@ -154,47 +185,15 @@ TARGET static void FNI(direct_backward_weight)(T *dweight, T *dbias, const T *xp
                         offset[i] = ((k / d->KW) * d->DH * Wp + (k % d->KW) * d->DW) * C + t % C;
                     }
                     T acc[TAPS][NR] = {{0}}, accb[NR] = {0};
-                    if (nf == NR) {
-                        /* Constant trip counts and block-local accumulators: they live in
-                           registers. */
-                        for (int64_t row = row0; row < row1; row++) {
-                            const T *xrow = FNI(window_row)(xpad, d, Hp, Wp, row);
-                            const T *g = act ? block_rows + (row - row0) * d->OW * NR
-                                             : dout + row * d->OW * OC + f0;
-                            for (int64_t ow = 0; ow < d->OW; ow++, g += gs) {
-                                const T *xo = xrow + ow * d->SW * C;
-                                /* the first tap block's loads of dout wait on memory: ask
-                                   for it early */
-                                FC_PREFETCH(g + FC_PREFETCH_PIXELS * gs);
-                                FC_PREFETCH(g + FC_PREFETCH_PIXELS * gs + 64 / sizeof(T));
-                                FC_UNROLL
-                                for (int i = 0; i < TAPS; i++) {
-                                    const T x = xo[offset[i]];
-                                    FC_SIMD
-                                    for (int j = 0; j < NR; j++) acc[i][j] += x * g[j];
-                                }
-                                if (with_bias) {
-                                    FC_SIMD
-                                    for (int j = 0; j < NR; j++) accb[j] += g[j];
-                                }
-                            }
-                        }
-                    } else {
-                        for (int64_t row = row0; row < row1; row++) {
-                            const T *xrow = FNI(window_row)(xpad, d, Hp, Wp, row);
-                            const T *g = act ? block_rows + (row - row0) * d->OW * NR
-                                             : dout + row * d->OW * OC + f0;
-                            for (int64_t ow = 0; ow < d->OW; ow++, g += gs) {
-                                const T *xo = xrow + ow * d->SW * C;
-                                for (int i = 0; i < TAPS; i++) {
-                                    const T x = xo[offset[i]];
-                                    for (int64_t j = 0; j < nf; j++) acc[i][j] += x * g[j];
-                                }
-                                if (with_bias)
-                                    for (int64_t j = 0; j < nf; j++) accb[j] += g[j];
-                            }
-                        }
-                    }
+                    const T *grad = act ? block_rows : dout + row0 * d->OW * OC + f0;
+                    const int64_t grad_row = act ? d->OW * NR : d->OW * OC;
+                    /* A constant channel count keeps the accumulators in registers. */
+                    if (nf == NR)
+                        FNI(tap_block_sums)(acc, accb, xpad, grad, grad_row, gs, offset, d, Hp, Wp,
+                                            row0, row1, NR, with_bias);
+                    else
+                        FNI(tap_block_sums)(acc, accb, xpad, grad, grad_row, gs, offset, d, Hp, Wp,
+                                            row0, row1, nf, with_bias);
                     for (int64_t i = 0; i < nt; i++)
                         for (int64_t j = 0; j < nf; j++) partial[(t0 + i) * OC + j] += acc[i][j];
                     if (with_bias)
