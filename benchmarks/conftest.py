@@ -66,11 +66,12 @@ def check_then_bench(benchmark, cache, case, impl, pass_, group):
     """Asserts impl's result equals fastconv's / the NumPy baseline's, then benchmarks it."""
     benchmark.group = group
     benchmark.extra_info.update({"impl": impl, "pass": pass_, "work": case.work(pass_)})
-    if impl == "torch":
+    if impl.startswith("torch_"):
         if case.torch_skip:
             pytest.skip(case.torch_skip)
-        fn = case.torch[pass_]
-        result = case.torch_result(pass_)
+        layout = impl[len("torch_"):]
+        fn = case.torch[layout][pass_]
+        result = case.torch_result(pass_, layout)
     else:
         fn = getattr(case, impl)[pass_]
         result = fn()

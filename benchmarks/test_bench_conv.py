@@ -10,17 +10,15 @@ import pytest
 from fastconv.bench import runner, shapes
 from conftest import check_then_bench
 
-IMPLS = ("fastconv", "numpy", "torch")
 
-
-@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("impl", runner.TIMED_IMPLS)
 @pytest.mark.parametrize("pass_", ("forward", "backward"))
 @pytest.mark.parametrize("shape", shapes.CONV_SHAPES, ids=lambda s: s.name)
 def test_conv2d(benchmark, case_cache, torch_module, shape, batch, pass_, impl):
     case = case_cache.get(("conv", shape.name, batch),
                           lambda: runner.ConvCase(shape, batch, np.random.default_rng(0),
                                                   torch_module))
-    if impl == "torch" and torch_module is None:
+    if impl.startswith("torch_") and torch_module is None:
         pytest.skip("PyTorch not installed (optional)")
     check_then_bench(benchmark, case_cache, case, impl, pass_,
                      group=f"conv2d {pass_} {shape.label(batch)}")

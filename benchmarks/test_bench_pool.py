@@ -9,10 +9,8 @@ import pytest
 from fastconv.bench import runner, shapes
 from conftest import check_then_bench
 
-IMPLS = ("fastconv", "numpy", "torch")
 
-
-@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("impl", runner.TIMED_IMPLS)
 @pytest.mark.parametrize("pass_", ("forward", "backward"))
 @pytest.mark.parametrize("shape", shapes.POOL_SHAPES, ids=lambda s: s.name)
 @pytest.mark.parametrize("kind", runner.POOL_KINDS)
@@ -20,7 +18,7 @@ def test_pool2d(benchmark, case_cache, torch_module, kind, shape, batch, pass_, 
     case = case_cache.get((kind, shape.name, batch),
                           lambda: runner.PoolCase(kind, shape, batch, np.random.default_rng(1),
                                                   torch_module))
-    if impl == "torch" and torch_module is None:
+    if impl.startswith("torch_") and torch_module is None:
         pytest.skip("PyTorch not installed (optional)")
     check_then_bench(benchmark, case_cache, case, impl, pass_,
                      group=f"{kind}_pool2d {pass_} {shape.label(batch)}")

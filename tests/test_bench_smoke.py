@@ -167,7 +167,8 @@ def test_max_pool_baseline_ties_go_to_first():
     np.testing.assert_array_equal(dx, ops.max_pool2d_backward(np.ones((1, 1, 1, 1)), x, 2))
 
 
-def test_torch_baselines_match_ops_when_installed():
+@pytest.mark.parametrize("layout", baselines.TORCH_LAYOUTS)
+def test_torch_baselines_match_ops_when_installed(layout):
     torch = baselines.load_torch()
     if torch is None:
         pytest.skip("PyTorch not installed (optional)")
@@ -176,7 +177,10 @@ def test_torch_baselines_match_ops_when_installed():
     kernel = rng.standard_normal((3, 3, 3, 4), dtype=np.float32)
     bias = rng.standard_normal(4, dtype=np.float32)
     dy = rng.standard_normal((2, 7, 7, 4), dtype=np.float32)
-    t = baselines.TorchConv(torch, x, kernel, bias, dy, 1, "same")
+    t = baselines.TorchConv(torch, x, kernel, bias, dy, 1, "same", layout=layout)
+    want_cl = layout == "channels_last"
+    assert t.x.is_contiguous(memory_format=torch.channels_last) == want_cl
+    assert t.forward().is_contiguous(memory_format=torch.channels_last) == want_cl
     np.testing.assert_allclose(t.forward_to_nhwc(t.forward()),
                                ops.conv2d(x, kernel, bias, padding="same"), rtol=1e-4, atol=1e-4)
     for g, w in zip(t.backward_to_nhwc(t.backward()),
@@ -184,7 +188,7 @@ def test_torch_baselines_match_ops_when_installed():
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
     kdw = rng.standard_normal((3, 3, 1, 6), dtype=np.float32)  # depthwise, multiplier 2
     dydw = rng.standard_normal((2, 7, 7, 6), dtype=np.float32)
-    t = baselines.TorchConv(torch, x, kdw, None, dydw, 1, "same", groups=3)
+    t = baselines.TorchConv(torch, x, kdw, None, dydw, 1, "same", groups=3, layout=layout)
     np.testing.assert_allclose(t.forward_to_nhwc(t.forward()),
                                ops.conv2d(x, kdw, padding="same", groups=3), rtol=1e-4, atol=1e-4)
     for g, w in zip(t.backward_to_nhwc(t.backward()),
@@ -194,8 +198,31 @@ def test_torch_baselines_match_ops_when_installed():
         baselines.TorchConv(torch, x[:, :6, :6], kernel[:2, :2], bias, None, 1, "same")
     dyp = rng.standard_normal((2, 3, 3, 3), dtype=np.float32)
     for kind in ("max", "avg"):
-        p = baselines.TorchPool(torch, kind, x, dyp, 2, 2)
+        p = baselines.TorchPool(torch, kind, x, dyp, 2, 2, layout=layout)
+        assert p.x.is_contiguous(memory_format=torch.channels_last) == want_cl
         np.testing.assert_allclose(p.to_nhwc(p.forward()),
                                    getattr(ops, f"{kind}_pool2d")(x, 2), rtol=1e-6)
         np.testing.assert_allclose(p.to_nhwc(p.backward()),
                                    getattr(ops, f"{kind}_pool2d_backward")(dyp, x, 2), rtol=1e-6)
+    with pytest.raises(ValueError, match="layout"):
+        baselines.to_torch(torch, x, "nhwc")
+
+
+def test_torch_rows_report_the_better_layout_when_installed():
+    if baselines.load_torch() is None:
+        pytest.skip("PyTorch not installed (optional)")
+    results = runner.run(_tiny_config(baselines=("torch",), passes=("forward",)),
+                         log=lambda line: None)
+    results = json.loads(json.dumps(results))
+    assert results["errors"] == [] and results["rows"]
+    for row in results["rows"]:
+        assert set(row["checks"]) == {"torch_nchw", "torch_channels_last"}
+        torch_entry, fc = row["impls"]["torch"], row["impls"]["fastconv"]["median_s"]
+        layouts = torch_entry["layouts_median_s"]
+        assert set(layouts) == set(baselines.TORCH_LAYOUTS)
+        assert torch_entry["layout"] == min(layouts, key=layouts.get)
+        assert torch_entry["median_s"] == min(layouts.values())
+        assert row["speedup"]["vs_torch"] == pytest.approx(min(layouts.values()) / fc)
+        for layout, median in layouts.items():
+            assert row["speedup"][f"vs_torch_{layout}"] == pytest.approx(median / fc)
+    assert "PyTorch layout" in report.format_report(results)

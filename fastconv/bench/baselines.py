@@ -163,15 +163,38 @@ def torch_version():
     return None if torch is None else torch.__version__
 
 
+# PyTorch's CPU kernels differ by memory format (oneDNN's NHWC paths are often the faster ones,
+# its NCHW pooling is slow): every PyTorch row is timed in both and reports the better.
+TORCH_LAYOUTS = ("nchw", "channels_last")
+
+
+def to_torch(torch, array, layout):
+    """An NHWC (or HWIO-like 4-d) array as a torch tensor of NCHW shape in `layout`'s memory
+    order, copied once outside any timing."""
+    tensor = torch.from_numpy(np.ascontiguousarray(array.transpose(0, 3, 1, 2)))
+    if layout == "channels_last":
+        return tensor.contiguous(memory_format=torch.channels_last)
+    if layout != "nchw":
+        raise ValueError(f"layout must be one of {TORCH_LAYOUTS}, got {layout!r}")
+    return tensor
+
+
+def torch_to_nhwc(tensor):
+    """A torch tensor of NCHW shape (either memory order) as an NHWC NumPy array."""
+    return tensor.numpy().transpose(0, 2, 3, 1)
+
+
 class TorchConv:
-    """conv2d forward/backward in PyTorch on NCHW tensors converted once, outside the timing.
+    """conv2d forward/backward in PyTorch on tensors converted once, outside the timing, in
+    `layout` ("nchw" or "channels_last": input, kernel and gradient alike, as
+    `model.to(memory_format=torch.channels_last)` would hold them).
 
     Backward computes dx and dW with torch.nn.grad.conv2d_input / conv2d_weight (each one
     aten.convolution_backward call) and dbias as dy summed, the same work fastconv does.
     Raises ValueError when the padding is asymmetric (PyTorch pads both sides equally).
     """
 
-    def __init__(self, torch, x, kernel, bias, dy, strides, padding, groups=1):
+    def __init__(self, torch, x, kernel, bias, dy, strides, padding, groups=1, layout="nchw"):
         KH, KW = kernel.shape[:2]
         ph = same_or_valid_pads(x.shape[1], KH, strides, padding)
         pw = same_or_valid_pads(x.shape[2], KW, strides, padding)
@@ -182,11 +205,10 @@ class TorchConv:
         self.padding = (ph[0], pw[0])
         self.strides = strides
         self.groups = groups
-        self.x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-        self.w = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
+        self.x = to_torch(torch, x, layout)
+        self.w = to_torch(torch, kernel.transpose(3, 0, 1, 2), layout)  # (F, Cg, KH, KW)
         self.b = None if bias is None else torch.from_numpy(np.ascontiguousarray(bias))
-        self.dy = None if dy is None else torch.from_numpy(
-            np.ascontiguousarray(dy.transpose(0, 3, 1, 2)))
+        self.dy = None if dy is None else to_torch(torch, dy, layout)
 
     def forward(self):
         with self.torch.no_grad():
@@ -205,16 +227,17 @@ class TorchConv:
 
     @staticmethod
     def forward_to_nhwc(y):
-        return y.numpy().transpose(0, 2, 3, 1)
+        return torch_to_nhwc(y)
 
     @staticmethod
     def backward_to_nhwc(grads):
         dx, dw, db = grads
-        return dx.numpy().transpose(0, 2, 3, 1), dw.numpy().transpose(2, 3, 1, 0), db.numpy()
+        return torch_to_nhwc(dx), dw.numpy().transpose(2, 3, 1, 0), db.numpy()
 
 
 class TorchPool:
-    """max_pool2d / avg_pool2d forward and backward in PyTorch on NCHW tensors.
+    """max_pool2d / avg_pool2d forward and backward in PyTorch on tensors in `layout` ("nchw" or
+    "channels_last").
 
     The backward pass calls the aten backward kernels that autograd runs in a training step.
     For max pooling that kernel scatters dy through the indices the forward recorded; they are
@@ -222,14 +245,13 @@ class TorchPool:
     (which keeps no indices) finds each window's maximum again.
     """
 
-    def __init__(self, torch, kind, x, dy, pool, strides):
+    def __init__(self, torch, kind, x, dy, pool, strides, layout="nchw"):
         self.torch = torch
         self.kind = kind
         self.pool = pool
         self.strides = strides or pool
-        self.x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-        self.dy = None if dy is None else torch.from_numpy(
-            np.ascontiguousarray(dy.transpose(0, 3, 1, 2)))
+        self.x = to_torch(torch, x, layout)
+        self.dy = None if dy is None else to_torch(torch, dy, layout)
         if kind == "max":
             with torch.no_grad():
                 _, self.indices = torch.nn.functional.max_pool2d(
@@ -254,4 +276,4 @@ class TorchPool:
 
     @staticmethod
     def to_nhwc(t):
-        return t.numpy().transpose(0, 2, 3, 1)
+        return torch_to_nhwc(t)

@@ -25,6 +25,7 @@ def header(results):
         f"numpy {meta['numpy']}, BLAS core {blas['core']} (thread control: {blas['control']}, "
         f"OPENBLAS_CORETYPE={blas['OPENBLAS_CORETYPE'] or 'unset'})",
         f"torch: {meta['torch'] or 'not installed (comparison skipped)'}",
+        f"allocator: {meta.get('allocator', 'not recorded')}",
     ]
     for n, peak in meta["peak_gflops"].items():
         line = f"FMA peak, {n} thread(s): {peak.get('peak', peak['start']):.1f} GFLOP/s"
@@ -52,7 +53,7 @@ def tables(results):
         conv = "flops" in rows[0]["work"]
         rate = "GFLOP/s" if conv else "GB/s"
         cols = ["shape", "threads", "fastconv ms", rate] + (["% peak"] if conv else [])
-        cols += ["NumPy ms", "PyTorch ms", "vs NumPy", "vs PyTorch"]
+        cols += ["NumPy ms", "PyTorch ms", "PyTorch layout", "vs NumPy", "vs PyTorch"]
         out.append(f"### {op} {pass_}")
         out.append("")
         out.append("| " + " | ".join(cols) + " |")
@@ -71,6 +72,7 @@ def tables(results):
                     cells.append("" if pct is None else f"{pct:.0f}%")
                 cells += [_ms(impls.get("numpy")),
                           _ms(impls.get("torch")) or ("n/a" if "torch" in row["skipped"] else ""),
+                          impls.get("torch", {}).get("layout", ""),
                           _x(row["speedup"].get("vs_numpy")), _x(row["speedup"].get("vs_torch"))]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
@@ -80,7 +82,8 @@ def tables(results):
 def format_report(results):
     lines = header(results) + [
         "", "Times are medians; 'vs X' is X's time / fastconv's time (above 1: fastconv is "
-        "faster), timed interleaved in this run. GFLOP/s and % peak count a direct "
+        "faster), timed interleaved in this run. PyTorch runs in both memory layouts (NCHW and "
+        "channels_last) and its better one is reported. GFLOP/s and % peak count a direct "
         "convolution's operations: Winograd's kernels (3x3, stride 1) do 2.25x fewer, so they "
         "can pass 100%.", ""]
     lines += tables(results)

@@ -15,10 +15,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fastconv.bench import baselines, shapes, timing
+from fastconv.bench import _malloc, baselines, shapes, timing
 from fastconv.bench._blas import BlasThreads
 
 IMPLS = ("fastconv", "numpy", "torch")
+
+
+def torch_impl(layout):
+    """The name PyTorch in one memory layout is timed and checked under: torch_nchw, ..."""
+    return f"torch_{layout}"
+
+
+# What a row times: PyTorch once per layout; the report then keeps its better layout as "torch".
+TIMED_IMPLS = ("fastconv", "numpy") + tuple(torch_impl(layout)
+                                            for layout in baselines.TORCH_LAYOUTS)
 POOL_KINDS = ("max", "avg")
 
 # Float32 results of different summation orders agree to a few ulps of the largest value; a
@@ -119,18 +129,20 @@ class ConvCase:
         self.torch, self.torch_skip = {}, "PyTorch not installed"
         if torch is not None:
             try:
-                t = baselines.TorchConv(torch, self.x, self.kernel, self.bias, self.dy,
-                                        s.strides, s.padding, s.groups)
+                for layout in baselines.TORCH_LAYOUTS:
+                    t = baselines.TorchConv(torch, self.x, self.kernel, self.bias, self.dy,
+                                            s.strides, s.padding, s.groups, layout)
+                    self.torch[layout] = {"forward": t.forward, "backward": t.backward}
             except ValueError as exc:
-                self.torch_skip = str(exc)
+                self.torch, self.torch_skip = {}, str(exc)
             else:
                 self.torch_skip = None
-                self.torch = {"forward": t.forward, "backward": t.backward}
-                self._torch_nhwc = {"forward": t.forward_to_nhwc,
-                                    "backward": t.backward_to_nhwc}
 
-    def torch_result(self, pass_):
-        return self._torch_nhwc[pass_](self.torch[pass_]())
+    def torch_result(self, pass_, layout):
+        result = self.torch[layout][pass_]()
+        if pass_ == "forward":
+            return baselines.TorchConv.forward_to_nhwc(result)
+        return baselines.TorchConv.backward_to_nhwc(result)
 
     def work(self, pass_):
         flops = self.shape.flops(self.batch) * (1 if pass_ == "forward" else 2)
@@ -161,12 +173,13 @@ class PoolCase:
         }
         self.torch, self.torch_skip = {}, "PyTorch not installed"
         if torch is not None:
-            t = baselines.TorchPool(torch, kind, self.x, self.dy, s.pool, s.pool)
+            for layout in baselines.TORCH_LAYOUTS:
+                t = baselines.TorchPool(torch, kind, self.x, self.dy, s.pool, s.pool, layout)
+                self.torch[layout] = {"forward": t.forward, "backward": t.backward}
             self.torch_skip = None
-            self.torch = {"forward": t.forward, "backward": t.backward}
 
-    def torch_result(self, pass_):
-        return baselines.TorchPool.to_nhwc(self.torch[pass_]())
+    def torch_result(self, pass_, layout):
+        return baselines.TorchPool.to_nhwc(self.torch[layout][pass_]())
 
     def work(self, pass_):
         return {"bytes": self.shape.bytes_moved(self.batch, self.kind, pass_)}
@@ -275,25 +288,27 @@ def run(config=None, log=print):
         "loadavg": {"start": _loadavg()},
     }
     rows, errors = [], []
-    try:
-        for n in config.threads:
-            meta["blas_threads_set"][str(n)] = threads.set(n)
-            peak, _ = timing.fma_peak_gflops(n, min_time=config.probe_time)
-            meta["peak_gflops"][str(n)] = {"start": peak}
-            log(f"# FMA peak at {n} thread(s): {peak:.1f} GFLOP/s")
-        if "pool" in config.ops:
-            meta["copy_gbps_1thread"] = timing.copy_bandwidth_gbps(min_time=config.probe_time)
-        for case in _cases(config, torch):
-            for pass_ in config.passes:
-                rows.extend(_run_case(case, pass_, config, threads, errors, log))
-        for n in config.threads:  # the clock drifts: a second probe shows by how much
-            threads.set(n)
-            peaks = meta["peak_gflops"][str(n)]
-            peaks["end"], _ = timing.fma_peak_gflops(n, min_time=config.probe_time)
-            peaks["peak"] = max(peaks["start"], peaks["end"])
-        meta["loadavg"]["end"] = _loadavg()
-    finally:
-        threads.restore()
+    with _malloc.caching_allocator() as allocator:
+        meta["allocator"] = allocator or "the system's malloc (not glibc: left as it is)"
+        try:
+            for n in config.threads:
+                meta["blas_threads_set"][str(n)] = threads.set(n)
+                peak, _ = timing.fma_peak_gflops(n, min_time=config.probe_time)
+                meta["peak_gflops"][str(n)] = {"start": peak}
+                log(f"# FMA peak at {n} thread(s): {peak:.1f} GFLOP/s")
+            if "pool" in config.ops:
+                meta["copy_gbps_1thread"] = timing.copy_bandwidth_gbps(min_time=config.probe_time)
+            for case in _cases(config, torch):
+                for pass_ in config.passes:
+                    rows.extend(_run_case(case, pass_, config, threads, errors, log))
+            for n in config.threads:  # the clock drifts: a second probe shows by how much
+                threads.set(n)
+                peaks = meta["peak_gflops"][str(n)]
+                peaks["end"], _ = timing.fma_peak_gflops(n, min_time=config.probe_time)
+                peaks["peak"] = max(peaks["start"], peaks["end"])
+            meta["loadavg"]["end"] = _loadavg()
+        finally:
+            threads.restore()
     for row in rows:
         fc = row["impls"].get("fastconv")
         if fc and "gflops" in fc:
@@ -317,8 +332,9 @@ def _run_case(case, pass_, config, threads, errors, log):
             skipped["torch"] = case.torch_skip
         else:
             threads.set(config.threads[0])
-            references["torch"] = case.torch_result(pass_)
-            fns["torch"] = case.torch[pass_]
+            for layout, calls in case.torch.items():
+                references[torch_impl(layout)] = case.torch_result(pass_, layout)
+                fns[torch_impl(layout)] = calls[pass_]
     rows = []
     for n in config.threads:
         row = dict(base, threads=n, impls={}, checks={}, speedup={}, skipped=dict(skipped))
@@ -342,6 +358,11 @@ def _run_case(case, pass_, config, threads, errors, log):
         del result
         timings = timing.measure(fns, repeat=config.repeat, min_time=config.min_time,
                                  warmup=config.warmup)
+        layouts = {layout: timings.pop(torch_impl(layout)) for layout in case.torch
+                   if torch_impl(layout) in timings}
+        if layouts:
+            best = min(layouts, key=lambda layout: layouts[layout].median)
+            timings["torch"] = layouts[best]
         for name, t in timings.items():
             entry = t.as_dict()
             if "flops" in row["work"]:
@@ -349,10 +370,16 @@ def _run_case(case, pass_, config, threads, errors, log):
             else:
                 entry["gbps"] = row["work"]["bytes"] / t.median / 1e9
             row["impls"][name] = entry
+        if layouts:
+            row["impls"]["torch"]["layout"] = best
+            row["impls"]["torch"]["layouts_median_s"] = {
+                layout: t.median for layout, t in layouts.items()}
         fc = timings["fastconv"].median
         for name in ("numpy", "torch"):
             if name in timings:
                 row["speedup"][f"vs_{name}"] = timings[name].median / fc
+        for layout, t in layouts.items():
+            row["speedup"][f"vs_{torch_impl(layout)}"] = t.median / fc
         row["status"] = "ok"
         rows.append(row)
         log(_progress_line(row))
@@ -364,7 +391,10 @@ def _progress_line(row):
     parts = [f"{row['op']} {row['pass']:8s} {row['label']:32s} t={row['threads']}"]
     for name in IMPLS:
         if name in impls:
-            parts.append(f"{name} {impls[name]['median_s'] * 1e3:8.3f} ms")
-    for key, value in row["speedup"].items():
-        parts.append(f"{key} {value:.2f}x")
+            layout = impls[name].get("layout")
+            parts.append(f"{name} {impls[name]['median_s'] * 1e3:8.3f} ms"
+                         + (f" ({layout})" if layout else ""))
+    for name in ("numpy", "torch"):
+        if f"vs_{name}" in row["speedup"]:
+            parts.append(f"vs_{name} {row['speedup'][f'vs_{name}']:.2f}x")
     return "  ".join(parts)
