@@ -28,6 +28,17 @@
 #endif
 #endif
 
+/* Unroll this loop fully: its accumulators then stay in registers. */
+#ifndef FC_UNROLL
+#if defined(__clang__)
+#define FC_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define FC_UNROLL _Pragma("GCC unroll 16")
+#else
+#define FC_UNROLL
+#endif
+#endif
+
 #ifndef FC_ALWAYS_INLINE
 #if defined(__GNUC__) || defined(__clang__)
 #define FC_ALWAYS_INLINE inline __attribute__((always_inline))
@@ -109,26 +120,63 @@ TARGET static int64_t FNI(dw_advance_ring)(T *ring, int64_t *filled, int64_t top
     return top % R;
 }
 
-/* Output pixels [ow, ow + P) (P <= 4) of one output row, channels [f0, f0 + len), from the ring
-   (padded row `top` in `slot0`): the P pixels share each weight load. With P and len constants
-   the accumulators (named arrays: the compiler keeps those in registers) are P * len / V
-   vectors. y, weight and b start at channel f0. */
-TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels)(T *restrict y, const T *restrict ring,
-                                                           int64_t slot0, const T *restrict weight,
+/* The input rows one output row reads, at channels [f0, f0 + len): from the ring, or in place
+   from the image when every row of the window is inside it (depthwise without a multiplier,
+   Cg == Fg == 1: the ring would only copy each pixel's channels). Kernel row kh reads slot
+   slot0 + kh*DH (wrapped at `wrap`: the ring's size, or never in place), `row` elements after
+   the previous slot; padded column q is at (q - skip) * cell within it. Pixels [ow_lo, ow_hi)
+   read stored cells only; the others, in place at the image's left and right edges, are
+   dw_forward_edge_pixel's. */
+typedef struct {
+    const T *base;
+    int64_t slot0, wrap, row, cell, skip, ow_lo, ow_hi;
+} FNI(dw_rows);
+
+/* Padded column q of kernel row kh. */
+TARGET static FC_ALWAYS_INLINE const T *FNI(dw_cells)(const FNI(dw_rows) *src, int64_t kh,
+                                                      int64_t dh, int64_t q) {
+    int64_t slot = src->slot0 + kh * dh;
+    if (slot >= src->wrap) slot -= src->wrap;
+    return src->base + slot * src->row + (q - src->skip) * src->cell;
+}
+
+/* The ring's rows: padded row `top` in `slot0`. */
+TARGET static FNI(dw_rows) FNI(dw_ring_rows)(const T *ring, int64_t slot0, int64_t R, int64_t Wp,
+                                            int64_t Cg, int64_t len, const fc_conv2d_dims *d) {
+    const FNI(dw_rows) src = {ring, slot0, R, Wp * Cg * len, Cg * len, 0, 0, d->OW};
+    return src;
+}
+
+/* Rows [ih0, ih0 + (KH-1)*DH] of image x, all inside it, read in place. */
+TARGET static FNI(dw_rows) FNI(dw_image_rows)(const T *x, int64_t ih0, int64_t f0,
+                                             const fc_conv2d_dims *d) {
+    /* ow_lo: the first pixel whose window starts inside (ow*SW >= PL); ow_hi: past the last
+       whose window ends inside (ow*SW - PL + (KW-1)*DW <= W - 1). */
+    const int64_t last = d->W - 1 + d->PL - (d->KW - 1) * d->DW;
+    int64_t lo = (d->PL + d->SW - 1) / d->SW, hi = last < 0 ? 0 : last / d->SW + 1;
+    lo = lo < d->OW ? lo : d->OW;
+    hi = hi < lo ? lo : hi > d->OW ? d->OW : hi;
+    const FNI(dw_rows) src = {x + f0, ih0, INT64_MAX, d->W * d->C, d->C, d->PL, lo, hi};
+    return src;
+}
+
+/* Output pixels [ow, ow + P) (P <= 4) of one output row, channels [f0, f0 + len), from `src`:
+   the P pixels share each weight load. With P and len constants the accumulators (named arrays:
+   the compiler keeps those in registers) are P * len / V vectors. y, weight and b start at
+   channel f0. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels)(T *restrict y, const FNI(dw_rows) *src,
+                                                           const T *restrict weight,
                                                            const T *restrict b,
                                                            const fc_conv2d_dims *d, int relu,
                                                            int64_t ow, int64_t P, int64_t len,
                                                            int64_t Cg, int64_t KH, int64_t KW,
-                                                           int64_t sw, int64_t dw, int64_t R,
-                                                           int64_t Wp) {
-    const int64_t OC = d->OC, SW = sw * Cg * len, DW = dw * Cg * len;
+                                                           int64_t sw, int64_t dw) {
+    const int64_t OC = d->OC, SW = sw * src->cell, DW = dw * src->cell;
     T a0[BLK], a1[BLK], a2[BLK], a3[BLK];
     FC_SIMD
     for (int64_t j = 0; j < len; j++) a0[j] = a1[j] = a2[j] = a3[j] = b[j];
     for (int64_t kh = 0; kh < KH; kh++) {
-        int64_t slot = slot0 + kh * d->DH;
-        if (slot >= R) slot -= R;
-        const T *xk = ring + slot * Wp * Cg * len + ow * SW;
+        const T *xk = FNI(dw_cells)(src, kh, d->DH, ow * sw);
         const T *wk = weight + kh * KW * Cg * OC;
         for (int64_t kw = 0; kw < KW; kw++, xk += DW, wk += Cg * OC) {
             for (int64_t c = 0; c < Cg; c++) { /* the taps in (kh, kw, c) order */
@@ -153,6 +201,32 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels)(T *restrict y, const 
     }
 }
 
+/* One output pixel read in place whose window crosses the image's left or right edge: the taps
+   outside read zeros, so its sum is dw_forward_pixels' over a padded row (Cg == 1). */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_edge_pixel)(T *restrict y,
+                                                               const FNI(dw_rows) *src,
+                                                               const T *restrict weight,
+                                                               const T *restrict b,
+                                                               const fc_conv2d_dims *d, int relu,
+                                                               int64_t ow, int64_t len) {
+    static const T zeros[BLK];
+    const int64_t OC = d->OC;
+    T a[BLK];
+    FC_SIMD
+    for (int64_t j = 0; j < len; j++) a[j] = b[j];
+    for (int64_t kh = 0; kh < d->KH; kh++) {
+        for (int64_t kw = 0; kw < d->KW; kw++) {
+            const int64_t q = ow * d->SW + kw * d->DW, iw = q - d->PL;
+            const T *x = iw >= 0 && iw < d->W ? FNI(dw_cells)(src, kh, d->DH, q) : zeros;
+            const T *w = weight + (kh * d->KW + kw) * OC;
+            FC_SIMD
+            for (int64_t j = 0; j < len; j++) a[j] += x[j] * w[j];
+        }
+    }
+    FC_SIMD
+    for (int64_t j = 0; j < len; j++) y[ow * OC + j] = relu && a[j] < 0 ? 0 : a[j];
+}
+
 /* Pixels per step of the 3x3 kernel: each is one chain of 9 dependent FMAs, and hiding the
    FMA latency takes 8 chains per vector of channels; 8 accumulators + 3 weights + 10 cells fit
    the 32 registers of avx512, not the 16 of avx2 (the count never changes a result). */
@@ -164,80 +238,86 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels)(T *restrict y, const 
    channels holds the whole window, so the accumulators are scalars (vector registers once
    vectorized). Each still takes its taps in (kh, kw) order, as in dw_forward_pixels: the results
    are identical. */
-TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels_3x3)(T *restrict y, const T *restrict ring,
-                                                               int64_t slot0,
+TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels_3x3)(T *restrict y,
+                                                               const FNI(dw_rows) *src,
                                                                const T *restrict weight,
                                                                const T *restrict b,
                                                                const fc_conv2d_dims *d, int relu,
-                                                               int64_t ow, int64_t P, int64_t len,
-                                                               int64_t R, int64_t Wp) {
-    const int64_t OC = d->OC;
+                                                               int64_t ow, int64_t P, int64_t len) {
+    const int64_t OC = d->OC, cell = len; /* the ring's: a constant offset per cell */
     const T *rows[3];
-    for (int64_t kh = 0; kh < 3; kh++) {
-        int64_t slot = slot0 + kh * d->DH;
-        if (slot >= R) slot -= R;
-        rows[kh] = ring + (slot * Wp + ow) * len;
-    }
-    T *y0 = y + ow * OC;
-    FC_SIMD
-    for (int64_t j = 0; j < len; j++) {
-        T s[FC_DW_3X3_PIXELS];
-        for (int64_t p = 0; p < P; p++) s[p] = b[j];
-        for (int64_t kh = 0; kh < 3; kh++) {
-            const T *x = rows[kh] + j, *w = weight + kh * 3 * OC + j;
-            const T w0 = w[0], w1 = w[OC], w2 = w[2 * OC];
-            for (int64_t p = 0; p < P; p++) {
-                s[p] += x[p * len] * w0;
-                s[p] += x[(p + 1) * len] * w1;
-                s[p] += x[(p + 2) * len] * w2;
+    for (int64_t kh = 0; kh < 3; kh++) rows[kh] = FNI(dw_cells)(src, kh, d->DH, ow);
+    enum { VL = VBYTES / sizeof(T) };
+    for (int64_t j0 = 0; j0 < len; j0 += VL) {
+        const int64_t lanes = len - j0 < VL ? len - j0 : VL;
+        const T *x0 = rows[0] + j0, *x1 = rows[1] + j0, *x2 = rows[2] + j0;
+        const T *wj = weight + j0, *bj = b + j0;
+        T *y0 = y + ow * OC + j0;
+        FC_SIMD
+        for (int64_t j = 0; j < lanes; j++) {
+            T s[FC_DW_3X3_PIXELS];
+            FC_UNROLL
+            for (int64_t p = 0; p < P; p++) s[p] = bj[j];
+            FC_UNROLL
+            for (int64_t kh = 0; kh < 3; kh++) {
+                const T *x = (kh == 0 ? x0 : kh == 1 ? x1 : x2) + j, *w = wj + kh * 3 * OC + j;
+                const T w0 = w[0], w1 = w[OC], w2 = w[2 * OC];
+                FC_UNROLL
+                for (int64_t p = 0; p < P; p++) {
+                    s[p] += x[p * cell] * w0;
+                    s[p] += x[(p + 1) * cell] * w1;
+                    s[p] += x[(p + 2) * cell] * w2;
+                }
             }
+            FC_UNROLL
+            for (int64_t p = 0; p < P; p++) y0[p * OC + j] = relu && s[p] < 0 ? 0 : s[p];
         }
-        for (int64_t p = 0; p < P; p++) y0[p * OC + j] = relu && s[p] < 0 ? 0 : s[p];
     }
 }
 
-/* One output row, channels [f0, f0 + len): pixels P at a time, then one at a time. y, weight and
-   b start at channel f0. The common 3x3 kernel with unit stride and dilation has its own. */
-TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const T *restrict ring,
-                                                        int64_t slot0, const T *restrict weight,
+/* One output row, channels [f0, f0 + len): its edge pixels one by one, the others P at a time,
+   then one at a time. y, weight and b start at channel f0. The common 3x3 kernel with unit
+   stride and dilation has its own. */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const FNI(dw_rows) *src,
+                                                        const T *restrict weight,
                                                         const T *restrict b, const fc_conv2d_dims *d,
-                                                        int relu, int64_t P, int64_t len, int64_t Cg,
-                                                        int64_t R, int64_t Wp) {
-    const int64_t KH = d->KH, KW = d->KW, SW = d->SW, DW = d->DW;
-    int64_t ow = 0;
-    if (Cg == 1 && KH == 3 && KW == 3 && SW == 1 && DW == 1) {
-        for (; ow + FC_DW_3X3_PIXELS <= d->OW; ow += FC_DW_3X3_PIXELS)
-            FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, FC_DW_3X3_PIXELS,
-                                       len, R, Wp);
-        if (FC_DW_3X3_PIXELS > 4 && ow + 4 <= d->OW) /* the row's tail: 4, 2, then 1 pixel */
-            FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, 4, len, R, Wp), ow += 4;
-        if (ow + 2 <= d->OW)
-            FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, 2, len, R, Wp), ow += 2;
-        if (ow < d->OW)
-            FNI(dw_forward_pixels_3x3)(y, ring, slot0, weight, b, d, relu, ow, 1, len, R, Wp), ow++;
+                                                        int relu, int64_t P, int64_t len,
+                                                        int64_t Cg) {
+    const int64_t KH = d->KH, KW = d->KW, SW = d->SW, DW = d->DW, end = src->ow_hi;
+    for (int64_t ow = 0; ow < src->ow_lo; ow++)
+        FNI(dw_forward_edge_pixel)(y, src, weight, b, d, relu, ow, len);
+    for (int64_t ow = end; ow < d->OW; ow++)
+        FNI(dw_forward_edge_pixel)(y, src, weight, b, d, relu, ow, len);
+    int64_t ow = src->ow_lo;
+    if (Cg == 1 && KH == 3 && KW == 3 && SW == 1 && DW == 1 && src->cell == len) {
+        for (; ow + FC_DW_3X3_PIXELS <= end; ow += FC_DW_3X3_PIXELS)
+            FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, FC_DW_3X3_PIXELS, len);
+        if (FC_DW_3X3_PIXELS > 4 && ow + 4 <= end) /* the row's tail: 4, 2, then 1 pixel */
+            FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 4, len), ow += 4;
+        if (ow + 2 <= end)
+            FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 2, len), ow += 2;
+        if (ow < end)
+            FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 1, len), ow++;
     }
-    for (; ow + P <= d->OW; ow += P)
-        FNI(dw_forward_pixels)(y, ring, slot0, weight, b, d, relu, ow, P, len, Cg, KH, KW, SW, DW, R,
-                               Wp);
-    for (; ow < d->OW; ow++)
-        FNI(dw_forward_pixels)(y, ring, slot0, weight, b, d, relu, ow, 1, len, Cg, KH, KW, SW, DW, R,
-                               Wp);
+    for (; ow + P <= end; ow += P)
+        FNI(dw_forward_pixels)(y, src, weight, b, d, relu, ow, P, len, Cg, KH, KW, SW, DW);
+    for (; ow < end; ow++)
+        FNI(dw_forward_pixels)(y, src, weight, b, d, relu, ow, 1, len, Cg, KH, KW, SW, DW);
 }
 
 /* dw_forward_row for small groups, with the common plane counts as constants. Kept out of line:
    inlined, its copies would crowd the depthwise loops of the caller out of registers. */
-TARGET static FC_NOINLINE void FNI(dw_forward_row_groups)(T *restrict y, const T *restrict ring,
-                                                          int64_t slot0, const T *restrict weight,
+TARGET static FC_NOINLINE void FNI(dw_forward_row_groups)(T *restrict y, const FNI(dw_rows) *src,
+                                                          const T *restrict weight,
                                                           const T *restrict b,
                                                           const fc_conv2d_dims *d, int relu,
-                                                          int64_t len, int64_t Cg, int64_t R,
-                                                          int64_t Wp) {
+                                                          int64_t len, int64_t Cg) {
     if (len == BLK && Cg == 2)
-        FNI(dw_forward_row)(y, ring, slot0, weight, b, d, relu, 2, BLK, 2, R, Wp);
+        FNI(dw_forward_row)(y, src, weight, b, d, relu, 2, BLK, 2);
     else if (len == BLK && Cg == 4)
-        FNI(dw_forward_row)(y, ring, slot0, weight, b, d, relu, 2, BLK, 4, R, Wp);
+        FNI(dw_forward_row)(y, src, weight, b, d, relu, 2, BLK, 4);
     else
-        FNI(dw_forward_row)(y, ring, slot0, weight, b, d, relu, 2, len, Cg, R, Wp);
+        FNI(dw_forward_row)(y, src, weight, b, d, relu, 2, len, Cg);
 }
 
 /* One output row at channels [f0, f0 + len) by the variant for its block: constant trip counts
@@ -245,50 +325,50 @@ TARGET static FC_NOINLINE void FNI(dw_forward_row_groups)(T *restrict y, const T
    functions below: a run-time flag made GCC write each AVX2 result twice, through two
    complementary blends (1.1-1.4x slower); inlined into the caller instead, the copies crowd
    the AVX-512 loops out of registers (4x slower). */
-TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_any_row)(T *restrict y, const T *restrict ring,
-                                                            int64_t slot0, const T *restrict w,
+TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_any_row)(T *restrict y, const FNI(dw_rows) *src,
+                                                            const T *restrict w,
                                                             const T *restrict b,
                                                             const fc_conv2d_dims *d, int relu,
-                                                            int64_t len, int64_t Cg, int64_t R,
-                                                            int64_t Wp) {
+                                                            int64_t len, int64_t Cg) {
     if (Cg > 1)
-        FNI(dw_forward_row_groups)(y, ring, slot0, w, b, d, relu, len, Cg, R, Wp);
+        FNI(dw_forward_row_groups)(y, src, w, b, d, relu, len, Cg);
     else if (len == BLK)
-        FNI(dw_forward_row)(y, ring, slot0, w, b, d, relu, 2, BLK, 1, R, Wp);
+        FNI(dw_forward_row)(y, src, w, b, d, relu, 2, BLK, 1);
     else if (len == BLK / 2)
-        FNI(dw_forward_row)(y, ring, slot0, w, b, d, relu, 4, BLK / 2, 1, R, Wp);
+        FNI(dw_forward_row)(y, src, w, b, d, relu, 4, BLK / 2, 1);
     else if (len == BLK / 4)
-        FNI(dw_forward_row)(y, ring, slot0, w, b, d, relu, 4, BLK / 4, 1, R, Wp);
+        FNI(dw_forward_row)(y, src, w, b, d, relu, 4, BLK / 4, 1);
     else
-        FNI(dw_forward_row)(y, ring, slot0, w, b, d, relu, 2, len, 1, R, Wp);
+        FNI(dw_forward_row)(y, src, w, b, d, relu, 2, len, 1);
 }
 
-TARGET static FC_NOINLINE void FNI(dw_forward_relu_row)(T *restrict y, const T *restrict ring,
-                                                        int64_t slot0, const T *restrict w,
-                                                        const T *restrict b,
+TARGET static FC_NOINLINE void FNI(dw_forward_relu_row)(T *restrict y, const FNI(dw_rows) *src,
+                                                        const T *restrict w, const T *restrict b,
                                                         const fc_conv2d_dims *d, int64_t len,
-                                                        int64_t Cg, int64_t R, int64_t Wp) {
-    FNI(dw_forward_any_row)(y, ring, slot0, w, b, d, 1, len, Cg, R, Wp);
+                                                        int64_t Cg) {
+    FNI(dw_forward_any_row)(y, src, w, b, d, 1, len, Cg);
 }
 
-TARGET static FC_NOINLINE void FNI(dw_forward_plain_row)(T *restrict y, const T *restrict ring,
-                                                         int64_t slot0, const T *restrict w,
-                                                         const T *restrict b,
+TARGET static FC_NOINLINE void FNI(dw_forward_plain_row)(T *restrict y, const FNI(dw_rows) *src,
+                                                         const T *restrict w, const T *restrict b,
                                                          const fc_conv2d_dims *d, int64_t len,
-                                                         int64_t Cg, int64_t R, int64_t Wp) {
-    FNI(dw_forward_any_row)(y, ring, slot0, w, b, d, 0, len, Cg, R, Wp);
+                                                         int64_t Cg) {
+    FNI(dw_forward_any_row)(y, src, w, b, d, 0, len, Cg);
 }
 
 /* Forward: tasks are (image, band of output rows), each taking every channel block in turn:
    threads running side by side then write different images, never neighbouring channels of the
    same pixels (cache lines the two cores would pass back and forth: with blocks as tasks, 2
    threads ran 1.15x as fast as one on 128x14x14x128), and a band's input rows stay in cache from
-   one block to the next. Every output element is bias + its taps in (kh, kw, c) order whatever
-   the split. */
+   one block to the next. Depthwise rows whose window lies inside the image are read in place;
+   the others through the ring. Every output element is bias + its taps in (kh, kw, c) order
+   whatever the split or the path. */
 TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const T *bias,
                                    const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
     const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
     const int64_t bands = fc_dw_bands(d->N, d->OH, nthreads), tasks = d->N * bands;
+    const int in_place = Cg == 1 && d->OC == d->G &&
+                         !(d->KH == 3 && d->KW == 3 && d->SW == 1 && d->DW == 1);
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
@@ -309,11 +389,18 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
                 for (int64_t j = 0; j < len; j++) b[j] = bias ? bias[f0 + j] : 0;
                 int64_t filled = oh0 * d->SH - 1;
                 for (int64_t oh = oh0; oh < oh1; oh++) {
-                    const int64_t slot0 =
-                        FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
+                    const int64_t ih0 = oh * d->SH - d->PT;
+                    FNI(dw_rows) src;
+                    if (in_place && ih0 >= 0 && ih0 + (d->KH - 1) * d->DH < d->H) {
+                        src = FNI(dw_image_rows)(x, ih0, f0, d);
+                    } else {
+                        const int64_t slot0 =
+                            FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
+                        src = FNI(dw_ring_rows)(ring, slot0, R, Wp, Cg, len, d);
+                    }
                     T *y = out + (n * d->OH + oh) * d->OW * d->OC + f0;
                     (relu ? FNI(dw_forward_relu_row) : FNI(dw_forward_plain_row))(
-                        y, ring, slot0, weight + f0, b, d, len, Cg, R, Wp);
+                        y, &src, weight + f0, b, d, len, Cg);
                 }
             }
         }
