@@ -280,9 +280,9 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels_3x3)(T *restrict y,
    stride and dilation has its own. */
 TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const FNI(dw_rows) *src,
                                                         const T *restrict weight,
-                                                        const T *restrict b, const fc_conv2d_dims *d,
-                                                        int relu, int64_t P, int64_t len,
-                                                        int64_t Cg) {
+                                                        const T *restrict b,
+                                                        const fc_conv2d_dims *d, int relu,
+                                                        int64_t P, int64_t len, int64_t Cg) {
     const int64_t KH = d->KH, KW = d->KW, SW = d->SW, DW = d->DW, end = src->ow_hi;
     for (int64_t ow = 0; ow < src->ow_lo; ow++)
         FNI(dw_forward_edge_pixel)(y, src, weight, b, d, relu, ow, len);

@@ -1,15 +1,25 @@
 /* Direct forward kernel for first layers: a few input channels (G == 1, C <= 3), where an im2col
    row is only KH*KW*C long and packing it would cost more than the arithmetic. It reads a
-   zero-padded NHWC copy of the images (xpad: N x Hp x Wp x C, conv2d_impl.h), so every window
-   cell is in bounds, and computes PX pixels x two vectors of output channels in registers:
-   out[p, f] = bias[f] + sum over taps t = (kh, kw, c), in weight order, of x[p + offset[t]] *
-   weight[t, f], fused multiply-adds from the bias, so it rounds like the GEMM tiles do.
+   zero-padded NHWC copy of the images (xpad: N x Hp x Wp x C, conv2d_impl.h; the images
+   themselves when they need no padding), so every window cell is in bounds, and computes PX
+   pixels x two vectors of output channels in registers: out[p, f] = bias[f] + sum over taps
+   t = (kh, kw, c), in weight order, of x[p + offset[t]] * weight[t, f], fused multiply-adds
+   from the bias, so it rounds like the GEMM tiles do.
    Included by conv2d.c once per type and ISA level with T, SFX, NAME, TARGET and, for a SIMD
    body, the vector macros of vec_*.h. */
 #define FC_CAT3_(a, b, c) a##_##b##_##c
 #define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
 #define KERNEL FC_CAT3(first_layer_forward, SFX, NAME)
+
+#ifndef FC_ALWAYS_INLINE
+#if defined(__GNUC__) || defined(__clang__)
+#define FC_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define FC_ALWAYS_INLINE inline
+#endif
+#endif
 #define ROW FC_CAT3(first_layer_row, SFX, NAME)
+#define ROW_AT FC_CAT3(first_layer_row_at, SFX, NAME)
 
 #ifdef VT
 /* Pixels per step: 2*PX accumulators, 2 weight vectors and a broadcast fill the registers
@@ -32,7 +42,7 @@
     {                                                                                              \
         T *o = orow + (ow + (p)) * ostep;                                                          \
         if (relu) acc##p##0 = VMAX(VZERO, acc##p##0), acc##p##1 = VMAX(VZERO, acc##p##1);          \
-        if (full) {                                                                                \
+        if (full) {                                                                         \
             VSTORE(o, acc##p##0);                                                                  \
             VSTORE(o + VW, acc##p##1);                                                             \
         } else {                                                                                   \
@@ -43,11 +53,13 @@
 #endif
 
 /* One output row at channels [f0, f0 + fblock): orow's pixels `ostep` apart (out's row, or a row
-   of the pooled kernel's buffer), from xrow, the padded copy's first row of its windows. */
-TARGET static inline void ROW(T *orow, int64_t ostep, const T *xrow, const T *weight,
-                              const T *bias, const int64_t *offset, const fc_conv2d_dims *d,
-                              int64_t f0, int relu) {
-    const int64_t OC = d->OC, taps = d->KH * d->KW * d->C, step = d->SW * d->C;
+   of the pooled kernel's buffer), from xrow, the padded copy's first row of its windows, whose
+   pixels are `step` (SW * C) values apart. */
+TARGET static FC_ALWAYS_INLINE void ROW_AT(T *orow, int64_t ostep, const T *xrow, const T *weight,
+                                           const T *bias, const int64_t *offset,
+                                           const fc_conv2d_dims *d, int64_t f0, int relu,
+                                           int64_t step) {
+    const int64_t OC = d->OC, taps = d->KH * d->KW * d->C;
 #ifdef VT
     const VM m0 = VMASK(OC - f0), m1 = VMASK(OC - f0 - VW);
     const int full = OC - f0 >= 2 * VW; /* plain stores: a masked one is slower when it splits */
@@ -94,6 +106,20 @@ TARGET static inline void ROW(T *orow, int64_t ostep, const T *xrow, const T *we
             for (int64_t f = 0; f < OC; f++) o[f] = o[f] < 0 ? 0 : o[f];
     }
 #endif
+}
+
+/* ROW_AT with the common pixel steps as constants: a step's broadcasts then read at fixed
+   displacements from one pointer, where a run-time step made them a chain of 14 dependent
+   pointer additions per tap, as long as the tap's multiply-adds. */
+TARGET static void ROW(T *orow, int64_t ostep, const T *xrow, const T *weight, const T *bias,
+                       const int64_t *offset, const fc_conv2d_dims *d, int64_t f0, int relu) {
+    const int64_t step = d->SW * d->C;
+    if (step == 1)
+        ROW_AT(orow, ostep, xrow, weight, bias, offset, d, f0, relu, 1);
+    else if (step == 3)
+        ROW_AT(orow, ostep, xrow, weight, bias, offset, d, f0, relu, 3);
+    else
+        ROW_AT(orow, ostep, xrow, weight, bias, offset, d, f0, relu, step);
 }
 
 /* out (N x OH x OW x OC) = the convolution, or, with pooled (N x OH/2 x OW/2 x OC) instead, its
@@ -166,5 +192,6 @@ TARGET static void KERNEL(T *out, T *pooled, T *rows, const T *xpad, const T *we
 #undef STORE
 #undef KERNEL
 #undef ROW
+#undef ROW_AT
 #undef FC_CAT3
 #undef FC_CAT3_

@@ -135,7 +135,8 @@ static void FN(im2col_rows)(const T **rows, const T *x, const fc_conv2d_dims *d,
 }
 
 /* ---- first layers: direct kernels (conv2d_direct_impl.h, conv2d_first_layer_impl.h) over a
-   zero-padded copy of the input ---- */
+   zero-padded copy of the input, or the input itself when a valid convolution reads all of
+   it ---- */
 
 #ifndef FC_FIRST_LAYER_MAX_C
 #define FC_FIRST_LAYER_MAX_C 3
@@ -189,6 +190,15 @@ static void FN(pad_input)(T *xpad, const T *inp, const fc_conv2d_dims *d, int nt
     }
 }
 
+/* The padded copy of inp: inp itself when it has no padding and every row and column is read
+   (a valid convolution whose windows tile it exactly), else written into xpad. */
+static const T *FN(padded_input)(T *xpad, const T *inp, const fc_conv2d_dims *d, int nthreads) {
+    if (d->PT == 0 && d->PL == 0 && FN(padded_rows)(d) == d->H && FN(padded_cols)(d) == d->W)
+        return inp;
+    FN(pad_input)(xpad, inp, d, nthreads);
+    return xpad;
+}
+
 /* Runs of row blocks of the direct weight gradient (conv2d.c): fewer for small inputs. */
 static int64_t FN(direct_segments)(const fc_conv2d_dims *d) {
     const int64_t blocks = (d->N * d->OH + FC_DIRECT_ROWS - 1) / FC_DIRECT_ROWS;
@@ -234,9 +244,9 @@ static void FN(direct_weight_backward)(T *dweight, T *dbias, const T *dout, cons
                                        int nthreads) {
     size_t partials = 0, rows = 0, elements;
     FN(direct_weight_layout)(d, act != NULL, nthreads, &partials, &rows, &elements);
-    FN(pad_input)(workspace, inp, d, nthreads);
+    const T *xpad = FN(padded_input)(workspace, inp, d, nthreads);
     FC_CAT(direct_backward_weight, TSFX)(
-        dweight, dbias, workspace, dout, act, d, FN(padded_rows)(d), FN(padded_cols)(d),
+        dweight, dbias, xpad, dout, act, d, FN(padded_rows)(d), FN(padded_cols)(d),
         FN(direct_segments)(d), workspace + partials, workspace + rows, nthreads);
 }
 
@@ -323,9 +333,10 @@ static void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *b
     if (FN(is_first_layer)(d)) {
         /* A few input channels: im2col rows are only KH*KW*C long, so packing them would cost
            more than the arithmetic; the direct kernel reads a zero-padded copy instead. */
-        FN(pad_input)(workspace, inp, d, nthreads);
-        FC_CAT(first_layer_forward, TSFX)(out, NULL, NULL, workspace, weight, bias, d,
-                                          FN(padded_rows)(d), FN(padded_cols)(d), relu, nthreads);
+        FC_CAT(first_layer_forward, TSFX)(out, NULL, NULL,
+                                          FN(padded_input)(workspace, inp, d, nthreads), weight,
+                                          bias, d, FN(padded_rows)(d), FN(padded_cols)(d), relu,
+                                          nthreads);
         return;
     }
     FN(convolution)(out, inp, weight, bias, NULL, d, relu, workspace, nthreads);
@@ -814,10 +825,10 @@ static int FN(conv2d_forward_pooled)(T *pooled, const T *inp, const T *weight, c
     if (FN(is_first_layer)(d)) {
         size_t padded = 0;
         FN(padded_workspace)(d, &padded);
-        FN(pad_input)(workspace, inp, d, nthreads);
+        const T *xpad = FN(padded_input)(workspace, inp, d, nthreads);
         FC_CAT(first_layer_forward, TSFX)(
             NULL, pooled, workspace + fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)),
-            workspace, weight, bias, d, FN(padded_rows)(d), FN(padded_cols)(d), relu, nthreads);
+            xpad, weight, bias, d, FN(padded_rows)(d), FN(padded_cols)(d), relu, nthreads);
     } else {
         FN(winograd_forward_into)(NULL, pooled, inp, weight, bias, NULL, d, relu, workspace,
                                   nthreads);
