@@ -209,7 +209,6 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_edge_pixel)(T *restrict y,
                                                                const T *restrict b,
                                                                const fc_conv2d_dims *d, int relu,
                                                                int64_t ow, int64_t len) {
-    static const T zeros[BLK];
     const int64_t OC = d->OC;
     T a[BLK];
     FC_SIMD
@@ -217,10 +216,15 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_edge_pixel)(T *restrict y,
     for (int64_t kh = 0; kh < d->KH; kh++) {
         for (int64_t kw = 0; kw < d->KW; kw++) {
             const int64_t q = ow * d->SW + kw * d->DW, iw = q - d->PL;
-            const T *x = iw >= 0 && iw < d->W ? FNI(dw_cells)(src, kh, d->DH, q) : zeros;
             const T *w = weight + (kh * d->KW + kw) * OC;
-            FC_SIMD
-            for (int64_t j = 0; j < len; j++) a[j] += x[j] * w[j];
+            if (iw >= 0 && iw < d->W) {
+                const T *x = FNI(dw_cells)(src, kh, d->DH, q);
+                FC_SIMD
+                for (int64_t j = 0; j < len; j++) a[j] += x[j] * w[j];
+            } else { /* a padding cell: (T)0 * w, as the ring's zeros give (NaN for an inf w) */
+                FC_SIMD
+                for (int64_t j = 0; j < len; j++) a[j] += (T)0 * w[j];
+            }
         }
     }
     FC_SIMD
