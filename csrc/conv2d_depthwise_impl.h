@@ -365,13 +365,15 @@ TARGET static FC_NOINLINE void FNI(dw_forward_plain_row)(T *restrict y, const FN
    threads running side by side then write different images, never neighbouring channels of the
    same pixels (cache lines the two cores would pass back and forth: with blocks as tasks, 2
    threads ran 1.15x as fast as one on 128x14x14x128), and a band's input rows stay in cache from
-   one block to the next. Depthwise rows whose window lies inside the image are read in place;
-   the others through the ring. Every output element is bias + its taps in (kh, kw, c) order
-   whatever the split or the path. */
+   one block to the next. Depthwise rows whose window lies inside the image are read in place
+   (but by the 3x3 unit-stride kernel); the others through the ring. Every output element is
+   bias + its taps in (kh, kw, c) order whatever the split or the path. */
 TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const T *bias,
                                    const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
     const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
     const int64_t bands = fc_dw_bands(d->N, d->OH, nthreads), tasks = d->N * bands;
+    /* Not the 3x3 unit-stride kernel: it reads ring cells at constant offsets, and at a run-time
+       pixel stride the compiler kept one pointer per cell, spilled (0.6x, ring copy included). */
     const int in_place = Cg == 1 && d->OC == d->G &&
                          !(d->KH == 3 && d->KW == 3 && d->SW == 1 && d->DW == 1);
     (void)nthreads;

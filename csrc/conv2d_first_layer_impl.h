@@ -7,10 +7,6 @@
    from the bias, so it rounds like the GEMM tiles do.
    Included by conv2d.c once per type and ISA level with T, SFX, NAME, TARGET and, for a SIMD
    body, the vector macros of vec_*.h. */
-#define FC_CAT3_(a, b, c) a##_##b##_##c
-#define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
-#define KERNEL FC_CAT3(first_layer_forward, SFX, NAME)
-
 #ifndef FC_ALWAYS_INLINE
 #if defined(__GNUC__) || defined(__clang__)
 #define FC_ALWAYS_INLINE inline __attribute__((always_inline))
@@ -18,6 +14,10 @@
 #define FC_ALWAYS_INLINE inline
 #endif
 #endif
+
+#define FC_CAT3_(a, b, c) a##_##b##_##c
+#define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
+#define KERNEL FC_CAT3(first_layer_forward, SFX, NAME)
 #define ROW FC_CAT3(first_layer_row, SFX, NAME)
 #define ROW_AT FC_CAT3(first_layer_row_at, SFX, NAME)
 
@@ -42,7 +42,7 @@
     {                                                                                              \
         T *o = orow + (ow + (p)) * ostep;                                                          \
         if (relu) acc##p##0 = VMAX(VZERO, acc##p##0), acc##p##1 = VMAX(VZERO, acc##p##1);          \
-        if (full) {                                                                         \
+        if (full) {                                                                                \
             VSTORE(o, acc##p##0);                                                                  \
             VSTORE(o + VW, acc##p##1);                                                             \
         } else {                                                                                   \

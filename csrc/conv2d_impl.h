@@ -332,7 +332,8 @@ static void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *b
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     if (FN(is_first_layer)(d)) {
         /* A few input channels: im2col rows are only KH*KW*C long, so packing them would cost
-           more than the arithmetic; the direct kernel reads a zero-padded copy instead. */
+           more than the arithmetic; the direct kernel reads a zero-padded copy instead (or the
+           input itself, when it needs no padding). */
         FC_CAT(first_layer_forward, TSFX)(out, NULL, NULL,
                                           FN(padded_input)(workspace, inp, d, nthreads), weight,
                                           bias, d, FN(padded_rows)(d), FN(padded_cols)(d), relu,
