@@ -15,39 +15,11 @@
    output per channel, runs the forward pass with the flipped kernel). Every output element's sum
    runs in the same order on every ISA and thread count: the FMA ISAs (avx2, avx512) give
    bit-identical results; generic has no FMA on x86-64. */
+#include "loop_hints.h"
 #define FC_CAT3_(a, b, c) a##_##b##_##c
 #define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
 #define FNI(name) FC_CAT3(name, SFX, ISA)
 #define BLK ((int64_t)(4 * VBYTES / sizeof(T)))
-
-#ifndef FC_SIMD
-#if defined(__GNUC__) || defined(__clang__)
-#define FC_SIMD _Pragma("omp simd")
-#else
-#define FC_SIMD
-#endif
-#endif
-
-/* Unroll this loop fully: its accumulators then stay in registers. */
-#ifndef FC_UNROLL
-#if defined(__clang__)
-#define FC_UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define FC_UNROLL _Pragma("GCC unroll 16")
-#else
-#define FC_UNROLL
-#endif
-#endif
-
-#ifndef FC_ALWAYS_INLINE
-#if defined(__GNUC__) || defined(__clang__)
-#define FC_ALWAYS_INLINE inline __attribute__((always_inline))
-#define FC_NOINLINE __attribute__((noinline))
-#else
-#define FC_ALWAYS_INLINE inline
-#define FC_NOINLINE
-#endif
-#endif
 
 /* Cells [p0, p1) of a padded row from input columns [0, p1 - p0) of input row `src` (output
    channels [f0, f0 + len)), and zeros in the other cells of [0, Wp). A cell holds Cg planes of

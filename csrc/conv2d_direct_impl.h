@@ -4,39 +4,12 @@
    loop needs no bounds checks, and keeps TAPS taps x NR output channels in registers. Included
    by conv2d.c once per type and ISA with T, SFX, NR, TAPS, ISA and TARGET (the function
    attribute enabling the ISA) defined. */
+#include "loop_hints.h"
 #define FC_CAT3_(a, b, c) a##_##b##_##c
 #define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
 #define FNI(name) FC_CAT3(name, SFX, ISA)
 
-/* Vectorize this loop (along the channels), not an outer one. */
-#ifndef FC_SIMD
-#if defined(__GNUC__) || defined(__clang__)
-#define FC_SIMD _Pragma("omp simd")
-#else
-#define FC_SIMD
-#endif
-#endif
-
 #define FC_PREFETCH_PIXELS 16 /* how far ahead the weight gradient prefetches dout */
-#ifndef FC_PREFETCH
-#if defined(__GNUC__) || defined(__clang__)
-#define FC_PREFETCH(p) __builtin_prefetch(p)
-#else
-#define FC_PREFETCH(p) ((void)(p))
-#endif
-#endif
-
-/* Unroll this loop fully: its accumulators then stay in registers. */
-#ifndef FC_UNROLL
-#if defined(__clang__)
-#define FC_UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define FC_UNROLL _Pragma("GCC unroll 16")
-#else
-#define FC_UNROLL
-#endif
-#endif
-
 /* The gradient row `row` of the conv output receives at channels [f0, f0 + nf), and the distance
    between its pixels: dout's row in place, or, when act is given (dout is then the gradient of a
    2 x 2, stride-2, valid max pool over the ReLU output act), the row max_pool2d_backward with

@@ -7,14 +7,7 @@
    from the bias, so it rounds like the GEMM tiles do.
    Included by conv2d.c once per type and ISA level with T, SFX, NAME, TARGET and, for a SIMD
    body, the vector macros of vec_*.h. */
-#ifndef FC_ALWAYS_INLINE
-#if defined(__GNUC__) || defined(__clang__)
-#define FC_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define FC_ALWAYS_INLINE inline
-#endif
-#endif
-
+#include "loop_hints.h"
 #define FC_CAT3_(a, b, c) a##_##b##_##c
 #define FC_CAT3(a, b, c) FC_CAT3_(a, b, c)
 #define KERNEL FC_CAT3(first_layer_forward, SFX, NAME)
