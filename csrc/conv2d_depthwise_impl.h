@@ -210,20 +210,21 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_edge_pixel)(T *restrict y,
 #undef FC_DW_3X3_PIXELS
 #define FC_DW_3X3_PIXELS 8
 
-/* The same for a 3x3 kernel with unit stride and dilation: pixel p's taps read cells p, p + 1,
-   p + 2 of each row, so P pixels load P + 2 cells per row instead of 3P. One loop over the
-   channels holds the whole window, so the accumulators are scalars (vector registers once
-   vectorized). Each still takes its taps in (kh, kw) order, as in dw_forward_pixels: the results
-   are identical. */
+/* The same for a 3x3 kernel with unit dilation and stride sw (1 or 2, a constant): pixel p's
+   taps read cells p*sw, p*sw + 1, p*sw + 2 of each row, so P pixels load (P - 1)*sw + 3 cells
+   per row instead of 3P. One loop over the channels holds the whole window, so the accumulators
+   are scalars (vector registers once vectorized). Each still takes its taps in (kh, kw) order,
+   as in dw_forward_pixels: the results are identical. */
 TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels_3x3)(T *restrict y,
                                                                const FNI(dw_rows) *src,
                                                                const T *restrict weight,
                                                                const T *restrict b,
                                                                const fc_conv2d_dims *d, int relu,
-                                                               int64_t ow, int64_t P, int64_t len) {
+                                                               int64_t ow, int64_t P, int64_t len,
+                                                               int64_t sw) {
     const int64_t OC = d->OC, cell = len; /* the ring's: a constant offset per cell */
     const T *rows[3];
-    for (int64_t kh = 0; kh < 3; kh++) rows[kh] = FNI(dw_cells)(src, kh, d->DH, ow);
+    for (int64_t kh = 0; kh < 3; kh++) rows[kh] = FNI(dw_cells)(src, kh, d->DH, ow * sw);
     enum { VL = VBYTES / sizeof(T) };
     for (int64_t j0 = 0; j0 < len; j0 += VL) {
         const int64_t lanes = len - j0 < VL ? len - j0 : VL;
@@ -241,9 +242,9 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels_3x3)(T *restrict y,
                 const T w0 = w[0], w1 = w[OC], w2 = w[2 * OC];
                 FC_UNROLL
                 for (int64_t p = 0; p < P; p++) {
-                    s[p] += x[p * cell] * w0;
-                    s[p] += x[(p + 1) * cell] * w1;
-                    s[p] += x[(p + 2) * cell] * w2;
+                    s[p] += x[p * sw * cell] * w0;
+                    s[p] += x[(p * sw + 1) * cell] * w1;
+                    s[p] += x[(p * sw + 2) * cell] * w2;
                 }
             }
             FC_UNROLL
@@ -252,9 +253,25 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels_3x3)(T *restrict y,
     }
 }
 
+/* Pixels [ow, end) of one output row by dw_forward_pixels_3x3 at stride sw (a constant). */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_3x3_span)(T *restrict y, const FNI(dw_rows) *src,
+                                                             const T *restrict weight,
+                                                             const T *restrict b,
+                                                             const fc_conv2d_dims *d, int relu,
+                                                             int64_t ow, int64_t end, int64_t len,
+                                                             int64_t sw) {
+    for (; ow + FC_DW_3X3_PIXELS <= end; ow += FC_DW_3X3_PIXELS)
+        FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, FC_DW_3X3_PIXELS, len, sw);
+    if (ow + 4 <= end) /* the row's tail: 4, 2, then 1 pixel */
+        FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 4, len, sw), ow += 4;
+    if (ow + 2 <= end)
+        FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 2, len, sw), ow += 2;
+    if (ow < end) FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 1, len, sw);
+}
+
 /* One output row, channels [f0, f0 + len): its edge pixels one by one, the others P at a time,
    then one at a time. y, weight and b start at channel f0. The common 3x3 kernel with unit
-   stride and dilation has its own. */
+   dilation and a stride of 1 or 2 has its own. */
 TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const FNI(dw_rows) *src,
                                                         const T *restrict weight,
                                                         const T *restrict b,
@@ -266,15 +283,12 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const FNI
     for (int64_t ow = end; ow < d->OW; ow++)
         FNI(dw_forward_edge_pixel)(y, src, weight, b, d, relu, ow, len);
     int64_t ow = src->ow_lo;
-    if (Cg == 1 && KH == 3 && KW == 3 && SW == 1 && DW == 1 && src->cell == len) {
-        for (; ow + FC_DW_3X3_PIXELS <= end; ow += FC_DW_3X3_PIXELS)
-            FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, FC_DW_3X3_PIXELS, len);
-        if (ow + 4 <= end) /* the row's tail: 4, 2, then 1 pixel */
-            FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 4, len), ow += 4;
-        if (ow + 2 <= end)
-            FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 2, len), ow += 2;
-        if (ow < end)
-            FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 1, len), ow++;
+    if (Cg == 1 && KH == 3 && KW == 3 && (SW == 1 || SW == 2) && DW == 1 && src->cell == len) {
+        if (SW == 1)
+            FNI(dw_forward_3x3_span)(y, src, weight, b, d, relu, ow, end, len, 1);
+        else
+            FNI(dw_forward_3x3_span)(y, src, weight, b, d, relu, ow, end, len, 2);
+        return;
     }
     for (; ow + P <= end; ow += P)
         FNI(dw_forward_pixels)(y, src, weight, b, d, relu, ow, P, len, Cg, KH, KW, SW, DW);
@@ -333,28 +347,30 @@ TARGET static FC_NOINLINE void FNI(dw_forward_plain_row)(T *restrict y, const FN
     FNI(dw_forward_any_row)(y, src, w, b, d, 0, len, Cg);
 }
 
-/* Forward: tasks are (image, band of output rows), each taking every channel block in turn:
-   threads running side by side then write different images, never neighbouring channels of the
-   same pixels (cache lines the two cores would pass back and forth: with blocks as tasks, 2
-   threads ran 1.15x as fast as one on 128x14x14x128), and a band's input rows stay in cache from
-   one block to the next. Depthwise rows whose window lies inside the image are read in place
-   (but by the 3x3 unit-stride kernel); the others through the ring. Every output element is
+/* Forward: tasks are (image, band of output rows), whose rows each take every channel block of a
+   span (fc_dw_ring_channels: usually all channels) in turn: threads running side by side then
+   write different images, never neighbouring channels of the same pixels (cache lines the two
+   cores would pass back and forth: with blocks as tasks, 2 threads ran 1.15x as fast as one on
+   128x14x14x128), and each input row is read whole while it is in cache. Depthwise rows whose
+   window lies inside the image are read in place (but by the 3x3 kernel of stride 1 or 2); the
+   others through the ring. Every output element is
    bias + its taps in (kh, kw, c) order whatever the split or the path. */
 TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const T *bias,
                                    const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
     const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
     const int64_t bands = fc_dw_bands(d->N, d->OH, nthreads), tasks = d->N * bands;
-    /* Not the 3x3 unit-stride kernel: it reads ring cells at constant offsets, and at a run-time
-       pixel stride the compiler kept one pointer per cell, spilled (0.6x, ring copy included). */
+    const int64_t span = fc_dw_ring_channels(d, sizeof(T)), ring_block = R * Wp * Cg * BLK;
+    /* Not the 3x3 kernel: it reads ring cells at constant offsets, and at a run-time pixel
+       stride the compiler kept one pointer per cell, spilled (0.6x, ring copy included). */
     const int in_place = Cg == 1 && d->OC == d->G &&
-                         !(d->KH == 3 && d->KW == 3 && d->SW == 1 && d->DW == 1);
+                         !(d->KH == 3 && d->KW == 3 && d->SW <= 2 && d->DW == 1);
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
         const fc_fp_state fp = fc_fp_fast();
-        T *ring = workspace + (size_t)fc_dw_thread_id() * R * Wp * Cg * BLK;
+        T *rings = workspace + (size_t)fc_dw_thread_id() * R * Wp * Cg * span;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
@@ -362,24 +378,32 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
             const int64_t n = t / bands, band = t % bands;
             const int64_t oh0 = d->OH * band / bands, oh1 = d->OH * (band + 1) / bands;
             const T *x = inp + n * d->H * d->W * d->C;
-            for (int64_t f0 = 0; f0 < d->OC; f0 += BLK) {
-                const int64_t len = d->OC - f0 < BLK ? d->OC - f0 : BLK;
-                T b[BLK];
-                for (int64_t j = 0; j < len; j++) b[j] = bias ? bias[f0 + j] : 0;
-                int64_t filled = oh0 * d->SH - 1;
+            for (int64_t s0 = 0; s0 < d->OC; s0 += span) { /* one ring per block of the span */
+                const int64_t s1 = d->OC - s0 < span ? d->OC : s0 + span;
+                int64_t filled = oh0 * d->SH - 1; /* the rings' last row, the same in each */
                 for (int64_t oh = oh0; oh < oh1; oh++) {
                     const int64_t ih0 = oh * d->SH - d->PT;
-                    FNI(dw_rows) src;
-                    if (in_place && ih0 >= 0 && ih0 + (d->KH - 1) * d->DH < d->H) {
-                        src = FNI(dw_image_rows)(x, ih0, f0, d);
-                    } else {
-                        const int64_t slot0 =
-                            FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
-                        src = FNI(dw_ring_rows)(ring, slot0, R, Wp, Cg, len, d);
+                    const int in_image = in_place && ih0 >= 0 && ih0 + (d->KH - 1) * d->DH < d->H;
+                    int64_t now = filled;
+                    for (int64_t f0 = s0; f0 < s1; f0 += BLK) {
+                        const int64_t len = s1 - f0 < BLK ? s1 - f0 : BLK;
+                        T b[BLK];
+                        for (int64_t j = 0; j < len; j++) b[j] = bias ? bias[f0 + j] : 0;
+                        FNI(dw_rows) src;
+                        if (in_image) {
+                            src = FNI(dw_image_rows)(x, ih0, f0, d);
+                        } else {
+                            T *ring = rings + (f0 - s0) / BLK * ring_block;
+                            now = filled;
+                            const int64_t slot0 =
+                                FNI(dw_advance_ring)(ring, &now, oh * d->SH, R, x, d, f0, len, Wp);
+                            src = FNI(dw_ring_rows)(ring, slot0, R, Wp, Cg, len, d);
+                        }
+                        T *y = out + (n * d->OH + oh) * d->OW * d->OC + f0;
+                        (relu ? FNI(dw_forward_relu_row) : FNI(dw_forward_plain_row))(
+                            y, &src, weight + f0, b, d, len, Cg);
                     }
-                    T *y = out + (n * d->OH + oh) * d->OW * d->OC + f0;
-                    (relu ? FNI(dw_forward_relu_row) : FNI(dw_forward_plain_row))(
-                        y, &src, weight + f0, b, d, len, Cg);
+                    filled = now;
                 }
             }
         }

@@ -36,6 +36,9 @@ CASES = [
     (1, 4, 5, 2, 70, 3, 3, 1, 1, "same"),                   # M larger than a channel block
     (1, 3, 37, 16, 1, 3, 3, 1, 1, "same"),                  # wide rows: pixel-group tails
     (2, 12, 12, 32, 1, 7, 7, 1, 3, "same"),                 # large dilated kernel
+    (2, 9, 41, 40, 1, 3, 3, 2, 1, "same"),                  # 3x3 at stride 2: 8, 8, 4, 1 pixels
+    (1, 7, 23, 5, 2, 3, 3, 2, 1, "valid"),                  # ... with a multiplier
+    (1, 3, 420, 80, 1, 3, 3, 1, 1, "same"),                 # rows too wide for one ring span
 ]
 # Small groups, (N, H, W, C, F, groups, KH, KW, strides, dilation, padding): 2, 3 and 4 input
 # channels per group, one or several outputs per group, block tails.
