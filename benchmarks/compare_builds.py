@@ -50,12 +50,16 @@ def load_build(folder, name):
 
 
 def interleaved(calls, rounds=7, reps=1):
-    """Median seconds per call of each of `calls` (name -> function), timed in turn."""
+    """Median seconds per call of each of `calls` (name -> function), timed in turn. The order
+    rotates from round to round: the first sample of a round can be the slow one (AMD Zen 3: one
+    build timed twice in a round differed by up to 1.6x on sub-millisecond calls)."""
     samples = {name: [] for name in calls}
     for call in calls.values():
         call()  # warm-up: workspaces, thread team
-    for _ in range(rounds):
-        for name, call in calls.items():
+    names = list(calls)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            call = calls[name]
             start = time.perf_counter()
             for _ in range(reps):
                 call()
