@@ -353,8 +353,8 @@ TARGET static FC_NOINLINE void FNI(dw_forward_plain_row)(T *restrict y, const FN
    cores would pass back and forth: with blocks as tasks, 2 threads ran 1.15x as fast as one on
    128x14x14x128), and each input row is read whole while it is in cache. Depthwise rows whose
    window lies inside the image are read in place (but by the 3x3 kernel of stride 1 or 2); the
-   others through the ring. Every output element is
-   bias + its taps in (kh, kw, c) order whatever the split or the path. */
+   others through the ring. Every output element is bias + its taps in (kh, kw, c) order
+   whatever the split or the path. */
 TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const T *bias,
                                    const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
     const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
