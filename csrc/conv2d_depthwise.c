@@ -3,6 +3,8 @@
 #include "gemm.h" /* fc_mul_size, fc_add_size, fc_threads_for */
 #include "isa_variants.h"
 
+#include <string.h>
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif

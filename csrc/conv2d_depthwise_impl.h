@@ -22,28 +22,22 @@
 #define BLK ((int64_t)(4 * VBYTES / sizeof(T)))
 
 /* Cells [p0, p1) of a padded row from input columns [0, p1 - p0) of input row `src` (output
-   channels [f0, f0 + len)), and zeros in the other cells of [0, Wp). A cell holds Cg planes of
-   len values: plane c, value j = input channel ((f0 + j) / Fg) * Cg + c. Inlined with len
-   constant, a depthwise cell is copied with a few vector moves. */
+   channels [f0, f0 + len)), and zeros in the other cells of [0, Wp) (p0 <= p1 <= Wp). A cell
+   holds Cg planes of len values: plane c, value j = input channel ((f0 + j) / Fg) * Cg + c.
+   For a multiplier or small groups: plain depthwise rows are dw_fill_span_row's. */
 TARGET static FC_ALWAYS_INLINE void FNI(dw_fill_cells)(T *restrict dst, const T *restrict src,
                                                        int64_t C, int64_t Cg, int64_t Fg,
                                                        int64_t p0, int64_t p1, int64_t f0,
                                                        int64_t len, int64_t Wp) {
     int32_t first[BLK]; /* input channel of plane 0 for each output channel: a gather index */
     for (int64_t j = 0; j < len && Cg > 1; j++) first[j] = (int32_t)(((f0 + j) / Fg) * Cg);
-    for (int64_t p = 0; p < Wp; p++) {
+    /* Two calls: a zeroing loop per cell became an inline `rep stos` per cell, whose start-up
+       took a third of the fill's time (in cache, on AMD Zen 3). */
+    memset(dst, 0, (size_t)(p0 * Cg * len) * sizeof(T));
+    memset(dst + p1 * Cg * len, 0, (size_t)((Wp - p1) * Cg * len) * sizeof(T));
+    for (int64_t p = p0; p < p1; p++) {
         T *cell = dst + p * Cg * len;
-        if (p < p0 || p >= p1) {
-            FC_SIMD
-            for (int64_t j = 0; j < Cg * len; j++) cell[j] = 0;
-            continue;
-        }
         const T *from = src + (p - p0) * C;
-        if (Cg == 1 && Fg == 1) {
-            FC_SIMD
-            for (int64_t j = 0; j < len; j++) cell[j] = from[f0 + j];
-            continue;
-        }
         if (Cg == 1 && Fg == 2) { /* multiplier 2 (f0 is even): each input value twice */
             const T *pair = from + f0 / 2;
             FC_SIMD
@@ -81,13 +75,55 @@ TARGET static void FNI(dw_fill_row)(T *restrict dst, const T *restrict x, const 
         FNI(dw_fill_cells)(dst, src, d->C, Cg, Fg, p0, p1, f0, len, Wp);
 }
 
-/* Makes the ring hold padded rows [top, top + R) (slot = row % R), filling those above `*filled`
-   (the last row filled so far), and returns the slot of row `top`. */
-TARGET static int64_t FNI(dw_advance_ring)(T *ring, int64_t *filled, int64_t top, int64_t R,
-                                           const T *x, const fc_conv2d_dims *d, int64_t f0,
-                                           int64_t len, int64_t Wp) {
-    for (int64_t q = *filled + 1 > top ? *filled + 1 : top; q < top + R; q++)
-        FNI(dw_fill_row)(ring + (q % R) * Wp * (d->C / d->G) * len, x, d, q, f0, len, Wp);
+/* Padded row `prow` of a depthwise layer without a multiplier (Cg == Fg == 1) in the rings of
+   the blocks of channels [s0, s1) (block b's ring at rings + b * ring_block), in slot `slot`: one
+   pass along the input row, each pixel's channels in order. Block by block, each pass read a
+   slice of every pixel, a stride the hardware prefetcher followed badly. */
+TARGET static void FNI(dw_fill_span_row)(T *rings, const T *restrict x, const fc_conv2d_dims *d,
+                                         int64_t prow, int64_t slot, int64_t s0, int64_t s1,
+                                         int64_t Wp, int64_t ring_block) {
+    const int64_t ih = prow - d->PT, full = (s1 - s0) / BLK * BLK, tail = s1 - s0 - full;
+    int64_t p0 = d->PL < Wp ? d->PL : Wp, p1 = d->PL + d->W < Wp ? d->PL + d->W : Wp;
+    if (ih < 0 || ih >= d->H) p0 = p1 = Wp; /* a padding row: all zeros */
+    for (int64_t f = 0; f < s1 - s0; f += BLK) {
+        const int64_t len = f < full ? BLK : tail;
+        T *row = rings + f / BLK * ring_block + slot * Wp * len;
+        memset(row, 0, (size_t)(p0 * len) * sizeof(T));
+        memset(row + p1 * len, 0, (size_t)((Wp - p1) * len) * sizeof(T));
+    }
+    if (p0 == p1) return;
+    const T *src = x + ih * d->W * d->C + s0;
+    T *cells = rings + slot * Wp * BLK, *tail_cells = rings + full / BLK * ring_block + slot * Wp * tail;
+    for (int64_t p = p0; p < p1; p++) {
+        const T *from = src + (p - p0) * d->C;
+        T *cell = cells + p * BLK;
+        for (int64_t f = 0; f < full; f += BLK, cell += ring_block) {
+            FC_SIMD
+            for (int64_t j = 0; j < BLK; j++) cell[j] = from[f + j];
+        }
+        FC_SIMD
+        for (int64_t j = 0; j < tail; j++) tail_cells[p * tail + j] = from[full + j];
+    }
+}
+
+/* Makes the rings of the blocks of channels [s0, s1) (block b's at rings + b * ring_block) hold
+   padded rows [top, top + R) (slot = row % R), filling those above `*filled` (the last row
+   filled so far), and returns the slot of row `top`. */
+TARGET static int64_t FNI(dw_advance_rings)(T *rings, int64_t *filled, int64_t top, int64_t R,
+                                            const T *x, const fc_conv2d_dims *d, int64_t s0,
+                                            int64_t s1, int64_t Wp, int64_t ring_block) {
+    const int64_t Cg = d->C / d->G;
+    for (int64_t q = *filled + 1 > top ? *filled + 1 : top; q < top + R; q++) {
+        if (Cg == 1 && d->OC == d->G) {
+            FNI(dw_fill_span_row)(rings, x, d, q, q % R, s0, s1, Wp, ring_block);
+            continue;
+        }
+        for (int64_t f0 = s0; f0 < s1; f0 += BLK) {
+            const int64_t len = s1 - f0 < BLK ? s1 - f0 : BLK;
+            T *ring = rings + (f0 - s0) / BLK * ring_block;
+            FNI(dw_fill_row)(ring + (q % R) * Wp * Cg * len, x, d, q, f0, len, Wp);
+        }
+    }
     *filled = top + R - 1;
     return top % R;
 }
@@ -262,7 +298,9 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_3x3_span)(T *restrict y, cons
                                                              int64_t sw) {
     for (; ow + FC_DW_3X3_PIXELS <= end; ow += FC_DW_3X3_PIXELS)
         FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, FC_DW_3X3_PIXELS, len, sw);
-    if (ow + 4 <= end) /* the row's tail: 4, 2, then 1 pixel */
+    if (ow + 6 <= end) /* the row's tail: 6, 4, 2, then 1 pixel */
+        FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 6, len, sw), ow += 6;
+    if (ow + 4 <= end)
         FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 4, len, sw), ow += 4;
     if (ow + 2 <= end)
         FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 2, len, sw), ow += 2;
@@ -384,26 +422,22 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
                 for (int64_t oh = oh0; oh < oh1; oh++) {
                     const int64_t ih0 = oh * d->SH - d->PT;
                     const int in_image = in_place && ih0 >= 0 && ih0 + (d->KH - 1) * d->DH < d->H;
-                    int64_t now = filled;
+                    const int64_t slot0 = in_image ? 0
+                                                   : FNI(dw_advance_rings)(rings, &filled, oh * d->SH,
+                                                                           R, x, d, s0, s1, Wp,
+                                                                           ring_block);
                     for (int64_t f0 = s0; f0 < s1; f0 += BLK) {
                         const int64_t len = s1 - f0 < BLK ? s1 - f0 : BLK;
                         T b[BLK];
                         for (int64_t j = 0; j < len; j++) b[j] = bias ? bias[f0 + j] : 0;
-                        FNI(dw_rows) src;
-                        if (in_image) {
-                            src = FNI(dw_image_rows)(x, ih0, f0, d);
-                        } else {
-                            T *ring = rings + (f0 - s0) / BLK * ring_block;
-                            now = filled;
-                            const int64_t slot0 =
-                                FNI(dw_advance_ring)(ring, &now, oh * d->SH, R, x, d, f0, len, Wp);
-                            src = FNI(dw_ring_rows)(ring, slot0, R, Wp, Cg, len, d);
-                        }
+                        const FNI(dw_rows) src =
+                            in_image ? FNI(dw_image_rows)(x, ih0, f0, d)
+                                     : FNI(dw_ring_rows)(rings + (f0 - s0) / BLK * ring_block,
+                                                         slot0, R, Wp, Cg, len, d);
                         T *y = out + (n * d->OH + oh) * d->OW * d->OC + f0;
                         (relu ? FNI(dw_forward_relu_row) : FNI(dw_forward_plain_row))(
                             y, &src, weight + f0, b, d, len, Cg);
                     }
-                    filled = now;
                 }
             }
         }
@@ -696,8 +730,8 @@ TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, 
                 const int64_t n = row / d->OH, oh = row % d->OH;
                 if (row == row0 || oh == 0) filled = oh * d->SH - 1; /* a new image: empty ring */
                 const T *x = inp + n * d->H * d->W * d->C;
-                const int64_t slot0 =
-                    FNI(dw_advance_ring)(ring, &filled, oh * d->SH, R, x, d, f0, len, Wp);
+                const int64_t slot0 = FNI(dw_advance_rings)(ring, &filled, oh * d->SH, R, x, d, f0,
+                                                            f0 + len, Wp, 0);
                 const T *dy = dout + row * d->OW * d->OC;
                 if (is3x3) {
                     FNI(dw_weight_3x3_block)(img, ring, slot0, dy, d, f0, len, R, Wp);

@@ -39,6 +39,9 @@ CASES = [
     (2, 9, 41, 40, 1, 3, 3, 2, 1, "same"),                  # 3x3 at stride 2: 8, 8, 4, 1 pixels
     (1, 7, 23, 5, 2, 3, 3, 2, 1, "valid"),                  # ... with a multiplier
     (1, 3, 420, 80, 1, 3, 3, 1, 1, "same"),                 # rows too wide for one ring span
+    (2, 6, 14, 48, 1, 3, 3, 1, 1, "same"),                  # 3x3: 8 then 6 pixels; block tails
+    (1, 5, 15, 160, 1, 3, 3, 1, 1, "same"),                 # 8, 6, 1 pixels; five blocks or a tail
+    (1, 7, 29, 64, 1, 3, 3, 2, 1, "valid"),                 # stride 2: 8 then 6 pixels
 ]
 # Small groups, (N, H, W, C, F, groups, KH, KW, strides, dilation, padding): 2, 3 and 4 input
 # channels per group, one or several outputs per group, block tails.
