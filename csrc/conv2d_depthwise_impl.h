@@ -93,7 +93,8 @@ TARGET static void FNI(dw_fill_span_row)(T *rings, const T *restrict x, const fc
     }
     if (p0 == p1) return;
     const T *src = x + ih * d->W * d->C + s0;
-    T *cells = rings + slot * Wp * BLK, *tail_cells = rings + full / BLK * ring_block + slot * Wp * tail;
+    T *cells = rings + slot * Wp * BLK;
+    T *tail_cells = rings + full / BLK * ring_block + slot * Wp * tail;
     for (int64_t p = p0; p < p1; p++) {
         const T *from = src + (p - p0) * d->C;
         T *cell = cells + p * BLK;
@@ -422,10 +423,10 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
                 for (int64_t oh = oh0; oh < oh1; oh++) {
                     const int64_t ih0 = oh * d->SH - d->PT;
                     const int in_image = in_place && ih0 >= 0 && ih0 + (d->KH - 1) * d->DH < d->H;
-                    const int64_t slot0 = in_image ? 0
-                                                   : FNI(dw_advance_rings)(rings, &filled, oh * d->SH,
-                                                                           R, x, d, s0, s1, Wp,
-                                                                           ring_block);
+                    const int64_t slot0 =
+                        in_image ? 0
+                                 : FNI(dw_advance_rings)(rings, &filled, oh * d->SH, R, x, d, s0,
+                                                         s1, Wp, ring_block);
                     for (int64_t f0 = s0; f0 < s1; f0 += BLK) {
                         const int64_t len = s1 - f0 < BLK ? s1 - f0 : BLK;
                         T b[BLK];
@@ -731,7 +732,7 @@ TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, 
                 if (row == row0 || oh == 0) filled = oh * d->SH - 1; /* a new image: empty ring */
                 const T *x = inp + n * d->H * d->W * d->C;
                 const int64_t slot0 = FNI(dw_advance_rings)(ring, &filled, oh * d->SH, R, x, d, f0,
-                                                            f0 + len, Wp, 0);
+                                                            f0 + len, Wp, 0 /* one block */);
                 const T *dy = dout + row * d->OW * d->OC;
                 if (is3x3) {
                     FNI(dw_weight_3x3_block)(img, ring, slot0, dy, d, f0, len, R, Wp);
