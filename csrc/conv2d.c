@@ -2,6 +2,7 @@
    drivers being instantiated once per (type, geometry) from conv2d_impl.h. */
 #include "conv2d.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "activation.h"
@@ -21,6 +22,10 @@
    added in order at the end. */
 #define FC_DIRECT_ROWS 16
 #define FC_DIRECT_SEGMENTS 8
+
+/* The size of a first layer's output from which its kernel writes it with streaming stores:
+   past the caches of a 2-core slice, such an output is read back from memory anyway. */
+#define FC_STREAM_BYTES ((size_t)8 << 20)
 
 /* The direct kernels, once per type and ISA level (conv2d_direct_variants.h), then their
    dispatchers. */

@@ -10,6 +10,7 @@
 #define VZERO _mm256_setzero_ps()
 #define VLOAD _mm256_loadu_ps
 #define VSTORE _mm256_storeu_ps
+#define VSTREAM _mm256_stream_ps /* past the caches; p aligned to the vector */
 #define VSET1 _mm256_set1_ps
 #define VFMA _mm256_fmadd_ps
 #define VADD _mm256_add_ps
@@ -24,6 +25,7 @@
 #define VZERO _mm256_setzero_pd()
 #define VLOAD _mm256_loadu_pd
 #define VSTORE _mm256_storeu_pd
+#define VSTREAM _mm256_stream_pd
 #define VSET1 _mm256_set1_pd
 #define VFMA _mm256_fmadd_pd
 #define VADD _mm256_add_pd

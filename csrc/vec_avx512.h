@@ -32,6 +32,7 @@ FC_LANE_ACCESS(double, __m512d, f64, 8, _mm512_loadu_pd, _mm512_storeu_pd)
 #define VZERO _mm512_setzero_ps()
 #define VLOAD _mm512_loadu_ps
 #define VSTORE _mm512_storeu_ps
+#define VSTREAM _mm512_stream_ps /* past the caches; p aligned to the vector */
 #define VSET1 _mm512_set1_ps
 #define VFMA _mm512_fmadd_ps
 #define VADD _mm512_add_ps
@@ -51,6 +52,7 @@ FC_LANE_ACCESS(double, __m512d, f64, 8, _mm512_loadu_pd, _mm512_storeu_pd)
 #define VZERO _mm512_setzero_pd()
 #define VLOAD _mm512_loadu_pd
 #define VSTORE _mm512_storeu_pd
+#define VSTREAM _mm512_stream_pd
 #define VSET1 _mm512_set1_pd
 #define VFMA _mm512_fmadd_pd
 #define VADD _mm512_add_pd

@@ -5,6 +5,7 @@
 #undef VZERO
 #undef VLOAD
 #undef VSTORE
+#undef VSTREAM
 #undef VSET1
 #undef VFMA
 #undef VADD
