@@ -10,6 +10,7 @@
 #include "gemm.h"
 #include "isa_variants.h"
 #include "pool_rule.h"
+#include "stream_store.h"
 #include "winograd.h"
 
 #ifdef _OPENMP
@@ -22,10 +23,6 @@
    added in order at the end. */
 #define FC_DIRECT_ROWS 16
 #define FC_DIRECT_SEGMENTS 8
-
-/* The size of a first layer's output from which its kernel writes it with streaming stores:
-   past the caches of a 2-core slice, such an output is read back from memory anyway. */
-#define FC_STREAM_BYTES ((size_t)8 << 20)
 
 /* The direct kernels, once per type and ISA level (conv2d_direct_variants.h), then their
    dispatchers. */

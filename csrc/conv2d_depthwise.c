@@ -2,6 +2,7 @@
 
 #include "gemm.h" /* fc_mul_size, fc_add_size, fc_threads_for */
 #include "isa_variants.h"
+#include "stream_store.h"
 
 #include <string.h>
 
@@ -116,15 +117,28 @@ static int64_t fc_dw_forward_rows(const fc_conv2d_dims *d, size_t size) {
            (FC_DW_MAX_BLOCK_BYTES / (int64_t)size);
 }
 
-static int fc_dw_forward_workspace(const fc_conv2d_dims *d, int nthreads, size_t size, size_t *elements) {
-    return fc_dw_workspace(d, nthreads, size, fc_dw_forward_rows(d, size), 0, 0, elements);
+/* A thread's output row for the forward pass to stream out (an output of FC_STREAM_BYTES or
+   more), in elements, a whole number of widest blocks; 0 for a smaller output. */
+static int64_t fc_dw_stage_elements(const fc_conv2d_dims *d, size_t size) {
+    const int64_t block = FC_DW_MAX_BLOCK_BYTES / (int64_t)size;
+    const size_t bytes = (size_t)(d->N * d->OH * d->OW * d->OC) * size;
+    return bytes < FC_STREAM_BYTES ? 0 : (d->OW * d->OC + block - 1) / block * block;
+}
+
+/* The forward pass's rings and staged output row, plus `shared`. */
+static int fc_dw_forward_workspace(const fc_conv2d_dims *d, int nthreads, size_t size,
+                                   size_t shared, size_t *elements) {
+    const size_t stage_blocks =
+        (size_t)fc_dw_stage_elements(d, size) / (FC_DW_MAX_BLOCK_BYTES / size);
+    return fc_dw_workspace(d, nthreads, size, fc_dw_forward_rows(d, size), stage_blocks, shared,
+                           elements);
 }
 static int fc_dw_backward_input_workspace(const fc_conv2d_dims *d, int nthreads, size_t size,
                                           size_t *elements) {
     if (fc_dw_input_as_forward(d)) { /* the flipped kernel, then the forward pass's buffers */
         const fc_conv2d_dims t = fc_dw_input_dims(d);
-        return fc_dw_workspace(&t, nthreads, size, fc_dw_forward_rows(&t, size), 0,
-                               (size_t)(d->KH * d->KW * (d->C / d->G) * d->OC), elements);
+        return fc_dw_forward_workspace(&t, nthreads, size,
+                                       (size_t)(d->KH * d->KW * (d->C / d->G) * d->OC), elements);
     }
     return fc_dw_workspace(d, nthreads, size, d->C / d->G, 0, 0, elements);
 }

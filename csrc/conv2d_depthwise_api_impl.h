@@ -21,7 +21,7 @@
 #endif
 
 int FN(forward_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {
-    return fc_dw_forward_workspace(d, nthreads, sizeof(T), elements);
+    return fc_dw_forward_workspace(d, nthreads, sizeof(T), 0, elements);
 }
 
 int FN(backward_input_workspace_size)(const fc_conv2d_dims *d, int nthreads, size_t *elements) {

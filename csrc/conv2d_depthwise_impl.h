@@ -21,6 +21,15 @@
 #define FNI(name) FC_CAT3(name, SFX, ISA)
 #define BLK ((int64_t)(4 * VBYTES / sizeof(T)))
 
+/* Zeros cells [0, p0) and [p1, Wp) of a padded row of `cell` values per cell: two calls, where a
+   zeroing loop per cell became an inline `rep stos` per cell, whose start-up took a third of the
+   fill's time (in cache, on AMD Zen 3). */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_zero_padding)(T *row, int64_t p0, int64_t p1,
+                                                         int64_t Wp, int64_t cell) {
+    memset(row, 0, (size_t)(p0 * cell) * sizeof(T));
+    memset(row + p1 * cell, 0, (size_t)((Wp - p1) * cell) * sizeof(T));
+}
+
 /* Cells [p0, p1) of a padded row from input columns [0, p1 - p0) of input row `src` (output
    channels [f0, f0 + len)), and zeros in the other cells of [0, Wp) (p0 <= p1 <= Wp). A cell
    holds Cg planes of len values: plane c, value j = input channel ((f0 + j) / Fg) * Cg + c.
@@ -31,10 +40,7 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_fill_cells)(T *restrict dst, const T 
                                                        int64_t len, int64_t Wp) {
     int32_t first[BLK]; /* input channel of plane 0 for each output channel: a gather index */
     for (int64_t j = 0; j < len && Cg > 1; j++) first[j] = (int32_t)(((f0 + j) / Fg) * Cg);
-    /* Two calls: a zeroing loop per cell became an inline `rep stos` per cell, whose start-up
-       took a third of the fill's time (in cache, on AMD Zen 3). */
-    memset(dst, 0, (size_t)(p0 * Cg * len) * sizeof(T));
-    memset(dst + p1 * Cg * len, 0, (size_t)((Wp - p1) * Cg * len) * sizeof(T));
+    FNI(dw_zero_padding)(dst, p0, p1, Wp, Cg * len);
     for (int64_t p = p0; p < p1; p++) {
         T *cell = dst + p * Cg * len;
         const T *from = src + (p - p0) * C;
@@ -87,9 +93,7 @@ TARGET static void FNI(dw_fill_span_row)(T *rings, const T *restrict x, const fc
     if (ih < 0 || ih >= d->H) p0 = p1 = Wp; /* a padding row: all zeros */
     for (int64_t f = 0; f < s1 - s0; f += BLK) {
         const int64_t len = f < full ? BLK : tail;
-        T *row = rings + f / BLK * ring_block + slot * Wp * len;
-        memset(row, 0, (size_t)(p0 * len) * sizeof(T));
-        memset(row + p1 * len, 0, (size_t)((Wp - p1) * len) * sizeof(T));
+        FNI(dw_zero_padding)(rings + f / BLK * ring_block + slot * Wp * len, p0, p1, Wp, len);
     }
     if (p0 == p1) return;
     const T *src = x + ih * d->W * d->C + s0;
@@ -386,6 +390,18 @@ TARGET static FC_NOINLINE void FNI(dw_forward_plain_row)(T *restrict y, const FN
     FNI(dw_forward_any_row)(y, src, w, b, d, 0, len, Cg);
 }
 
+/* Channels [s0, s1) of output row y from the staging row, with streaming stores. */
+TARGET static void FNI(dw_stream_row)(T *y, const T *stage, const fc_conv2d_dims *d, int64_t s0,
+                                      int64_t s1) {
+    if (s1 - s0 == d->OC) { /* the whole row at once */
+        FC_STREAM_AT(fc_stream_copy_, ISA)(y, stage, (size_t)(d->OW * d->OC) * sizeof(T));
+        return;
+    }
+    for (int64_t ow = 0; ow < d->OW; ow++)
+        FC_STREAM_AT(fc_stream_copy_, ISA)(y + ow * d->OC + s0, stage + ow * d->OC + s0,
+                                      (size_t)(s1 - s0) * sizeof(T));
+}
+
 /* Forward: tasks are (image, band of output rows), whose rows each take every channel block of a
    span (fc_dw_ring_channels: usually all channels) in turn: threads running side by side then
    write different images, never neighbouring channels of the same pixels (cache lines the two
@@ -393,7 +409,9 @@ TARGET static FC_NOINLINE void FNI(dw_forward_plain_row)(T *restrict y, const FN
    128x14x14x128), and each input row is read whole while it is in cache. Depthwise rows whose
    window lies inside the image are read in place (but by the 3x3 kernel of stride 1 or 2); the
    others through the ring. Every output element is bias + its taps in (kh, kw, c) order
-   whatever the split or the path. */
+   whatever the split or the path. An output of FC_STREAM_BYTES or more is computed a row at a
+   time into a staging row in cache and streamed out (stream_store.h): the sums' stores to
+   memory first read each line (AMD Zen 3: ...). */
 TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const T *bias,
                                    const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
     const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
@@ -403,13 +421,18 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
        stride the compiler kept one pointer per cell, spilled (0.6x, ring copy included). */
     const int in_place = Cg == 1 && d->OC == d->G &&
                          !(d->KH == 3 && d->KW == 3 && d->SW <= 2 && d->DW == 1);
+    const int64_t stage_size = fc_dw_stage_elements(d, sizeof(T));
+    const int stream = FC_STREAM_AT(FC_STREAMS_, ISA) && stage_size > 0 &&
+                       fc_stream_output(out, (size_t)(d->N * d->OH * d->OW * d->OC) * sizeof(T),
+                                        (size_t)d->OC * sizeof(T));
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
 #endif
     {
         const fc_fp_state fp = fc_fp_fast();
-        T *rings = workspace + (size_t)fc_dw_thread_id() * R * Wp * Cg * span;
+        T *rings = workspace + (size_t)fc_dw_thread_id() * (R * Wp * Cg * span + stage_size);
+        T *stage = rings + R * Wp * Cg * span;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic)
 #endif
@@ -435,13 +458,16 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
                             in_image ? FNI(dw_image_rows)(x, ih0, f0, d)
                                      : FNI(dw_ring_rows)(rings + (f0 - s0) / BLK * ring_block,
                                                          slot0, R, Wp, Cg, len, d);
-                        T *y = out + (n * d->OH + oh) * d->OW * d->OC + f0;
+                        T *y = stream ? stage + f0 : out + (n * d->OH + oh) * d->OW * d->OC + f0;
                         (relu ? FNI(dw_forward_relu_row) : FNI(dw_forward_plain_row))(
                             y, &src, weight + f0, b, d, len, Cg);
                     }
+                    if (stream) FNI(dw_stream_row)(out + (n * d->OH + oh) * d->OW * d->OC, stage,
+                                                   d, s0, s1);
                 }
             }
         }
+        if (stream) FC_STREAM_AT(fc_stream_fence_, ISA)();
         fc_fp_restore(fp);
     }
 }
