@@ -117,12 +117,11 @@ static int64_t fc_dw_forward_rows(const fc_conv2d_dims *d, size_t size) {
            (FC_DW_MAX_BLOCK_BYTES / (int64_t)size);
 }
 
-/* A thread's output row for the forward pass to stream out (an output of FC_STREAM_BYTES or
-   more), in elements, a whole number of widest blocks; 0 for a smaller output. */
+/* A thread's output row for the forward pass to stream out (fc_stream_conv_output), in
+   elements, a whole number of widest blocks; 0 for a call too small to stream. */
 static int64_t fc_dw_stage_elements(const fc_conv2d_dims *d, size_t size) {
     const int64_t block = FC_DW_MAX_BLOCK_BYTES / (int64_t)size;
-    const size_t bytes = (size_t)(d->N * d->OH * d->OW * d->OC) * size;
-    return bytes < FC_STREAM_BYTES ? 0 : (d->OW * d->OC + block - 1) / block * block;
+    return fc_stream_conv_large(d, size) ? (d->OW * d->OC + block - 1) / block * block : 0;
 }
 
 /* The forward pass's rings and staged output row, plus `shared`. */

@@ -409,9 +409,9 @@ TARGET static void FNI(dw_stream_row)(T *y, const T *stage, const fc_conv2d_dims
    128x14x14x128), and each input row is read whole while it is in cache. Depthwise rows whose
    window lies inside the image are read in place (but by the 3x3 kernel of stride 1 or 2); the
    others through the ring. Every output element is bias + its taps in (kh, kw, c) order
-   whatever the split or the path. An output of FC_STREAM_BYTES or more is computed a row at a
-   time into a staging row in cache and streamed out (stream_store.h): the sums' stores to
-   memory first read each line (AMD Zen 3: ...). */
+   whatever the split or the path. A call moving FC_STREAM_BYTES or more computes its output a
+   row at a time into a staging row in cache and streams it out (stream_store.h; AMD Zen 3,
+   outputs of 12-49 MiB: 1.18-1.53x at 1 thread, the copy included). */
 TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const T *bias,
                                    const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
     const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
@@ -423,8 +423,7 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
                          !(d->KH == 3 && d->KW == 3 && d->SW <= 2 && d->DW == 1);
     const int64_t stage_size = fc_dw_stage_elements(d, sizeof(T));
     const int stream = FC_STREAM_AT(FC_STREAMS_, ISA) && stage_size > 0 &&
-                       fc_stream_output(out, (size_t)(d->N * d->OH * d->OW * d->OC) * sizeof(T),
-                                        (size_t)d->OC * sizeof(T));
+                       fc_stream_conv_output(out, d, sizeof(T));
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)

@@ -142,8 +142,7 @@ TARGET static void KERNEL(T *out, T *pooled, T *rows, const T *xpad, const T *we
     const int64_t units = pooled ? d->N * PH : d->N * d->OH; /* window rows, or output rows */
     /* A large output streams from the accumulators (stream_store.h; AMD Zen 3, RGB and
        1-channel layers writing 9-150 MiB: 1.24-1.95x at 1 thread). */
-    const int stream = !pooled && fc_stream_output(out, (size_t)(d->N * d->OH * d->OW * OC) *
-                                                            sizeof(T), (size_t)OC * sizeof(T));
+    const int stream = !pooled && fc_stream_conv_output(out, d, sizeof(T));
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)

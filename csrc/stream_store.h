@@ -1,7 +1,7 @@
 /* Streaming stores: an output too large for the caches is read back from memory anyway, and a
    plain store first reads each of its lines (AMD Zen 3: 10-40 MB written at 1.5-1.85x the
    bandwidth of plain stores, and at 0.6-1.0x under 1 MB). The kernels that stream decide with
-   fc_stream_output and end each thread's stores with fc_stream_fence: streaming stores are
+   fc_stream_conv_output and end each thread's stores with fc_stream_fence: streaming stores are
    weakly ordered, and must be done before the threads join. */
 #ifndef FASTCONV_STREAM_STORE_H
 #define FASTCONV_STREAM_STORE_H
@@ -10,20 +10,31 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "conv2d.h"
 #include "cpu.h"
 
 #ifdef FC_HAVE_X86
 #include <immintrin.h>
 #endif
 
-/* The output size from which kernels stream it: past the caches of a 2-core slice (tuned on
-   AMD Zen 3 only). */
+/* The bytes of a call's input and output from which its output is streamed: past the caches of
+   a 2-core slice (a one-thread NumPy copy on AMD Zen 3 runs at 27-29 GB/s up to 4 MiB and at
+   8 GB/s from 8 MiB on), its lines are evicted before they are read again. The input counts:
+   a stride-2 depthwise layer's 3 MiB output after a 12 MiB input streamed 1.07-1.19x faster.
+   Tuned on AMD Zen 3 only. */
 #define FC_STREAM_BYTES ((size_t)8 << 20)
 
-/* Whether an output of `bytes` at `out` is streamed in whole cache lines of `line_bytes` (each
-   pixel's channels, say): it must start on 64 bytes and reach FC_STREAM_BYTES. */
-static inline int fc_stream_output(const void *out, size_t bytes, size_t line_bytes) {
-    return (uintptr_t)out % 64 == 0 && line_bytes % 64 == 0 && bytes >= FC_STREAM_BYTES;
+/* Whether a convolution's input and output (values of `size` bytes) reach FC_STREAM_BYTES. */
+static inline int fc_stream_conv_large(const fc_conv2d_dims *d, size_t size) {
+    const int64_t values = d->N * d->H * d->W * d->C + d->N * d->OH * d->OW * d->OC;
+    return (size_t)values * size >= FC_STREAM_BYTES;
+}
+
+/* Whether a convolution writes its output `out` with streaming stores: a large call whose `out`
+   starts on 64 bytes and whose pixels' channels are whole cache lines. */
+static inline int fc_stream_conv_output(const void *out, const fc_conv2d_dims *d, size_t size) {
+    return (uintptr_t)out % 64 == 0 && (size_t)d->OC * size % 64 == 0 &&
+           fc_stream_conv_large(d, size);
 }
 
 /* NAME##ISA for the level a kernel file is compiled at (ISA: a macro such as avx2). */

@@ -1,5 +1,5 @@
-"""First layers and depthwise layers whose output reaches FC_STREAM_BYTES (8 MiB,
-csrc/stream_store.h) are written with streaming stores when the output starts on 64 bytes (every
+"""First layers and depthwise layers whose input and output reach FC_STREAM_BYTES (8 MiB,
+csrc/stream_store.h) write their output with streaming stores when it starts on 64 bytes (every
 result of 16 KiB and more does). The result must equal the reference and, bit for bit, the same
 call into an `out` 16 bytes past a 64-byte boundary, which takes plain stores."""
 import numpy as np
@@ -45,37 +45,39 @@ def test_streamed_first_layer_equals_plain_stores_and_reference(dtype, channels,
         ops.conv2d(x, kernel, bias, padding="same", activation="relu"),
         ops.conv2d(x, kernel, bias, padding="same", activation="relu",
                    out=_unaligned_empty((images, 92, 92, 128), dtype))))
-    assert streamed.nbytes >= STREAM_BYTES and streamed.ctypes.data % 64 == 0
+    assert x.nbytes + streamed.nbytes >= STREAM_BYTES and streamed.ctypes.data % 64 == 0
     assert streamed.tobytes() == plain.tobytes()
     expected = np.maximum(ref.conv2d_ref(x, kernel, bias, padding="same"), 0)
     assert_close(streamed, expected, dtype, "streamed first layer")
 
 
 # Depthwise and small-group layers (the ring's 3x3 kernel, the in-place general kernel, groups of
-# two channels), and a float64 row too wide for one ring, streamed channel span by channel span.
+# two channels), a float64 row too wide for one ring, streamed channel span by channel span, and
+# a stride-2 layer whose output alone (2 MiB) is below the threshold.
 DEPTHWISE_CASES = {
-    "3x3": (np.float32, (1, 130, 130, 128), (3, 3, 1, 128), 128, "same"),
-    "5x5-in-place": (np.float32, (1, 132, 132, 128), (5, 5, 1, 128), 128, "same"),
-    "groups-of-2": (np.float32, (1, 130, 130, 128), (3, 3, 2, 128), 64, "same"),
-    "spans-f64": (np.float64, (1, 96, 178, 64), (3, 3, 1, 64), 64, "valid"),
+    "3x3": (np.float32, (1, 130, 130, 128), (3, 3, 1, 128), 128, "same", 1),
+    "5x5-in-place": (np.float32, (1, 132, 132, 128), (5, 5, 1, 128), 128, "same", 1),
+    "groups-of-2": (np.float32, (1, 130, 130, 128), (3, 3, 2, 128), 64, "same", 1),
+    "spans-f64": (np.float64, (1, 96, 178, 64), (3, 3, 1, 64), 64, "valid", 1),
+    "stride-2": (np.float32, (1, 181, 181, 64), (3, 3, 1, 64), 64, "valid", 2),
 }
 
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("case", sorted(DEPTHWISE_CASES))
 def test_streamed_depthwise_equals_plain_stores_and_reference(case, threads):
-    dtype, x_shape, kernel_shape, groups, padding = DEPTHWISE_CASES[case]
+    dtype, x_shape, kernel_shape, groups, padding, strides = DEPTHWISE_CASES[case]
     rng = np.random.default_rng(threads)
     x = rng.standard_normal(x_shape).astype(dtype)
     kernel = rng.standard_normal(kernel_shape).astype(dtype)
     bias = rng.standard_normal(kernel_shape[3]).astype(dtype)
-    conv = dict(padding=padding, groups=groups, activation="relu")
+    conv = dict(strides=strides, padding=padding, groups=groups, activation="relu")
     streamed = _with_threads(threads, lambda: ops.conv2d(x, kernel, bias, **conv))
     plain = _with_threads(threads, lambda: ops.conv2d(
         x, kernel, bias, **conv, out=_unaligned_empty(streamed.shape, dtype)))
-    assert streamed.nbytes >= STREAM_BYTES and streamed.ctypes.data % 64 == 0
+    assert x.nbytes + streamed.nbytes >= STREAM_BYTES and streamed.ctypes.data % 64 == 0
     assert streamed.tobytes() == plain.tobytes()
-    expected = np.maximum(ref.conv2d_ref(x, kernel, bias, padding=padding, groups=groups), 0)
+    expected = np.maximum(ref.conv2d_ref(x, kernel, bias, strides, padding, groups=groups), 0)
     assert_close(streamed, expected, dtype, f"streamed depthwise {case}")
 
 
@@ -91,7 +93,7 @@ def test_streamed_depthwise_input_gradient(threads):
     streamed = _with_threads(threads, lambda: ops.conv2d_backward(dy, x, kernel, **conv)[0])
     plain = _with_threads(threads, lambda: ops.conv2d_backward(
         dy, x, kernel, **conv, out=(_unaligned_empty(x.shape, np.float32), None, None))[0])
-    assert streamed.nbytes >= STREAM_BYTES and streamed.ctypes.data % 64 == 0
+    assert dy.nbytes + streamed.nbytes >= STREAM_BYTES and streamed.ctypes.data % 64 == 0
     assert streamed.tobytes() == plain.tobytes()
     expected = ref.conv2d_backward_ref(dy, x, kernel, padding="same", groups=128)[0]
     assert_close(streamed, expected, np.float32, "streamed depthwise input gradient")
