@@ -399,7 +399,7 @@ TARGET static void FNI(dw_stream_row)(T *y, const T *stage, const fc_conv2d_dims
     }
     for (int64_t ow = 0; ow < d->OW; ow++)
         FC_STREAM_AT(fc_stream_copy_, ISA)(y + ow * d->OC + s0, stage + ow * d->OC + s0,
-                                      (size_t)(s1 - s0) * sizeof(T));
+                                           (size_t)(s1 - s0) * sizeof(T));
 }
 
 /* Forward: tasks are (image, band of output rows), whose rows each take every channel block of a

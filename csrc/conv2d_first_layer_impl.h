@@ -140,8 +140,8 @@ TARGET static void KERNEL(T *out, T *pooled, T *rows, const T *xpad, const T *we
 #endif
     const int64_t fblocks = (OC + fblock - 1) / fblock, PH = d->OH / 2, PW = d->OW / 2;
     const int64_t units = pooled ? d->N * PH : d->N * d->OH; /* window rows, or output rows */
-    /* A large output streams from the accumulators (stream_store.h; AMD Zen 3, RGB and
-       1-channel layers writing 9-150 MiB: 1.24-1.95x at 1 thread). */
+    /* A large call streams its output straight from the accumulators (stream_store.h; AMD
+       Zen 3, RGB and 1-channel layers writing 9-150 MiB: 1.24-1.95x at 1 thread). */
     const int stream = !pooled && fc_stream_conv_output(out, d, sizeof(T));
     (void)nthreads;
 #ifdef _OPENMP

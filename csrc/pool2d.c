@@ -41,14 +41,13 @@ static void window_span(int64_t o, int64_t S, int64_t P, int64_t K, int64_t size
     *hi = start + K < size ? start + K : size;
 }
 
-/* Output indices [*lo, *hi) whose windows cover input index i along one axis:
-   o*S - P <= i < o*S - P + K. */
-static void covering_windows(int64_t i, int64_t S, int64_t P, int64_t K, int64_t O, int64_t *lo,
-                             int64_t *hi) {
-    const int64_t before = i + P - K; /* the last start that just misses i */
-    const int64_t last = (i + P) / S + 1;
-    *lo = before < 0 ? 0 : before / S + 1;
-    *hi = last < O ? last : O;
+/* Moves [*lo, *hi), the output indices whose windows cover an input index before i along one
+   axis (or [0, 0)), to those covering i: o*S - P <= i < o*S - P + K. Stepped along a row, it
+   costs no division per pixel (two cost more than a pixel's sums at 32 channels). */
+static inline void advance_covering_windows(int64_t i, int64_t S, int64_t P, int64_t K, int64_t O,
+                                            int64_t *lo, int64_t *hi) {
+    while (*hi < O && *hi * S - P <= i) ++*hi;
+    while (*lo < *hi && *lo * S - P + K <= i) ++*lo;
 }
 
 static inline int parallel_worth_it(const fc_pool_dims *d) {

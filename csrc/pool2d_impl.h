@@ -156,16 +156,14 @@ FC_INLINE void FC_CAT(FN(max_backward_unit), body)(T *FC_RESTRICT dimg, const T 
    of dout / (real cells in the window). Gathering keeps the writes owned by this row. */
 FC_INLINE void FC_CAT(FN(avg_backward_row), body)(T *FC_RESTRICT drow, const T *FC_RESTRICT dout_img,
                                          const fc_pool_dims *d, int64_t ih) {
-    int64_t oh_lo, oh_hi;
-    covering_windows(ih, d->SH, d->PT, d->KH, d->OH, &oh_lo, &oh_hi);
-    /* The columns' covering windows [ow_lo, ow_hi) advance with iw (covering_windows' two
-       divisions per pixel cost more than a pixel's sums at 32 channels), and a window's scale
-       is divided out only when its cell count changes. */
+    int64_t oh_lo = 0, oh_hi = 0;
+    advance_covering_windows(ih, d->SH, d->PT, d->KH, d->OH, &oh_lo, &oh_hi);
+    /* The columns' covering windows advance with iw, and a window's scale is divided out only
+       when its cell count changes. */
     int64_t ow_lo = 0, ow_hi = 0, count = 0;
     T scale = 0;
     for (int64_t iw = 0; iw < d->W; iw++) {
-        while (ow_hi < d->OW && ow_hi * d->SW - d->PL <= iw) ow_hi++;
-        while (ow_lo < ow_hi && ow_lo * d->SW - d->PL + d->KW <= iw) ow_lo++;
+        advance_covering_windows(iw, d->SW, d->PL, d->KW, d->OW, &ow_lo, &ow_hi);
         T *dx = drow + iw * d->C;
         int first = 1;
         for (int64_t oh = oh_lo; oh < oh_hi; oh++) {

@@ -1,8 +1,8 @@
 /* Streaming stores: an output too large for the caches is read back from memory anyway, and a
    plain store first reads each of its lines (AMD Zen 3: 10-40 MB written at 1.5-1.85x the
    bandwidth of plain stores, and at 0.6-1.0x under 1 MB). The kernels that stream decide with
-   fc_stream_conv_output and end each thread's stores with fc_stream_fence: streaming stores are
-   weakly ordered, and must be done before the threads join. */
+   fc_stream_conv_output and end each thread's stores with a fence (fc_stream_fence_<level>):
+   streaming stores are weakly ordered, and must be done before the threads join. */
 #ifndef FASTCONV_STREAM_STORE_H
 #define FASTCONV_STREAM_STORE_H
 
