@@ -50,16 +50,23 @@ def load_build(folder, name):
 
 
 def interleaved(calls, rounds=7, reps=1):
-    """Median seconds per call of each of `calls` (name -> function), timed in turn. The order
-    rotates from round to round: the first sample of a round can be the slow one (AMD Zen 3: one
-    build timed twice in a round differed by up to 1.6x on sub-millisecond calls)."""
+    """Median seconds per call of each of `calls` (name -> function), timed in turn. Each sample
+    follows one untimed call of its own: the call before it may have left other arrays in the
+    caches, or dirty lines whose write-back the next call pays (two settings alternating, one
+    streaming its output and one not, measured 0.85x without that call and 1.17x with it). The order
+    changes from round to round too: the first sample of a round can be the slow one (AMD Zen 3:
+    one build timed twice in a round differed by up to 1.6x on sub-millisecond calls), and with
+    three calls or more it is shuffled, since a rotation always puts the same call after the
+    same other (Zen 3, 2026-12-03: a build timed against a copy of itself, one always after a
+    PyTorch call, measured 1.0-1.35x)."""
     samples = {name: [] for name in calls}
-    for call in calls.values():
-        call()  # warm-up: workspaces, thread team
     names = list(calls)
+    order = np.random.default_rng(0)
     for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        rotated = names[r % len(names):] + names[:r % len(names)]
+        for name in rotated if len(names) < 3 else order.permutation(names):
             call = calls[name]
+            call()  # untimed: see above (and the first round's warm-up: workspaces, threads)
             start = time.perf_counter()
             for _ in range(reps):
                 call()

@@ -124,6 +124,16 @@ static int64_t fc_dw_stage_elements(const fc_conv2d_dims *d, size_t size) {
     return fc_stream_conv_large(d, size) ? (d->OW * d->OC + block - 1) / block * block : 0;
 }
 
+/* Whether the rings' fill prefetches the next output row's input rows (dw_fill_span_row): a call
+   whose input and output reach FC_DW_PREFETCH_BYTES, so that its input has left the caches by
+   its next call. AMD Zen 3 (2026-12-03), 1 and 2 threads: inputs read from memory gained
+   1.01-1.16x at every size; inputs left in the 32 MiB L3 by the call before gained 1.09-1.29x at
+   24-98 MiB and lost 0.90-0.94x at 8-16 MiB. */
+#define FC_DW_PREFETCH_BYTES ((size_t)20 << 20)
+static int fc_dw_prefetches(const fc_conv2d_dims *d, size_t size) {
+    return fc_conv_call_bytes(d, size) >= FC_DW_PREFETCH_BYTES;
+}
+
 /* The forward pass's rings and staged output row, plus `shared`. */
 static int fc_dw_forward_workspace(const fc_conv2d_dims *d, int nthreads, size_t size,
                                    size_t shared, size_t *elements) {

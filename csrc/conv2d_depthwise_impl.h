@@ -84,10 +84,13 @@ TARGET static void FNI(dw_fill_row)(T *restrict dst, const T *restrict x, const 
 /* Padded row `prow` of a depthwise layer without a multiplier (Cg == Fg == 1) in the rings of
    the blocks of channels [s0, s1) (block b's ring at rings + b * ring_block), in slot `slot`: one
    pass along the input row, each pixel's channels in order. Block by block, each pass read a
-   slice of every pixel, a stride the hardware prefetcher followed badly. */
+   slice of every pixel, a stride the hardware prefetcher followed badly. With `prefetch`
+   (fc_dw_prefetches), each pixel's channels SH rows below are prefetched too: the next output
+   row's first new row. The hardware prefetcher runs ahead of the copy, but not through the
+   summing of the rows between two fills. */
 TARGET static void FNI(dw_fill_span_row)(T *rings, const T *restrict x, const fc_conv2d_dims *d,
                                          int64_t prow, int64_t slot, int64_t s0, int64_t s1,
-                                         int64_t Wp, int64_t ring_block) {
+                                         int64_t Wp, int64_t ring_block, int prefetch) {
     const int64_t ih = prow - d->PT, full = (s1 - s0) / BLK * BLK, tail = s1 - s0 - full;
     int64_t p0 = d->PL < Wp ? d->PL : Wp, p1 = d->PL + d->W < Wp ? d->PL + d->W : Wp;
     if (ih < 0 || ih >= d->H) p0 = p1 = Wp; /* a padding row: all zeros */
@@ -99,8 +102,12 @@ TARGET static void FNI(dw_fill_span_row)(T *rings, const T *restrict x, const fc
     const T *src = x + ih * d->W * d->C + s0;
     T *cells = rings + slot * Wp * BLK;
     T *tail_cells = rings + full / BLK * ring_block + slot * Wp * tail;
+    const int64_t below = ih + d->SH < d->H ? d->SH * d->W * d->C : 0;
     for (int64_t p = p0; p < p1; p++) {
         const T *from = src + (p - p0) * d->C;
+        if (prefetch && below)
+            for (int64_t f = 0; f < s1 - s0; f += 64 / (int64_t)sizeof(T))
+                FC_PREFETCH(from + below + f);
         T *cell = cells + p * BLK;
         for (int64_t f = 0; f < full; f += BLK, cell += ring_block) {
             FC_SIMD
@@ -116,11 +123,12 @@ TARGET static void FNI(dw_fill_span_row)(T *rings, const T *restrict x, const fc
    filled so far), and returns the slot of row `top`. */
 TARGET static int64_t FNI(dw_advance_rings)(T *rings, int64_t *filled, int64_t top, int64_t R,
                                             const T *x, const fc_conv2d_dims *d, int64_t s0,
-                                            int64_t s1, int64_t Wp, int64_t ring_block) {
+                                            int64_t s1, int64_t Wp, int64_t ring_block,
+                                            int prefetch) {
     const int64_t Cg = d->C / d->G;
     for (int64_t q = *filled + 1 > top ? *filled + 1 : top; q < top + R; q++) {
         if (Cg == 1 && d->OC == d->G) {
-            FNI(dw_fill_span_row)(rings, x, d, q, q % R, s0, s1, Wp, ring_block);
+            FNI(dw_fill_span_row)(rings, x, d, q, q % R, s0, s1, Wp, ring_block, prefetch);
             continue;
         }
         for (int64_t f0 = s0; f0 < s1; f0 += BLK) {
@@ -409,9 +417,9 @@ TARGET static void FNI(dw_stream_row)(T *y, const T *stage, const fc_conv2d_dims
    128x14x14x128), and each input row is read whole while it is in cache. Depthwise rows whose
    window lies inside the image are read in place (but by the 3x3 kernel of stride 1 or 2); the
    others through the ring. Every output element is bias + its taps in (kh, kw, c) order
-   whatever the split or the path. A call moving FC_STREAM_BYTES or more computes its output a
-   row at a time into a staging row in cache and streams it out (stream_store.h; AMD Zen 3,
-   outputs of 12-49 MiB: 1.18-1.53x at 1 thread, the copy included). */
+   whatever the split or the path. A call that streams (fc_stream_conv_output) computes its
+   output a row at a time into a staging row in cache and streams it out (stream_store.h; AMD
+   Zen 3, calls of 24-98 MiB: 1.11-1.51x, the copy included). */
 TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const T *bias,
                                    const fc_conv2d_dims *d, int relu, T *workspace, int nthreads) {
     const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
@@ -423,7 +431,8 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
                          !(d->KH == 3 && d->KW == 3 && d->SW <= 2 && d->DW == 1);
     const int64_t stage_size = fc_dw_stage_elements(d, sizeof(T));
     const int stream = FC_STREAM_AT(FC_STREAMS_, ISA) && stage_size > 0 &&
-                       fc_stream_conv_output(out, d, sizeof(T));
+                       fc_stream_conv_output(out, d, sizeof(T), nthreads);
+    const int prefetch = fc_dw_prefetches(d, sizeof(T));
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
@@ -448,7 +457,7 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
                     const int64_t slot0 =
                         in_image ? 0
                                  : FNI(dw_advance_rings)(rings, &filled, oh * d->SH, R, x, d, s0,
-                                                         s1, Wp, ring_block);
+                                                         s1, Wp, ring_block, prefetch);
                     for (int64_t f0 = s0; f0 < s1; f0 += BLK) {
                         const int64_t len = s1 - f0 < BLK ? s1 - f0 : BLK;
                         T b[BLK];
@@ -734,6 +743,7 @@ TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, 
     const int64_t rows = d->N * d->OH, part = (taps + 1) * d->OC; /* one segment's slot */
     T *partials = workspace, *scratch = workspace + segments * part;
     const int64_t per_thread = R * Wp * Cg * BLK + 2 * (taps + 1) * BLK;
+    const int prefetch = fc_dw_prefetches(d, sizeof(T));
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
@@ -757,7 +767,8 @@ TARGET static void FNI(dw_backward_weight)(T *dweight, T *dbias, const T *dout, 
                 if (row == row0 || oh == 0) filled = oh * d->SH - 1; /* a new image: empty ring */
                 const T *x = inp + n * d->H * d->W * d->C;
                 const int64_t slot0 = FNI(dw_advance_rings)(ring, &filled, oh * d->SH, R, x, d, f0,
-                                                            f0 + len, Wp, 0 /* one block */);
+                                                            f0 + len, Wp, 0 /* one block */,
+                                                            prefetch);
                 const T *dy = dout + row * d->OW * d->OC;
                 if (is3x3) {
                     FNI(dw_weight_3x3_block)(img, ring, slot0, dy, d, f0, len, R, Wp);

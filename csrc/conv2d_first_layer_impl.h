@@ -141,8 +141,8 @@ TARGET static void KERNEL(T *out, T *pooled, T *rows, const T *xpad, const T *we
     const int64_t fblocks = (OC + fblock - 1) / fblock, PH = d->OH / 2, PW = d->OW / 2;
     const int64_t units = pooled ? d->N * PH : d->N * d->OH; /* window rows, or output rows */
     /* A large call streams its output straight from the accumulators (stream_store.h; AMD
-       Zen 3, RGB and 1-channel layers writing 9-150 MiB: 1.24-1.95x at 1 thread). */
-    const int stream = !pooled && fc_stream_conv_output(out, d, sizeof(T));
+       Zen 3, RGB layers of 20-41 MiB: 1.05-1.15x). */
+    const int stream = !pooled && fc_stream_conv_output(out, d, sizeof(T), nthreads);
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)

@@ -17,24 +17,39 @@
 #include <immintrin.h>
 #endif
 
-/* The bytes of a call's input and output from which its output is streamed: past the caches of
-   a 2-core slice (a one-thread NumPy copy on AMD Zen 3 runs at 27-29 GB/s up to 4 MiB and at
-   8 GB/s from 8 MiB on), its lines are evicted before they are read again. The input counts:
-   a stride-2 depthwise layer's 3 MiB output after a 12 MiB input streamed 1.07-1.19x faster.
-   Tuned on AMD Zen 3 only. */
-#define FC_STREAM_BYTES ((size_t)8 << 20)
+/* The bytes of a call's input and output, per thread running it, from which its output is
+   streamed. A plain store first reads its line, and one core keeps few such reads in flight (a
+   one-thread NumPy copy on AMD Zen 3 runs at 27-29 GB/s up to 4 MiB and at 8 GB/s from 8 MiB
+   on); two cores together write a mid-sized output into the shared 32 MiB L3 faster than to
+   memory, and leave it there for the next layer. Measured on AMD Zen 3 (2026-12-03; each
+   setting's samples after an untimed call of its own, so that neither pays the other's
+   write-backs), calls of 9-18 MiB: at 1 thread streaming gained 1.15-1.39x (two runs of three;
+   the third 0.86-0.91x); at 2 threads plain stores gained 1.05-1.36x (two runs). From 20 MiB
+   streaming gains at both (1.11-1.51x). Tuned on 2 cores of one AMD Zen 3 only. */
+#define FC_STREAM_BYTES_PER_THREAD ((size_t)10 << 20)
 
-/* Whether a convolution's input and output (values of `size` bytes) reach FC_STREAM_BYTES. */
-static inline int fc_stream_conv_large(const fc_conv2d_dims *d, size_t size) {
-    const int64_t values = d->N * d->H * d->W * d->C + d->N * d->OH * d->OW * d->OC;
-    return (size_t)values * size >= FC_STREAM_BYTES;
+/* The bytes of a convolution's input and output (values of `size` bytes). */
+static inline size_t fc_conv_call_bytes(const fc_conv2d_dims *d, size_t size) {
+    return (size_t)(d->N * d->H * d->W * d->C + d->N * d->OH * d->OW * d->OC) * size;
 }
 
-/* Whether a convolution writes its output `out` with streaming stores: a large call whose `out`
-   starts on 64 bytes and whose pixels' channels are whole cache lines. */
-static inline int fc_stream_conv_output(const void *out, const fc_conv2d_dims *d, size_t size) {
+/* Whether a convolution could stream its output, on one thread: what sizes a kernel's buffers
+   for streaming, which must not depend on the thread count (the kernels lower it for small
+   calls, after the workspace is sized). */
+static inline int fc_stream_conv_large(const fc_conv2d_dims *d, size_t size) {
+    return fc_conv_call_bytes(d, size) >= FC_STREAM_BYTES_PER_THREAD;
+}
+
+/* Whether a convolution run on `nthreads` threads writes its output `out` with streaming
+   stores: a large call whose `out` starts on 64 bytes and whose pixels' channels are whole
+   cache lines. */
+static inline int fc_stream_conv_output(const void *out, const fc_conv2d_dims *d, size_t size,
+                                        int nthreads) {
+#ifndef _OPENMP
+    nthreads = 1; /* the kernels run on the calling thread only */
+#endif
     return (uintptr_t)out % 64 == 0 && (size_t)d->OC * size % 64 == 0 &&
-           fc_stream_conv_large(d, size);
+           fc_conv_call_bytes(d, size) >= FC_STREAM_BYTES_PER_THREAD * (size_t)nthreads;
 }
 
 /* NAME##ISA for the level a kernel file is compiled at (ISA: a macro such as avx2). */

@@ -165,6 +165,29 @@ def test_weight_gradient_sums_in_chunks():
     assert np.abs(dk - dk_ref).max() / np.abs(dk_ref).max() < 1e-6
 
 
+PREFETCH_BYTES = 20 << 20  # FC_DW_PREFETCH_BYTES, csrc/conv2d_depthwise.c
+
+
+@pytest.mark.parametrize("strides, padding, size", [(1, "same", 230), (2, "valid", 331)])
+def test_large_calls_prefetching_input_rows_match_reference(strides, padding, size):
+    """Calls moving FC_DW_PREFETCH_BYTES or more prefetch, while the ring takes an input row, the
+    row SH below it, except near the image's last row: forward pass and weight gradient, the
+    last rows included, against the reference."""
+    rng = np.random.default_rng(strides)
+    x = rng.standard_normal((1, size, size, 64)).astype(np.float32)
+    k = rng.standard_normal((3, 3, 1, 64)).astype(np.float32)
+    b = rng.standard_normal(64).astype(np.float32)
+    conv = dict(strides=strides, padding=padding, groups=64)
+    y = ops.conv2d(x, k, b, **conv)
+    assert x.nbytes + y.nbytes >= PREFETCH_BYTES
+    assert_close(y, ref.conv2d_ref(x, k, b, **conv), np.float32, "prefetching forward")
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    _, dk, db = ops.conv2d_backward(dy, x, k, **conv)
+    _, dk_ref, db_ref = ref.conv2d_backward_ref(dy, x, k, **conv)
+    assert_close(dk, dk_ref, np.float32, "prefetching weight gradient")
+    assert_close(db, db_ref, np.float32, "prefetching bias gradient")
+
+
 _ISA_SCRIPT = """
 import sys
 import numpy as np

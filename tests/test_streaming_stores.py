@@ -1,7 +1,8 @@
-"""First layers and depthwise layers whose input and output reach FC_STREAM_BYTES (8 MiB,
-csrc/stream_store.h) write their output with streaming stores when it starts on 64 bytes (every
-result of 16 KiB and more does). The result must equal the reference and, bit for bit, the same
-call into an `out` 16 bytes past a 64-byte boundary, which takes plain stores."""
+"""First layers and depthwise layers whose input and output reach FC_STREAM_BYTES_PER_THREAD
+(10 MiB, csrc/stream_store.h) per thread write their output with streaming stores when it starts
+on 64 bytes (every result of 16 KiB and more does). The result must equal the reference and, bit
+for bit, the same call into an `out` 16 bytes past a 64-byte boundary, which takes plain
+stores."""
 import numpy as np
 import pytest
 
@@ -10,7 +11,7 @@ import reference as ref
 from fastconv import ops
 from opcheck import assert_close
 
-STREAM_BYTES = 8 << 20
+STREAM_BYTES_PER_THREAD = 10 << 20
 
 
 def _unaligned_empty(shape, dtype):
@@ -37,7 +38,7 @@ def _with_threads(threads, call):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_streamed_first_layer_equals_plain_stores_and_reference(dtype, channels, threads):
     rng = np.random.default_rng(channels * 10 + threads)
-    images = 2 if dtype == np.float32 else 1
+    images = 5 if dtype == np.float32 else 3
     x = rng.standard_normal((images, 92, 92, channels)).astype(dtype)
     kernel = rng.standard_normal((3, 3, channels, 128)).astype(dtype)
     bias = rng.standard_normal(128).astype(dtype)
@@ -45,7 +46,8 @@ def test_streamed_first_layer_equals_plain_stores_and_reference(dtype, channels,
         ops.conv2d(x, kernel, bias, padding="same", activation="relu"),
         ops.conv2d(x, kernel, bias, padding="same", activation="relu",
                    out=_unaligned_empty((images, 92, 92, 128), dtype))))
-    assert x.nbytes + streamed.nbytes >= STREAM_BYTES and streamed.ctypes.data % 64 == 0
+    assert x.nbytes + streamed.nbytes >= STREAM_BYTES_PER_THREAD * threads
+    assert streamed.ctypes.data % 64 == 0
     assert streamed.tobytes() == plain.tobytes()
     expected = np.maximum(ref.conv2d_ref(x, kernel, bias, padding="same"), 0)
     assert_close(streamed, expected, dtype, "streamed first layer")
@@ -53,13 +55,13 @@ def test_streamed_first_layer_equals_plain_stores_and_reference(dtype, channels,
 
 # Depthwise and small-group layers (the ring's 3x3 kernel, the in-place general kernel, groups of
 # two channels), a float64 row too wide for one ring, streamed channel span by channel span, and
-# a stride-2 layer whose output alone (2 MiB) is below the threshold.
+# a stride-2 layer whose output alone (4.4 MiB) is below the threshold.
 DEPTHWISE_CASES = {
-    "3x3": (np.float32, (1, 130, 130, 128), (3, 3, 1, 128), 128, "same", 1),
-    "5x5-in-place": (np.float32, (1, 132, 132, 128), (5, 5, 1, 128), 128, "same", 1),
-    "groups-of-2": (np.float32, (1, 130, 130, 128), (3, 3, 2, 128), 64, "same", 1),
-    "spans-f64": (np.float64, (1, 96, 178, 64), (3, 3, 1, 64), 64, "valid", 1),
-    "stride-2": (np.float32, (1, 181, 181, 64), (3, 3, 1, 64), 64, "valid", 2),
+    "3x3": (np.float32, (1, 150, 150, 128), (3, 3, 1, 128), 128, "same", 1),
+    "5x5-in-place": (np.float32, (1, 152, 152, 128), (5, 5, 1, 128), 128, "same", 1),
+    "groups-of-2": (np.float32, (1, 150, 150, 128), (3, 3, 2, 128), 64, "same", 1),
+    "spans-f64": (np.float64, (1, 150, 178, 64), (3, 3, 1, 64), 64, "valid", 1),
+    "stride-2": (np.float32, (1, 271, 271, 64), (3, 3, 1, 64), 64, "valid", 2),
 }
 
 
@@ -75,7 +77,8 @@ def test_streamed_depthwise_equals_plain_stores_and_reference(case, threads):
     streamed = _with_threads(threads, lambda: ops.conv2d(x, kernel, bias, **conv))
     plain = _with_threads(threads, lambda: ops.conv2d(
         x, kernel, bias, **conv, out=_unaligned_empty(streamed.shape, dtype)))
-    assert x.nbytes + streamed.nbytes >= STREAM_BYTES and streamed.ctypes.data % 64 == 0
+    assert x.nbytes + streamed.nbytes >= STREAM_BYTES_PER_THREAD * threads
+    assert streamed.ctypes.data % 64 == 0
     assert streamed.tobytes() == plain.tobytes()
     expected = np.maximum(ref.conv2d_ref(x, kernel, bias, strides, padding, groups=groups), 0)
     assert_close(streamed, expected, dtype, f"streamed depthwise {case}")
@@ -86,14 +89,15 @@ def test_streamed_depthwise_input_gradient(threads):
     """A depthwise input gradient at unit strides runs the forward pass with the flipped kernel:
     a large one streams too."""
     rng = np.random.default_rng(threads)
-    x = rng.standard_normal((1, 130, 130, 128)).astype(np.float32)
+    x = rng.standard_normal((1, 150, 150, 128)).astype(np.float32)
     kernel = rng.standard_normal((3, 3, 1, 128)).astype(np.float32)
     dy = rng.standard_normal(x.shape).astype(np.float32)
     conv = dict(padding="same", groups=128)
     streamed = _with_threads(threads, lambda: ops.conv2d_backward(dy, x, kernel, **conv)[0])
     plain = _with_threads(threads, lambda: ops.conv2d_backward(
         dy, x, kernel, **conv, out=(_unaligned_empty(x.shape, np.float32), None, None))[0])
-    assert dy.nbytes + streamed.nbytes >= STREAM_BYTES and streamed.ctypes.data % 64 == 0
+    assert dy.nbytes + streamed.nbytes >= STREAM_BYTES_PER_THREAD * threads
+    assert streamed.ctypes.data % 64 == 0
     assert streamed.tobytes() == plain.tobytes()
     expected = ref.conv2d_backward_ref(dy, x, kernel, padding="same", groups=128)[0]
     assert_close(streamed, expected, np.float32, "streamed depthwise input gradient")
