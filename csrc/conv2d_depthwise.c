@@ -127,8 +127,8 @@ static int64_t fc_dw_stage_elements(const fc_conv2d_dims *d, size_t size) {
 /* Whether the rings' fill prefetches the next output row's input rows (dw_fill_span_row): a call
    whose input and output reach FC_DW_PREFETCH_BYTES, so that its input has left the caches by
    its next call. AMD Zen 3 (2026-12-03), 1 and 2 threads: inputs read from memory gained
-   1.01-1.16x at every size; inputs left in the 32 MiB L3 by the call before gained 1.09-1.29x at
-   24-98 MiB and lost 0.90-0.94x at 8-16 MiB. */
+   1.01-1.16x at every size; inputs left in the 32 MiB L3 by the call before, 0.98-1.27x at
+   24-98 MiB and 0.90-0.94x at 8-16 MiB. */
 #define FC_DW_PREFETCH_BYTES ((size_t)20 << 20)
 static int fc_dw_prefetches(const fc_conv2d_dims *d, size_t size) {
     return fc_conv_call_bytes(d, size) >= FC_DW_PREFETCH_BYTES;

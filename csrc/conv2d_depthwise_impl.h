@@ -475,7 +475,7 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
                 }
             }
         }
-        if (stream) FC_STREAM_AT(fc_stream_fence_, ISA)();
+        if (stream) fc_stream_fence();
         fc_fp_restore(fp);
     }
 }

@@ -183,9 +183,7 @@ TARGET static void KERNEL(T *out, T *pooled, T *rows, const T *xpad, const T *we
                 }
             }
         }
-#ifdef VT
-        if (stream) _mm_sfence(); /* streaming stores are weakly ordered: done before the join */
-#endif
+        if (stream) fc_stream_fence();
         fc_fp_restore(fp);
     }
 }

@@ -357,6 +357,11 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
     const int64_t mtiles = (P + MC - 1) / MC, tasks = d->N * d->G * mtiles;
     const int64_t kstep = fc_k_step(Kg);
     const int indirect = d->C / d->G >= FC_INDIRECT_MIN_CHANNELS;
+    /* A large call's tiles stream their output (stream_store.h) when one k-chunk makes them:
+       with more, the last chunk would read each line back first. Not under relu_mask, whose
+       rows are read again at once. Each group's columns start on a line. */
+    const int stream = !relu_mask && Kg <= kstep && (size_t)Fg * sizeof(T) % 64 == 0 &&
+                       fc_stream_conv_output(out, d, sizeof(T), nthreads);
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)
@@ -377,7 +382,8 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
                 fc_tap_run runs[FC_KC];
                 const int64_t nruns = fc_tap_runs(runs, d, g, k0, kc);
                 /* The bias enters with the first panel, the ReLU with the last. */
-                const int flags = (k0 > 0 ? FC_ACCUMULATE : 0) | (relu && k0 + kc == Kg ? FC_RELU : 0);
+                const int flags = (k0 > 0 ? FC_ACCUMULATE : 0) |
+                                  (relu && k0 + kc == Kg ? FC_RELU : 0) | (stream ? FC_STREAM : 0);
                 const T *wpanel = wpack + g * wsize + k0 * NR, *gbias = bias ? bias + g * Fg : NULL;
                 if (indirect) {
                     const T *rows[MC * FC_INDIRECT_MAX_RUNS];
@@ -394,6 +400,7 @@ static void FN(gemm_forward)(T *out, const T *inp, const T *weight, const T *bia
             if (relu_mask)
                 FC_CAT(relu_backward_rows, TSFX)(y, y, relu_mask + (y - out), mc, Fg, d->OC);
         }
+        if (stream) fc_stream_fence();
         fc_fp_restore(fp);
     }
 }

@@ -46,8 +46,11 @@ fc_geometry fc_gemm_geometry(void);
 void fc_gemm_blocking(int64_t *mr, int64_t *nr_f32, int64_t *nr_f64, int64_t *mc, int64_t *kc);
 
 /* Epilogue flags of the micro- and macro-kernels. Without FC_ACCUMULATE, c = bias + a*b (bias
-   NULL: zero); with it, c += a*b and bias is ignored. FC_RELU then clamps c at zero (NaN stays). */
-enum { FC_ACCUMULATE = 1, FC_RELU = 2 };
+   NULL: zero); with it, c += a*b and bias is ignored. FC_RELU then clamps c at zero (NaN stays).
+   FC_STREAM: full tiles are written with streaming stores where the kernel set has them (x86),
+   each row of a tile then being whole cache lines: c and ldc on 64 bytes, tiles at multiples of
+   NR (fc_stream_conv_output); the caller fences. */
+enum { FC_ACCUMULATE = 1, FC_RELU = 2, FC_STREAM = 4 };
 
 /* c[mr x nr] = epilogue(a (packed kc x MR) * b (packed kc x NR)), of a full MR x NR register tile
    whose first mr rows and nr columns are stored (edges are masked inside the kernel, and round

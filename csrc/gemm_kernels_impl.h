@@ -105,7 +105,8 @@ void UKRS(int64_t nruns, const T *const *a_runs, const T *const *b_runs, const i
         c##i##0 = VMAX(VZERO, c##i##0);                                                            \
         c##i##1 = VMAX(VZERO, c##i##1);                                                            \
     }
-#define OUT(i)                                                                                     \
+/* A full tile's row i, stored by STORE (VSTORE, or VSTREAM under FC_STREAM). */
+#define OUT_WITH(i, STORE)                                                                         \
     {                                                                                              \
         T *ci = c + i * ldc;                                                                       \
         if (flags & FC_ACCUMULATE) {                                                               \
@@ -113,9 +114,11 @@ void UKRS(int64_t nruns, const T *const *a_runs, const T *const *b_runs, const i
             c##i##1 = VADD(VLOAD(ci + VW), c##i##1);                                               \
         }                                                                                          \
         RELU(i)                                                                                    \
-        VSTORE(ci, c##i##0);                                                                       \
-        VSTORE(ci + VW, c##i##1);                                                                  \
+        STORE(ci, c##i##0);                                                                        \
+        STORE(ci + VW, c##i##1);                                                                   \
     }
+#define OUT(i) OUT_WITH(i, VSTORE)
+#define OUT_STREAMED(i) OUT_WITH(i, VSTREAM)
 /* Edge tiles: rows past mr are computed (A is zero there) but not stored; columns are masked. */
 #define OUT_EDGE(i)                                                                                \
     if (i < mr) {                                                                                  \
@@ -135,7 +138,9 @@ void UKRS(int64_t nruns, const T *const *a_runs, const T *const *b_runs, const i
     const VT init1 = with_bias ? VLOADM(bias + VW, m1) : VZERO;                                    \
     FOR_ROWS(DECLARE)
 #define EPILOGUE                                                                                   \
-    if (mr == MR && nr == NR) {                                                                    \
+    if (mr == MR && nr == NR && (flags & FC_STREAM)) {                                             \
+        FOR_ROWS(OUT_STREAMED)                                                                     \
+    } else if (mr == MR && nr == NR) {                                                             \
         FOR_ROWS(OUT)                                                                              \
     } else {                                                                                       \
         FOR_ROWS(OUT_EDGE)                                                                         \
@@ -230,6 +235,8 @@ TARGET void UKRS(int64_t nruns, const T *const *a_runs, const T *const *b_runs,
 #undef IPTR
 #undef RELU
 #undef OUT
+#undef OUT_WITH
+#undef OUT_STREAMED
 #undef OUT_EDGE
 #undef PROLOGUE
 #undef EPILOGUE

@@ -1,8 +1,8 @@
 /* Streaming stores: an output too large for the caches is read back from memory anyway, and a
    plain store first reads each of its lines (AMD Zen 3: 10-40 MB written at 1.5-1.85x the
    bandwidth of plain stores, and at 0.6-1.0x under 1 MB). The kernels that stream decide with
-   fc_stream_conv_output and end each thread's stores with a fence (fc_stream_fence_<level>):
-   streaming stores are weakly ordered, and must be done before the threads join. */
+   fc_stream_conv_output and end each thread's stores with a fence (fc_stream_fence): streaming
+   stores are weakly ordered, and must be done before the threads join. */
 #ifndef FASTCONV_STREAM_STORE_H
 #define FASTCONV_STREAM_STORE_H
 
@@ -23,9 +23,10 @@
    on); two cores together write a mid-sized output into the shared 32 MiB L3 faster than to
    memory, and leave it there for the next layer. Measured on AMD Zen 3 (2026-12-03; each
    setting's samples after an untimed call of its own, so that neither pays the other's
-   write-backs), calls of 9-18 MiB: at 1 thread streaming gained 1.15-1.39x (two runs of three;
-   the third 0.86-0.91x); at 2 threads plain stores gained 1.05-1.36x (two runs). From 20 MiB
-   streaming gains at both (1.11-1.51x). Tuned on 2 cores of one AMD Zen 3 only. */
+   write-backs), calls of 11-18 MiB: at 1 thread streaming gained 1.15-1.39x in one run and was
+   a toss-up in the other (0.85-1.22x); at 2 threads plain stores gained 1.02-1.36x in 13 of 15
+   cases (two runs). From 20 MiB streaming gains at both (1.05-1.51x). Tuned on 2 cores of one
+   Zen 3. */
 #define FC_STREAM_BYTES_PER_THREAD ((size_t)10 << 20)
 
 /* The bytes of a convolution's input and output (values of `size` bytes). */
@@ -52,6 +53,13 @@ static inline int fc_stream_conv_output(const void *out, const fc_conv2d_dims *d
            fc_conv_call_bytes(d, size) >= FC_STREAM_BYTES_PER_THREAD * (size_t)nthreads;
 }
 
+/* Orders a thread's streaming stores before its later stores (a no-op where nothing streams). */
+static inline void fc_stream_fence(void) {
+#ifdef FC_HAVE_X86
+    _mm_sfence();
+#endif
+}
+
 /* NAME##ISA for the level a kernel file is compiled at (ISA: a macro such as avx2). */
 #define FC_STREAM_AT_(name, isa) name##isa
 #define FC_STREAM_AT(name, isa) FC_STREAM_AT_(name, isa)
@@ -62,7 +70,6 @@ static inline int fc_stream_conv_output(const void *out, const fc_conv2d_dims *d
 static inline void fc_stream_copy_generic(void *dst, const void *src, size_t bytes) {
     memcpy(dst, src, bytes);
 }
-static inline void fc_stream_fence_generic(void) {}
 #ifdef FC_HAVE_X86
 #define FC_STREAMS_avx2 1
 static FC_TARGET_AVX2 inline void fc_stream_copy_avx2(void *dst, const void *src, size_t bytes) {
@@ -70,7 +77,6 @@ static FC_TARGET_AVX2 inline void fc_stream_copy_avx2(void *dst, const void *src
         _mm256_stream_si256((__m256i *)((char *)dst + i),
                             _mm256_loadu_si256((const __m256i *)((const char *)src + i)));
 }
-static FC_TARGET_AVX2 inline void fc_stream_fence_avx2(void) { _mm_sfence(); }
 #define FC_STREAMS_avx512 1
 static FC_TARGET_AVX512 inline void fc_stream_copy_avx512(void *dst, const void *src,
                                                           size_t bytes) {
@@ -78,7 +84,6 @@ static FC_TARGET_AVX512 inline void fc_stream_copy_avx512(void *dst, const void 
         _mm512_stream_si512((__m512i *)((char *)dst + i),
                             _mm512_loadu_si512((const void *)((const char *)src + i)));
 }
-static FC_TARGET_AVX512 inline void fc_stream_fence_avx512(void) { _mm_sfence(); }
 #endif
 
 #endif

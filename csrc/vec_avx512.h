@@ -32,7 +32,11 @@ FC_LANE_ACCESS(double, __m512d, f64, 8, _mm512_loadu_pd, _mm512_storeu_pd)
 #define VZERO _mm512_setzero_ps()
 #define VLOAD _mm512_loadu_ps
 #define VSTORE _mm512_storeu_ps
+#ifdef FC_LANE_MASKS
+#define VSTREAM VSTORE /* SIMDe has no streaming store */
+#else
 #define VSTREAM _mm512_stream_ps /* past the caches; p aligned to the vector */
+#endif
 #define VSET1 _mm512_set1_ps
 #define VFMA _mm512_fmadd_ps
 #define VADD _mm512_add_ps
@@ -52,7 +56,11 @@ FC_LANE_ACCESS(double, __m512d, f64, 8, _mm512_loadu_pd, _mm512_storeu_pd)
 #define VZERO _mm512_setzero_pd()
 #define VLOAD _mm512_loadu_pd
 #define VSTORE _mm512_storeu_pd
+#ifdef FC_LANE_MASKS
+#define VSTREAM VSTORE
+#else
 #define VSTREAM _mm512_stream_pd
+#endif
 #define VSET1 _mm512_set1_pd
 #define VFMA _mm512_fmadd_pd
 #define VADD _mm512_add_pd

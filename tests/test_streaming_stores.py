@@ -1,6 +1,7 @@
-"""First layers and depthwise layers whose input and output reach FC_STREAM_BYTES_PER_THREAD
-(10 MiB, csrc/stream_store.h) per thread write their output with streaming stores when it starts
-on 64 bytes (every result of 16 KiB and more does). The result must equal the reference and, bit
+"""First layers, depthwise layers and layers on the GEMM path whose input and output reach
+FC_STREAM_BYTES_PER_THREAD (10 MiB, csrc/stream_store.h) per thread write their output with
+streaming stores when it starts on 64 bytes (every result of 16 KiB and more does; the GEMM path
+when one k-chunk of at most 256 taps makes each tile). The result must equal the reference and, bit
 for bit, the same call into an `out` 16 bytes past a 64-byte boundary, which takes plain
 stores."""
 import numpy as np
@@ -101,3 +102,52 @@ def test_streamed_depthwise_input_gradient(threads):
     assert streamed.tobytes() == plain.tobytes()
     expected = ref.conv2d_backward_ref(dy, x, kernel, padding="same", groups=128)[0]
     assert_close(streamed, expected, np.float32, "streamed depthwise input gradient")
+
+
+# Layers on the GEMM path (csrc/conv2d_impl.h, gemm_forward): A read through row pointers (64
+# channels), A packed (6 channels), two groups of 64 filters, float64, and a 3x3 kernel at stride
+# 2 (144 taps: still one k-chunk).
+GEMM_CASES = {
+    "1x1-indirect": (np.float32, (1, 180, 180, 64), (1, 1, 64, 128), 1, 1),
+    "1x1-packed": (np.float32, (1, 300, 300, 6), (1, 1, 6, 64), 1, 1),
+    "1x1-groups-of-32": (np.float32, (1, 180, 180, 64), (1, 1, 32, 128), 2, 1),
+    "1x1-f64": (np.float64, (1, 140, 140, 64), (1, 1, 64, 96), 1, 1),
+    "3x3-stride-2": (np.float32, (1, 421, 421, 16), (3, 3, 16, 64), 1, 2),
+}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", sorted(GEMM_CASES))
+def test_streamed_gemm_layers_equal_plain_stores_and_reference(case, threads):
+    dtype, x_shape, kernel_shape, groups, strides = GEMM_CASES[case]
+    rng = np.random.default_rng(threads)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    kernel = rng.standard_normal(kernel_shape).astype(dtype)
+    bias = rng.standard_normal(kernel_shape[3]).astype(dtype)
+    conv = dict(strides=strides, groups=groups, activation="relu")
+    streamed = _with_threads(threads, lambda: ops.conv2d(x, kernel, bias, **conv))
+    plain = _with_threads(threads, lambda: ops.conv2d(
+        x, kernel, bias, **conv, out=_unaligned_empty(streamed.shape, dtype)))
+    assert x.nbytes + streamed.nbytes >= STREAM_BYTES_PER_THREAD * threads
+    assert streamed.ctypes.data % 64 == 0
+    assert streamed.tobytes() == plain.tobytes()
+    expected = np.maximum(ref.conv2d_ref(x, kernel, bias, strides, groups=groups), 0)
+    assert_close(streamed, expected, dtype, f"streamed GEMM layer {case}")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_streamed_gemm_input_gradient(threads):
+    """A 1x1 layer's input gradient runs the forward GEMM path with the transposed kernel: a large
+    one streams too."""
+    rng = np.random.default_rng(threads)
+    x = rng.standard_normal((1, 180, 180, 64)).astype(np.float32)
+    kernel = rng.standard_normal((1, 1, 64, 128)).astype(np.float32)
+    dy = rng.standard_normal((1, 180, 180, 128)).astype(np.float32)
+    streamed = _with_threads(threads, lambda: ops.conv2d_backward(dy, x, kernel)[0])
+    plain = _with_threads(threads, lambda: ops.conv2d_backward(
+        dy, x, kernel, out=(_unaligned_empty(x.shape, np.float32), None, None))[0])
+    assert dy.nbytes + streamed.nbytes >= STREAM_BYTES_PER_THREAD * threads
+    assert streamed.ctypes.data % 64 == 0
+    assert streamed.tobytes() == plain.tobytes()
+    expected = ref.conv2d_backward_ref(dy, x, kernel)[0]
+    assert_close(streamed, expected, np.float32, "streamed GEMM input gradient")
