@@ -34,6 +34,23 @@ def _with_threads(threads, call):
         fastconv.set_num_threads(before)
 
 
+def _assert_streamed_like_plain(streamed, plain, input_nbytes, threads):
+    """The call was large enough to stream on `threads` threads into an aligned result, and equals
+    the same call with plain stores bit for bit."""
+    assert input_nbytes + streamed.nbytes >= STREAM_BYTES_PER_THREAD * threads
+    assert streamed.ctypes.data % 64 == 0
+    assert streamed.tobytes() == plain.tobytes()
+
+
+def _streamed_conv2d(x, kernel, bias, threads, **conv):
+    """ops.conv2d's result (streamed), checked against the same call into an unaligned `out`."""
+    streamed = _with_threads(threads, lambda: ops.conv2d(x, kernel, bias, **conv))
+    plain = _with_threads(threads, lambda: ops.conv2d(
+        x, kernel, bias, **conv, out=_unaligned_empty(streamed.shape, x.dtype)))
+    _assert_streamed_like_plain(streamed, plain, x.nbytes, threads)
+    return streamed
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -43,13 +60,7 @@ def test_streamed_first_layer_equals_plain_stores_and_reference(dtype, channels,
     x = rng.standard_normal((images, 92, 92, channels)).astype(dtype)
     kernel = rng.standard_normal((3, 3, channels, 128)).astype(dtype)
     bias = rng.standard_normal(128).astype(dtype)
-    streamed, plain = _with_threads(threads, lambda: (
-        ops.conv2d(x, kernel, bias, padding="same", activation="relu"),
-        ops.conv2d(x, kernel, bias, padding="same", activation="relu",
-                   out=_unaligned_empty((images, 92, 92, 128), dtype))))
-    assert x.nbytes + streamed.nbytes >= STREAM_BYTES_PER_THREAD * threads
-    assert streamed.ctypes.data % 64 == 0
-    assert streamed.tobytes() == plain.tobytes()
+    streamed = _streamed_conv2d(x, kernel, bias, threads, padding="same", activation="relu")
     expected = np.maximum(ref.conv2d_ref(x, kernel, bias, padding="same"), 0)
     assert_close(streamed, expected, dtype, "streamed first layer")
 
@@ -75,12 +86,7 @@ def test_streamed_depthwise_equals_plain_stores_and_reference(case, threads):
     kernel = rng.standard_normal(kernel_shape).astype(dtype)
     bias = rng.standard_normal(kernel_shape[3]).astype(dtype)
     conv = dict(strides=strides, padding=padding, groups=groups, activation="relu")
-    streamed = _with_threads(threads, lambda: ops.conv2d(x, kernel, bias, **conv))
-    plain = _with_threads(threads, lambda: ops.conv2d(
-        x, kernel, bias, **conv, out=_unaligned_empty(streamed.shape, dtype)))
-    assert x.nbytes + streamed.nbytes >= STREAM_BYTES_PER_THREAD * threads
-    assert streamed.ctypes.data % 64 == 0
-    assert streamed.tobytes() == plain.tobytes()
+    streamed = _streamed_conv2d(x, kernel, bias, threads, **conv)
     expected = np.maximum(ref.conv2d_ref(x, kernel, bias, strides, padding, groups=groups), 0)
     assert_close(streamed, expected, dtype, f"streamed depthwise {case}")
 
@@ -97,9 +103,7 @@ def test_streamed_depthwise_input_gradient(threads):
     streamed = _with_threads(threads, lambda: ops.conv2d_backward(dy, x, kernel, **conv)[0])
     plain = _with_threads(threads, lambda: ops.conv2d_backward(
         dy, x, kernel, **conv, out=(_unaligned_empty(x.shape, np.float32), None, None))[0])
-    assert dy.nbytes + streamed.nbytes >= STREAM_BYTES_PER_THREAD * threads
-    assert streamed.ctypes.data % 64 == 0
-    assert streamed.tobytes() == plain.tobytes()
+    _assert_streamed_like_plain(streamed, plain, dy.nbytes, threads)
     expected = ref.conv2d_backward_ref(dy, x, kernel, padding="same", groups=128)[0]
     assert_close(streamed, expected, np.float32, "streamed depthwise input gradient")
 
@@ -125,12 +129,7 @@ def test_streamed_gemm_layers_equal_plain_stores_and_reference(case, threads):
     kernel = rng.standard_normal(kernel_shape).astype(dtype)
     bias = rng.standard_normal(kernel_shape[3]).astype(dtype)
     conv = dict(strides=strides, groups=groups, activation="relu")
-    streamed = _with_threads(threads, lambda: ops.conv2d(x, kernel, bias, **conv))
-    plain = _with_threads(threads, lambda: ops.conv2d(
-        x, kernel, bias, **conv, out=_unaligned_empty(streamed.shape, dtype)))
-    assert x.nbytes + streamed.nbytes >= STREAM_BYTES_PER_THREAD * threads
-    assert streamed.ctypes.data % 64 == 0
-    assert streamed.tobytes() == plain.tobytes()
+    streamed = _streamed_conv2d(x, kernel, bias, threads, **conv)
     expected = np.maximum(ref.conv2d_ref(x, kernel, bias, strides, groups=groups), 0)
     assert_close(streamed, expected, dtype, f"streamed GEMM layer {case}")
 
@@ -146,8 +145,6 @@ def test_streamed_gemm_input_gradient(threads):
     streamed = _with_threads(threads, lambda: ops.conv2d_backward(dy, x, kernel)[0])
     plain = _with_threads(threads, lambda: ops.conv2d_backward(
         dy, x, kernel, out=(_unaligned_empty(x.shape, np.float32), None, None))[0])
-    assert dy.nbytes + streamed.nbytes >= STREAM_BYTES_PER_THREAD * threads
-    assert streamed.ctypes.data % 64 == 0
-    assert streamed.tobytes() == plain.tobytes()
+    _assert_streamed_like_plain(streamed, plain, dy.nbytes, threads)
     expected = ref.conv2d_backward_ref(dy, x, kernel)[0]
     assert_close(streamed, expected, np.float32, "streamed GEMM input gradient")
