@@ -270,8 +270,8 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_pixels_3x3)(T *restrict y,
                                                                const T *restrict b,
                                                                const fc_conv2d_dims *d, int relu,
                                                                int64_t ow, int64_t P, int64_t len,
-                                                               int64_t sw) {
-    const int64_t OC = d->OC, cell = len; /* the ring's: a constant offset per cell */
+                                                               int64_t sw, int64_t cell) {
+    const int64_t OC = d->OC;
     const T *rows[3];
     for (int64_t kh = 0; kh < 3; kh++) rows[kh] = FNI(dw_cells)(src, kh, d->DH, ow * sw);
     enum { VL = VBYTES / sizeof(T) };
@@ -308,16 +308,30 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_3x3_span)(T *restrict y, cons
                                                              const T *restrict b,
                                                              const fc_conv2d_dims *d, int relu,
                                                              int64_t ow, int64_t end, int64_t len,
-                                                             int64_t sw) {
+                                                             int64_t sw, int64_t cell) {
     for (; ow + FC_DW_3X3_PIXELS <= end; ow += FC_DW_3X3_PIXELS)
-        FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, FC_DW_3X3_PIXELS, len, sw);
+        FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, FC_DW_3X3_PIXELS, len, sw, cell);
     if (ow + 6 <= end) /* the row's tail: 6, 4, 2, then 1 pixel */
-        FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 6, len, sw), ow += 6;
+        FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 6, len, sw, cell), ow += 6;
     if (ow + 4 <= end)
-        FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 4, len, sw), ow += 4;
+        FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 4, len, sw, cell), ow += 4;
     if (ow + 2 <= end)
-        FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 2, len, sw), ow += 2;
-    if (ow < end) FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 1, len, sw);
+        FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 2, len, sw, cell), ow += 2;
+    if (ow < end) FNI(dw_forward_pixels_3x3)(y, src, weight, b, d, relu, ow, 1, len, sw, cell);
+}
+
+/* dw_forward_3x3_span at the layer's stride (1 or 2), `cell` values from one pixel's cells to the
+   next (the ring's block, or C in place; a constant in each caller). */
+TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_3x3_cells)(T *restrict y, const FNI(dw_rows) *src,
+                                                             const T *restrict weight,
+                                                             const T *restrict b,
+                                                             const fc_conv2d_dims *d, int relu,
+                                                             int64_t ow, int64_t end, int64_t len,
+                                                             int64_t cell) {
+    if (d->SW == 1)
+        FNI(dw_forward_3x3_span)(y, src, weight, b, d, relu, ow, end, len, 1, cell);
+    else
+        FNI(dw_forward_3x3_span)(y, src, weight, b, d, relu, ow, end, len, 2, cell);
 }
 
 /* One output row, channels [f0, f0 + len): its edge pixels one by one, the others P at a time,
@@ -334,12 +348,19 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const FNI
     for (int64_t ow = end; ow < d->OW; ow++)
         FNI(dw_forward_edge_pixel)(y, src, weight, b, d, relu, ow, len);
     int64_t ow = src->ow_lo;
-    if (Cg == 1 && KH == 3 && KW == 3 && (SW == 1 || SW == 2) && DW == 1 && src->cell == len) {
-        if (SW == 1)
-            FNI(dw_forward_3x3_span)(y, src, weight, b, d, relu, ow, end, len, 1);
-        else
-            FNI(dw_forward_3x3_span)(y, src, weight, b, d, relu, ow, end, len, 2);
-        return;
+    if (Cg == 1 && KH == 3 && KW == 3 && (SW == 1 || SW == 2) && DW == 1) {
+        if (src->cell == len) {
+            FNI(dw_forward_3x3_cells)(y, src, weight, b, d, relu, ow, end, len, len);
+            return;
+        }
+        if (len == BLK && src->cell == 2 * BLK) {
+            FNI(dw_forward_3x3_cells)(y, src, weight, b, d, relu, ow, end, BLK, 2 * BLK);
+            return;
+        }
+        if (len == BLK && src->cell == 4 * BLK) {
+            FNI(dw_forward_3x3_cells)(y, src, weight, b, d, relu, ow, end, BLK, 4 * BLK);
+            return;
+        }
     }
     for (; ow + P <= end; ow += P)
         FNI(dw_forward_pixels)(y, src, weight, b, d, relu, ow, P, len, Cg, KH, KW, SW, DW);
@@ -398,6 +419,25 @@ TARGET static FC_NOINLINE void FNI(dw_forward_plain_row)(T *restrict y, const FN
     FNI(dw_forward_any_row)(y, src, w, b, d, 0, len, Cg);
 }
 
+/* Whether the forward pass reads the input rows of windows inside the image in place, not
+   through the ring: depthwise without a multiplier only (Cg == Fg == 1: the ring would copy each
+   pixel's channels as they are). The 3x3 kernel of stride 1 or 2 reads cells at constant
+   offsets (at a run-time cell width the compiler kept a pointer per cell and spilled: 0.6x), so
+   in place only at the widths dw_forward_row has as constants (the block's own, two or four
+   blocks), and only in calls small enough to find their input in cache (no prefetching fill).
+   AMD Zen 3, float32, in place against the ring: at stride 2, 1.07-1.61x; at stride 1 with
+   pixels of one block, 1.21-1.30x, but 0.84-1.02x for pixels of 2 or 4 blocks (each block's pass
+   reads a slice of every pixel); calls that prefetch, 0.62-0.91x (0.86-0.89x at 128x56x56x32,
+   one block; a software prefetch of the rows in place recovered only part). */
+TARGET static int FNI(dw_reads_in_place)(const fc_conv2d_dims *d, int prefetch) {
+    if (d->C / d->G != 1 || d->OC != d->G) return 0;
+    if (!(d->KH == 3 && d->KW == 3 && d->SW <= 2 && d->DW == 1)) return 1;
+    const int one_block = d->C == BLK || d->C == BLK / 2 || d->C == BLK / 4;
+    if (prefetch) return 0;
+    if (d->SW == 1) return one_block;
+    return one_block || d->C == 2 * BLK || d->C == 4 * BLK;
+}
+
 /* Channels [s0, s1) of output row y from the staging row, with streaming stores. */
 TARGET static void FNI(dw_stream_row)(T *y, const T *stage, const fc_conv2d_dims *d, int64_t s0,
                                       int64_t s1) {
@@ -425,14 +465,11 @@ TARGET static void FNI(dw_forward)(T *out, const T *inp, const T *weight, const 
     const int64_t R = fc_dw_ring_rows(d), Wp = fc_dw_padded_cols(d), Cg = d->C / d->G;
     const int64_t bands = fc_dw_bands(d->N, d->OH, nthreads), tasks = d->N * bands;
     const int64_t span = fc_dw_ring_channels(d, sizeof(T)), ring_block = R * Wp * Cg * BLK;
-    /* Not the 3x3 kernel: it reads ring cells at constant offsets, and at a run-time pixel
-       stride the compiler kept one pointer per cell, spilled (0.6x, ring copy included). */
-    const int in_place = Cg == 1 && d->OC == d->G &&
-                         !(d->KH == 3 && d->KW == 3 && d->SW <= 2 && d->DW == 1);
+    const int prefetch = fc_dw_prefetches(d, sizeof(T));
+    const int in_place = FNI(dw_reads_in_place)(d, prefetch);
     const int64_t stage_size = fc_dw_stage_elements(d, sizeof(T));
     const int stream = FC_STREAM_AT(FC_STREAMS_, ISA) && stage_size > 0 &&
                        fc_stream_conv_output(out, d, sizeof(T), nthreads);
-    const int prefetch = fc_dw_prefetches(d, sizeof(T));
     (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)

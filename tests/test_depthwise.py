@@ -42,6 +42,12 @@ CASES = [
     (2, 6, 14, 48, 1, 3, 3, 1, 1, "same"),                  # 3x3: 8 then 6 pixels; block tails
     (1, 5, 15, 160, 1, 3, 3, 1, 1, "same"),                 # 8, 6, 1 pixels; five blocks or a tail
     (1, 7, 29, 64, 1, 3, 3, 2, 1, "valid"),                 # stride 2: 8 then 6 pixels
+    # The 3x3 kernel reading rows in place (dw_reads_in_place): pixels of 1, 2 and 4 blocks at
+    # stride 2 (edge pixels of 'same' through the ring's sums), one block at stride 1.
+    (2, 9, 21, 128, 1, 3, 3, 2, 1, "same"),
+    (1, 6, 19, 32, 1, 3, 3, 2, 1, "same"),
+    (2, 8, 30, 32, 1, 3, 3, 1, 1, "same"),
+    (1, 5, 12, 8, 1, 3, 3, 1, 1, "valid"),
 ]
 # Small groups, (N, H, W, C, F, groups, KH, KW, strides, dilation, padding): 2, 3 and 4 input
 # channels per group, one or several outputs per group, block tails.
@@ -122,7 +128,8 @@ def test_results_do_not_depend_on_thread_count(case):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", [CASES[0], CASES[3], CASES[9], SMALL_GROUPS[2]])
+@pytest.mark.parametrize("case", [CASES[0], CASES[3], CASES[9], CASES[18], CASES[20],
+                                  SMALL_GROUPS[2]])
 def test_fused_relu_matches_naive_twin(case, dtype):
     x, k, b, dy, geometry = _data(case, dtype, seed=2)
     fast, naive = np.empty(dy.shape, dtype), np.empty(dy.shape, dtype)
