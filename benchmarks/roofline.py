@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from fastconv.bench.shapes import ConvShape
+
 COPY_BYTES = 512 << 20  # far larger than any last-level cache we run on
 
 
@@ -62,13 +64,9 @@ def last_level_cache_bytes():
 
 def row_bytes(row):
     """float32 bytes of a forward pass's input and output (the kernel's bytes are negligible)."""
-    d, N = row["dims"], row["batch"]
-    if d["padding"] == "same":
-        OH, OW = -(-d["H"] // d["strides"]), -(-d["W"] // d["strides"])
-    else:
-        OH = (d["H"] - d["KH"]) // d["strides"] + 1
-        OW = (d["W"] - d["KW"]) // d["strides"] + 1
-    return 4 * N * (d["H"] * d["W"] * d["C"] + OH * OW * d["F"])
+    shape, N = ConvShape(**row["dims"]), row["batch"]
+    OH, OW = shape.output_hw()
+    return 4 * N * (shape.H * shape.W * shape.C + OH * OW * shape.F)
 
 
 def main(argv=None):

@@ -13,8 +13,8 @@ spec.loader.exec_module(roofline)
 
 def _row(threads, padding="valid", strides=2, ours=1e-3, theirs=2e-3):
     # 32x29x29x64 depthwise 3x3: 14x14 outputs at stride 2 valid, 15x15 at stride 2 same.
-    dims = {"H": 29, "W": 29, "C": 64, "F": 64, "KH": 3, "KW": 3, "padding": padding,
-            "strides": strides, "groups": 64}
+    dims = {"name": "dw", "H": 29, "W": 29, "C": 64, "F": 64, "KH": 3, "KW": 3,
+            "padding": padding, "strides": strides, "groups": 64}
     return {"pass": "forward", "status": "ok", "label": "dw", "batch": 32, "dims": dims,
             "threads": threads, "work": {"flops": 4e8},
             "impls": {"fastconv": {"median_s": ours}, "torch": {"median_s": theirs}}}
