@@ -27,6 +27,12 @@ static int64_t fc_dw_padded_cols(const fc_conv2d_dims *d) {
     return (d->OW - 1) * d->SW + (d->KW - 1) * d->DW + 1;
 }
 
+/* Whether the kernel is the 3x3 one of unit column dilation and column stride 1 or 2: the one
+   whose cells dw_forward_3x3_cells reads at constant offsets. */
+static int fc_dw_3x3_cells(const fc_conv2d_dims *d) {
+    return d->KH == 3 && d->KW == 3 && d->SW <= 2 && d->DW == 1;
+}
+
 /* Bands of rows per unit (an image): enough tasks to balance the threads. The split
    never changes a result: every output element is computed whole by one task. */
 static int64_t fc_dw_bands(int64_t units, int64_t rows, int nthreads) {

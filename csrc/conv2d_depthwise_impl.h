@@ -348,7 +348,7 @@ TARGET static FC_ALWAYS_INLINE void FNI(dw_forward_row)(T *restrict y, const FNI
     for (int64_t ow = end; ow < d->OW; ow++)
         FNI(dw_forward_edge_pixel)(y, src, weight, b, d, relu, ow, len);
     int64_t ow = src->ow_lo;
-    if (Cg == 1 && KH == 3 && KW == 3 && (SW == 1 || SW == 2) && DW == 1) {
+    if (Cg == 1 && fc_dw_3x3_cells(d)) {
         if (src->cell == len) {
             FNI(dw_forward_3x3_cells)(y, src, weight, b, d, relu, ow, end, len, len);
             return;
@@ -431,9 +431,9 @@ TARGET static FC_NOINLINE void FNI(dw_forward_plain_row)(T *restrict y, const FN
    one block; a software prefetch of the rows in place recovered only part). */
 TARGET static int FNI(dw_reads_in_place)(const fc_conv2d_dims *d, int prefetch) {
     if (d->C / d->G != 1 || d->OC != d->G) return 0;
-    if (!(d->KH == 3 && d->KW == 3 && d->SW <= 2 && d->DW == 1)) return 1;
-    const int one_block = d->C == BLK || d->C == BLK / 2 || d->C == BLK / 4;
+    if (!fc_dw_3x3_cells(d)) return 1;
     if (prefetch) return 0;
+    const int one_block = d->C == BLK || d->C == BLK / 2 || d->C == BLK / 4;
     if (d->SW == 1) return one_block;
     return one_block || d->C == 2 * BLK || d->C == 4 * BLK;
 }

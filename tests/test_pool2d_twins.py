@@ -151,6 +151,30 @@ def test_disjoint_2x2_windows_bit_for_bit(dtype, x_shape, pads):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, k, s, pads", [((2, 8, 6, 37), 2, 2, (0, 0)),
+                                                 ((2, 9, 7, 16), 2, 2, (1, 1)),
+                                                 ((1, 11, 13, 8), 3, 4, (2, 1)),
+                                                 ((3, 7, 10, 5), 1, 3, (0, 0)),
+                                                 ((1, 5, 5, 3), 4, 4, (4, 4))])
+def test_avg_backward_of_windows_side_by_side_bit_for_bit(dtype, x_shape, k, s, pads):
+    """Windows that do not overlap (stride >= pool: the fast path that writes each window's
+    term to its cells in one go) give each cell one term, so the twin's bytes: -0 gradients land
+    as +0, cells between and after the windows and rows no window covers are 0, partial windows
+    at the padding divide by their real cells, and a window wholly in the padding gives none."""
+    rng = np.random.default_rng(sum(x_shape) + k)
+    N, H, W, C = x_shape
+    PT, PL = pads
+    geometry = ((H + PT - k) // s + 1, (W + PL - k) // s + 1, k, k, s, s, PT, PL)
+    for _ in range(10):
+        dy = rng.standard_normal((N, geometry[0], geometry[1], C)).astype(dtype)
+        dy[rng.random(dy.shape) < 0.2] = -0.0
+        naive = _pool.avg_pool2d_backward(dy, x_shape, geometry, 1, naive=True)
+        for nthreads in (1, 2):
+            fast = _pool.avg_pool2d_backward(dy, x_shape, geometry, nthreads)
+            assert fast.tobytes() == naive.tobytes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_nan_and_first_max_semantics(dtype):
     x = np.array([[1.0, 3.0], [3.0, np.nan]], dtype=dtype).reshape(1, 2, 2, 1)
     x = np.concatenate([x, np.array([[2.0, 5.0], [5.0, 1.0]], dtype=dtype).reshape(1, 2, 2, 1)],
