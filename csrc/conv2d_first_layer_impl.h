@@ -13,6 +13,7 @@
 #define KERNEL FC_CAT3(first_layer_forward, SFX, NAME)
 #define ROW FC_CAT3(first_layer_row, SFX, NAME)
 #define ROW_AT FC_CAT3(first_layer_row_at, SFX, NAME)
+#define SLIDING_ROW FC_CAT3(first_layer_sliding_row, SFX, NAME)
 
 #ifdef VT
 /* Pixels per step: 2*PX accumulators, 2 weight vectors and a broadcast fill the registers
@@ -31,6 +32,13 @@
         acc##p##0 = VFMA(xv, w0, acc##p##0);                                                       \
         acc##p##1 = VFMA(xv, w1, acc##p##1);                                                       \
     }
+/* A row's channel masks and starting values (the bias, or zero). */
+#define ROW_SETUP                                                                                  \
+    const VM m0 = VMASK(OC - f0), m1 = VMASK(OC - f0 - VW);                                        \
+    const int full = OC - f0 >= 2 * VW; /* plain stores: a masked one is slower when it splits */  \
+    stream = stream && full;                                                                       \
+    const VT init0 = bias ? VLOADM(bias + f0, m0) : VZERO;                                         \
+    const VT init1 = bias ? VLOADM(bias + f0 + VW, m1) : VZERO;
 #define STORE(p)                                                                                   \
     {                                                                                              \
         T *o = orow + (ow + (p)) * ostep;                                                          \
@@ -58,11 +66,7 @@ TARGET static FC_ALWAYS_INLINE void ROW_AT(T *orow, int64_t ostep, const T *xrow
                                            int64_t step, int stream) {
     const int64_t OC = d->OC, taps = d->KH * d->KW * d->C;
 #ifdef VT
-    const VM m0 = VMASK(OC - f0), m1 = VMASK(OC - f0 - VW);
-    const int full = OC - f0 >= 2 * VW; /* plain stores: a masked one is slower when it splits */
-    stream = stream && full;
-    const VT init0 = bias ? VLOADM(bias + f0, m0) : VZERO;
-    const VT init1 = bias ? VLOADM(bias + f0 + VW, m1) : VZERO;
+    ROW_SETUP
     int64_t ow = 0;
     for (; d->OW >= PX && ow < d->OW; ow += PX) {
         /* The row's last step overlaps the one before (those pixels are computed twice, the
@@ -106,6 +110,50 @@ TARGET static FC_ALWAYS_INLINE void ROW_AT(T *orow, int64_t ostep, const T *xrow
 #endif
 }
 
+#if defined(VT) && VREGS < 32
+/* ROW_AT for one input channel, windows 3 columns wide, stride and dilation 1 in the row (the
+   MNIST-style first layer), on 16 registers: an input cell is broadcast once for the 3 pixels
+   whose windows hold it, each taking it with its own column's weights (6 vectors per window row
+   stay in registers), so 4 pixels take 6 broadcasts per window row instead of 12. Whole blocks
+   of filters only: the masks of a partial one would take 2 more registers and push accumulators
+   to the stack. Every pixel still adds its taps in ROW_AT's order: bit-identical (AMD Zen 3,
+   28 x 28 x 1 -> 32 float32: 1.2-1.3x ROW_AT's speed). */
+#define TAKE(p, kw)                                                                                \
+    acc##p##0 = VFMA(xv, w##kw##0, acc##p##0);                                                     \
+    acc##p##1 = VFMA(xv, w##kw##1, acc##p##1);
+#define CELL(j, takes)                                                                             \
+    {                                                                                              \
+        const VT xv = VSET1(cells[j]);                                                             \
+        takes                                                                                      \
+    }
+TARGET static FC_ALWAYS_INLINE void SLIDING_ROW(T *orow, int64_t ostep, const T *xrow,
+                                                const T *weight, const T *bias,
+                                                const int64_t *offset, const fc_conv2d_dims *d,
+                                                int64_t f0, int relu, int stream) {
+    const int64_t OC = d->OC;
+    ROW_SETUP
+    for (int64_t ow = 0; ow < d->OW; ow += 4) {
+        if (ow + 4 > d->OW) ow = d->OW - 4; /* as in ROW_AT: OW >= 4 */
+        DECLARE(0) DECLARE(1) DECLARE(2) DECLARE(3)
+        for (int64_t kh = 0; kh < d->KH; kh++) {
+            const T *cells = xrow + ow + offset[3 * kh], *w = weight + 3 * kh * OC + f0;
+            const VT w00 = VLOAD(w), w01 = VLOAD(w + VW);
+            const VT w10 = VLOAD(w + OC), w11 = VLOAD(w + OC + VW);
+            const VT w20 = VLOAD(w + 2 * OC), w21 = VLOAD(w + 2 * OC + VW);
+            CELL(0, TAKE(0, 0))
+            CELL(1, TAKE(1, 0) TAKE(0, 1))
+            CELL(2, TAKE(2, 0) TAKE(1, 1) TAKE(0, 2))
+            CELL(3, TAKE(3, 0) TAKE(2, 1) TAKE(1, 2))
+            CELL(4, TAKE(3, 1) TAKE(2, 2))
+            CELL(5, TAKE(3, 2))
+        }
+        STORE(0) STORE(1) STORE(2) STORE(3)
+    }
+}
+#undef TAKE
+#undef CELL
+#endif
+
 /* ROW_AT with the common pixel steps as constants: a step's broadcasts then read at fixed
    displacements from one pointer, where a run-time step made them a chain of 14 dependent
    pointer additions per tap, as long as the tap's multiply-adds. */
@@ -113,6 +161,12 @@ TARGET static void ROW(T *orow, int64_t ostep, const T *xrow, const T *weight, c
                        const int64_t *offset, const fc_conv2d_dims *d, int64_t f0, int relu,
                        int stream) {
     const int64_t step = d->SW * d->C;
+#if defined(VT) && VREGS < 32
+    if (step == 1 && d->KW == 3 && d->DW == 1 && d->OW >= 4 && d->OC - f0 >= 2 * VW) {
+        SLIDING_ROW(orow, ostep, xrow, weight, bias, offset, d, f0, relu, stream);
+        return;
+    }
+#endif
     if (step == 1)
         ROW_AT(orow, ostep, xrow, weight, bias, offset, d, f0, relu, 1, stream);
     else if (step == 3)
@@ -196,5 +250,7 @@ TARGET static void KERNEL(T *out, T *pooled, T *rows, const T *xpad, const T *we
 #undef KERNEL
 #undef ROW
 #undef ROW_AT
+#undef SLIDING_ROW
+#undef ROW_SETUP
 #undef FC_CAT3
 #undef FC_CAT3_
