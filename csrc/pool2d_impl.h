@@ -170,11 +170,15 @@ FC_INLINE void FC_CAT(FN(avg_backward_row), body)(T *FC_RESTRICT drow, const T *
                                          const fc_pool_dims *d, int64_t ih) {
     int64_t oh_lo = 0, oh_hi = 0;
     advance_covering_windows(ih, d->SH, d->PT, d->KH, d->OH, &oh_lo, &oh_hi);
+    if (oh_lo >= oh_hi) { /* no window covers the row */
+        for (int64_t i = 0; i < d->W * d->C; i++) drow[i] = 0;
+        return;
+    }
     if (d->SW >= d->KW) {
         /* Windows side by side: the cells of a window's columns share their covering windows,
            so each window's terms are written to its cells in one go (looked up per cell, the
            windows cost more than the sums: AMD Zen 3, 2x2 pools of 32 channels). */
-        int64_t done = 0; /* the columns before it are written */
+        int64_t done = 0; /* columns [0, done) are written */
         for (int64_t ow = 0; ow < d->OW; ow++) {
             int64_t w0, w1;
             window_span(ow, d->SW, d->PL, d->KW, d->W, &w0, &w1);
@@ -187,7 +191,7 @@ FC_INLINE void FC_CAT(FN(avg_backward_row), body)(T *FC_RESTRICT drow, const T *
                 FN(avg_backward_term)(drow, dout_img + (oh * d->OW + ow) * d->C, scale, d->C, w0,
                                       w1, oh == oh_lo);
             }
-            done = oh_lo < oh_hi ? w1 : w0;
+            done = w1;
         }
         for (int64_t i = done * d->C; i < d->W * d->C; i++) drow[i] = 0;
         return;
