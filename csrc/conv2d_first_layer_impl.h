@@ -117,7 +117,7 @@ TARGET static FC_ALWAYS_INLINE void ROW_AT(T *orow, int64_t ostep, const T *xrow
    stay in registers), so 4 pixels take 6 broadcasts per window row instead of 12. Whole blocks
    of filters only: the masks of a partial one would take 2 more registers and push accumulators
    to the stack. Every pixel still adds its taps in ROW_AT's order: bit-identical (AMD Zen 3,
-   28 x 28 x 1 -> 32 float32: 1.2-1.3x ROW_AT's speed). */
+   28 x 28 x 1 -> 32 float32: 1.03-1.32x ROW_AT's speed). */
 #define TAKE(p, kw)                                                                                \
     acc##p##0 = VFMA(xv, w##kw##0, acc##p##0);                                                     \
     acc##p##1 = VFMA(xv, w##kw##1, acc##p##1);

@@ -55,13 +55,10 @@ def test_sliding_rows_round_like_the_general_kernel(case, dtype, activation, thr
     finally:
         fastconv.set_num_threads(None)
     assert whole[..., :-1].tobytes() == short.tobytes()
-    expected = ref.conv2d_ref(x, kernel, bias, strides=strides, padding=padding,
-                              dilation=dilation)
-    if activation == "relu":
-        expected = np.maximum(expected, 0)
-    assert_close(whole, expected, dtype, "first layer, whole blocks of filters")
-    expected = ref.conv2d_ref(x, kernel[..., :-1], None, strides=strides, padding=padding,
-                              dilation=dilation)
-    if activation == "relu":
-        expected = np.maximum(expected, 0)
-    assert_close(unbiased, expected, dtype, "first layer without a bias")
+
+    def reference(k, b):
+        y = ref.conv2d_ref(x, k, b, strides=strides, padding=padding, dilation=dilation)
+        return np.maximum(y, 0) if activation == "relu" else y
+
+    assert_close(whole, reference(kernel, bias), dtype, "first layer, whole blocks of filters")
+    assert_close(unbiased, reference(kernel[..., :-1], None), dtype, "first layer without a bias")
