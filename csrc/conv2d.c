@@ -82,24 +82,24 @@ DIRECT_WEIGHT_DISPATCH(double, f64)
 #undef DIRECT_WEIGHT_X86
 
 #define FIRST_LAYER_DISPATCH(T, TSFX)                                                              \
-    static void first_layer_forward_##TSFX(T *out, T *pooled, T *rows, const T *xpad,             \
+    static void first_layer_forward_##TSFX(T *out, T *pooled, T *rows, T *packed, const T *xpad, \
                                            const T *weight, const T *bias,                         \
                                            const fc_conv2d_dims *d, int64_t Hp, int64_t Wp,        \
                                            int relu, int nthreads) {                               \
         FIRST_LAYER_X86(TSFX)                                                                      \
-        first_layer_forward_##TSFX##_generic(out, pooled, rows, xpad, weight, bias, d, Hp, Wp,     \
-                                             relu, nthreads);                                      \
+        first_layer_forward_##TSFX##_generic(out, pooled, rows, packed, xpad, weight, bias, d, Hp, \
+                                             Wp, relu, nthreads);                                  \
     }
 #ifdef FC_HAVE_X86
 #define FIRST_LAYER_X86(TSFX)                                                                      \
     switch (fc_loop_isa()) {                                                                       \
     case FC_ISA_AVX2:                                                                              \
-        first_layer_forward_##TSFX##_avx2(out, pooled, rows, xpad, weight, bias, d, Hp, Wp, relu,  \
-                                          nthreads);                                               \
+        first_layer_forward_##TSFX##_avx2(out, pooled, rows, packed, xpad, weight, bias, d, Hp,    \
+                                          Wp, relu, nthreads);                                     \
         return;                                                                                    \
     case FC_ISA_AVX512:                                                                            \
-        first_layer_forward_##TSFX##_avx512(out, pooled, rows, xpad, weight, bias, d, Hp, Wp,      \
-                                            relu, nthreads);                                       \
+        first_layer_forward_##TSFX##_avx512(out, pooled, rows, packed, xpad, weight, bias, d, Hp,  \
+                                            Wp, relu, nthreads);                                   \
         return;                                                                                    \
     default:                                                                                       \
         break;                                                                                     \

@@ -209,6 +209,20 @@ static int64_t FN(direct_segments)(const fc_conv2d_dims *d) {
    keeps per thread in the buffers sized below: two AVX-512 vectors. */
 static size_t FN(widest_filter_block)(void) { return FC_WIDE_NR_F32 * sizeof(float) / sizeof(T); }
 
+/* The first-layer forward kernel's workspace: the padded copy, then from a cache line its packed
+   weights (taps x OC rounded up to the widest block of filters). *weights_at: their offset. */
+static int FN(first_layer_workspace)(const fc_conv2d_dims *d, size_t *elements,
+                                     size_t *weights_at) {
+    const int64_t line = 64 / (int64_t)sizeof(T);
+    const int64_t filters = fc_round_up(d->OC, (int64_t)FN(widest_filter_block)());
+    size_t padded, packed;
+    if (!FN(padded_workspace)(d, &padded) ||
+        !fc_mul_size((size_t)(d->KH * d->KW * d->C), (size_t)filters, &packed))
+        return 0;
+    *weights_at = (size_t)fc_round_up((int64_t)padded, line);
+    return fc_add_size(*weights_at, (size_t)fc_round_up((int64_t)packed, line), elements);
+}
+
 /* The workspace of the direct weight gradient: the padded copy, then the segments' partial
    sums (kernel and bias) on a cache line, then, with `pooled`, each thread's gradient rows
    (3 + FC_DIRECT_ROWS rows of OW x NR: conv2d_direct_impl.h's gradient_row builds a window row
@@ -323,7 +337,8 @@ static void FN(convolution)(T *out, const T *inp, const T *weight, const T *bias
 
 static int FN(conv2d_forward_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                              size_t *elements) {
-    if (FN(is_first_layer)(d)) return FN(padded_workspace)(d, elements);
+    size_t weights_at;
+    if (FN(is_first_layer)(d)) return FN(first_layer_workspace)(d, elements, &weights_at);
     return FN(convolution_workspace_size)(d, nthreads, elements);
 }
 
@@ -334,7 +349,9 @@ static void FN(conv2d_forward)(T *out, const T *inp, const T *weight, const T *b
         /* A few input channels: im2col rows are only KH*KW*C long, so packing them would cost
            more than the arithmetic; the direct kernel reads a zero-padded copy instead (or the
            input itself, when it needs no padding). */
-        FC_CAT(first_layer_forward, TSFX)(out, NULL, NULL,
+        size_t size, weights_at;
+        FN(first_layer_workspace)(d, &size, &weights_at);
+        FC_CAT(first_layer_forward, TSFX)(out, NULL, NULL, workspace + weights_at,
                                           FN(padded_input)(workspace, inp, d, nthreads), weight,
                                           bias, d, FN(padded_rows)(d), FN(padded_cols)(d), relu,
                                           nthreads);
@@ -811,18 +828,17 @@ static int FN(pooled_forward_applies)(const fc_conv2d_dims *d) {
     return d->OH >= 2 && d->OW >= 2 && (FN(is_first_layer)(d) || FN(winograd_applies)(d));
 }
 
-/* First layers: the padded copy, then each thread's two output rows (2 x OW x the kernel's
-   block of filters: all of them for the portable kernel, two vectors for the others). */
+/* First layers: the forward pass's workspace, then each thread's two output rows (2 x OW x the
+   kernel's block of filters: all of them for the portable kernel, two vectors for the others). */
 static int FN(conv2d_forward_pooled_workspace_size)(const fc_conv2d_dims *d, int nthreads,
                                                     size_t *elements) {
     const size_t block = FN(widest_filter_block)();
-    size_t rows, padded;
+    size_t rows, first, weights_at;
     if (!FN(is_first_layer)(d)) return FN(convolution_workspace_size)(d, nthreads, elements);
-    return FN(padded_workspace)(d, &padded) &&
+    return FN(first_layer_workspace)(d, &first, &weights_at) &&
            fc_mul_size((size_t)(2 * d->OW) * (size_t)nthreads,
                        (size_t)d->OC > block ? (size_t)d->OC : block, &rows) &&
-           fc_add_size((size_t)fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)), rows,
-                       elements);
+           fc_add_size(first, rows, elements);
 }
 
 static int FN(conv2d_forward_pooled)(T *pooled, const T *inp, const T *weight, const T *bias,
@@ -831,12 +847,12 @@ static int FN(conv2d_forward_pooled)(T *pooled, const T *inp, const T *weight, c
     if (!FN(pooled_forward_applies)(d)) return 0;
     nthreads = fc_threads_for(FN(pass_flops)(d), nthreads);
     if (FN(is_first_layer)(d)) {
-        size_t padded = 0;
-        FN(padded_workspace)(d, &padded);
+        size_t first, weights_at;
+        FN(first_layer_workspace)(d, &first, &weights_at);
         const T *xpad = FN(padded_input)(workspace, inp, d, nthreads);
-        FC_CAT(first_layer_forward, TSFX)(
-            NULL, pooled, workspace + fc_round_up((int64_t)padded, 64 / (int64_t)sizeof(T)),
-            xpad, weight, bias, d, FN(padded_rows)(d), FN(padded_cols)(d), relu, nthreads);
+        FC_CAT(first_layer_forward, TSFX)(NULL, pooled, workspace + first, workspace + weights_at,
+                                          xpad, weight, bias, d, FN(padded_rows)(d),
+                                          FN(padded_cols)(d), relu, nthreads);
     } else {
         FN(winograd_forward_into)(NULL, pooled, inp, weight, bias, NULL, d, relu, workspace,
                                   nthreads);
