@@ -117,8 +117,9 @@ TARGET static FC_ALWAYS_INLINE void ROW_AT(T *orow, int64_t ostep, const T *xrow
    whose windows hold it, each taking it with its own column's weights (6 vectors per window row
    stay in registers), so 4 pixels take 6 broadcasts per window row instead of 12. Whole blocks
    of filters only: the masks of a partial one would take 2 more registers and push accumulators
-   to the stack. ROW passes KH = 3 as a constant, so that the window rows' loop unrolls. Every pixel still adds its taps in ROW_AT's order: bit-identical (AMD Zen 3,
-   28 x 28 x 1 -> 32 float32: 1.03-1.32x ROW_AT's speed). */
+   to the stack. ROW passes KH = 3 as a constant, so that the window rows' loop unrolls. Every
+   pixel still adds its taps in ROW_AT's order: bit-identical (AMD Zen 3, 28 x 28 x 1 -> 32
+   float32: 1.03-1.32x ROW_AT's speed). */
 #define TAKE(p, kw)                                                                                \
     acc##p##0 = VFMA(xv, w##kw##0, acc##p##0);                                                     \
     acc##p##1 = VFMA(xv, w##kw##1, acc##p##1);
@@ -183,7 +184,7 @@ TARGET static void ROW(T *orow, int64_t ostep, const T *xrow, const T *weight, c
 /* packed (blocks x taps x 2*VW) = weight (taps x OC) by blocks of 2*VW filters, the last block
    padded with zeros: a tap's two vectors are then one aligned stretch (packed is, conv2d_impl.h),
    read at constant distances. From the weights in place (rows OC apart, not aligned to the
-   vector) the one-channel kernel ran at 0.8x on AMD Zen 3. */
+   vector) the one-channel kernel ran at 0.7-0.9x on AMD Zen 3. */
 TARGET static void PACK_BLOCKS(T *packed, const T *weight, int64_t taps, int64_t OC) {
     for (int64_t f0 = 0; f0 < OC; f0 += 2 * VW)
         for (int64_t t = 0; t < taps; t++, packed += 2 * VW)
