@@ -1,14 +1,11 @@
 """benchmarks/roofline.py: the bytes and the bounds it reports, against counts done by hand."""
-import importlib.util
 import json
-import pathlib
 
 import pytest
 
-PATH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "roofline.py"
-spec = importlib.util.spec_from_file_location("roofline", PATH)
-roofline = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(roofline)
+import benchmark_scripts
+
+roofline = benchmark_scripts.load("roofline")
 
 
 def _row(threads, padding="valid", strides=2, ours=1e-3, theirs=2e-3):

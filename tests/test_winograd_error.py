@@ -1,17 +1,13 @@
 """benchmarks/winograd_error.py: its reference and its Winograd formulas are right, so the errors
 it prints are Winograd's rounding and nothing else."""
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
+import benchmark_scripts
+
 import fastconv.ops as ops
 
-PATH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "winograd_error.py"
-spec = importlib.util.spec_from_file_location("winograd_error", PATH)
-winograd_error = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(winograd_error)
+winograd_error = benchmark_scripts.load("winograd_error")
 
 
 def _layer(size, channels, filters, seed=0):
